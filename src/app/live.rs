@@ -1,0 +1,148 @@
+//! The live loop: the only code that owns a real terminal. One channel carries samples (from
+//! the sampler thread) and terminal events (from the input thread); the loop blocks on it,
+//! so an idle usetop costs nothing between refreshes. The terminal is restored on every
+//! exit path: normal quit, error, SIGTERM/SIGINT/SIGHUP and panic.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, Event};
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::crossterm::{cursor, execute};
+
+use super::App;
+use crate::collectors::{Collectors, Control, spawn_sampler};
+use crate::model::Sample;
+use crate::panes;
+
+enum Msg {
+    Sample(Box<Sample>),
+    Term(Event),
+    InputClosed(String),
+}
+
+static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    SIGNALLED.store(sig, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+}
+
+/// Leaves the alternate screen, shows the cursor and turns raw mode off. Safe to call twice.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, cursor::Show);
+    let _ = io::stdout().flush();
+}
+
+/// Restores the terminal before the default panic message is printed.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        default(info);
+    }));
+}
+
+pub fn run(mut app: App, collectors: Collectors) -> Result<()> {
+    if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
+        bail!("usetop needs a terminal on stdin and stdout (use --headless for text output)");
+    }
+    install_panic_hook();
+    install_signal_handlers();
+    enable_raw_mode().context("cannot switch the terminal to raw mode")?;
+    if let Err(e) = execute!(io::stdout(), EnterAlternateScreen, cursor::Hide) {
+        restore_terminal();
+        return Err(e).context("cannot enter the alternate screen");
+    }
+    let result = event_loop(&mut app, collectors);
+    restore_terminal();
+    result
+}
+
+fn event_loop(app: &mut App, collectors: Collectors) -> Result<()> {
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let (ctl_tx, ctl_rx) = mpsc::channel::<Control>();
+    let sample_tx = tx.clone();
+    let mut req = app.request();
+    spawn_sampler(collectors, app.interval, req, ctl_rx, move |s| {
+        sample_tx.send(Msg::Sample(Box::new(s))).is_ok()
+    })
+    .context("cannot start the sampler thread")?;
+    std::thread::Builder::new()
+        .name("usetop-input".into())
+        .spawn(move || {
+            loop {
+                match event::read() {
+                    Ok(ev) => {
+                        if tx.send(Msg::Term(ev)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Msg::InputClosed(e.to_string()));
+                        return;
+                    }
+                }
+            }
+        })
+        .context("cannot start the input thread")?;
+
+    let mut dirty = true;
+    loop {
+        if dirty {
+            app.prepare();
+            terminal.draw(|f| panes::draw(f, app))?;
+            dirty = false;
+        }
+        // Wake at least every 250 ms to notice signals.
+        let msg = match rx.recv_timeout(Duration::from_millis(250)) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => bail!("sampler and input threads stopped"),
+        };
+        let sig = SIGNALLED.load(Ordering::SeqCst);
+        if sig != 0 {
+            return Ok(());
+        }
+        match msg {
+            None => continue,
+            Some(Msg::Sample(s)) => {
+                app.push_sample(*s);
+                dirty = true;
+            }
+            Some(Msg::Term(Event::Key(k))) => {
+                app.handle_key(k);
+                dirty = true;
+            }
+            Some(Msg::Term(Event::Resize(..))) => {
+                terminal.autoresize()?;
+                dirty = true;
+            }
+            Some(Msg::Term(_)) => {}
+            Some(Msg::InputClosed(e)) => bail!("terminal input closed: {e}"),
+        }
+        if app.quit {
+            return Ok(());
+        }
+        let r = app.request();
+        if r != req {
+            req = r;
+            let _ = ctl_tx.send(Control::Request(r));
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Command-line interface. Bad values are a one-line error and exit status 2 (clap's
+//! convention), checked before the terminal is touched.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+
+use crate::app::config::Thresholds;
+use crate::app::{App, Options, live};
+use crate::collectors::{Collectors, ProcRoot};
+use crate::headless::{HeadlessOptions, render_headless};
+use crate::panes::PaneId;
+use crate::theme::Theme;
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if (0.1..=60.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside 0.1–60 seconds"))
+    }
+}
+
+fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let (c, r) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{s:?} is not COLSxROWS"))?;
+    let n = |v: &str| {
+        v.parse::<u16>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("{s:?} is not COLSxROWS"))
+    };
+    Ok((n(c)?, n(r)?))
+}
+
+fn parse_history(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (2..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?}: history must be 2–100000 snapshots")),
+    }
+}
+
+/// A USE-method performance dashboard for Linux: utilization, saturation and errors of every
+/// resource at a glance, then drill down to processes and threads.
+#[derive(Debug, Parser)]
+#[command(name = "usetop", version, about)]
+pub struct Cli {
+    /// Refresh interval in seconds (0.1–60).
+    #[arg(short, long, default_value = "1", value_parser = parse_interval)]
+    pub interval: f64,
+    /// Pane to start on.
+    #[arg(short, long, value_enum, default_value = "use")]
+    pub pane: PaneId,
+    /// Root of the proc filesystem (a fake tree for tests). Headless mode accepts it several
+    /// times: frame i reads the i-th root (the last repeats).
+    #[arg(long, default_value = "/proc")]
+    pub proc_root: Vec<PathBuf>,
+    /// Root of the sys filesystem.
+    #[arg(long, default_value = "/sys")]
+    pub sys_root: Vec<PathBuf>,
+    /// Snapshots kept for history and time travel.
+    #[arg(long, default_value = "600", value_parser = parse_history)]
+    pub history: usize,
+    /// No colours (also when NO_COLOR is set).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Print frames as text instead of opening the dashboard.
+    #[arg(long)]
+    pub headless: bool,
+    /// Headless frame size.
+    #[arg(long, default_value = "80x24", value_parser = parse_size, requires = "headless")]
+    pub size: (u16, u16),
+    /// Headless frame count.
+    #[arg(long, default_value = "2", requires = "headless")]
+    pub frames: usize,
+    /// Headless: space-separated key names fed before the last frame, e.g. "Down Down Enter".
+    #[arg(long, default_value = "", requires = "headless")]
+    pub keys: String,
+    /// Headless: advance a virtual clock by the interval per frame instead of sleeping
+    /// (reproducible output on fixture trees).
+    #[arg(long, requires = "headless")]
+    pub virtual_clock: bool,
+}
+
+impl Cli {
+    fn roots(&self) -> Vec<ProcRoot> {
+        let n = self.proc_root.len().max(self.sys_root.len());
+        (0..n)
+            .map(|i| {
+                let p = &self.proc_root[i.min(self.proc_root.len() - 1)];
+                let s = &self.sys_root[i.min(self.sys_root.len() - 1)];
+                ProcRoot::new(p, s)
+            })
+            .collect()
+    }
+
+    fn options(&self) -> Options {
+        let no_color = self.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Options {
+            interval: Duration::from_secs_f64(self.interval),
+            history: self.history,
+            pane: self.pane,
+            theme: if no_color {
+                Theme::mono()
+            } else {
+                Theme::dark()
+            },
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+/// Runs the mode the arguments select; returns the text to print in headless mode.
+pub fn run(cli: Cli) -> Result<()> {
+    let roots = cli.roots();
+    if cli.headless {
+        let text = render_headless(HeadlessOptions {
+            app: cli.options(),
+            cols: cli.size.0,
+            rows: cli.size.1,
+            frames: cli.frames,
+            keys: cli.keys.clone(),
+            roots,
+            virtual_clock: cli.virtual_clock,
+        })?;
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) is not an error worth a message.
+        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+        return Ok(());
+    }
+    if roots.len() > 1 {
+        anyhow::bail!("several --proc-root/--sys-root values are only for --headless");
+    }
+    let root = roots.into_iter().next().unwrap_or_default();
+    if !root.proc.join("stat").exists() {
+        anyhow::bail!(
+            "{}: not a proc filesystem (no stat file)",
+            root.proc.display()
+        );
+    }
+    live::run(App::new(cli.options()), Collectors::new(root))
+}

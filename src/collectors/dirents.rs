@@ -1,0 +1,80 @@
+//! Lists the numeric entries of a /proc directory with getdents64 into reused buffers, so the
+//! per-refresh sweep allocates nothing per task.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+const DIRENT_NAME_OFFSET: usize = 19;
+
+/// Appends every all-digit entry name of `dir` to `out` (unsorted).
+pub fn list_numeric(dir: &Path, buf: &mut Vec<u8>, out: &mut Vec<u32>) -> io::Result<()> {
+    let f = File::open(dir)?;
+    if buf.len() < 32 * 1024 {
+        buf.resize(32 * 1024, 0);
+    }
+    loop {
+        // SAFETY: getdents64 writes at most buf.len() bytes into buf, which we own mutably.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                f.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let used = usize::try_from(n).unwrap_or(0).min(buf.len());
+        parse_dirents(&buf[..used], out);
+    }
+}
+
+/// Walks packed `linux_dirent64` records; malformed lengths end the walk instead of looping.
+fn parse_dirents(mut b: &[u8], out: &mut Vec<u32>) {
+    while b.len() > DIRENT_NAME_OFFSET {
+        let reclen = usize::from(u16::from_ne_bytes([b[16], b[17]]));
+        if reclen <= DIRENT_NAME_OFFSET || reclen > b.len() {
+            return;
+        }
+        let name = &b[DIRENT_NAME_OFFSET..reclen];
+        let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+        if let Some(v) =
+            crate::collectors::parse::parse_u64(name).and_then(|v| u32::try_from(v).ok())
+        {
+            out.push(v);
+        }
+        b = &b[reclen..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_only_numeric_names() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["1", "42", "self", "7x", "100000"] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        let mut out = Vec::new();
+        list_numeric(dir.path(), &mut Vec::new(), &mut out).unwrap();
+        out.sort();
+        assert_eq!(out, vec![1, 42, 100000]);
+    }
+
+    #[test]
+    fn truncated_record_stops() {
+        let mut out = Vec::new();
+        let mut rec = vec![0u8; 24];
+        rec[16] = 200; // claims 200 bytes
+        parse_dirents(&rec, &mut out);
+        assert!(out.is_empty());
+    }
+}

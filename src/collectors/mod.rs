@@ -1,0 +1,210 @@
+//! Collectors fill one raw `Sample` per refresh. `Collectors::sample` is synchronous and
+//! blocking; `spawn_sampler` runs it on a dedicated thread so a slow /proc never freezes keys.
+
+pub mod dirents;
+pub mod parse;
+pub mod procroot;
+pub mod system;
+pub mod tasks;
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crate::model::{HostInfo, Sample};
+pub use procroot::ProcRoot;
+use system::FsProbe;
+pub use tasks::TaskRequest;
+
+/// Where sample timestamps come from. Tests use a virtual clock so rates are exact.
+pub trait Clock {
+    fn mono_ns(&self) -> u64;
+    fn wall_ms(&self) -> i64;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn mono_ns(&self) -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes only into the timespec we pass.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        (ts.tv_sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.tv_nsec as u64)
+    }
+
+    fn wall_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that advances only when told: frame i of a headless run is at start + i·interval.
+pub struct VirtualClock {
+    pub mono_ns: u64,
+    pub wall_ms: i64,
+}
+
+impl VirtualClock {
+    /// 2026-01-01T00:00:00Z, a fixed instant so headless frames are reproducible.
+    pub const EPOCH_MS: i64 = 1_767_225_600_000;
+
+    pub fn new() -> VirtualClock {
+        VirtualClock {
+            mono_ns: 1_000_000_000,
+            wall_ms: Self::EPOCH_MS,
+        }
+    }
+
+    pub fn advance(&mut self, d: Duration) {
+        self.mono_ns += d.as_nanos() as u64;
+        self.wall_ms += d.as_millis() as i64;
+    }
+}
+
+impl Default for VirtualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for VirtualClock {
+    fn mono_ns(&self) -> u64 {
+        self.mono_ns
+    }
+
+    fn wall_ms(&self) -> i64 {
+        self.wall_ms
+    }
+}
+
+/// What the panes currently need from the sampler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    pub tasks: TaskRequest,
+}
+
+pub struct Collectors {
+    root: ProcRoot,
+    tasks: tasks::TaskCollector,
+    fs: FsProbe,
+    host: Option<Arc<HostInfo>>,
+    hz: u64,
+    page_size: u64,
+}
+
+impl Collectors {
+    pub fn new(root: ProcRoot) -> Collectors {
+        Collectors {
+            tasks: tasks::TaskCollector::new(&root),
+            fs: FsProbe::new(&root),
+            host: None,
+            hz: sysconf(libc::_SC_CLK_TCK, 100),
+            page_size: sysconf(libc::_SC_PAGESIZE, 4096),
+            root,
+        }
+    }
+
+    pub fn root(&self) -> &ProcRoot {
+        &self.root
+    }
+
+    pub fn sample(&mut self, clock: &dyn Clock, req: Request) -> Sample {
+        let mut notes = Vec::new();
+        // The timestamp is taken first: the counters below are read within a few ms of it,
+        // and the error is the same at both ends of an interval.
+        let mono_ns = clock.mono_ns();
+        let wall_ms = clock.wall_ms();
+        let cpu = system::sample_cpu(&self.root, &mut notes);
+        let mem = system::sample_mem(&self.root, &mut notes);
+        let tasks = self.tasks.sample(req.tasks, &mut notes);
+        let fs = system::sample_fs(&self.root, &self.fs, &mut notes);
+        let host = system::sample_host(&self.root, self.host.as_ref());
+        self.host = Some(Arc::clone(&host));
+        Sample {
+            mono_ns,
+            wall_ms,
+            hz: self.hz,
+            page_size: self.page_size,
+            host,
+            uptime_s: system::sample_uptime(&self.root),
+            cpu,
+            mem,
+            tasks,
+            fs,
+            notes,
+        }
+    }
+}
+
+fn sysconf(name: libc::c_int, fallback: u64) -> u64 {
+    // SAFETY: sysconf has no memory effects.
+    let v = unsafe { libc::sysconf(name) };
+    if v > 0 { v as u64 } else { fallback }
+}
+
+/// Messages from the UI to the sampler thread.
+#[derive(Debug)]
+pub enum Control {
+    Request(Request),
+    Interval(Duration),
+    /// Take a sample now (a pane just asked for data it did not have).
+    Now,
+}
+
+/// Runs `collectors` every `interval` on its own thread, sending each sample through
+/// `send` until it returns false (the UI is gone) or the control channel closes.
+pub fn spawn_sampler(
+    mut collectors: Collectors,
+    mut interval: Duration,
+    mut req: Request,
+    ctl: Receiver<Control>,
+    send: impl Fn(Sample) -> bool + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("usetop-sampler".into())
+        .spawn(move || {
+            let clock = SystemClock;
+            let mut next = Instant::now();
+            loop {
+                if !send(collectors.sample(&clock, req)) {
+                    return;
+                }
+                next += interval;
+                let now = Instant::now();
+                if next < now {
+                    // Fell behind (suspended, overloaded): skip the missed ticks.
+                    next = now + interval;
+                }
+                loop {
+                    let wait = next.saturating_duration_since(Instant::now());
+                    match ctl.recv_timeout(wait) {
+                        Ok(Control::Request(r)) => {
+                            let sooner = r != req;
+                            req = r;
+                            if sooner {
+                                next = Instant::now();
+                                break;
+                            }
+                        }
+                        Ok(Control::Interval(d)) => {
+                            next = next - interval + d;
+                            interval = d;
+                        }
+                        Ok(Control::Now) => {
+                            next = Instant::now();
+                            break;
+                        }
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            }
+        })
+}

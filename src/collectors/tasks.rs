@@ -1,0 +1,405 @@
+//! Every process each refresh, every thread when a pane shows them. The sweep keeps one
+//! descriptor per process's `stat` open and re-reads it with pread (the kernel regenerates
+//! the text; no open/close per refresh), reads `io` only for tasks whose stat moved (plus a
+//! rotating fifth of the rest, so slow trickles are never lost), and reuses the previous
+//! record's `Arc` when nothing changed, so the ring shares unchanged tasks.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::dirents::list_numeric;
+use super::parse::{parse_cmdline, parse_passwd, parse_pid_io, parse_pid_stat};
+use super::procroot::ProcRoot;
+use crate::model::{IoCounters, Note, StatFields, TaskIdent, TaskRecord, TaskSample};
+
+/// Every task's io is re-read at least once per this many refreshes.
+const IO_SWEEP: u64 = 5;
+/// Descriptors left free for everything else when deciding how many to keep open.
+const FD_RESERVE: u64 = 512;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Got {
+    Read,
+    Denied,
+    Failed,
+}
+
+#[derive(Default)]
+struct Kept {
+    stat: Option<File>,
+    io: Option<File>,
+    io_denied: bool,
+    last: Option<Arc<TaskRecord>>,
+    seen: u64,
+}
+
+pub struct TaskCollector {
+    root: ProcRoot,
+    procs: HashMap<u32, Kept>,
+    threads: HashMap<u32, Kept>,
+    users: HashMap<u32, String>,
+    pids: Vec<u32>,
+    tids: Vec<u32>,
+    buf: Vec<u8>,
+    dirbuf: Vec<u8>,
+    path: PathBuf,
+    epoch: u64,
+    fds_kept: u64,
+    fd_budget: u64,
+}
+
+/// What the panes currently need from the task sweep.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskRequest {
+    pub threads: bool,
+}
+
+impl TaskCollector {
+    pub fn new(root: &ProcRoot) -> TaskCollector {
+        let users = std::fs::read(root.etc.join("passwd"))
+            .map(|b| parse_passwd(&b))
+            .unwrap_or_default();
+        TaskCollector {
+            root: root.clone(),
+            procs: HashMap::new(),
+            threads: HashMap::new(),
+            users,
+            pids: Vec::new(),
+            tids: Vec::new(),
+            buf: Vec::with_capacity(4096),
+            dirbuf: Vec::new(),
+            path: PathBuf::new(),
+            epoch: 0,
+            fds_kept: 0,
+            fd_budget: fd_budget(),
+        }
+    }
+
+    pub fn sample(&mut self, req: TaskRequest, notes: &mut Vec<Note>) -> TaskSample {
+        self.epoch += 1;
+        self.pids.clear();
+        if let Err(e) = list_numeric(&self.root.proc, &mut self.dirbuf, &mut self.pids) {
+            notes.push(Note {
+                source: "tasks".into(),
+                reason: format!("{}: {e}", self.root.proc.display()),
+            });
+            return TaskSample::default();
+        }
+        self.pids.sort_unstable();
+        let mut procs = Vec::with_capacity(self.pids.len());
+        let mut io_denied = 0usize;
+        for i in 0..self.pids.len() {
+            let pid = self.pids[i];
+            if let Some(rec) = self.sample_proc(pid) {
+                io_denied += usize::from(self.procs.get(&pid).is_some_and(|k| k.io_denied));
+                procs.push(rec);
+            }
+        }
+        let epoch = self.epoch;
+        let mut closed = 0;
+        self.procs.retain(|_, k| {
+            let keep = k.seen == epoch;
+            if !keep {
+                closed += u64::from(k.stat.is_some()) + u64::from(k.io.is_some());
+            }
+            keep
+        });
+        self.fds_kept -= closed.min(self.fds_kept);
+        if io_denied > 0 {
+            notes.push(Note {
+                source: "task.io".into(),
+                reason: format!(
+                    "I/O counters of {io_denied} processes need root (permission denied)"
+                ),
+            });
+        }
+        let threads = if req.threads {
+            Some(self.sample_threads(&procs))
+        } else {
+            self.release_threads();
+            None
+        };
+        TaskSample { procs, threads }
+    }
+
+    fn sample_proc(&mut self, pid: u32) -> Option<Arc<TaskRecord>> {
+        let epoch = self.epoch;
+        let budget = self.fd_budget;
+        let mut kept = self.procs.remove(&pid).unwrap_or_default();
+        kept.seen = epoch;
+        if self.read_kept(pid, None, "stat", &mut kept.stat, budget) != Got::Read {
+            return None;
+        }
+        let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
+            // A half-written or foreign stat file: skip this task this time, keep its fd.
+            self.procs.insert(pid, kept);
+            return None;
+        };
+        let prev = kept
+            .last
+            .take()
+            .filter(|p| p.stat.pid == fields.pid && p.stat.start_time == fields.start_time);
+        let comm_same = prev
+            .as_ref()
+            .is_some_and(|p| p.ident.comm.as_bytes() == comm);
+        let ident = match (&prev, comm_same) {
+            (Some(p), true) => Arc::clone(&p.ident),
+            _ => {
+                let comm = String::from_utf8_lossy(comm).into_owned();
+                self.read_ident(pid, None, comm)
+            }
+        };
+        let moved = prev
+            .as_ref()
+            .is_none_or(|p| activity_changed(&p.stat, &fields));
+        let sweep = (self.epoch + u64::from(pid)).is_multiple_of(IO_SWEEP);
+        let io = if (moved || sweep) && !kept.io_denied {
+            self.read_io(pid, &mut kept)
+        } else {
+            prev.as_ref().and_then(|p| p.io)
+        };
+        let rec = match prev {
+            Some(p) if p.stat == fields && p.io == io && Arc::ptr_eq(&p.ident, &ident) => p,
+            _ => Arc::new(TaskRecord {
+                tgid: pid,
+                stat: fields,
+                io,
+                ident,
+            }),
+        };
+        kept.last = Some(Arc::clone(&rec));
+        self.procs.insert(pid, kept);
+        Some(rec)
+    }
+
+    fn read_io(&mut self, pid: u32, kept: &mut Kept) -> Option<IoCounters> {
+        let budget = self.fd_budget;
+        let mut io_fd = kept.io.take();
+        let got = self.read_kept(pid, None, "io", &mut io_fd, budget);
+        kept.io = io_fd;
+        match got {
+            Got::Read => parse_pid_io(&self.buf).ok(),
+            Got::Denied => {
+                kept.io_denied = true;
+                None
+            }
+            Got::Failed => None,
+        }
+    }
+
+    fn sample_threads(&mut self, procs: &[Arc<TaskRecord>]) -> Vec<Arc<TaskRecord>> {
+        let mut out = Vec::with_capacity(procs.len() * 2);
+        let epoch = self.epoch;
+        let budget = self.fd_budget;
+        for p in procs {
+            if p.stat.num_threads <= 1 {
+                out.push(Arc::clone(p));
+                continue;
+            }
+            let pid = p.stat.pid;
+            self.tids.clear();
+            self.set_path(pid, None, "task");
+            let dir = self.path.clone();
+            if list_numeric(&dir, &mut self.dirbuf, &mut self.tids).is_err() {
+                continue;
+            }
+            self.tids.sort_unstable();
+            for i in 0..self.tids.len() {
+                let tid = self.tids[i];
+                let mut kept = self.threads.remove(&tid).unwrap_or_default();
+                kept.seen = epoch;
+                if self.read_kept(pid, Some(tid), "stat", &mut kept.stat, budget) != Got::Read {
+                    continue;
+                }
+                let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
+                    continue;
+                };
+                let prev = kept
+                    .last
+                    .take()
+                    .filter(|t| t.stat.start_time == fields.start_time && t.tgid == pid);
+                let rec = match prev {
+                    Some(t) if t.stat == fields && t.ident.comm.as_bytes() == comm => t,
+                    _ => {
+                        let ident = if tid == pid || p.ident.comm.as_bytes() == comm {
+                            Arc::clone(&p.ident)
+                        } else {
+                            Arc::new(TaskIdent {
+                                comm: String::from_utf8_lossy(comm).into_owned(),
+                                ..(*p.ident).clone()
+                            })
+                        };
+                        Arc::new(TaskRecord {
+                            tgid: pid,
+                            stat: fields,
+                            io: None,
+                            ident,
+                        })
+                    }
+                };
+                kept.last = Some(Arc::clone(&rec));
+                self.threads.insert(tid, kept);
+                out.push(rec);
+            }
+        }
+        let mut closed = 0;
+        self.threads.retain(|_, k| {
+            let keep = k.seen == epoch;
+            if !keep {
+                closed += u64::from(k.stat.is_some());
+            }
+            keep
+        });
+        self.fds_kept -= closed.min(self.fds_kept);
+        out
+    }
+
+    fn release_threads(&mut self) {
+        let n = self.threads.values().filter(|k| k.stat.is_some()).count() as u64;
+        self.fds_kept -= n.min(self.fds_kept);
+        self.threads.clear();
+    }
+
+    fn set_path(&mut self, pid: u32, tid: Option<u32>, file: &str) {
+        use std::fmt::Write;
+        let mut s = String::with_capacity(48);
+        let _ = match tid {
+            Some(t) => write!(s, "{pid}/task/{t}/{file}"),
+            None => write!(s, "{pid}/{file}"),
+        };
+        self.path.clear();
+        self.path.push(&self.root.proc);
+        self.path.push(s);
+    }
+
+    /// Reads a task file into `self.buf` through a kept descriptor when there is one (pread
+    /// at offset 0), opening it (and keeping it, within the fd budget) otherwise. A kept fd
+    /// of a task that died answers ESRCH: the file is reopened once, which also handles a
+    /// recycled pid.
+    fn read_kept(
+        &mut self,
+        pid: u32,
+        tid: Option<u32>,
+        file: &str,
+        fd: &mut Option<File>,
+        budget: u64,
+    ) -> Got {
+        if let Some(f) = fd.as_ref() {
+            if read_at_full(f, &mut self.buf).is_ok() && !self.buf.is_empty() {
+                return Got::Read;
+            }
+            *fd = None;
+            self.fds_kept = self.fds_kept.saturating_sub(1);
+        }
+        self.set_path(pid, tid, file);
+        let f = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Got::Denied,
+            Err(_) => return Got::Failed,
+        };
+        match read_at_full(&f, &mut self.buf) {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::PermissionDenied
+                    || e.raw_os_error() == Some(libc::EPERM) =>
+            {
+                return Got::Denied;
+            }
+            Err(_) => return Got::Failed,
+            Ok(()) if self.buf.is_empty() => return Got::Failed,
+            Ok(()) => {}
+        }
+        if self.fds_kept < budget {
+            self.fds_kept += 1;
+            *fd = Some(f);
+        }
+        Got::Read
+    }
+
+    fn read_ident(&mut self, pid: u32, tid: Option<u32>, comm: String) -> Arc<TaskIdent> {
+        self.set_path(pid, tid, "cmdline");
+        let cmdline = std::fs::read(&self.path)
+            .map(|b| parse_cmdline(&b))
+            .unwrap_or_default();
+        self.path.pop();
+        let uid = std::fs::metadata(&self.path).ok().map(|m| m.uid());
+        let user = match uid {
+            Some(u) => self.users.get(&u).cloned().unwrap_or_else(|| u.to_string()),
+            None => "?".to_string(),
+        };
+        Arc::new(TaskIdent {
+            comm,
+            cmdline,
+            uid,
+            user,
+        })
+    }
+}
+
+/// True when a task ran, faulted or changed state since the previous sample; only then can
+/// its I/O counters have moved.
+fn activity_changed(a: &StatFields, b: &StatFields) -> bool {
+    a.utime != b.utime
+        || a.stime != b.stime
+        || a.minflt != b.minflt
+        || a.majflt != b.majflt
+        || a.state != b.state
+        || a.blkio_ticks != b.blkio_ticks
+}
+
+/// pread from offset 0 until EOF into `buf` (cleared first).
+fn read_at_full(f: &File, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    if buf.capacity() < 4096 {
+        buf.reserve(4096);
+    }
+    loop {
+        let len = buf.len();
+        let cap = buf.capacity();
+        buf.resize(cap, 0);
+        let n = f.read_at(&mut buf[len..], len as u64);
+        match n {
+            Ok(0) => {
+                buf.truncate(len);
+                return Ok(());
+            }
+            Ok(n) => {
+                buf.truncate(len + n);
+                if buf.len() == buf.capacity() {
+                    buf.reserve(buf.capacity());
+                }
+            }
+            Err(e) => {
+                buf.truncate(len);
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Raises the soft open-files limit to the hard one and returns how many descriptors the
+/// sweep may keep open.
+fn fd_budget() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the rlimit struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+    }
+    lim.rlim_cur.saturating_sub(FD_RESERVE) * 3 / 4
+}

@@ -1,0 +1,12 @@
+//! Plain data, no I/O: the raw `Sample` a sampler fills, the derived `Snapshot` the panes
+//! draw, and the arithmetic that turns one into the other.
+
+pub mod counters;
+pub mod sample;
+pub mod snapshot;
+pub mod tasks;
+
+pub use counters::{delta, delta32, rate};
+pub use sample::*;
+pub use snapshot::*;
+pub use tasks::*;

@@ -1,0 +1,259 @@
+//! `Snapshot::derive(prev, cur)`: the one pure function that turns two raw samples into
+//! rates and USE figures, using the measured interval between them. It alone deals with
+//! counters that go backwards, CPUs that appear or vanish and tasks that come and go.
+
+use std::sync::Arc;
+
+use super::counters::{delta, rate};
+use super::sample::*;
+use super::tasks::{TaskRate, TaskScale, derive_tasks};
+
+/// mpstat's percentages for one CPU over one interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CpuPct {
+    pub usr: f64,
+    pub nice: f64,
+    pub sys: f64,
+    pub iowait: f64,
+    pub irq: f64,
+    pub soft: f64,
+    pub steal: f64,
+    pub guest: f64,
+    pub gnice: f64,
+    pub idle: f64,
+}
+
+impl CpuPct {
+    /// Busy = everything but idle and iowait (iowait is idle time with I/O outstanding).
+    pub fn busy(&self) -> f64 {
+        (100.0 - self.idle - self.iowait).clamp(0.0, 100.0)
+    }
+
+    /// mpstat's formulas: guest time is inside user/nice, so it is taken out of them.
+    pub fn between(p: &CpuTimes, c: &CpuTimes) -> Option<CpuPct> {
+        let total = delta(p.total(), c.total());
+        if total == 0 {
+            return None;
+        }
+        let pct = |d: u64| d as f64 * 100.0 / total as f64;
+        let guest = delta(p.guest, c.guest);
+        let gnice = delta(p.guest_nice, c.guest_nice);
+        Some(CpuPct {
+            usr: pct(delta(p.user, c.user).saturating_sub(guest)),
+            nice: pct(delta(p.nice, c.nice).saturating_sub(gnice)),
+            sys: pct(delta(p.system, c.system)),
+            iowait: pct(delta(p.iowait, c.iowait)),
+            irq: pct(delta(p.irq, c.irq)),
+            soft: pct(delta(p.softirq, c.softirq)),
+            steal: pct(delta(p.steal, c.steal)),
+            guest: pct(guest),
+            gnice: pct(gnice),
+            idle: pct(delta(p.idle, c.idle)),
+        })
+    }
+}
+
+/// Per-second rates from /proc/stat and the PSI stall rate over the interval.
+#[derive(Clone, Debug, Default)]
+pub struct CpuFigures {
+    pub total: Option<CpuPct>,
+    /// Every CPU in the current sample; `None` for one that was absent before (just onlined).
+    pub per_cpu: Vec<(u32, Option<CpuPct>)>,
+    pub ctxt_s: Option<f64>,
+    pub intr_s: Option<f64>,
+    pub forks_s: Option<f64>,
+    /// CPUs counted for saturation (the per-CPU lines in the sample).
+    pub ncpu: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct MemFigures {
+    /// vmstat si/so: KiB swapped in/out per second.
+    pub si_kbs: Option<f64>,
+    pub so_kbs: Option<f64>,
+    /// vmstat bi/bo: KiB paged in/out from block devices per second.
+    pub bi_kbs: Option<f64>,
+    pub bo_kbs: Option<f64>,
+    pub pgfault_s: Option<f64>,
+    pub majfault_s: Option<f64>,
+    pub pgscan_s: Option<f64>,
+    pub pgsteal_s: Option<f64>,
+    pub allocstall_s: Option<f64>,
+    /// OOM kills during the interval.
+    pub oom_kills: Option<u64>,
+}
+
+/// What free(1) prints, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FreeFigures {
+    pub total: u64,
+    pub used: u64,
+    pub free: u64,
+    pub shared: u64,
+    pub buff_cache: u64,
+    pub available: u64,
+    pub swap_total: u64,
+    pub swap_used: u64,
+    pub swap_free: u64,
+}
+
+impl FreeFigures {
+    /// procps-ng 4 formulas: cache includes SReclaimable; used = total - available when the
+    /// kernel reports MemAvailable, else total - free - buffers - cache.
+    pub fn from_meminfo(m: &MemInfo) -> FreeFigures {
+        let buff_cache = m.buffers + m.cached + m.sreclaimable;
+        let available = m.available.unwrap_or(m.free + buff_cache).min(m.total);
+        let used = match m.available {
+            Some(a) => m.total.saturating_sub(a),
+            None => m.total.saturating_sub(m.free + buff_cache),
+        };
+        FreeFigures {
+            total: m.total,
+            used,
+            free: m.free,
+            shared: m.shmem,
+            buff_cache,
+            available,
+            swap_total: m.swap_total,
+            swap_used: m.swap_total.saturating_sub(m.swap_free),
+            swap_free: m.swap_free,
+        }
+    }
+
+    pub fn used_pct(&self) -> Option<f64> {
+        (self.total > 0).then(|| self.used as f64 * 100.0 / self.total as f64)
+    }
+}
+
+/// One point in time as the panes see it: the raw sample, the previous one, the measured
+/// interval between them and the derived system figures. Per-task rates are derived on
+/// demand (`tasks()`), so a ring of 600 snapshots never holds 600 copies of the task table.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub seq: u64,
+    pub cur: Arc<Sample>,
+    pub prev: Option<Arc<Sample>>,
+    /// Measured seconds between `prev` and `cur`; 0 when there is no `prev`.
+    pub dt_s: f64,
+    pub cpu: CpuFigures,
+    pub mem: MemFigures,
+    pub free: Option<FreeFigures>,
+    /// PSI stall share (percent of wall time) over the interval, from the `total` counters.
+    pub psi_cpu_some: Option<f64>,
+    pub psi_mem_some: Option<f64>,
+    pub psi_mem_full: Option<f64>,
+}
+
+fn psi_pct(p: Option<&PsiLine>, c: Option<&PsiLine>, dt_s: f64) -> Option<f64> {
+    let (p, c) = (p?, c?);
+    rate(p.total_us, c.total_us, dt_s).map(|us_per_s| (us_per_s / 1e4).clamp(0.0, 100.0))
+}
+
+impl Snapshot {
+    pub fn derive(seq: u64, prev: Option<Arc<Sample>>, cur: Arc<Sample>) -> Snapshot {
+        let dt_s = prev
+            .as_ref()
+            .map(|p| cur.mono_ns.saturating_sub(p.mono_ns) as f64 / 1e9)
+            .unwrap_or(0.0);
+        // Two samples at the same instant (or a clock that went back) have no interval.
+        let prev = if dt_s > 0.0 { prev } else { None };
+        let p = prev.as_deref();
+
+        let cpu = derive_cpu(p.map(|p| &p.cpu), &cur.cpu, dt_s);
+        let mem = derive_mem(
+            p.and_then(|p| p.mem.vm.as_ref()),
+            cur.mem.vm.as_ref(),
+            dt_s,
+            cur.page_size,
+        );
+        let free = cur.mem.info.as_ref().map(FreeFigures::from_meminfo);
+        let psi = |f: fn(&Sample) -> Option<&PsiLine>| psi_pct(p.and_then(f), f(&cur), dt_s);
+        Snapshot {
+            seq,
+            psi_cpu_some: psi(|s| s.cpu.psi.as_ref().map(|p| &p.some)),
+            psi_mem_some: psi(|s| s.mem.psi.as_ref().map(|p| &p.some)),
+            psi_mem_full: psi(|s| s.mem.psi.as_ref().and_then(|p| p.full.as_ref())),
+            dt_s,
+            cpu,
+            mem,
+            free,
+            prev,
+            cur,
+        }
+    }
+
+    /// Per-process rates over this snapshot's interval.
+    pub fn tasks(&self) -> Vec<TaskRate> {
+        derive_tasks(
+            self.prev.as_ref().map(|p| p.tasks.procs.as_slice()),
+            &self.cur.tasks.procs,
+            self.task_scale(),
+        )
+    }
+
+    /// Per-thread rates; `None` when threads were not sampled.
+    pub fn threads(&self) -> Option<Vec<TaskRate>> {
+        let cur = self.cur.tasks.threads.as_ref()?;
+        let prev = self.prev.as_ref().and_then(|p| p.tasks.threads.as_deref());
+        Some(derive_tasks(prev, cur, self.task_scale()))
+    }
+
+    fn task_scale(&self) -> TaskScale {
+        TaskScale {
+            dt_s: self.dt_s,
+            hz: self.cur.hz,
+            page_size: self.cur.page_size,
+            mem_total: self.cur.mem.info.as_ref().map(|m| m.total),
+        }
+    }
+
+    pub fn has_rates(&self) -> bool {
+        self.prev.is_some()
+    }
+}
+
+fn derive_cpu(p: Option<&CpuSample>, c: &CpuSample, dt: f64) -> CpuFigures {
+    let per_cpu = c
+        .cpus
+        .iter()
+        .map(|(id, times)| {
+            let before = p.and_then(|p| p.cpus.iter().find(|(pid, _)| pid == id));
+            (*id, before.and_then(|(_, pt)| CpuPct::between(pt, times)))
+        })
+        .collect();
+    let r = |f: fn(&CpuSample) -> u64| p.and_then(|p| rate(f(p), f(c), dt));
+    CpuFigures {
+        total: p.and_then(|p| CpuPct::between(&p.total, &c.total)),
+        per_cpu,
+        ctxt_s: r(|s| s.ctxt),
+        intr_s: r(|s| s.intr),
+        forks_s: r(|s| s.forks),
+        ncpu: c.cpus.len().max(1),
+    }
+}
+
+fn derive_mem(
+    p: Option<&VmCounters>,
+    c: Option<&VmCounters>,
+    dt: f64,
+    page_size: u64,
+) -> MemFigures {
+    let (Some(p), Some(c)) = (p, c) else {
+        return MemFigures::default();
+    };
+    let r = |f: fn(&VmCounters) -> u64| rate(f(p), f(c), dt);
+    let page_kb = page_size as f64 / 1024.0;
+    MemFigures {
+        si_kbs: r(|v| v.pswpin).map(|x| x * page_kb),
+        so_kbs: r(|v| v.pswpout).map(|x| x * page_kb),
+        // pgpgin/pgpgout are already in KiB.
+        bi_kbs: r(|v| v.pgpgin),
+        bo_kbs: r(|v| v.pgpgout),
+        pgfault_s: r(|v| v.pgfault),
+        majfault_s: r(|v| v.pgmajfault),
+        pgscan_s: r(|v| v.pgscan_kswapd + v.pgscan_direct),
+        pgsteal_s: r(|v| v.pgsteal_kswapd + v.pgsteal_direct),
+        allocstall_s: r(|v| v.allocstall),
+        oom_kills: Some(delta(p.oom_kill, c.oom_kill)),
+    }
+}

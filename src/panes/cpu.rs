@@ -1,0 +1,172 @@
+//! CPU: uptime's load against the CPU count, vmstat's r b in cs us sy id wa st, PSI cpu,
+//! mpstat -P ALL per CPU, and the busy history from the ring.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Row, Table};
+
+use crate::app::App;
+use crate::model::{CpuPct, Psi};
+use crate::theme::Level;
+use crate::widgets::{fmt, history, kv_line};
+
+pub fn psi_line(name: &str, psi: Option<&Psi>, interval: Option<f64>) -> String {
+    match psi {
+        None => format!("PSI {name}: n/a"),
+        Some(p) => {
+            let full = p
+                .full
+                .map(|f| format!("  full {:.2} {:.2} {:.2}", f.avg10, f.avg60, f.avg300))
+                .unwrap_or_default();
+            let now = interval
+                .map(|v| format!(" (last interval {v:.1}%)"))
+                .unwrap_or_default();
+            format!(
+                "PSI {name} some {:.2} {:.2} {:.2}{full}  avg10/60/300{now}",
+                p.some.avg10, p.some.avg60, p.some.avg300
+            )
+        }
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let Some(s) = app.snapshot() else { return };
+    let t = &app.theme;
+    let th = &app.thresholds;
+    let c = &s.cur.cpu;
+    let ncpu = s.cpu.ncpu;
+    let [summary, table_area, hist] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(3),
+        Constraint::Length(4),
+    ])
+    .areas(area);
+
+    let mut lines = Vec::new();
+    match c.load {
+        Some(l) => {
+            let per = l.one / ncpu as f64;
+            let style = t.level(Level::of(Some(per), th.cpu_runq.warn, th.cpu_runq.crit));
+            let online = c
+                .online
+                .map(|o| format!(" ({o} online)"))
+                .unwrap_or_default();
+            lines.push(kv_line(
+                &[
+                    (
+                        "load",
+                        format!("{:.2} {:.2} {:.2}", l.one, l.five, l.fifteen),
+                        style,
+                    ),
+                    ("per CPU", format!("{per:.2}"), style),
+                    ("CPUs", format!("{ncpu}{online}"), t.base),
+                    (
+                        "runnable/entities",
+                        format!("{}/{}", l.runnable, l.entities),
+                        t.base,
+                    ),
+                ],
+                t.dim,
+            ));
+        }
+        None => lines.push(Line::styled(
+            "load: n/a (/proc/loadavg unreadable)",
+            t.unknown,
+        )),
+    }
+    let tot = s.cpu.total;
+    let p = |f: fn(&CpuPct) -> f64| {
+        tot.as_ref()
+            .map(|c| format!("{:.0}", f(c)))
+            .unwrap_or_else(|| "-".into())
+    };
+    lines.push(kv_line(
+        &[
+            ("r", c.procs_running.to_string(), t.base),
+            ("b", c.procs_blocked.to_string(), t.base),
+            ("in", fmt::count_rate(s.cpu.intr_s), t.base),
+            ("cs", fmt::count_rate(s.cpu.ctxt_s), t.base),
+            ("fork/s", fmt::count_rate(s.cpu.forks_s), t.base),
+            ("us", p(|c| c.usr + c.nice), t.usr),
+            ("sy", p(|c| c.sys + c.irq + c.soft), t.sys),
+            ("id", p(|c| c.idle), t.base),
+            ("wa", p(|c| c.iowait), t.io),
+            ("st", p(|c| c.steal), t.base),
+        ],
+        t.dim,
+    ));
+    let psi_style = t.level(Level::of(
+        s.psi_cpu_some,
+        th.psi_some.warn,
+        th.psi_some.crit,
+    ));
+    lines.push(Line::styled(
+        psi_line("cpu", c.psi.as_ref(), s.psi_cpu_some),
+        psi_style,
+    ));
+    f.render_widget(Paragraph::new(lines), summary);
+
+    let header = Row::new([
+        "CPU", "%usr", "%nice", "%sys", "%iowait", "%irq", "%soft", "%steal", "%guest", "%gnice",
+        "%idle",
+    ])
+    .style(t.table_header);
+    let cells = |name: String, pct: Option<CpuPct>| {
+        let v = |x: fn(&CpuPct) -> f64| {
+            pct.as_ref()
+                .map(|c| format!("{:.2}", x(c)))
+                .unwrap_or_else(|| "-".into())
+        };
+        let busy = pct.map(|c| c.busy());
+        Row::new(vec![
+            name,
+            v(|c| c.usr),
+            v(|c| c.nice),
+            v(|c| c.sys),
+            v(|c| c.iowait),
+            v(|c| c.irq),
+            v(|c| c.soft),
+            v(|c| c.steal),
+            v(|c| c.guest),
+            v(|c| c.gnice),
+            v(|c| c.idle),
+        ])
+        .style(t.level(Level::of(busy, th.cpu_util.warn, th.cpu_util.crit)))
+    };
+    let room = table_area.height.saturating_sub(2) as usize;
+    let mut rows = vec![cells("all".into(), s.cpu.total)];
+    let more = s.cpu.per_cpu.len().saturating_sub(room);
+    // With more CPUs than rows, show the busiest ones (mpstat order among them).
+    let mut shown: Vec<&(u32, Option<CpuPct>)> = s.cpu.per_cpu.iter().collect();
+    if more > 0 {
+        shown.sort_by(|a, b| {
+            let busy = |x: &&(u32, Option<CpuPct>)| x.1.map(|c| c.busy()).unwrap_or(-1.0);
+            busy(b).total_cmp(&busy(a))
+        });
+        shown.truncate(room.saturating_sub(1));
+        shown.sort_by_key(|x| x.0);
+    }
+    rows.extend(shown.iter().map(|(id, pct)| cells(id.to_string(), *pct)));
+    let mut widths = vec![Constraint::Length(4)];
+    widths.extend([Constraint::Length(6); 10]);
+    let title = if more > 0 {
+        format!(
+            "busiest {} of {} CPUs shown",
+            shown.len(),
+            s.cpu.per_cpu.len()
+        )
+    } else {
+        String::new()
+    };
+    let table = Table::new(rows, widths).header(header).column_spacing(1);
+    let [tarea, note] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(u16::from(more > 0))])
+            .areas(table_area);
+    f.render_widget(table, tarea);
+    f.render_widget(Paragraph::new(Line::styled(title, t.dim)), note);
+
+    history(f, hist, app, "CPU busy %", 100.0, |s| {
+        s.cpu.total.map(|c| c.busy())
+    });
+}

@@ -1,0 +1,215 @@
+//! Memory: free's columns, vmstat's swap and paging rates, reclaim (pgscan, pgsteal,
+//! allocstall), OOM kills, PSI memory, each swap device, and the used history.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Row, Table};
+
+use super::cpu::psi_line;
+use crate::app::App;
+use crate::theme::Level;
+use crate::widgets::{fmt, history, kv_line};
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let Some(s) = app.snapshot() else { return };
+    let t = &app.theme;
+    let th = &app.thresholds;
+    let swaps = &s.cur.mem.swaps;
+    let swap_h = if swaps.is_empty() {
+        1
+    } else {
+        (swaps.len() as u16 + 1).min(5)
+    };
+    let [free_area, rates, info, swap_area, hist] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(3),
+        Constraint::Length(3),
+        Constraint::Length(swap_h),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+
+    match s.free {
+        Some(fr) => {
+            let b = fmt::bytes;
+            let header = Row::new([
+                "",
+                "total",
+                "used",
+                "free",
+                "shared",
+                "buff/cache",
+                "available",
+            ])
+            .style(t.table_header);
+            let used_style = t.level(Level::of(fr.used_pct(), th.mem_util.warn, th.mem_util.crit));
+            let rows = vec![
+                Row::new(vec![
+                    "Mem:".into(),
+                    b(fr.total),
+                    b(fr.used),
+                    b(fr.free),
+                    b(fr.shared),
+                    b(fr.buff_cache),
+                    b(fr.available),
+                ])
+                .style(used_style),
+                Row::new(vec![
+                    "Swap:".into(),
+                    b(fr.swap_total),
+                    b(fr.swap_used),
+                    b(fr.swap_free),
+                ]),
+            ];
+            f.render_widget(
+                Table::new(
+                    rows,
+                    [
+                        Constraint::Length(6),
+                        Constraint::Length(11),
+                        Constraint::Length(11),
+                        Constraint::Length(11),
+                        Constraint::Length(11),
+                        Constraint::Length(11),
+                        Constraint::Length(11),
+                    ],
+                )
+                .header(header),
+                free_area,
+            );
+        }
+        None => f.render_widget(
+            Paragraph::new(Line::styled(
+                format!(
+                    "memory: n/a ({})",
+                    s.cur.note("meminfo").unwrap_or("meminfo unreadable")
+                ),
+                t.unknown,
+            )),
+            free_area,
+        ),
+    }
+
+    let m = &s.mem;
+    let kb = |v: Option<f64>| fmt::bytes_rate(v.map(|k| k * 1024.0));
+    let swap = m.si_kbs.zip(m.so_kbs).map(|(i, o)| i + o);
+    let swap_style = t.level(Level::of(swap, th.swap_kbs.warn, th.swap_kbs.crit));
+    let oom_style = if m.oom_kills.unwrap_or(0) > 0 {
+        t.crit
+    } else {
+        t.base
+    };
+    let lines = vec![
+        kv_line(
+            &[
+                ("si", kb(m.si_kbs), swap_style),
+                ("so", kb(m.so_kbs), swap_style),
+                ("bi", kb(m.bi_kbs), t.base),
+                ("bo", kb(m.bo_kbs), t.base),
+                ("faults/s", fmt::count_rate(m.pgfault_s), t.base),
+                (
+                    "majflt/s",
+                    fmt::count_rate(m.majfault_s),
+                    t.level(Level::of(m.majfault_s, th.majflt_s.warn, th.majflt_s.crit)),
+                ),
+            ],
+            t.dim,
+        ),
+        kv_line(
+            &[
+                ("pgscan/s", fmt::count_rate(m.pgscan_s), t.base),
+                ("pgsteal/s", fmt::count_rate(m.pgsteal_s), t.base),
+                ("allocstall/s", fmt::count_rate(m.allocstall_s), t.base),
+                (
+                    "oom_kill",
+                    m.oom_kills
+                        .map(|k| k.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    oom_style,
+                ),
+            ],
+            t.dim,
+        ),
+        Line::styled(
+            psi_line("memory", s.cur.mem.psi.as_ref(), s.psi_mem_some),
+            t.level(Level::of(
+                s.psi_mem_some,
+                th.psi_some.warn,
+                th.psi_some.crit,
+            )),
+        ),
+    ];
+    f.render_widget(Paragraph::new(lines), rates);
+
+    if let Some(mi) = &s.cur.mem.info {
+        let b = |v: u64| fmt::bytes(v);
+        let lines = vec![
+            kv_line(
+                &[
+                    ("anon", b(mi.anon), t.base),
+                    ("mapped", b(mi.mapped), t.base),
+                    ("dirty", b(mi.dirty), t.base),
+                    ("writeback", b(mi.writeback), t.base),
+                    ("shmem", b(mi.shmem), t.base),
+                ],
+                t.dim,
+            ),
+            kv_line(
+                &[
+                    ("slab recl", b(mi.sreclaimable), t.base),
+                    ("unrecl", b(mi.sunreclaim), t.base),
+                    ("pagetables", b(mi.page_tables), t.base),
+                    ("kstack", b(mi.kernel_stack), t.base),
+                ],
+                t.dim,
+            ),
+            kv_line(
+                &[
+                    (
+                        "committed",
+                        format!("{} of limit {}", b(mi.committed_as), b(mi.commit_limit)),
+                        t.base,
+                    ),
+                    (
+                        "hugepages",
+                        format!("{}/{} free", mi.hugepages_free, mi.hugepages_total),
+                        t.base,
+                    ),
+                ],
+                t.dim,
+            ),
+        ];
+        f.render_widget(Paragraph::new(lines), info);
+    }
+
+    if swaps.is_empty() {
+        f.render_widget(
+            Paragraph::new(Line::styled("no swap devices", t.dim)),
+            swap_area,
+        );
+    } else {
+        let header = Row::new(["Filename", "Type", "Size", "Used", "Prio"]).style(t.table_header);
+        let rows = swaps.iter().map(|d| {
+            Row::new(vec![
+                crate::widgets::text::sanitize(&d.name).into_owned(),
+                d.kind.clone(),
+                fmt::bytes(d.size_bytes),
+                fmt::bytes(d.used_bytes),
+                d.priority.to_string(),
+            ])
+        });
+        let widths = [
+            Constraint::Min(20),
+            Constraint::Length(10),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(6),
+        ];
+        f.render_widget(Table::new(rows, widths).header(header), swap_area);
+    }
+
+    history(f, hist, app, "memory used %", 100.0, |s| {
+        s.free.and_then(|f| f.used_pct())
+    });
+}
