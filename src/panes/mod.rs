@@ -211,8 +211,6 @@ fn draw_help(f: &mut Frame, body: Rect, app: &App) {
             lines.push(Line::raw(fit(&text, body.width.saturating_sub(4) as usize)));
         }
     }
-        }
-    }
     lines.push(Line::styled("any key closes this help", t.dim));
     let h = (lines.len() as u16 + 2).min(body.height);
     let w = body.width.min(76);
