@@ -40,6 +40,11 @@ pub struct App {
     pub interval: Duration,
     pub proc: panes::proc::ProcState,
     pub use_view: panes::use_pane::UseState,
+    pub disk: panes::disk::DiskState,
+    pub net: panes::net::NetState,
+    pub sock: panes::sock::SockState,
+    pub slab: panes::slab::SlabState,
+    pub perf: panes::perf::PerfState,
     last: Option<Arc<Sample>>,
 }
 
@@ -57,6 +62,11 @@ impl App {
             interval: opts.interval,
             proc: panes::proc::ProcState::default(),
             use_view: panes::use_pane::UseState::default(),
+            disk: Default::default(),
+            net: Default::default(),
+            sock: Default::default(),
+            slab: Default::default(),
+            perf: Default::default(),
             last: None,
         }
     }

@@ -2,8 +2,13 @@
 //! blocking; `spawn_sampler` runs it on a dedicated thread so a slow /proc never freezes keys.
 
 pub mod dirents;
+pub mod disk;
+pub mod net;
 pub mod parse;
+pub mod perf;
 pub mod procroot;
+pub mod slab;
+pub mod sockets;
 pub mod system;
 pub mod tasks;
 
@@ -93,6 +98,11 @@ pub struct Request {
 pub struct Collectors {
     root: ProcRoot,
     tasks: tasks::TaskCollector,
+    disk: disk::DiskCollector,
+    net: net::NetCollector,
+    sockets: sockets::SocketCollector,
+    slab: slab::SlabCollector,
+    perf: perf::PerfCollector,
     fs: FsProbe,
     host: Option<Arc<HostInfo>>,
     hz: u64,
@@ -103,6 +113,11 @@ impl Collectors {
     pub fn new(root: ProcRoot) -> Collectors {
         Collectors {
             tasks: tasks::TaskCollector::new(&root),
+            disk: disk::DiskCollector::new(&root),
+            net: net::NetCollector::new(&root),
+            sockets: sockets::SocketCollector::new(&root),
+            slab: slab::SlabCollector::new(&root),
+            perf: perf::PerfCollector::new(&root),
             fs: FsProbe::new(&root),
             host: None,
             hz: sysconf(libc::_SC_CLK_TCK, 100),
@@ -125,6 +140,11 @@ impl Collectors {
         let mem = system::sample_mem(&self.root, &mut notes);
         let tasks = self.tasks.sample(req.tasks, &mut notes);
         let fs = system::sample_fs(&self.root, &self.fs, &mut notes);
+        let disk = self.disk.sample(&mut notes);
+        let net = self.net.sample(&mut notes);
+        let sockets = self.sockets.sample(&mut notes);
+        let slab = self.slab.sample(&mut notes);
+        let perf = self.perf.sample(&mut notes);
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         Sample {
@@ -138,6 +158,11 @@ impl Collectors {
             mem,
             tasks,
             fs,
+            disk,
+            net,
+            sockets,
+            slab,
+            perf,
             notes,
         }
     }

@@ -409,6 +409,17 @@ pub fn parse_cmdline(b: &[u8]) -> String {
     String::from_utf8_lossy(&joined).trim_end().to_string()
 }
 
+/// The effective uid from a `/proc/PID/status` (`Uid:\treal\teffective\tsaved\tfs`).
+pub fn parse_status_euid(b: &[u8]) -> Option<u32> {
+    let line = lines(b).find(|l| l.starts_with(b"Uid:"))?;
+    let mut it = fields(&line[4..]);
+    let real = it.next();
+    it.next()
+        .or(real)
+        .and_then(parse_u64)
+        .and_then(|v| u32::try_from(v).ok())
+}
+
 /// `/etc/passwd` into uid → name.
 pub fn parse_passwd(b: &[u8]) -> HashMap<u32, String> {
     let mut out = HashMap::new();

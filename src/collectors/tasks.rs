@@ -6,12 +6,12 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::dirents::list_numeric;
-use super::parse::{parse_cmdline, parse_passwd, parse_pid_io, parse_pid_stat};
+use super::parse::{parse_cmdline, parse_passwd, parse_pid_io, parse_pid_stat, parse_status_euid};
 use super::procroot::ProcRoot;
 use crate::model::{IoCounters, Note, StatFields, TaskIdent, TaskRecord, TaskSample};
 
@@ -323,8 +323,11 @@ impl TaskCollector {
         let cmdline = std::fs::read(&self.path)
             .map(|b| parse_cmdline(&b))
             .unwrap_or_default();
-        self.path.pop();
-        let uid = std::fs::metadata(&self.path).ok().map(|m| m.uid());
+        // status is costly, but this runs once per task lifetime (and after an exec).
+        self.path.set_file_name("status");
+        let uid = std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| parse_status_euid(&b));
         let user = match uid {
             Some(u) => self.users.get(&u).cloned().unwrap_or_else(|| u.to_string()),
             None => "?".to_string(),

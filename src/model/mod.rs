@@ -2,8 +2,13 @@
 //! draw, and the arithmetic that turns one into the other.
 
 pub mod counters;
+pub mod disk;
+pub mod net;
+pub mod perf;
 pub mod sample;
+pub mod slab;
 pub mod snapshot;
+pub mod sockets;
 pub mod tasks;
 
 pub use counters::{delta, delta32, rate};

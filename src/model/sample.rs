@@ -5,6 +5,11 @@
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+use super::disk::DiskSample;
+use super::net::NetSample;
+use super::perf::PerfSample;
+use super::slab::SlabSample;
+use super::sockets::SocketSample;
 use super::tasks::TaskRecord;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -24,6 +29,16 @@ pub struct Sample {
     pub mem: MemSample,
     pub tasks: TaskSample,
     pub fs: Vec<FsUsage>,
+    #[serde(default)]
+    pub disk: DiskSample,
+    #[serde(default)]
+    pub net: NetSample,
+    #[serde(default)]
+    pub sockets: SocketSample,
+    #[serde(default)]
+    pub slab: SlabSample,
+    #[serde(default)]
+    pub perf: PerfSample,
     /// Figures that could not be read this time, with the reason (shown as `n/a`).
     pub notes: Vec<Note>,
 }

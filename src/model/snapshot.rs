@@ -5,7 +5,12 @@
 use std::sync::Arc;
 
 use super::counters::{delta, rate};
+use super::disk::{self, DiskFigures};
+use super::net::{self, NetFigures};
+use super::perf::{self, PerfFigures};
 use super::sample::*;
+use super::slab::{self, SlabFigures};
+use super::sockets::{self, SocketFigures};
 use super::tasks::{TaskRate, TaskScale, derive_tasks};
 
 /// mpstat's percentages for one CPU over one interval.
@@ -142,6 +147,11 @@ pub struct Snapshot {
     pub psi_cpu_some: Option<f64>,
     pub psi_mem_some: Option<f64>,
     pub psi_mem_full: Option<f64>,
+    pub disk: DiskFigures,
+    pub net: NetFigures,
+    pub sockets: SocketFigures,
+    pub slab: SlabFigures,
+    pub perf: PerfFigures,
 }
 
 fn psi_pct(p: Option<&PsiLine>, c: Option<&PsiLine>, dt_s: f64) -> Option<f64> {
@@ -173,6 +183,11 @@ impl Snapshot {
             psi_cpu_some: psi(|s| s.cpu.psi.as_ref().map(|p| &p.some)),
             psi_mem_some: psi(|s| s.mem.psi.as_ref().map(|p| &p.some)),
             psi_mem_full: psi(|s| s.mem.psi.as_ref().and_then(|p| p.full.as_ref())),
+            disk: disk::derive(p.map(|p| &p.disk), &cur.disk, dt_s),
+            net: net::derive(p.map(|p| &p.net), &cur.net, dt_s),
+            sockets: sockets::derive(p.map(|p| &p.sockets), &cur.sockets, dt_s),
+            slab: slab::derive(p.map(|p| &p.slab), &cur.slab, dt_s),
+            perf: perf::derive(p.map(|p| &p.perf), &cur.perf, dt_s),
             dt_s,
             cpu,
             mem,

@@ -2,8 +2,13 @@
 //! line, help overlay, "terminal too small") and hands the body to the selected pane.
 
 pub mod cpu;
+pub mod disk;
 pub mod mem;
+pub mod net;
+pub mod perf;
 pub mod proc;
+pub mod slab;
+pub mod sock;
 pub mod use_pane;
 
 use ratatui::Frame;
@@ -22,13 +27,28 @@ pub const MIN_ROWS: u16 = 24;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum PaneId {
     Use,
+    Proc,
     Cpu,
     Mem,
-    Proc,
+    Disk,
+    Net,
+    Sock,
+    Slab,
+    Perf,
 }
 
 impl PaneId {
-    pub const ALL: &'static [PaneId] = &[PaneId::Use, PaneId::Cpu, PaneId::Mem, PaneId::Proc];
+    pub const ALL: &'static [PaneId] = &[
+        PaneId::Use,
+        PaneId::Proc,
+        PaneId::Cpu,
+        PaneId::Mem,
+        PaneId::Disk,
+        PaneId::Net,
+        PaneId::Sock,
+        PaneId::Slab,
+        PaneId::Perf,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -36,6 +56,11 @@ impl PaneId {
             PaneId::Cpu => "cpu",
             PaneId::Mem => "mem",
             PaneId::Proc => "proc",
+            PaneId::Disk => "disk",
+            PaneId::Net => "net",
+            PaneId::Sock => "sock",
+            PaneId::Slab => "slab",
+            PaneId::Perf => "perf",
         }
     }
 
@@ -45,6 +70,11 @@ impl PaneId {
             PaneId::Cpu => "CPU",
             PaneId::Mem => "Memory",
             PaneId::Proc => "Processes",
+            PaneId::Disk => "Disks",
+            PaneId::Net => "Network",
+            PaneId::Sock => "Sockets",
+            PaneId::Slab => "Slab",
+            PaneId::Perf => "Counters",
         }
     }
 
@@ -66,6 +96,11 @@ impl PaneId {
             PaneId::Use => use_pane::KEYS,
             PaneId::Cpu | PaneId::Mem => &[],
             PaneId::Proc => proc::KEYS,
+            PaneId::Disk => disk::KEYS,
+            PaneId::Net => net::KEYS,
+            PaneId::Sock => sock::KEYS,
+            PaneId::Slab => slab::KEYS,
+            PaneId::Perf => perf::KEYS,
         }
     }
 }
@@ -84,6 +119,11 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
     match app.pane {
         PaneId::Proc => proc::handle_key(app, key),
         PaneId::Use => use_pane::handle_key(app, key),
+        PaneId::Disk => disk::handle_key(app, key),
+        PaneId::Net => net::handle_key(app, key),
+        PaneId::Sock => sock::handle_key(app, key),
+        PaneId::Slab => slab::handle_key(app, key),
+        PaneId::Perf => perf::handle_key(app, key),
         PaneId::Cpu | PaneId::Mem => false,
     }
 }
@@ -114,6 +154,11 @@ pub fn draw(f: &mut Frame, app: &App) {
             PaneId::Cpu => cpu::draw(f, body, app),
             PaneId::Mem => mem::draw(f, body, app),
             PaneId::Proc => proc::draw(f, body, app),
+            PaneId::Disk => disk::draw(f, body, app),
+            PaneId::Net => net::draw(f, body, app),
+            PaneId::Sock => sock::draw(f, body, app),
+            PaneId::Slab => slab::draw(f, body, app),
+            PaneId::Perf => perf::draw(f, body, app),
         },
     }
     draw_status(f, status, app);

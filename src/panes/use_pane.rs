@@ -33,8 +33,21 @@ pub struct UseCell {
     pub why: Option<String>,
 }
 
+impl UseRow {
+    /// A resource whose collector has nothing yet.
+    pub fn not_collected(resource: &str) -> UseRow {
+        UseRow {
+            resource: resource.into(),
+            pane: None,
+            u: UseCell::na("not yet collected"),
+            s: UseCell::na("not yet collected"),
+            e: UseCell::na("not yet collected"),
+        }
+    }
+}
+
 impl UseCell {
-    fn na(reason: &str) -> UseCell {
+    pub fn na(reason: &str) -> UseCell {
         UseCell {
             text: format!("n/a ({reason})"),
             level: Level::Unknown,
@@ -59,16 +72,12 @@ fn worst(levels: &[Level]) -> Level {
 /// The rows of the overview for one snapshot; pure, so tested directly.
 pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
     let mut rows = vec![cpu_row(s, th), mem_row(s, th)];
+    rows.extend(super::disk::use_rows(s, th));
     rows.extend(fs_rows(s, th));
-    for name in ["Disks", "Network", "TCP", "Slab", "CPU counters"] {
-        rows.push(UseRow {
-            resource: name.into(),
-            pane: None,
-            u: UseCell::na("not yet collected"),
-            s: UseCell::na("not yet collected"),
-            e: UseCell::na("not yet collected"),
-        });
-    }
+    rows.extend(super::net::use_rows(s, th));
+    rows.extend(super::sock::use_rows(s, th));
+    rows.extend(super::slab::use_rows(s, th));
+    rows.extend(super::perf::use_rows(s, th));
     rows
 }
 
