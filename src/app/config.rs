@@ -24,6 +24,24 @@ pub struct Thresholds {
     pub majflt_s: Band,
     /// Filesystem used percent.
     pub fs_util: Band,
+    /// Disk %util (iostat: time the device had I/O in flight).
+    pub disk_util: Band,
+    /// Disk average queue length (iostat aqu-sz).
+    pub disk_aqu: Band,
+    /// Network interface %util against the link speed.
+    pub nic_util: Band,
+    /// Interface drops plus FIFO overruns, packets per second.
+    pub nic_drops_s: Band,
+    /// Interface errors (rx/tx errors, frame, carrier, collisions) per second.
+    pub nic_errors_s: Band,
+    /// Established TCP connections.
+    pub tcp_estab: Band,
+    /// TCP retransmitted segments as a percent of segments sent.
+    pub tcp_retrans_pct: Band,
+    /// Listen queue overflows plus drops, per second.
+    pub tcp_listen_s: Band,
+    /// Established connections reset plus segments received in error, per second.
+    pub tcp_errors_s: Band,
 }
 
 impl Default for Thresholds {
@@ -56,6 +74,42 @@ impl Default for Thresholds {
             fs_util: Band {
                 warn: 85.0,
                 crit: 95.0,
+            },
+            disk_util: Band {
+                warn: 60.0,
+                crit: 90.0,
+            },
+            disk_aqu: Band {
+                warn: 2.0,
+                crit: 8.0,
+            },
+            nic_util: Band {
+                warn: 70.0,
+                crit: 90.0,
+            },
+            nic_drops_s: Band {
+                warn: 1.0,
+                crit: 100.0,
+            },
+            nic_errors_s: Band {
+                warn: 0.1,
+                crit: 10.0,
+            },
+            tcp_estab: Band {
+                warn: 20_000.0,
+                crit: 100_000.0,
+            },
+            tcp_retrans_pct: Band {
+                warn: 1.0,
+                crit: 5.0,
+            },
+            tcp_listen_s: Band {
+                warn: 0.1,
+                crit: 10.0,
+            },
+            tcp_errors_s: Band {
+                warn: 10.0,
+                crit: 100.0,
             },
         }
     }

@@ -1,29 +1,661 @@
-//! Network pane.
+//! Network: nicstat and sar -n DEV,EDEV per interface (%util against the link speed where
+//! /sys knows it), then the stack below: sar -n TCP,ETCP,UDP and the TcpExt listen-queue and
+//! timeout counters.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyEvent;
-use ratatui::layout::Rect;
-use ratatui::widgets::Paragraph;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
-use super::use_pane::UseRow;
+use super::disk::{Col, fit_cols, num};
+use super::use_pane::{UseCell, UseRow};
 use crate::app::App;
 use crate::app::config::Thresholds;
 use crate::model::Snapshot;
+use crate::model::net::{Duplex, NicFigures};
+use crate::theme::Level;
+use crate::widgets::text::{fit, sanitize};
+use crate::widgets::{fmt, kv_line};
 
-pub const KEYS: &[(&str, &str)] = &[];
+pub const KEYS: &[(&str, &str)] = &[
+    ("Up / Down", "select an interface"),
+    ("l", "show / hide loopback"),
+];
+
+/// Resource names in the overview start with this, so Enter there can focus the interface.
+pub const USE_PREFIX: &str = "NIC ";
 
 #[derive(Debug, Default)]
-pub struct NetState {}
-
-pub fn handle_key(_app: &mut App, _key: KeyEvent) -> bool {
-    false
+pub struct NetState {
+    pub hide_lo: bool,
+    /// The interface the selection is on, by name.
+    pub focus: Option<String>,
 }
 
-/// This resource's rows of the USE overview.
-pub fn use_rows(_s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
-    vec![UseRow::not_collected("Network")]
+impl NetState {
+    pub fn focus_resource(&mut self, resource: &str) {
+        self.focus = resource
+            .strip_prefix(USE_PREFIX)
+            .filter(|n| !n.starts_with('+'))
+            .map(str::to_string);
+    }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, _app: &App) {
-    f.render_widget(Paragraph::new("Network: not collected yet"), area);
+fn visible<'a>(s: &'a Snapshot, st: &NetState) -> Vec<&'a NicFigures> {
+    s.net
+        .ifaces
+        .iter()
+        .filter(|n| !(st.hide_lo && n.name == "lo"))
+        .collect()
+}
+
+pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
+    let names: Vec<String> = match app.snapshot() {
+        Some(s) => visible(s, &app.net)
+            .iter()
+            .map(|n| n.name.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    let pos = app
+        .net
+        .focus
+        .as_ref()
+        .and_then(|f| names.iter().position(|n| n == f));
+    match key.code {
+        KeyCode::Char('l') => app.net.hide_lo = !app.net.hide_lo,
+        KeyCode::Down | KeyCode::Char('j') => {
+            let i = pos.map(|p| (p + 1).min(names.len().saturating_sub(1)));
+            app.net.focus = names.get(i.unwrap_or(0)).cloned();
+        }
+        KeyCode::Up | KeyCode::Char('k') => {
+            let i = pos.map(|p| p.saturating_sub(1)).unwrap_or(0);
+            app.net.focus = names.get(i).cloned();
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn plain(s: String) -> (String, Style) {
+    (s, Style::default())
+}
+
+fn speed(n: &NicFigures) -> String {
+    match (n.speed_mbps, n.duplex) {
+        (None, _) => "n/a".into(),
+        (Some(s), d) => {
+            let base = if s >= 1000 && s % 1000 == 0 {
+                format!("{}G", s / 1000)
+            } else {
+                format!("{s}M")
+            };
+            match d {
+                Some(Duplex::Full) => format!("{base}/f"),
+                Some(Duplex::Half) => format!("{base}/h"),
+                None => base,
+            }
+        }
+    }
+}
+
+fn nic_cols() -> Vec<Col<NicFigures>> {
+    vec![
+        Col {
+            header: "Iface",
+            width: 10,
+            drop: 0,
+            cell: |n, _, _| plain(sanitize(&n.name).into_owned()),
+        },
+        Col {
+            header: "rxkB/s",
+            width: 8,
+            drop: 0,
+            cell: |n, _, _| plain(num(n.rxkb_s)),
+        },
+        Col {
+            header: "txkB/s",
+            width: 8,
+            drop: 0,
+            cell: |n, _, _| plain(num(n.txkb_s)),
+        },
+        Col {
+            header: "rxpck/s",
+            width: 8,
+            drop: 0,
+            cell: |n, _, _| plain(num(n.rxpck_s)),
+        },
+        Col {
+            header: "txpck/s",
+            width: 8,
+            drop: 0,
+            cell: |n, _, _| plain(num(n.txpck_s)),
+        },
+        Col {
+            header: "rAvs",
+            width: 6,
+            drop: 11,
+            cell: |n, _, _| plain(format!("{:.0}", n.rx_avg)),
+        },
+        Col {
+            header: "wAvs",
+            width: 6,
+            drop: 12,
+            cell: |n, _, _| plain(format!("{:.0}", n.tx_avg)),
+        },
+        Col {
+            header: "%util",
+            width: 6,
+            drop: 0,
+            cell: |n, th, t| match n.util {
+                Some(u) => (
+                    format!("{u:.2}"),
+                    t.level(Level::of(Some(u), th.nic_util.warn, th.nic_util.crit)),
+                ),
+                None => ("n/a".into(), t.unknown),
+            },
+        },
+        Col {
+            header: "Speed",
+            width: 7,
+            drop: 0,
+            cell: |n, _, _| plain(speed(n)),
+        },
+        Col {
+            header: "err/s",
+            width: 6,
+            drop: 0,
+            cell: |n, th, t| {
+                let e = n.errors_s();
+                (
+                    num(e),
+                    t.level(Level::of(
+                        Some(e),
+                        th.nic_errors_s.warn,
+                        th.nic_errors_s.crit,
+                    )),
+                )
+            },
+        },
+        Col {
+            header: "drop/s",
+            width: 6,
+            drop: 0,
+            cell: |n, th, t| {
+                let d = n.drops_s();
+                (
+                    num(d),
+                    t.level(Level::of(Some(d), th.nic_drops_s.warn, th.nic_drops_s.crit)),
+                )
+            },
+        },
+        Col {
+            header: "rxerr/s",
+            width: 7,
+            drop: 10,
+            cell: |n, _, _| plain(num(n.rxerr_s)),
+        },
+        Col {
+            header: "txerr/s",
+            width: 7,
+            drop: 9,
+            cell: |n, _, _| plain(num(n.txerr_s)),
+        },
+        Col {
+            header: "rxdrop/s",
+            width: 8,
+            drop: 8,
+            cell: |n, _, _| plain(num(n.rxdrop_s)),
+        },
+        Col {
+            header: "txdrop/s",
+            width: 8,
+            drop: 7,
+            cell: |n, _, _| plain(num(n.txdrop_s)),
+        },
+        Col {
+            header: "rxfifo/s",
+            width: 8,
+            drop: 6,
+            cell: |n, _, _| plain(num(n.rxfifo_s)),
+        },
+        Col {
+            header: "txfifo/s",
+            width: 8,
+            drop: 5,
+            cell: |n, _, _| plain(num(n.txfifo_s)),
+        },
+        Col {
+            header: "rxfram/s",
+            width: 8,
+            drop: 4,
+            cell: |n, _, _| plain(num(n.rxfram_s)),
+        },
+        Col {
+            header: "txcarr/s",
+            width: 8,
+            drop: 3,
+            cell: |n, _, _| plain(num(n.txcarr_s)),
+        },
+        Col {
+            header: "coll/s",
+            width: 6,
+            drop: 2,
+            cell: |n, _, _| plain(num(n.coll_s)),
+        },
+        Col {
+            header: "State",
+            width: 7,
+            drop: 1,
+            cell: |n, _, _| {
+                plain(
+                    n.operstate
+                        .as_deref()
+                        .map(|s| sanitize(s).into_owned())
+                        .unwrap_or_else(|| "?".into()),
+                )
+            },
+        },
+    ]
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let Some(s) = app.snapshot() else { return };
+    let t = &app.theme;
+    let th = &app.thresholds;
+    let [top, table_area, stack] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(5),
+    ])
+    .areas(area);
+
+    let shown = visible(s, &app.net);
+    let mut info = if s.cur.net.ifaces.is_empty() {
+        match s.cur.note("net") {
+            Some(r) => format!("interfaces: n/a ({r})"),
+            None => "no network interfaces in /proc/net/dev".into(),
+        }
+    } else if !s.has_rates() {
+        format!(
+            "{} interfaces; rates from the next sample",
+            s.cur.net.ifaces.len()
+        )
+    } else {
+        format!(
+            "{} interfaces; %util against link speed, n/a where /sys has none",
+            shown.len()
+        )
+    };
+    if s.has_rates() && !s.net.fresh.is_empty() {
+        info.push_str(&format!("; new: {}", sanitize(&s.net.fresh.join(" "))));
+    }
+    if !s.net.gone.is_empty() {
+        info.push_str(&format!("; gone: {}", sanitize(&s.net.gone.join(" "))));
+    }
+    for src in ["net.sys", "net"] {
+        if let Some(r) = s.cur.note(src).filter(|_| !s.cur.net.ifaces.is_empty()) {
+            info.push_str(&format!("; {r}"));
+        }
+    }
+    f.render_widget(
+        Paragraph::new(Line::styled(fit(&info, top.width as usize), t.dim)),
+        top,
+    );
+
+    let all_cols = nic_cols();
+    let cols = fit_cols(&all_cols, table_area.width);
+    let header = Row::new(cols.iter().map(|c| Cell::from(c.header))).style(t.table_header);
+    let rows: Vec<Row> = shown
+        .iter()
+        .map(|n| {
+            Row::new(cols.iter().map(|c| {
+                let (text, style) = (c.cell)(n, th, t);
+                Cell::from(fit(&text, c.width as usize)).style(style)
+            }))
+        })
+        .collect();
+    let widths: Vec<Constraint> = cols.iter().map(|c| Constraint::Length(c.width)).collect();
+    let selected = app
+        .net
+        .focus
+        .as_ref()
+        .and_then(|n| shown.iter().position(|d| &d.name == n));
+    let mut state = TableState::default().with_selected(selected);
+    f.render_stateful_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .row_highlight_style(t.selected),
+        table_area,
+        &mut state,
+    );
+
+    f.render_widget(Paragraph::new(stack_lines(s, app)), stack);
+}
+
+fn stack_lines<'a>(s: &Snapshot, app: &App) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    let th = &app.thresholds;
+    let n = |v: f64| num(v);
+    let mut lines = Vec::new();
+    match (&s.net.tcp, s.cur.net.tcp) {
+        (Some(tc), _) => {
+            let retrans_pct = if tc.oseg_s > 0.0 {
+                tc.retrans_s * 100.0 / tc.oseg_s
+            } else {
+                0.0
+            };
+            let lvl =
+                |v: f64, b: crate::app::config::Band| t.level(Level::of(Some(v), b.warn, b.crit));
+            lines.push(kv_line(
+                &[
+                    ("TCP active/s", n(tc.active_s), t.base),
+                    ("passive/s", n(tc.passive_s), t.base),
+                    ("iseg/s", n(tc.iseg_s), t.base),
+                    ("oseg/s", n(tc.oseg_s), t.base),
+                    (
+                        "estab",
+                        tc.curr_estab.to_string(),
+                        lvl(tc.curr_estab as f64, th.tcp_estab),
+                    ),
+                ],
+                t.dim,
+            ));
+            lines.push(kv_line(
+                &[
+                    ("ETCP atmptf/s", n(tc.atmptf_s), t.base),
+                    (
+                        "estres/s",
+                        n(tc.estres_s),
+                        lvl(tc.estres_s + tc.isegerr_s, th.tcp_errors_s),
+                    ),
+                    (
+                        "retrans/s",
+                        format!("{} ({retrans_pct:.1}%)", n(tc.retrans_s)),
+                        lvl(retrans_pct, th.tcp_retrans_pct),
+                    ),
+                    (
+                        "isegerr/s",
+                        n(tc.isegerr_s),
+                        lvl(tc.estres_s + tc.isegerr_s, th.tcp_errors_s),
+                    ),
+                    ("orsts/s", n(tc.orsts_s), t.base),
+                ],
+                t.dim,
+            ));
+        }
+        (None, Some(_)) => lines.push(Line::styled("TCP: rates from the next sample", t.dim)),
+        (None, None) => lines.push(Line::styled(
+            format!(
+                "TCP: n/a ({})",
+                s.cur.note("net.tcp").unwrap_or("no counters")
+            ),
+            t.unknown,
+        )),
+    }
+    match &s.net.tcp_ext {
+        Some(x) => {
+            let lv = Level::of(
+                Some(x.listen_overflows_s + x.listen_drops_s),
+                th.tcp_listen_s.warn,
+                th.tcp_listen_s.crit,
+            );
+            lines.push(kv_line(
+                &[
+                    ("ListenOverflows/s", n(x.listen_overflows_s), t.level(lv)),
+                    ("ListenDrops/s", n(x.listen_drops_s), t.level(lv)),
+                    ("TCPTimeouts/s", n(x.timeouts_s), t.base),
+                ],
+                t.dim,
+            ));
+        }
+        None => lines.push(Line::styled(
+            match s.cur.note("net.tcpext") {
+                Some(r) => format!("TcpExt: n/a ({r})"),
+                None => "TcpExt: rates from the next sample".into(),
+            },
+            t.dim,
+        )),
+    }
+    match &s.net.udp {
+        Some(u) => {
+            let bad = t.level(Level::of(
+                Some(u.idgmerr_s + u.rcvbuferr_s + u.sndbuferr_s),
+                th.nic_errors_s.warn,
+                th.nic_errors_s.crit,
+            ));
+            lines.push(kv_line(
+                &[
+                    ("UDP idgm/s", n(u.idgm_s), t.base),
+                    ("odgm/s", n(u.odgm_s), t.base),
+                    ("noport/s", n(u.noport_s), t.base),
+                    ("idgmerr/s", n(u.idgmerr_s), bad),
+                    ("rcvbuferr/s", n(u.rcvbuferr_s), bad),
+                    ("sndbuferr/s", n(u.sndbuferr_s), bad),
+                ],
+                t.dim,
+            ));
+        }
+        None if s.cur.net.udp.is_some() => {
+            lines.push(Line::styled("UDP: rates from the next sample", t.dim))
+        }
+        None => lines.push(Line::styled("UDP: n/a", t.unknown)),
+    }
+    lines
+}
+
+/// How many interfaces the overview lists one by one before summarising the rest.
+pub const USE_SHOWN: usize = 3;
+
+/// This resource's rows of the USE overview: the worst few interfaces, a summary of the
+/// rest, then the TCP stack.
+pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
+    let mut rows = nic_rows(s, th);
+    rows.push(tcp_row(s, th));
+    rows
+}
+
+fn nic_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
+    let pane = Some(super::PaneId::Net);
+    if s.cur.net.ifaces.is_empty() || !s.has_rates() {
+        let why = if s.cur.net.ifaces.is_empty() {
+            s.cur.note("net").unwrap_or("no interfaces")
+        } else {
+            "first sample"
+        };
+        return vec![UseRow {
+            resource: "NICs".into(),
+            pane,
+            u: UseCell::na(why),
+            s: UseCell::na(why),
+            e: UseCell::na(why),
+        }];
+    }
+    // Loopback never saturates a link; it is left to the pane.
+    let mut nics: Vec<&NicFigures> = s.net.ifaces.iter().filter(|n| n.name != "lo").collect();
+    let level = |n: &NicFigures| {
+        [
+            Level::of(n.util, th.nic_util.warn, th.nic_util.crit),
+            Level::of(Some(n.drops_s()), th.nic_drops_s.warn, th.nic_drops_s.crit),
+            Level::of(
+                Some(n.errors_s()),
+                th.nic_errors_s.warn,
+                th.nic_errors_s.crit,
+            ),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(Level::Unknown)
+    };
+    let score = |n: &NicFigures| (level(n), (n.rxkb_s.max(n.txkb_s) * 1000.0) as u64);
+    nics.sort_by_key(|n| std::cmp::Reverse(score(n)));
+    let mut rows: Vec<UseRow> = nics
+        .iter()
+        .take(USE_SHOWN)
+        .map(|n| {
+            let name = sanitize(&n.name).into_owned();
+            let (drops, errs) = (n.drops_s(), n.errors_s());
+            UseRow {
+                resource: format!("{USE_PREFIX}{name}"),
+                pane,
+                u: match n.util {
+                    Some(u) => UseCell {
+                        text: format!("{u:.1}% util"),
+                        level: Level::of(Some(u), th.nic_util.warn, th.nic_util.crit),
+                        why: Some(format!("{u:.0}% of {} link", speed(n))),
+                    },
+                    None => UseCell {
+                        text: format!(
+                            "n/a {}/s",
+                            fmt::bytes_rate(Some((n.rxkb_s + n.txkb_s) * 1024.0))
+                        ),
+                        level: Level::Unknown,
+                        why: None,
+                    },
+                },
+                s: UseCell {
+                    text: format!("drop {}/s", c(drops)),
+                    level: Level::of(Some(drops), th.nic_drops_s.warn, th.nic_drops_s.crit),
+                    why: Some(format!(
+                        "{} rx + {} tx drops/s, {} fifo overruns/s",
+                        c(n.rxdrop_s),
+                        c(n.txdrop_s),
+                        c(n.rxfifo_s + n.txfifo_s)
+                    )),
+                },
+                e: UseCell {
+                    text: format!("err {}/s", c(errs)),
+                    level: Level::of(Some(errs), th.nic_errors_s.warn, th.nic_errors_s.crit),
+                    why: Some(format!(
+                        "{} rx + {} tx errors/s, frame {}, carrier {}, colls {}",
+                        c(n.rxerr_s),
+                        c(n.txerr_s),
+                        c(n.rxfram_s),
+                        c(n.txcarr_s),
+                        c(n.coll_s)
+                    )),
+                },
+            }
+        })
+        .collect();
+    if nics.len() > USE_SHOWN {
+        let rest = &nics[USE_SHOWN..];
+        let max_util = rest
+            .iter()
+            .filter_map(|n| n.util)
+            .fold(None, |a: Option<f64>, u| Some(a.map_or(u, |a| a.max(u))));
+        let drops: f64 = rest.iter().map(|n| n.drops_s()).sum();
+        let errs: f64 = rest.iter().map(|n| n.errors_s()).sum();
+        rows.push(UseRow {
+            resource: format!("{USE_PREFIX}+{}", rest.len()),
+            pane,
+            u: UseCell {
+                text: max_util
+                    .map(|u| format!("≤{u:.1}%"))
+                    .unwrap_or_else(|| "n/a".into()),
+                level: Level::of(max_util, th.nic_util.warn, th.nic_util.crit),
+                why: Some(format!("{} more interfaces", rest.len())),
+            },
+            s: UseCell {
+                text: format!("drop {}/s", c(drops)),
+                level: Level::of(Some(drops), th.nic_drops_s.warn, th.nic_drops_s.crit),
+                why: Some(format!(
+                    "{} drops/s on {} more interfaces",
+                    c(drops),
+                    rest.len()
+                )),
+            },
+            e: UseCell {
+                text: format!("err {}/s", c(errs)),
+                level: Level::of(Some(errs), th.nic_errors_s.warn, th.nic_errors_s.crit),
+                why: Some(format!(
+                    "{} errors/s on {} more interfaces",
+                    c(errs),
+                    rest.len()
+                )),
+            },
+        });
+    }
+    rows
+}
+
+fn tcp_row(s: &Snapshot, th: &Thresholds) -> UseRow {
+    let pane = Some(super::PaneId::Net);
+    let Some(tc) = s.net.tcp else {
+        let why = if s.cur.net.tcp.is_some() {
+            "first sample"
+        } else {
+            s.cur.note("net.tcp").unwrap_or("no counters")
+        };
+        return UseRow {
+            resource: "TCP".into(),
+            pane,
+            u: UseCell::na(why),
+            s: UseCell::na(why),
+            e: UseCell::na(why),
+        };
+    };
+    let retrans_pct = if tc.oseg_s > 0.0 {
+        tc.retrans_s * 100.0 / tc.oseg_s
+    } else {
+        0.0
+    };
+    let listen = s
+        .net
+        .tcp_ext
+        .map(|x| x.listen_overflows_s + x.listen_drops_s);
+    let r_level = Level::of(
+        Some(retrans_pct),
+        th.tcp_retrans_pct.warn,
+        th.tcp_retrans_pct.crit,
+    );
+    let l_level = Level::of(listen, th.tcp_listen_s.warn, th.tcp_listen_s.crit);
+    let errs = tc.estres_s + tc.isegerr_s;
+    UseRow {
+        resource: "TCP".into(),
+        pane,
+        u: UseCell {
+            text: format!("{} estab", tc.curr_estab),
+            level: Level::of(
+                Some(tc.curr_estab as f64),
+                th.tcp_estab.warn,
+                th.tcp_estab.crit,
+            ),
+            why: Some(format!("{} established connections", tc.curr_estab)),
+        },
+        s: UseCell {
+            text: format!(
+                "retr {retrans_pct:.1}% lsn {}/s",
+                listen.map(c).unwrap_or_else(|| "n/a".into())
+            ),
+            level: r_level.max(l_level),
+            why: Some(if r_level >= l_level {
+                format!(
+                    "{}/s segments retransmitted, {retrans_pct:.1}% of sent",
+                    c(tc.retrans_s)
+                )
+            } else {
+                format!(
+                    "listen queue overflows+drops {}/s",
+                    listen.map(c).unwrap_or_default()
+                )
+            }),
+        },
+        e: UseCell {
+            text: format!("rst {} inerr {}", c(tc.estres_s), c(tc.isegerr_s)),
+            level: Level::of(Some(errs), th.tcp_errors_s.warn, th.tcp_errors_s.crit),
+            why: Some(format!(
+                "{}/s established resets, {}/s segments in error",
+                c(tc.estres_s),
+                c(tc.isegerr_s)
+            )),
+        },
+    }
+}
+
+/// Compact counts for the overview's narrow cells.
+fn c(x: f64) -> String {
+    fmt::count(x)
 }

@@ -14,6 +14,8 @@ use crate::app::config::Thresholds;
 use crate::model::Snapshot;
 use crate::theme::Level;
 use crate::widgets::fmt;
+use crate::widgets::text::fit;
+use unicode_width::UnicodeWidthStr;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("Up / Down", "select a resource"),
@@ -49,9 +51,9 @@ impl UseRow {
 impl UseCell {
     pub fn na(reason: &str) -> UseCell {
         UseCell {
-            text: format!("n/a ({reason})"),
+            text: "n/a".into(),
             level: Level::Unknown,
-            why: None,
+            why: Some(reason.into()),
         }
     }
 }
@@ -97,8 +99,8 @@ fn cpu_row(s: &Snapshot, th: &Thresholds) -> UseRow {
     let runq_level = Level::of(Some(runq), th.cpu_runq.warn, th.cpu_runq.crit);
     let psi_level = Level::of(psi, th.psi_some.warn, th.psi_some.crit);
     let psi_text = match psi {
-        Some(p) => format!(" · PSI {p:.1}%"),
-        None if s.cur.cpu.psi.is_none() => " · PSI n/a".into(),
+        Some(p) => format!(" psi {p:.1}%"),
+        None if s.cur.cpu.psi.is_none() => " psi n/a".into(),
         None => String::new(),
     };
     let sat = UseCell {
@@ -123,7 +125,7 @@ fn cpu_row(s: &Snapshot, th: &Thresholds) -> UseRow {
         u,
         s: sat,
         e: UseCell {
-            text: "n/a (no CPU error counters)".into(),
+            text: "n/a".into(),
             level: Level::Unknown,
             why: None,
         },
@@ -149,7 +151,7 @@ fn mem_row(s: &Snapshot, th: &Thresholds) -> UseRow {
     ];
     let sat = UseCell {
         text: format!(
-            "swap {} · majflt {}/s · scan {}/s · PSI {}",
+            "swap {}/s maj {}/s scan {}/s psi {}",
             fmt::bytes_rate(swap.map(|k| k * 1024.0)),
             fmt::count_rate(m.majfault_s),
             fmt::count_rate(m.pgscan_s),
@@ -173,7 +175,7 @@ fn mem_row(s: &Snapshot, th: &Thresholds) -> UseRow {
     };
     let e = match m.oom_kills {
         Some(k) => UseCell {
-            text: format!("OOM kills {k}"),
+            text: format!("oom {k}"),
             level: if k > 0 { Level::Crit } else { Level::Ok },
             why: Some(format!(
                 "{k} processes killed by the OOM killer in the last interval"
@@ -204,7 +206,7 @@ fn fs_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
         .filter_map(|f| Some((f.used_pct()?, f)))
         .collect();
     fs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let shown = 3;
+    let shown = 2;
     let mut rows: Vec<UseRow> = fs
         .iter()
         .take(shown)
@@ -212,7 +214,7 @@ fn fs_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
             let ino = f.inodes_used_pct();
             UseRow {
                 resource: format!("FS {}", f.mount),
-                pane: None,
+                pane: Some(PaneId::Disk),
                 u: UseCell {
                     text: format!("{p:.1}% of {}", fmt::bytes(f.total_bytes)),
                     level: Level::of(Some(*p), th.fs_util.warn, th.fs_util.crit),
@@ -220,8 +222,8 @@ fn fs_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
                 },
                 s: UseCell {
                     text: ino
-                        .map(|i| format!("inodes {i:.1}%"))
-                        .unwrap_or_else(|| "inodes n/a".into()),
+                        .map(|i| format!("inode {i:.1}%"))
+                        .unwrap_or_else(|| "inode n/a".into()),
                     level: Level::of(ino, th.fs_util.warn, th.fs_util.crit),
                     why: Some(format!(
                         "{} inodes {}% used",
@@ -240,8 +242,8 @@ fn fs_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
     if fs.len() > shown {
         let rest = fs.len() - shown;
         rows.push(UseRow {
-            resource: format!("FS +{rest} more"),
-            pane: None,
+            resource: format!("FS +{rest}"),
+            pane: Some(PaneId::Disk),
             u: UseCell {
                 text: format!("≤ {:.1}%", fs[shown].0),
                 level: Level::Ok,
@@ -283,7 +285,14 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
                 .get(app.use_view.selected)
                 .map(|r| (r.pane, r.resource.clone()))
             {
-                Some((Some(p), _)) => app.pane = p,
+                Some((Some(p), name)) => {
+                    match p {
+                        PaneId::Disk => app.disk.focus_resource(&name),
+                        PaneId::Net => app.net.focus_resource(&name),
+                        _ => {}
+                    }
+                    app.pane = p
+                }
                 Some((None, name)) => {
                     app.status = Some(format!("{name}: no pane for this resource yet"))
                 }
@@ -293,6 +302,38 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
         _ => return false,
     }
     true
+}
+
+/// Column widths from the content: each column as wide as its widest text, the resource
+/// column capped, and the widest column shrunk first until the table fits `width`.
+pub fn column_widths(rows: &[UseRow], width: u16) -> [u16; 4] {
+    let w = |s: &str| s.width() as u16;
+    let mut cols = [
+        w("Resource")
+            .max(rows.iter().map(|r| w(&r.resource)).max().unwrap_or(0))
+            .min(16),
+        w("Utilization"),
+        w("Saturation"),
+        w("Errors"),
+    ];
+    for r in rows {
+        cols[1] = cols[1].max(w(&r.u.text));
+        cols[2] = cols[2].max(w(&r.s.text));
+        cols[3] = cols[3].max(w(&r.e.text));
+    }
+    let avail = width.saturating_sub(3);
+    while cols.iter().sum::<u16>() > avail {
+        let (i, _) = cols
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, c)| **c)
+            .unwrap_or((0, &0));
+        if cols[i] <= 6 {
+            break;
+        }
+        cols[i] -= 1;
+    }
+    cols
 }
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
@@ -305,38 +346,57 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         .filter(|(_, c)| c.level == Level::Crit)
         .filter_map(|(r, c)| c.why.as_ref().map(|w| format!("{}: {w}", r.resource)))
         .collect();
-    let why_h = (reds.len() as u16).min(area.height / 3);
-    let [table_area, why_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(why_h)]).areas(area);
+    let selected = app.use_view.selected.min(rows.len().saturating_sub(1));
+    // The selected row's cells in full, for what the columns had to cut and for n/a reasons.
+    let detail: Vec<String> = rows
+        .get(selected)
+        .map(|r| {
+            [("U", &r.u), ("S", &r.s), ("E", &r.e)]
+                .into_iter()
+                .map(|(k, c)| match &c.why {
+                    Some(w) if c.text.starts_with("n/a") => format!("{k} n/a: {w}"),
+                    _ => format!("{k} {}", c.text),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let why_h = (reds.len() as u16).min(area.height / 4);
+    let [table_area, detail_area, why_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(why_h),
+    ])
+    .areas(area);
     let header =
         Row::new(["Resource", "Utilization", "Saturation", "Errors"]).style(t.table_header);
+    let cw = column_widths(&rows, table_area.width);
     let body: Vec<Row> = rows
         .iter()
         .map(|r| {
             Row::new(vec![
-                Cell::from(r.resource.clone()),
-                Cell::from(r.u.text.clone()).style(t.level(r.u.level)),
-                Cell::from(r.s.text.clone()).style(t.level(r.s.level)),
-                Cell::from(r.e.text.clone()).style(t.level(r.e.level)),
+                Cell::from(fit(&r.resource, cw[0] as usize)),
+                Cell::from(fit(&r.u.text, cw[1] as usize)).style(t.level(r.u.level)),
+                Cell::from(fit(&r.s.text, cw[2] as usize)).style(t.level(r.s.level)),
+                Cell::from(fit(&r.e.text, cw[3] as usize)).style(t.level(r.e.level)),
             ])
         })
         .collect();
-    let widths = [
-        Constraint::Length(14),
-        Constraint::Percentage(25),
-        Constraint::Percentage(45),
-        Constraint::Percentage(30),
-    ];
+    let widths = cw.map(Constraint::Length);
     let table = Table::new(body, widths)
         .header(header)
         .row_highlight_style(t.selected);
-    let mut state = TableState::default().with_selected(Some(
-        app.use_view.selected.min(rows.len().saturating_sub(1)),
-    ));
+    let mut state = TableState::default().with_selected(Some(selected));
     f.render_stateful_widget(table, table_area, &mut state);
+    if let Some(r) = rows.get(selected) {
+        let text = format!("{}: {}", r.resource, detail.join(" | "));
+        f.render_widget(
+            Paragraph::new(Line::styled(fit(&text, detail_area.width as usize), t.dim)),
+            detail_area,
+        );
+    }
     let lines: Vec<Line> = reds
         .into_iter()
-        .map(|w| Line::styled(format!("! {w}"), t.crit))
+        .map(|w| Line::styled(fit(&format!("! {w}"), why_area.width as usize), t.crit))
         .collect();
     f.render_widget(Paragraph::new(lines), why_area);
 }
