@@ -156,7 +156,7 @@ impl DiskCollector {
             note(
                 notes,
                 "disk",
-                format!("{}: skipped a line, {first}{more}", path.display()),
+                format!("diskstats: skipped a line, {first}{more}"),
             );
         }
         let have_sys_block = self.root.sys_path("block").is_dir();

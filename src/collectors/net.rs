@@ -209,11 +209,7 @@ impl NetCollector {
                     note(
                         notes,
                         "net",
-                        format!(
-                            "{}: skipped {} line(s), {first}",
-                            path.display(),
-                            nd.bad.len()
-                        ),
+                        format!("net/dev: skipped {} line(s), {first}", nd.bad.len()),
                     );
                 }
                 let sys_ok = self.root.sys_path("class/net").is_dir();

@@ -9,7 +9,6 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
-use super::cpu::psi_line;
 use super::use_pane::{UseCell, UseRow};
 use crate::app::App;
 use crate::app::config::Thresholds;
@@ -308,27 +307,30 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     if !s.disk.gone.is_empty() {
         info.push_str(&format!("; gone: {}", s.disk.gone.join(" ")));
     }
-    if let Some(r) = s
-        .cur
-        .note("disk")
-        .filter(|_| !s.cur.disk.devices.is_empty())
-    {
-        info.push_str(&format!("; {r}"));
+    if s.cur.note("disk").is_some() && !s.cur.disk.devices.is_empty() {
+        info.push_str("; some diskstats lines unreadable (? lists them)");
+    }
+    if s.cur.note("disk.sys").is_some() {
+        info.push_str("; /sys/block unreadable: partitions not told apart");
     }
     let psi_level = Level::of(s.disk.psi_some, th.psi_some.warn, th.psi_some.crit);
     let psi = match (&s.cur.disk.psi, s.cur.note("psi.io")) {
         (None, Some(r)) => format!("PSI io: n/a ({r})"),
-        (p, _) => {
-            let full = s
-                .disk
-                .psi_full
-                .map(|v| format!(", full {v:.1}%"))
+        (None, None) => "PSI io: n/a".into(),
+        (Some(p), _) => {
+            let full = p
+                .full
+                .map(|f| format!(" full {:.2}/{:.2}/{:.2}", f.avg10, f.avg60, f.avg300))
                 .unwrap_or_default();
-            let mut l = psi_line("io", p.as_ref(), s.disk.psi_some);
-            if !full.is_empty() {
-                l.push_str(&format!(" [interval{full}]"));
-            }
-            l
+            let now = match (s.disk.psi_some, s.disk.psi_full) {
+                (Some(a), Some(b)) => format!("; interval some {a:.1}% full {b:.1}%"),
+                (Some(a), None) => format!("; interval some {a:.1}%"),
+                _ => String::new(),
+            };
+            format!(
+                "PSI io some {:.2}/{:.2}/{:.2}{full} (avg10/60/300){now}",
+                p.some.avg10, p.some.avg60, p.some.avg300
+            )
         }
     };
     f.render_widget(
@@ -445,10 +447,27 @@ pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
     let psi = s.disk.psi_some;
     let psi_level = Level::of(psi, th.psi_some.warn, th.psi_some.crit);
     let mut devs: Vec<&DiskDev> = s.disk.devices.iter().filter(|d| !d.partition).collect();
-    let score = |d: &DiskDev| (d.util, d.aqu_sz);
+    // Worst first: a device with errors or a red figure before a merely busy one.
+    let level = |d: &DiskDev| {
+        let e = if d.ioerr.unwrap_or(0) > 0 {
+            Level::Crit
+        } else {
+            Level::Ok
+        };
+        e.max(Level::of(
+            Some(d.util),
+            th.disk_util.warn,
+            th.disk_util.crit,
+        ))
+        .max(Level::of(
+            Some(d.aqu_sz),
+            th.disk_aqu.warn,
+            th.disk_aqu.crit,
+        ))
+    };
     devs.sort_by(|a, b| {
-        score(b)
-            .partial_cmp(&score(a))
+        (level(b), b.util)
+            .partial_cmp(&(level(a), a.util))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     let mut rows: Vec<UseRow> = devs

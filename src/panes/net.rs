@@ -268,7 +268,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let [top, table_area, stack] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
-        Constraint::Length(5),
+        Constraint::Length(6),
     ])
     .areas(area);
 
@@ -295,10 +295,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     if !s.net.gone.is_empty() {
         info.push_str(&format!("; gone: {}", sanitize(&s.net.gone.join(" "))));
     }
-    for src in ["net.sys", "net"] {
-        if let Some(r) = s.cur.note(src).filter(|_| !s.cur.net.ifaces.is_empty()) {
-            info.push_str(&format!("; {r}"));
-        }
+    if s.cur.note("net").is_some() && !s.cur.net.ifaces.is_empty() {
+        info.push_str("; some net/dev lines unreadable (? lists them)");
+    }
+    if s.cur.note("net.sys").is_some() {
+        info.push_str("; /sys/class/net unreadable: link speed unknown");
     }
     f.render_widget(
         Paragraph::new(Line::styled(fit(&info, top.width as usize), t.dim)),
@@ -335,10 +336,21 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     f.render_widget(Paragraph::new(stack_lines(s, app)), stack);
 }
 
+/// Stack rates with as few digits as their size needs, so a line fits 80 columns.
+fn short(x: f64) -> String {
+    if x < 10.0 {
+        format!("{x:.2}")
+    } else if x < 1000.0 {
+        format!("{x:.1}")
+    } else {
+        fmt::count(x)
+    }
+}
+
 fn stack_lines<'a>(s: &Snapshot, app: &App) -> Vec<Line<'a>> {
     let t = &app.theme;
     let th = &app.thresholds;
-    let n = |v: f64| num(v);
+    let n = short;
     let mut lines = Vec::new();
     match (&s.net.tcp, s.cur.net.tcp) {
         (Some(tc), _) => {
@@ -431,7 +443,12 @@ fn stack_lines<'a>(s: &Snapshot, app: &App) -> Vec<Line<'a>> {
                     ("UDP idgm/s", n(u.idgm_s), t.base),
                     ("odgm/s", n(u.odgm_s), t.base),
                     ("noport/s", n(u.noport_s), t.base),
-                    ("idgmerr/s", n(u.idgmerr_s), bad),
+                ],
+                t.dim,
+            ));
+            lines.push(kv_line(
+                &[
+                    ("UDP idgmerr/s", n(u.idgmerr_s), bad),
                     ("rcvbuferr/s", n(u.rcvbuferr_s), bad),
                     ("sndbuferr/s", n(u.sndbuferr_s), bad),
                 ],
