@@ -311,7 +311,7 @@ mod tests {
     #[test]
     fn odd_interface_name() {
         let d = parse_net_dev(
-            b"\x1b[31m\xffab\xe2\x80\xaecdefg: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+            b"\x1b[31m\xffab\xe2\x80\xaecdef: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
         )
         .unwrap();
         assert_eq!(d.ifaces[0].0.len(), 15);
