@@ -93,8 +93,9 @@ pub fn parse_hex_count(b: &[u8]) -> Option<u64> {
 
 pub struct DiskCollector {
     root: ProcRoot,
-    /// Whether each (major, minor, name) is a partition; /sys is asked once per device.
-    kinds: HashMap<(u32, u32, String), bool>,
+    /// Per (major, minor, name): whether it is a partition and whether it has an
+    /// `ioerr_cnt`; /sys is asked once per device, not every sample.
+    kinds: HashMap<(u32, u32, String), (bool, bool)>,
 }
 
 impl DiskCollector {
@@ -178,18 +179,16 @@ impl DiskCollector {
         for d in &mut ds.devices {
             let key = (d.major, d.minor, d.name.clone());
             let root = &self.root;
-            d.partition = *self.kinds.entry(key).or_insert_with(|| {
-                have_sys_block
-                    && !root
-                        .sys_path(&format!("block/{}", Self::sys_name(&d.name)))
-                        .exists()
+            let sys = Self::sys_name(&d.name);
+            let ioerr_rel = format!("block/{sys}/device/ioerr_cnt");
+            let (partition, has_ioerr) = *self.kinds.entry(key).or_insert_with(|| {
+                let partition = have_sys_block && !root.sys_path(&format!("block/{sys}")).exists();
+                (partition, !partition && root.sys_path(&ioerr_rel).exists())
             });
-            if !d.partition && have_sys_block {
+            d.partition = partition;
+            if has_ioerr {
                 d.ioerr = root
-                    .read_sys(&format!(
-                        "block/{}/device/ioerr_cnt",
-                        Self::sys_name(&d.name)
-                    ))
+                    .read_sys(&ioerr_rel)
                     .ok()
                     .and_then(|b| parse_hex_count(&b));
             }

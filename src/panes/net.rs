@@ -336,6 +336,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     f.render_widget(Paragraph::new(stack_lines(s, app)), stack);
 }
 
+/// Retransmitted segments as a percent of segments sent (0 when none were sent).
+fn retrans_pct(tc: &crate::model::net::TcpFigures) -> f64 {
+    if tc.oseg_s > 0.0 {
+        tc.retrans_s * 100.0 / tc.oseg_s
+    } else {
+        0.0
+    }
+}
+
 /// Stack rates with as few digits as their size needs, so a line fits 80 columns.
 fn short(x: f64) -> String {
     if x < 10.0 {
@@ -385,7 +394,7 @@ fn stack_lines<'a>(s: &Snapshot, app: &App) -> Vec<Line<'a>> {
                     ),
                     (
                         "retrans/s",
-                        format!("{} ({retrans_pct:.1}%)", n(tc.retrans_s)),
+                        n(tc.retrans_s),
                         lvl(retrans_pct, th.tcp_retrans_pct),
                     ),
                     (
@@ -419,6 +428,18 @@ fn stack_lines<'a>(s: &Snapshot, app: &App) -> Vec<Line<'a>> {
                     ("ListenOverflows/s", n(x.listen_overflows_s), t.level(lv)),
                     ("ListenDrops/s", n(x.listen_drops_s), t.level(lv)),
                     ("TCPTimeouts/s", n(x.timeouts_s), t.base),
+                    (
+                        "%retrans",
+                        s.net
+                            .tcp
+                            .map(|tc| format!("{:.1}", retrans_pct(&tc)))
+                            .unwrap_or_else(|| "-".into()),
+                        t.level(Level::of(
+                            s.net.tcp.map(|tc| retrans_pct(&tc)),
+                            th.tcp_retrans_pct.warn,
+                            th.tcp_retrans_pct.crit,
+                        )),
+                    ),
                 ],
                 t.dim,
             ));
