@@ -166,7 +166,7 @@ impl DiskCollector {
                 notes,
                 "disk.sys",
                 format!(
-                    "{}: not readable, partitions are not told apart from disks",
+                    "{}: not readable, partitions told apart by name only",
                     self.root.sys_path("block").display()
                 ),
             );
@@ -176,13 +176,18 @@ impl DiskCollector {
                 .iter()
                 .any(|d| (d.major, d.minor, &d.name) == (k.0, k.1, &k.2))
         });
+        let names: Vec<String> = ds.devices.iter().map(|d| d.name.clone()).collect();
         for d in &mut ds.devices {
             let key = (d.major, d.minor, d.name.clone());
             let root = &self.root;
             let sys = Self::sys_name(&d.name);
             let ioerr_rel = format!("block/{sys}/device/ioerr_cnt");
             let (partition, has_ioerr) = *self.kinds.entry(key).or_insert_with(|| {
-                let partition = have_sys_block && !root.sys_path(&format!("block/{sys}")).exists();
+                let partition = if have_sys_block {
+                    !root.sys_path(&format!("block/{sys}")).exists()
+                } else {
+                    looks_like_partition(&d.name, &names)
+                };
                 (partition, !partition && root.sys_path(&ioerr_rel).exists())
             });
             d.partition = partition;
@@ -198,6 +203,18 @@ impl DiskCollector {
             psi,
         }
     }
+}
+
+/// Without /sys: `sda1` of `sda`, `nvme0n1p2` of `nvme0n1`, `mmcblk0p1` of `mmcblk0` are
+/// partitions (another device's name, then an optional `p`, then digits).
+pub fn looks_like_partition(name: &str, all: &[String]) -> bool {
+    all.iter().any(|disk| {
+        name.len() > disk.len() && name.starts_with(disk.as_str()) && {
+            let rest = &name[disk.len()..];
+            let digits = rest.strip_prefix('p').unwrap_or(rest);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        }
+    })
 }
 
 fn note(notes: &mut Vec<Note>, source: &str, reason: String) {
@@ -239,6 +256,19 @@ mod tests {
         assert_eq!(d.bad.len(), 2);
         assert!(parse_diskstats(b"garbage\n").is_err());
         assert_eq!(parse_diskstats(b"").unwrap().devices.len(), 0);
+    }
+
+    #[test]
+    fn partitions_by_name() {
+        let all: Vec<String> = ["sda", "sda1", "nvme0n1", "nvme0n1p2", "dm-0", "loop1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(looks_like_partition("sda1", &all));
+        assert!(looks_like_partition("nvme0n1p2", &all));
+        assert!(!looks_like_partition("nvme0n1", &all));
+        assert!(!looks_like_partition("dm-0", &all));
+        assert!(!looks_like_partition("loop1", &all));
     }
 
     #[test]

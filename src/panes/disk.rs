@@ -311,7 +311,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         info.push_str("; some diskstats lines unreadable (? lists them)");
     }
     if s.cur.note("disk.sys").is_some() {
-        info.push_str("; /sys/block unreadable: partitions not told apart");
+        info.push_str("; /sys/block unreadable: partitions told apart by name");
     }
     let psi_level = Level::of(s.disk.psi_some, th.psi_some.warn, th.psi_some.crit);
     let psi = match (&s.cur.disk.psi, s.cur.note("psi.io")) {
@@ -447,6 +447,17 @@ pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
     let psi = s.disk.psi_some;
     let psi_level = Level::of(psi, th.psi_some.warn, th.psi_some.crit);
     let mut devs: Vec<&DiskDev> = s.disk.devices.iter().filter(|d| !d.partition).collect();
+    if devs.is_empty() {
+        let why = "no rates yet (devices new since the last sample)";
+        return vec![UseRow {
+            resource: "Disks".into(),
+            pane: Some(super::PaneId::Disk),
+            u: UseCell::na(why),
+            s: UseCell::na(why),
+            e: UseCell::na(why),
+        }];
+    }
+
     // Worst first: a device with errors or a red figure before a merely busy one.
     let level = |d: &DiskDev| {
         let e = if d.ioerr.unwrap_or(0) > 0 {

@@ -513,6 +513,20 @@ fn nic_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
     }
     // Loopback never saturates a link; it is left to the pane.
     let mut nics: Vec<&NicFigures> = s.net.ifaces.iter().filter(|n| n.name != "lo").collect();
+    if nics.is_empty() {
+        let why = if s.net.ifaces.is_empty() {
+            "no rates yet (interfaces new since the last sample)"
+        } else {
+            "loopback only"
+        };
+        return vec![UseRow {
+            resource: "NICs".into(),
+            pane,
+            u: UseCell::na(why),
+            s: UseCell::na(why),
+            e: UseCell::na(why),
+        }];
+    }
     let level = |n: &NicFigures| {
         [
             Level::of(n.util, th.nic_util.warn, th.nic_util.crit),
