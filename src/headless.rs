@@ -52,6 +52,10 @@ pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
     } else {
         opts.roots
     };
+    // Keys may drive the kill dialog; it refuses on a fixture tree (not the live /proc).
+    if app.ui.root.is_none() {
+        app.ui.root = roots.first().cloned();
+    }
     let mut collectors: Vec<Collectors> = Vec::new();
     let mut vclock = VirtualClock::new();
     let mut out = String::new();

@@ -26,7 +26,11 @@ pub fn fixture_roots(name: &str) -> Vec<ProcRoot> {
         }
         roots.push(ProcRoot::new(t.join("proc"), t.join("sys")));
     }
-    assert!(!roots.is_empty(), "no fixture sequence at {}", dir.display());
+    assert!(
+        !roots.is_empty(),
+        "no fixture sequence at {}",
+        dir.display()
+    );
     roots
 }
 
@@ -37,6 +41,7 @@ pub fn options(pane: PaneId) -> Options {
         pane,
         theme: Theme::mono(),
         thresholds: Thresholds::default(),
+        ui: Default::default(),
     }
 }
 
