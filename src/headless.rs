@@ -43,7 +43,16 @@ pub fn buffer_text(buf: &Buffer) -> String {
 }
 
 pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
-    let keys = parse_keys(&opts.keys).map_err(anyhow::Error::msg)?;
+    // `Tick` in the keys takes a sample there (from the last frame's root, one interval
+    // later), so a key script can open a view and then act on what it shows.
+    let groups = opts
+        .keys
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .split(|k| *k == "Tick")
+        .map(|g| parse_keys(&g.join(" ")))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let interval = opts.app.interval;
     let mut app = App::new(opts.app);
     let mut terminal = Terminal::new(TestBackend::new(opts.cols, opts.rows))?;
@@ -76,9 +85,26 @@ pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
         if frame + 1 == opts.frames.max(1) {
             // Keys go in before the last sample, so what they ask of the sampler (threads,
             // for one) is in the frame they produce.
-            for k in &keys {
-                app.handle_key(*k);
-                app.prepare();
+            for (g, keys) in groups.iter().enumerate() {
+                if g > 0 {
+                    let clock: &dyn Clock = if opts.virtual_clock {
+                        &vclock
+                    } else {
+                        &SystemClock
+                    };
+                    let sample = collectors[i].sample(clock, app.request());
+                    app.push_sample(sample);
+                    app.prepare();
+                    if opts.virtual_clock {
+                        vclock.advance(interval);
+                    } else {
+                        std::thread::sleep(interval);
+                    }
+                }
+                for k in keys {
+                    app.handle_key(*k);
+                    app.prepare();
+                }
             }
         }
         let clock: &dyn Clock = if opts.virtual_clock {

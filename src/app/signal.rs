@@ -85,10 +85,9 @@ fn start_time(root: &ProcRoot, pid: u32) -> Option<u64> {
 /// Refuses on anything but the live /proc: a fixture's pids are not this machine's.
 pub fn open(root: &ProcRoot, id: Identity) -> Result<PidFd, Outcome> {
     if !root.is_live() {
-        return Err(Outcome::Refused(format!(
-            "{} is not the live /proc; nothing is signalled",
-            root.proc.display()
-        )));
+        return Err(Outcome::Refused(
+            "not the live /proc (a recorded or fixture tree); nothing is sent".into(),
+        ));
     }
     let Ok(pid) = libc::pid_t::try_from(id.pid) else {
         return Err(Outcome::Gone);

@@ -158,11 +158,18 @@ pub fn sample(root: &ProcRoot, focus: Focus, notes: &mut Vec<Note>) -> Option<Ta
     let pid = focus.pid;
     let mut bad = Vec::new();
     let main = read_thread(root, &pid.to_string(), true, &mut bad)?;
+    // A missing file (a kernel thread's exe, a task that just exited) is plain n/a; only
+    // refusals are worth a reason.
+    let note = |what: &str, e: &ReadError, bad: &mut Vec<String>| {
+        if !e.is_gone() {
+            bad.push(format!("{what}: {}", why(e)));
+        }
+    };
     let link =
         |what: &str, bad: &mut Vec<String>| match root.read_link_proc(&format!("{pid}/{what}")) {
             Ok(s) => Some(s),
             Err(e) => {
-                bad.push(format!("{what}: {}", why(&e)));
+                note(what, &e, bad);
                 None
             }
         };
@@ -175,14 +182,14 @@ pub fn sample(root: &ProcRoot, focus: Focus, notes: &mut Vec<Note>) -> Option<Ta
     let limits = match root.read_proc(&format!("{pid}/limits")) {
         Ok(b) => parse_limits(&b),
         Err(e) => {
-            bad.push(format!("limits: {}", why(&e)));
+            note("limits", &e, &mut bad);
             Vec::new()
         }
     };
     let fd_count = match root.count_dir_proc(&format!("{pid}/fd")) {
         Ok(n) => u32::try_from(n).ok(),
         Err(e) => {
-            bad.push(format!("fd: {}", why(&e)));
+            note("fd", &e, &mut bad);
             None
         }
     };

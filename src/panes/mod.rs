@@ -220,10 +220,18 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
                 .latest()
                 .map(|l| (l.cur.mono_ns.saturating_sub(c.mono_ns)) as f64 / 1e9)
                 .unwrap_or(0.0);
-            spans.push(Span::styled(
-                format!(" PAUSED #{} (-{age:.0}s) ", s.seq),
-                t.crit,
-            ));
+            // Right after the name, so a narrow terminal never cuts it off.
+            spans.insert(
+                1,
+                Span::styled(
+                    format!(
+                        " PAUSED {} UTC #{} (-{age:.0}s) ",
+                        fmt::clock(c.wall_ms),
+                        s.seq
+                    ),
+                    t.crit,
+                ),
+            );
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);

@@ -299,6 +299,9 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                 ("syscr/s", fmt::count_rate(r.syscr_s)),
                 ("syscw/s", fmt::count_rate(r.syscw_s)),
             ]));
+            // The sockets of this process are drawn by the sockets pane's module when
+            // it provides `draw_process_sockets`; until then this line holds its place.
+            lines.push(Line::styled("sockets: see sock pane", t.dim));
             if let Some(d) = detail {
                 let cg = d.cgroup.clone().unwrap_or_else(|| "n/a".into());
                 lines.push(kv(&[("cgroup", fit(&cg, w.saturating_sub(8)))]));
@@ -339,9 +342,6 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                     t.dim,
                 ));
             }
-            // The sockets of this process are drawn by the sockets pane's module when
-            // it provides `draw_process_sockets`; until then this line holds its place.
-            lines.push(Line::styled("sockets: see sock pane", t.dim));
             if let Some(d) = detail
                 && !d.unreadable.is_empty()
             {
