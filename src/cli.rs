@@ -12,7 +12,6 @@ use crate::app::{App, Options, UiOptions, live};
 use crate::collectors::{Collectors, ProcRoot};
 use crate::headless::{HeadlessOptions, render_headless};
 use crate::panes::PaneId;
-use crate::panes::proc::ProcCol;
 use crate::theme::Theme;
 
 fn parse_interval(s: &str) -> Result<f64, String> {
@@ -157,23 +156,7 @@ impl Cli {
             Some(p) if self.pane == PaneId::Use => p,
             _ => self.pane,
         };
-        let columns = match &cfg.columns {
-            None => None,
-            Some(names) => Some(
-                names
-                    .iter()
-                    .map(|n| {
-                        ProcCol::from_name(n).ok_or_else(|| {
-                            let all: Vec<String> = ProcCol::ALL.iter().map(|c| c.name()).collect();
-                            anyhow::anyhow!(
-                                "config: unknown column {n:?}, expected some of {}",
-                                all.join(", ")
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-        };
+        let columns = cfg.columns.clone();
         let mut filter = Vec::new();
         if let Some(u) = &self.user {
             filter.push(format!("user:{u}"));

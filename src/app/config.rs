@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::keys::parse_key;
 use crate::panes::PaneId;
+use crate::panes::proc::ProcCol;
 
 /// `warn` and `crit` are the lower bounds of the yellow and red bands.
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
@@ -154,6 +155,23 @@ fn de_pane<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PaneId>, D::Error> 
         })
 }
 
+fn de_columns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<ProcCol>>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    names
+        .iter()
+        .map(|n| {
+            ProcCol::from_name(n).ok_or_else(|| {
+                let all: Vec<String> = ProcCol::ALL.iter().map(|c| c.name()).collect();
+                serde::de::Error::custom(format!(
+                    "unknown column {n:?}, expected some of {}",
+                    all.join(", ")
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 fn de_theme<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let s = String::deserialize(d)?;
     if crate::theme::Theme::builtin(&s).is_some() {
@@ -176,8 +194,10 @@ pub struct Config {
     /// Pane shown at start.
     #[serde(deserialize_with = "de_pane")]
     pub pane: Option<PaneId>,
-    /// Process table columns, in order (names as in `usetop --help`: pid, user, cpu, …).
-    pub columns: Option<Vec<String>>,
+    /// Process table columns (pid, user, state, cpu, mem, rss, thr, minflt, majflt, read,
+    /// write, time, command); the table keeps its own order.
+    #[serde(deserialize_with = "de_columns")]
+    pub columns: Option<Vec<ProcCol>>,
     pub thresholds: Thresholds,
     #[serde(deserialize_with = "de_theme")]
     pub theme: Option<String>,

@@ -58,7 +58,7 @@ fn proc_cpu(snap: &Snapshot, pid: u32, start_time: u64) -> Option<f64> {
     rate(ticks(&a), ticks(&b), snap.dt_s).map(|t| t * 100.0 / snap.cur.hz.max(1) as f64)
 }
 
-fn thread_in<'a>(d: &'a TaskDetail, tid: u32) -> Option<&'a ThreadDetail> {
+fn thread_in(d: &TaskDetail, tid: u32) -> Option<&ThreadDetail> {
     d.threads.iter().find(|t| t.tid == tid)
 }
 
@@ -94,9 +94,9 @@ fn layout(body: Rect, thread: bool) -> Areas {
     let info_h = if thread {
         7
     } else if body.height >= 30 {
-        10
+        11
     } else {
-        7
+        9
     };
     let [crumb, info, graphs, table] = Layout::vertical([
         Constraint::Length(1),
@@ -381,7 +381,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                     if let Some(s) = th.sched {
                         lines.push(kv(&[
                             ("on cpu", format!("{:.1}s", s.run_ns as f64 / 1e9)),
-                            ("waited", format!("{:.1}s", s.wait_ns as f64 / 1e9)),
+                            ("waited", format!("{:.1}ms", s.wait_ns as f64 / 1e6)),
                             ("slices", s.slices.to_string()),
                         ]));
                     }
@@ -424,7 +424,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
 fn figures(
     r: &ThreadRates,
     th: Option<&ThreadDetail>,
-    kv: &dyn Fn(&[(&'static str, String)]) -> Line<'static>,
+    kv: &impl Fn(&[(&'static str, String)]) -> Line<'static>,
 ) -> Vec<Line<'static>> {
     let st = th.and_then(|t| t.status);
     vec![kv(&[
