@@ -279,3 +279,75 @@ fn escape_bytes_never_reach_the_screen() {
         }
     }
 }
+
+/// An app that has sampled the whole fixture sequence.
+fn sampled_app(ui: usetop::app::UiOptions) -> usetop::app::App {
+    use usetop::collectors::{Collectors, Request, VirtualClock};
+    let mut opts = common::options(PaneId::Proc);
+    opts.ui = ui;
+    let mut app = usetop::app::App::new(opts);
+    let mut clock = VirtualClock::new();
+    for root in common::fixture_roots("interact") {
+        let mut c = Collectors::new(root);
+        app.push_sample(c.sample(&clock, Request::default()));
+        clock.advance(std::time::Duration::from_secs(1));
+    }
+    app.prepare();
+    app
+}
+
+#[test]
+fn mouse_clicks_tabs_headers_and_rows() {
+    use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    use ratatui::layout::Rect;
+    use usetop::panes::proc::ProcCol;
+    let mut app = sampled_app(Default::default());
+    let area = Rect::new(0, 0, 80, 24);
+    let click = |column, row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // Header row of the table is frame row 3; PID is its first column.
+    app.handle_mouse(click(2, 3), area);
+    assert_eq!(app.proc.sort, ProcCol::Pid);
+    app.prepare();
+    // Third data row (frame row 6), then the same row again opens it.
+    app.handle_mouse(click(10, 6), area);
+    assert_eq!(app.proc.selected, 2);
+    app.handle_mouse(click(10, 6), area);
+    assert_eq!(app.drill.len(), 1);
+    // The wheel scrolls; a click on the "3:cpu" tab switches pane and leaves the drill-down.
+    app.handle_mouse(click(20, 1), area);
+    assert_eq!(app.pane, PaneId::Cpu);
+    assert!(app.drill.is_empty());
+    app.pane = PaneId::Proc;
+    app.prepare();
+    let before = app.proc.selected;
+    app.handle_mouse(
+        MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 5,
+            row: 8,
+            modifiers: KeyModifiers::NONE,
+        },
+        area,
+    );
+    assert_eq!(app.proc.selected, before + 1);
+}
+
+#[test]
+fn configured_key_alias_works() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let ui = usetop::app::UiOptions {
+        key_aliases: vec![(
+            KeyEvent::from(KeyCode::F(8)),
+            KeyEvent::from(KeyCode::Char('t')),
+        )],
+        ..Default::default()
+    };
+    let mut app = sampled_app(ui);
+    app.handle_key(KeyEvent::from(KeyCode::F(8)));
+    assert!(app.proc.tree);
+}
