@@ -192,7 +192,8 @@ pub fn draw(f: &mut Frame, app: &App) {
     draw_status(f, status, app);
     crate::app::dialog::draw(f, body, app);
     if app.show_help {
-        draw_help(f, body, app);
+        // The whole frame: the help of the process table needs every row of 80x24.
+        draw_help(f, area, app);
     }
 }
 
@@ -281,9 +282,16 @@ fn draw_help(f: &mut Frame, body: Rect, app: &App) {
         (app.pane.title(), app.pane.keys())
     };
     let mut lines = vec![Line::styled(format!("Keys — {title}"), t.title)];
+    let kw = keys
+        .iter()
+        .chain(GLOBAL_KEYS)
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(28);
     for (k, v) in keys.iter().chain(GLOBAL_KEYS) {
         lines.push(Line::from(vec![
-            Span::styled(format!("{k:>22}  "), t.title),
+            Span::styled(format!("{k:>kw$}  "), t.title),
             Span::raw(*v),
         ]));
     }

@@ -36,7 +36,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("P / M / T", "sort by %CPU / %MEM / TIME+"),
     (
         "/",
-        "filter: text, user:NAME pid:1,2 state:R cmd:TEXT (Enter keeps, Esc clears)",
+        "filter: text user:U pid:1,2 state:R cmd:T (Esc clears)",
     ),
     ("t", "tree view (children under their parent)"),
     ("H", "show threads instead of processes"),
