@@ -49,14 +49,19 @@ fn parse_theme(s: &str) -> Result<String, String> {
     }
 }
 
-fn parse_pids(s: &str) -> Result<Vec<u32>, String> {
+/// `-p 1,2,3`: one value holding a list (a plain `Vec` would make clap expect several).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PidList(pub Vec<u32>);
+
+fn parse_pids(s: &str) -> Result<PidList, String> {
     s.split(',')
         .map(|p| {
             p.trim()
                 .parse::<u32>()
                 .map_err(|_| format!("{p:?} is not a pid"))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(PidList)
 }
 
 fn parse_history(s: &str) -> Result<usize, String> {
@@ -117,7 +122,7 @@ pub struct Cli {
     pub user: Option<String>,
     /// Show only these processes (comma-separated pids).
     #[arg(short = 'p', long = "pid", value_name = "PID,...", value_parser = parse_pids)]
-    pub pids: Option<Vec<u32>>,
+    pub pids: Option<PidList>,
     /// Headless: advance a virtual clock by the interval per frame instead of sleeping
     /// (reproducible output on fixture trees).
     #[arg(long, requires = "headless")]
@@ -161,7 +166,7 @@ impl Cli {
         if let Some(u) = &self.user {
             filter.push(format!("user:{u}"));
         }
-        if let Some(p) = &self.pids {
+        if let Some(PidList(p)) = &self.pids {
             let list: Vec<String> = p.iter().map(|p| p.to_string()).collect();
             filter.push(format!("pid:{}", list.join(",")));
         }
@@ -197,8 +202,6 @@ pub fn run(cli: Cli) -> Result<()> {
     let mut opts = cli.options(&cfg)?;
     let roots = cli.roots();
     if cli.headless {
-        // Headless keys may drive the kill dialog; a fixture tree refuses to signal.
-        opts.ui.root = roots.first().cloned();
         let text = render_headless(HeadlessOptions {
             app: opts,
             cols: cli.size.0,

@@ -61,10 +61,9 @@ pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
     } else {
         opts.roots
     };
-    // Keys may drive the kill dialog; it refuses on a fixture tree (not the live /proc).
-    if app.ui.root.is_none() {
-        app.ui.root = roots.first().cloned();
-    }
+    // Keys may drive the kill dialog, but headless never signals: a fixture tree refuses as
+    // not live, and the live tree is not handed to the dialog at all.
+    app.ui.root = roots.first().filter(|r| !r.is_live()).cloned();
     let mut collectors: Vec<Collectors> = Vec::new();
     let mut vclock = VirtualClock::new();
     let mut out = String::new();

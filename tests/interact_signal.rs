@@ -117,3 +117,74 @@ fn fixture_tree_refuses() {
     };
     assert!(matches!(signal::kill(&root, id, 0), Outcome::Refused(_)));
 }
+
+#[test]
+fn headless_on_the_live_tree_never_signals() {
+    let mut child = spawn_sleep();
+    let pid = child.id().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_usetop"))
+        .args([
+            "--headless",
+            "--pane",
+            "proc",
+            "-p",
+            &pid,
+            "--frames",
+            "2",
+            "-i",
+            "0.2",
+            "--keys",
+            "k Tab Enter",
+        ])
+        .env("HOME", "/nonexistent")
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("SIGTERM: refused: headless mode never sends signals"),
+        "{text}"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(child.try_wait().unwrap().is_none(), "child must still run");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn user_and_pid_flags_filter_the_table() {
+    let fx = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/interact");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--headless".to_string(),
+            "--virtual-clock".into(),
+            "--pane".into(),
+            "proc".into(),
+        ];
+        for t in ["t0", "t1"] {
+            args.extend([
+                "--proc-root".into(),
+                format!("{fx}/{t}/proc"),
+                "--sys-root".into(),
+                format!("{fx}/{t}/sys"),
+            ]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = Command::new(env!("CARGO_BIN_EXE_usetop"))
+            .args(&args)
+            .env("HOME", "/nonexistent")
+            .env_remove("XDG_CONFIG_HOME")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let all = String::from_utf8_lossy(&out.stdout).into_owned();
+        all.rsplit("\x0c\n").next().unwrap().to_string()
+    };
+    let out = run(&["-u", "alice"]);
+    assert!(out.contains("\n300 ") && out.contains("\n200 "), "{out}");
+    assert!(!out.contains("\n1 ") && !out.contains("\n400 "), "{out}");
+    let out = run(&["-p", "1,400"]);
+    assert!(out.contains("\n1 ") && out.contains("\n400 "), "{out}");
+    assert!(!out.contains("\n300 "), "{out}");
+}

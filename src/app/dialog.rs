@@ -57,7 +57,7 @@ pub fn open(app: &mut App, rec: &TaskRecord, renice: Option<i32>) {
     };
     let fd = match &app.ui.root {
         Some(root) => signal::open(root, id),
-        None => Err(Outcome::Refused("no live process tree".into())),
+        None => Err(Outcome::Refused("headless mode never sends signals".into())),
     };
     if let Err(Outcome::Gone) = fd {
         app.status = Some(Outcome::Gone.message("open", id.pid));
