@@ -43,8 +43,9 @@ pub fn buffer_text(buf: &Buffer) -> String {
 }
 
 pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
-    // `Tick` in the keys takes a sample there (from the last frame's root, one interval
-    // later), so a key script can open a view and then act on what it shows.
+    // `Tick` in the keys takes a sample there, one interval later, re-reading the previous
+    // frame's tree: a key script can open a view and act on what it shows, and the last
+    // frame's rates still span the last two trees of the sequence.
     let groups = opts
         .keys
         .split_whitespace()
@@ -91,7 +92,7 @@ pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
                     } else {
                         &SystemClock
                     };
-                    let sample = collectors[i].sample(clock, app.request());
+                    let sample = collectors[i.saturating_sub(1)].sample(clock, app.request());
                     app.push_sample(sample);
                     app.prepare();
                     if opts.virtual_clock {

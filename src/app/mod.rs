@@ -201,6 +201,10 @@ impl App {
                     self.switch_pane(*p);
                 }
             }
+            KeyCode::Left => {
+                self.cursor = self.ring.latest_seq();
+                self.step(-1);
+            }
             // From the CPU pane, Enter shows the tasks using the CPUs.
             KeyCode::Enter if self.pane == PaneId::Cpu && self.drill.is_empty() => {
                 self.switch_pane(PaneId::Proc);
@@ -229,20 +233,17 @@ impl App {
             .unwrap_or(key)
     }
 
-    /// Space pauses and resumes; Left/Right step (Left pauses first); Home jumps to the
-    /// oldest snapshot, End back to live.
+    /// Space pauses and resumes; Left/Right step while paused; Home jumps to the oldest
+    /// snapshot, End back to live.
     fn time_key(&mut self, key: KeyEvent) -> bool {
         if self.proc.editing || self.proc.picker.is_some() {
             return false;
         }
         match key.code {
             KeyCode::Char(' ') => self.toggle_pause(),
-            KeyCode::Left => {
-                if !self.paused() {
-                    self.cursor = self.ring.latest_seq();
-                }
-                self.step(-1);
-            }
+            // While live, Left is the pane's first (a pane may scroll sideways); the
+            // global fallback below pauses one step back.
+            KeyCode::Left if self.paused() => self.step(-1),
             KeyCode::Right if self.paused() => self.step(1),
             KeyCode::Home => self.cursor = self.ring.oldest_seq(),
             KeyCode::End => self.cursor = None,
