@@ -33,8 +33,13 @@ pub fn buffer_text(buf: &Buffer) -> String {
     let mut out = String::new();
     for y in 0..buf.area.height {
         let mut line = String::new();
-        for x in 0..buf.area.width {
-            line.push_str(buf[(x, y)].symbol());
+        let mut x = 0;
+        while x < buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            // A wide character covers the next cell; what that cell still holds from an
+            // earlier frame is hidden on a terminal, so it is not text either.
+            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
         }
         out.push_str(line.trim_end());
         out.push('\n');

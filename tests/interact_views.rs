@@ -351,3 +351,24 @@ fn configured_key_alias_works() {
     app.handle_key(KeyEvent::from(KeyCode::F(8)));
     assert!(app.proc.tree);
 }
+
+#[test]
+fn wide_and_broken_names_keep_the_columns() {
+    // pid 400's comm is Japanese cut mid-character; its cmdline is not UTF-8.
+    for (c, r) in [(80, 24), (160, 50)] {
+        let out = headless(
+            "interact",
+            PaneId::Proc,
+            c,
+            r,
+            "/ p i d : 4 0 0 Enter Enter Tick",
+        );
+        assert!(out.contains("system › デー"), "{out}");
+        for line in out.lines() {
+            assert!(
+                unicode_width::UnicodeWidthStr::width(line) <= usize::from(c),
+                "too wide: {line}"
+            );
+        }
+    }
+}
