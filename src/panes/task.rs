@@ -271,9 +271,9 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                 ),
             ]));
             let r = detail
-                .map(|d| thread_rates(prev.map(|p| &p.main), &d.main, snap.dt_s, hz))
+                .map(|d| process_rates(d, prev, snap.dt_s, hz))
                 .unwrap_or_default();
-            lines.extend(figures(&r, detail.map(|d| &d.main), &kv));
+            lines.extend(figures(&r, detail.map(|d| &d.main), false, &kv));
             let st = detail.and_then(|d| d.main.status);
             lines.push(kv(&[
                 ("mem rss", opt_bytes(st.and_then(|s| s.vm_rss))),
@@ -377,7 +377,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                         ("nice", th.stat.nice.to_string()),
                         ("time+", fmt::time_plus(th.stat.utime + th.stat.stime, hz)),
                     ]));
-                    lines.extend(figures(&r, Some(th), &kv));
+                    lines.extend(figures(&r, Some(th), true, &kv));
                     if let Some(s) = th.sched {
                         lines.push(kv(&[
                             ("on cpu", format!("{:.1}s", s.run_ns as f64 / 1e9)),
@@ -420,14 +420,37 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
     }
 }
 
+/// The process's figures. stat and io count the whole process, but status's context
+/// switches and schedstat describe only the leader thread, so those are summed over threads.
+fn process_rates(d: &TaskDetail, prev: Option<&TaskDetail>, dt_s: f64, hz: u64) -> ThreadRates {
+    let mut r = thread_rates(prev.map(|p| &p.main), &d.main, dt_s, hz);
+    if d.threads.is_empty() {
+        return r;
+    }
+    let per: Vec<ThreadRates> = d
+        .threads
+        .iter()
+        .map(|t| thread_rates(prev.and_then(|p| thread_in(p, t.tid)), t, dt_s, hz))
+        .collect();
+    let sum = |f: fn(&ThreadRates) -> Option<f64>| {
+        let v: Vec<f64> = per.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum())
+    };
+    r.cswch_s = sum(|t| t.cswch_s);
+    r.nvcswch_s = sum(|t| t.nvcswch_s);
+    r.runq_ms_s = sum(|t| t.runq_ms_s);
+    r
+}
+
 /// The CPU, context-switch and run-queue line for a thread or the process.
 fn figures(
     r: &ThreadRates,
     th: Option<&ThreadDetail>,
+    totals: bool,
     kv: &impl Fn(&[(&'static str, String)]) -> Line<'static>,
 ) -> Vec<Line<'static>> {
     let st = th.and_then(|t| t.status);
-    vec![kv(&[
+    let mut pairs = vec![
         ("%CPU", fmt::pct(r.cpu_pct)),
         ("usr", fmt::pct(r.usr_pct)),
         ("sys", fmt::pct(r.sys_pct)),
@@ -441,14 +464,18 @@ fn figures(
                 (None, None) => "n/a".into(),
             },
         ),
-        (
+    ];
+    // status's switch totals are one thread's: shown only in the thread view.
+    if totals {
+        pairs.push((
             "ctx",
             match st.and_then(|s| s.voluntary_ctxt.zip(s.nonvoluntary_ctxt)) {
                 Some((v, n)) => format!("{v}/{n}"),
                 None => "n/a".into(),
             },
-        ),
-    ])]
+        ));
+    }
+    vec![kv(&pairs)]
 }
 
 fn draw_threads(
