@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Parser;
 
-use crate::app::config::Thresholds;
-use crate::app::{App, Options, live};
+use crate::app::config::{Config, KeyName};
+use crate::app::{App, Options, UiOptions, live};
 use crate::collectors::{Collectors, ProcRoot};
 use crate::headless::{HeadlessOptions, render_headless};
 use crate::panes::PaneId;
@@ -38,6 +38,32 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
     Ok((n(c)?, n(r)?))
 }
 
+fn parse_theme(s: &str) -> Result<String, String> {
+    if Theme::builtin(s).is_some() {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "unknown theme {s:?}, expected one of {}",
+            crate::theme::BUILTIN_NAMES.join(", ")
+        ))
+    }
+}
+
+/// `-p 1,2,3`: one value holding a list (a plain `Vec` would make clap expect several).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PidList(pub Vec<u32>);
+
+fn parse_pids(s: &str) -> Result<PidList, String> {
+    s.split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{p:?} is not a pid"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(PidList)
+}
+
 fn parse_history(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (2..=100_000).contains(&n) => Ok(n),
@@ -54,7 +80,7 @@ pub struct Cli {
     #[arg(short, long, default_value = "1", value_parser = parse_interval)]
     pub interval: f64,
     /// Pane to start on.
-    #[arg(short, long, value_enum, default_value = "use")]
+    #[arg(short = 'P', long, value_enum, default_value = "use")]
     pub pane: PaneId,
     /// Root of the proc filesystem (a fake tree for tests). Headless mode accepts it several
     /// times: frame i reads the i-th root (the last repeats).
@@ -81,6 +107,22 @@ pub struct Cli {
     /// Headless: space-separated key names fed before the last frame, e.g. "Down Down Enter".
     #[arg(long, default_value = "", requires = "headless")]
     pub keys: String,
+    /// Config file (default: $XDG_CONFIG_HOME/usetop/config.toml or
+    /// ~/.config/usetop/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Colour theme: default, light or mono.
+    #[arg(long, value_name = "NAME", value_parser = parse_theme)]
+    pub theme: Option<String>,
+    /// Never send signals or renice: those keys only show a message.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Show only processes of this user (name or uid).
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+    /// Show only these processes (comma-separated pids).
+    #[arg(short = 'p', long = "pid", value_name = "PID,...", value_parser = parse_pids)]
+    pub pids: Option<PidList>,
     /// Headless: advance a virtual clock by the interval per frame instead of sleeping
     /// (reproducible output on fixture trees).
     #[arg(long, requires = "headless")]
@@ -99,28 +141,69 @@ impl Cli {
             .collect()
     }
 
-    fn options(&self) -> Options {
+    /// Options from the flags over the config file over the defaults. A flag left at its
+    /// default gives way to the config's value.
+    fn options(&self, cfg: &Config) -> Result<Options> {
         let no_color = self.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Options {
-            interval: Duration::from_secs_f64(self.interval),
-            history: self.history,
-            pane: self.pane,
-            theme: if no_color {
-                Theme::mono()
-            } else {
-                Theme::dark()
-            },
-            thresholds: Thresholds::default(),
+        let theme_name = self.theme.as_deref().or(cfg.theme.as_deref());
+        let theme = if no_color {
+            Theme::mono()
+        } else {
+            theme_name
+                .and_then(Theme::builtin)
+                .unwrap_or_else(Theme::dark)
+        };
+        let interval = match cfg.interval {
+            Some(v) if self.interval == 1.0 => v,
+            _ => self.interval,
+        };
+        let pane = match cfg.pane {
+            Some(p) if self.pane == PaneId::Use => p,
+            _ => self.pane,
+        };
+        let columns = cfg.columns.clone();
+        let mut filter = Vec::new();
+        if let Some(u) = &self.user {
+            filter.push(format!("user:{u}"));
         }
+        if let Some(PidList(p)) = &self.pids {
+            let list: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+            filter.push(format!("pid:{}", list.join(",")));
+        }
+        let key_aliases = cfg
+            .keys
+            .iter()
+            .filter_map(|(action, KeyName(k))| {
+                crate::app::keys::parse_key(action.default_key())
+                    .ok()
+                    .map(|to| (*k, to))
+            })
+            .collect();
+        Ok(Options {
+            interval: Duration::from_secs_f64(interval),
+            history: self.history,
+            pane,
+            theme,
+            thresholds: cfg.thresholds.clone(),
+            ui: UiOptions {
+                read_only: self.read_only || cfg.read_only,
+                columns,
+                filter: filter.join(" "),
+                key_aliases,
+                root: None,
+            },
+        })
     }
 }
 
 /// Runs the mode the arguments select; returns the text to print in headless mode.
 pub fn run(cli: Cli) -> Result<()> {
+    let cfg = Config::load(cli.config.as_deref())?;
+    let mut opts = cli.options(&cfg)?;
     let roots = cli.roots();
     if cli.headless {
         let text = render_headless(HeadlessOptions {
-            app: cli.options(),
+            app: opts,
             cols: cli.size.0,
             rows: cli.size.1,
             frames: cli.frames,
@@ -144,5 +227,6 @@ pub fn run(cli: Cli) -> Result<()> {
             root.proc.display()
         );
     }
-    live::run(App::new(cli.options()), Collectors::new(root))
+    opts.ui.root = Some(root.clone());
+    live::run(App::new(opts), Collectors::new(root))
 }

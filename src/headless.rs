@@ -33,8 +33,13 @@ pub fn buffer_text(buf: &Buffer) -> String {
     let mut out = String::new();
     for y in 0..buf.area.height {
         let mut line = String::new();
-        for x in 0..buf.area.width {
-            line.push_str(buf[(x, y)].symbol());
+        let mut x = 0;
+        while x < buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            // A wide character covers the next cell; what that cell still holds from an
+            // earlier frame is hidden on a terminal, so it is not text either.
+            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
         }
         out.push_str(line.trim_end());
         out.push('\n');
@@ -43,7 +48,17 @@ pub fn buffer_text(buf: &Buffer) -> String {
 }
 
 pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
-    let keys = parse_keys(&opts.keys).map_err(anyhow::Error::msg)?;
+    // `Tick` in the keys takes a sample there, one interval later, re-reading the previous
+    // frame's tree: a key script can open a view and act on what it shows, and the last
+    // frame's rates still span the last two trees of the sequence.
+    let groups = opts
+        .keys
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .split(|k| *k == "Tick")
+        .map(|g| parse_keys(&g.join(" ")))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let interval = opts.app.interval;
     let mut app = App::new(opts.app);
     let mut terminal = Terminal::new(TestBackend::new(opts.cols, opts.rows))?;
@@ -52,6 +67,9 @@ pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
     } else {
         opts.roots
     };
+    // Keys may drive the kill dialog, but headless never signals: a fixture tree refuses as
+    // not live, and the live tree is not handed to the dialog at all.
+    app.ui.root = roots.first().filter(|r| !r.is_live()).cloned();
     let mut collectors: Vec<Collectors> = Vec::new();
     let mut vclock = VirtualClock::new();
     let mut out = String::new();
@@ -72,9 +90,26 @@ pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
         if frame + 1 == opts.frames.max(1) {
             // Keys go in before the last sample, so what they ask of the sampler (threads,
             // for one) is in the frame they produce.
-            for k in &keys {
-                app.handle_key(*k);
-                app.prepare();
+            for (g, keys) in groups.iter().enumerate() {
+                if g > 0 {
+                    let clock: &dyn Clock = if opts.virtual_clock {
+                        &vclock
+                    } else {
+                        &SystemClock
+                    };
+                    let sample = collectors[i.saturating_sub(1)].sample(clock, app.request());
+                    app.push_sample(sample);
+                    app.prepare();
+                    if opts.virtual_clock {
+                        vclock.advance(interval);
+                    } else {
+                        std::thread::sleep(interval);
+                    }
+                }
+                for k in keys {
+                    app.handle_key(*k);
+                    app.prepare();
+                }
             }
         }
         let clock: &dyn Clock = if opts.virtual_clock {

@@ -1,7 +1,71 @@
 //! Colours and emphasis. Every style the panes use comes from a `Theme`; `Theme::mono()` is
 //! what NO_COLOR and --no-color give: no colour at all, emphasis by bold and reverse only.
+//! The built-in themes are `themes/*.toml`, compiled in; each names the styles it sets and
+//! the rest keep the base theme's.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
 
 use ratatui::style::{Color, Modifier, Style};
+use serde::Deserialize;
+
+/// The themes compiled in, by name, with their TOML text.
+const BUILTIN: &[(&str, &str)] = &[
+    ("default", include_str!("../themes/default.toml")),
+    ("light", include_str!("../themes/light.toml")),
+    ("mono", include_str!("../themes/mono.toml")),
+];
+
+pub const BUILTIN_NAMES: &[&str] = &["default", "light", "mono"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StyleSpec {
+    fg: Option<String>,
+    bg: Option<String>,
+    #[serde(default)]
+    bold: bool,
+    #[serde(default)]
+    dim: bool,
+    #[serde(default)]
+    italic: bool,
+    #[serde(default)]
+    underlined: bool,
+    #[serde(default)]
+    reversed: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeFile {
+    name: String,
+    styles: BTreeMap<String, StyleSpec>,
+}
+
+impl StyleSpec {
+    fn style(&self) -> Result<Style, String> {
+        let color = |c: &str| Color::from_str(c).map_err(|_| format!("unknown colour {c:?}"));
+        let mut s = Style::default();
+        if let Some(fg) = &self.fg {
+            s = s.fg(color(fg)?);
+        }
+        if let Some(bg) = &self.bg {
+            s = s.bg(color(bg)?);
+        }
+        for (on, m) in [
+            (self.bold, Modifier::BOLD),
+            (self.dim, Modifier::DIM),
+            (self.italic, Modifier::ITALIC),
+            (self.underlined, Modifier::UNDERLINED),
+            (self.reversed, Modifier::REVERSED),
+        ] {
+            if on {
+                s = s.add_modifier(m);
+            }
+        }
+        Ok(s)
+    }
+}
 
 /// Where a figure stands against its thresholds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -24,7 +88,7 @@ impl Level {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
     pub name: String,
     pub base: Style,
@@ -103,6 +167,55 @@ impl Theme {
         }
     }
 
+    fn slot(&mut self, name: &str) -> Option<&mut Style> {
+        Some(match name {
+            "base" => &mut self.base,
+            "title" => &mut self.title,
+            "header" => &mut self.header,
+            "tab" => &mut self.tab,
+            "tab_active" => &mut self.tab_active,
+            "table_header" => &mut self.table_header,
+            "selected" => &mut self.selected,
+            "dim" => &mut self.dim,
+            "ok" => &mut self.ok,
+            "warn" => &mut self.warn,
+            "crit" => &mut self.crit,
+            "unknown" => &mut self.unknown,
+            "usr" => &mut self.usr,
+            "sys" => &mut self.sys,
+            "io" => &mut self.io,
+            "spark" => &mut self.spark,
+            "status" => &mut self.status,
+            _ => return None,
+        })
+    }
+
+    /// Applies a theme file's styles over `base`.
+    pub fn from_toml(text: &str, base: Theme) -> Result<Theme, String> {
+        let file: ThemeFile = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        let mut theme = base;
+        theme.name = file.name;
+        for (name, spec) in &file.styles {
+            let style = spec.style().map_err(|e| format!("style {name}: {e}"))?;
+            *theme
+                .slot(name)
+                .ok_or_else(|| format!("unknown style {name:?}"))? = style;
+        }
+        Ok(theme)
+    }
+
+    /// A compiled-in theme by name (`default`, `light`, `mono`).
+    pub fn builtin(name: &str) -> Option<Theme> {
+        let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+        // The monochrome theme starts from no colour, so a style it leaves out stays plain.
+        let base = if name == "mono" {
+            Theme::mono()
+        } else {
+            Theme::dark()
+        };
+        Theme::from_toml(text, base).ok()
+    }
+
     pub fn level(&self, l: Level) -> Style {
         match l {
             Level::Unknown => self.unknown,
@@ -110,5 +223,42 @@ impl Theme {
             Level::Warn => self.warn,
             Level::Crit => self.crit,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_themes_parse() {
+        for (name, text) in BUILTIN {
+            Theme::from_toml(text, Theme::dark()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(Theme::builtin(name).is_some(), "{name}");
+        }
+        assert_eq!(Theme::builtin("default"), Some(Theme::dark()));
+        assert_eq!(Theme::builtin("mono"), Some(Theme::mono()));
+        assert!(Theme::builtin("nope").is_none());
+    }
+
+    #[test]
+    fn mono_has_no_colour() {
+        let t = Theme::builtin("mono").unwrap();
+        for s in [t.selected, t.crit, t.title, t.header, t.ok, t.spark] {
+            assert!(s.fg.is_none() && s.bg.is_none());
+        }
+        assert!(t.selected.add_modifier.contains(Modifier::REVERSED));
+    }
+
+    #[test]
+    fn bad_theme_is_an_error() {
+        assert!(Theme::from_toml("name='x'\n[styles]\nnope = {}", Theme::mono()).is_err());
+        assert!(
+            Theme::from_toml(
+                "name='x'\n[styles]\nok = { fg = 'chartreuse-ish' }",
+                Theme::mono()
+            )
+            .is_err()
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{self, Event};
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -44,7 +44,12 @@ fn install_signal_handlers() {
 /// Leaves the alternate screen, shows the cursor and turns raw mode off. Safe to call twice.
 pub fn restore_terminal() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
     let _ = io::stdout().flush();
 }
 
@@ -64,7 +69,12 @@ pub fn run(mut app: App, collectors: Collectors) -> Result<()> {
     install_panic_hook();
     install_signal_handlers();
     enable_raw_mode().context("cannot switch the terminal to raw mode")?;
-    if let Err(e) = execute!(io::stdout(), EnterAlternateScreen, cursor::Hide) {
+    if let Err(e) = execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        cursor::Hide
+    ) {
         restore_terminal();
         return Err(e).context("cannot enter the alternate screen");
     }
@@ -127,6 +137,11 @@ fn event_loop(app: &mut App, collectors: Collectors) -> Result<()> {
             }
             Some(Msg::Term(Event::Key(k))) => {
                 app.handle_key(k);
+                dirty = true;
+            }
+            Some(Msg::Term(Event::Mouse(m))) => {
+                let size = terminal.size()?;
+                app.handle_mouse(m, ratatui::layout::Rect::new(0, 0, size.width, size.height));
                 dirty = true;
             }
             Some(Msg::Term(Event::Resize(..))) => {

@@ -1,22 +1,44 @@
 //! Application state: the snapshot ring, which pane is shown, where the cursor is in time,
-//! and each pane's view state. Key handling here is pure (no terminal, no clock), so the
-//! live loop and headless mode drive exactly the same code.
+//! the drill-down stack (system → process → thread), an open dialog, and each pane's view
+//! state. Key handling here is pure (no terminal, no clock), so the live loop and headless
+//! mode drive exactly the same code.
 
 pub mod config;
+pub mod dialog;
 pub mod keys;
 pub mod live;
+pub mod signal;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
 
-use crate::collectors::{Request, TaskRequest};
-use crate::model::{Sample, Snapshot};
+use crate::collectors::{ProcRoot, Request, TaskRequest};
+use crate::model::detail::Focus;
+use crate::model::{Sample, Snapshot, TaskRate};
 use crate::panes::{self, PaneId};
 use crate::ring::Ring;
 use crate::theme::Theme;
 use config::Thresholds;
+
+/// Choices that come from the command line and the config file beyond the basics.
+#[derive(Clone, Debug, Default)]
+pub struct UiOptions {
+    /// Every key that would signal or renice is a no-op with a message.
+    pub read_only: bool,
+    /// Process table columns, in order; `None` shows every column.
+    pub columns: Option<Vec<panes::proc::ProcCol>>,
+    /// Initial process filter (from `-u` and `-p`), editable with `/`.
+    pub filter: String,
+    /// Extra keys: (key pressed, built-in key it stands for).
+    pub key_aliases: Vec<(KeyEvent, KeyEvent)>,
+    /// The tree signals go to. `None` or a fixture tree: nothing is ever signalled.
+    pub root: Option<ProcRoot>,
+}
 
 pub struct Options {
     pub interval: Duration,
@@ -24,6 +46,17 @@ pub struct Options {
     pub pane: PaneId,
     pub theme: Theme,
     pub thresholds: Thresholds,
+    pub ui: UiOptions,
+}
+
+/// One level of the drill-down below the system view. A task is named by pid and start
+/// time, so a recycled pid shows as gone rather than as a stranger's data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Level {
+    pub focus: Focus,
+    pub start_time: u64,
+    /// The task's name when it was opened, for the breadcrumb (sanitised when drawn).
+    pub name: String,
 }
 
 pub struct App {
@@ -38,6 +71,11 @@ pub struct App {
     pub theme: Theme,
     pub thresholds: Thresholds,
     pub interval: Duration,
+    pub ui: UiOptions,
+    /// Drill-down below the pane: empty at the system level, then a process, then a thread.
+    pub drill: Vec<Level>,
+    pub dialog: Option<dialog::Dialog>,
+    pub task: panes::task::TaskState,
     pub proc: panes::proc::ProcState,
     pub use_view: panes::use_pane::UseState,
     pub disk: panes::disk::DiskState,
@@ -50,6 +88,11 @@ pub struct App {
 
 impl App {
     pub fn new(opts: Options) -> App {
+        let mut proc = panes::proc::ProcState::default();
+        if let Some(cols) = &opts.ui.columns {
+            proc.columns = cols.clone();
+        }
+        proc.filter = opts.ui.filter.clone();
         App {
             ring: Ring::new(opts.history),
             pane: opts.pane,
@@ -60,7 +103,11 @@ impl App {
             theme: opts.theme,
             thresholds: opts.thresholds,
             interval: opts.interval,
-            proc: panes::proc::ProcState::default(),
+            ui: opts.ui,
+            drill: Vec::new(),
+            dialog: None,
+            task: Default::default(),
+            proc,
             use_view: panes::use_pane::UseState::default(),
             disk: Default::default(),
             net: Default::default(),
@@ -102,8 +149,11 @@ impl App {
     pub fn request(&self) -> Request {
         Request {
             tasks: TaskRequest {
-                threads: self.pane == PaneId::Proc && self.proc.show_threads,
+                threads: self.pane == PaneId::Proc
+                    && self.proc.show_threads
+                    && self.drill.is_empty(),
             },
+            focus: self.drill.last().map(|l| l.focus),
         }
     }
 
@@ -115,6 +165,7 @@ impl App {
             self.quit = true;
             return;
         }
+        let key = self.alias(key);
         if self.show_help {
             // Any key closes help; q still quits.
             self.show_help = false;
@@ -123,26 +174,82 @@ impl App {
             }
             return;
         }
-        // A pane in a text-entry mode sees every key first.
-        if panes::handle_key(self, key) {
+        if self.dialog.is_some() {
+            dialog::handle_key(self, key);
+            return;
+        }
+        // Time travel keys mean the same everywhere, so they come before the panes'.
+        if self.time_key(key) {
+            return;
+        }
+        if !self.drill.is_empty() {
+            if panes::task::handle_key(self, key) {
+                return;
+            }
+        } else if panes::handle_key(self, key) {
+            // A pane in a text-entry mode sees every key first.
             return;
         }
         self.status = None;
         match key.code {
             KeyCode::Char('q') => self.quit = true,
             KeyCode::Char('?') | KeyCode::F(1) => self.show_help = true,
-            KeyCode::Tab => self.pane = self.pane.next(),
-            KeyCode::BackTab => self.pane = self.pane.prev(),
+            KeyCode::Tab => self.switch_pane(self.pane.next()),
+            KeyCode::BackTab => self.switch_pane(self.pane.prev()),
             KeyCode::Char(c @ '1'..='9') => {
                 if let Some(p) = PaneId::ALL.get(usize::from(c as u8 - b'1')) {
-                    self.pane = *p;
+                    self.switch_pane(*p);
                 }
             }
-            KeyCode::Char(' ') => self.toggle_pause(),
-            KeyCode::Left if self.paused() => self.step(-1),
-            KeyCode::Right if self.paused() => self.step(1),
+            KeyCode::Left => {
+                self.cursor = self.ring.latest_seq();
+                self.step(-1);
+            }
+            // From the CPU pane, Enter shows the tasks using the CPUs.
+            KeyCode::Enter if self.pane == PaneId::Cpu && self.drill.is_empty() => {
+                self.switch_pane(PaneId::Proc);
+                self.proc.sort_by(panes::proc::ProcCol::Cpu, true);
+            }
             _ => {}
         }
+    }
+
+    fn switch_pane(&mut self, p: PaneId) {
+        self.pane = p;
+        self.drill.clear();
+    }
+
+    /// A configured extra key becomes the built-in key it stands for.
+    fn alias(&self, key: KeyEvent) -> KeyEvent {
+        // Text entry takes keys literally.
+        if self.proc.editing {
+            return key;
+        }
+        self.ui
+            .key_aliases
+            .iter()
+            .find(|(from, _)| from.code == key.code && from.modifiers == key.modifiers)
+            .map(|(_, to)| KeyEvent::new(to.code, to.modifiers))
+            .unwrap_or(key)
+    }
+
+    /// Space pauses and resumes; Left/Right step while paused; Home jumps to the oldest
+    /// snapshot, End back to live.
+    fn time_key(&mut self, key: KeyEvent) -> bool {
+        if self.proc.editing || self.proc.picker.is_some() {
+            return false;
+        }
+        match key.code {
+            KeyCode::Char(' ') => self.toggle_pause(),
+            // While live, Left is the pane's first (a pane may scroll sideways); the
+            // global fallback below pauses one step back.
+            KeyCode::Left if self.paused() => self.step(-1),
+            KeyCode::Right if self.paused() => self.step(1),
+            KeyCode::Home => self.cursor = self.ring.oldest_seq(),
+            KeyCode::End => self.cursor = None,
+            _ => return false,
+        }
+        true
     }
 
     fn toggle_pause(&mut self) {
@@ -161,12 +268,98 @@ impl App {
         self.cursor = Some(cur.saturating_add_signed(by).clamp(lo, hi));
     }
 
+    /// Opens the drill-down on a task row (a process, or a thread of one).
+    pub fn open_task(&mut self, row: &TaskRate) {
+        let r = &row.rec;
+        if r.is_thread() {
+            let parent = self.snapshot().and_then(|s| {
+                s.cur
+                    .tasks
+                    .procs
+                    .binary_search_by_key(&r.tgid, |p| p.pid())
+                    .ok()
+                    .map(|i| Arc::clone(&s.cur.tasks.procs[i]))
+            });
+            let Some(p) = parent else {
+                self.status = Some(format!("process {} is gone", r.tgid));
+                return;
+            };
+            self.drill = vec![
+                Level {
+                    focus: Focus {
+                        pid: p.pid(),
+                        tid: None,
+                    },
+                    start_time: p.stat.start_time,
+                    name: p.ident.comm.clone(),
+                },
+                Level {
+                    focus: Focus {
+                        pid: r.tgid,
+                        tid: Some(r.pid()),
+                    },
+                    start_time: r.stat.start_time,
+                    name: r.ident.comm.clone(),
+                },
+            ];
+        } else {
+            self.drill = vec![Level {
+                focus: Focus {
+                    pid: r.pid(),
+                    tid: None,
+                },
+                start_time: r.stat.start_time,
+                name: r.ident.comm.clone(),
+            }];
+        }
+        self.task = Default::default();
+    }
+
+    /// Mouse: wheel scrolls, a click on the tab row switches pane, a click in a table
+    /// selects (or sorts, on the process table's header).
+    pub fn handle_mouse(&mut self, ev: MouseEvent, area: Rect) {
+        if self.dialog.is_some() || self.show_help {
+            if matches!(ev.kind, MouseEventKind::Down(_)) {
+                self.show_help = false;
+            }
+            return;
+        }
+        let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        match ev.kind {
+            MouseEventKind::ScrollDown => self.handle_key(key(KeyCode::Down)),
+            MouseEventKind::ScrollUp => self.handle_key(key(KeyCode::Up)),
+            MouseEventKind::Down(MouseButton::Left) => {
+                if ev.row == area.y + 1 {
+                    if let Some(p) = panes::tab_at(ev.column.saturating_sub(area.x)) {
+                        self.switch_pane(p);
+                    }
+                    return;
+                }
+                let body = panes::body_area(area);
+                if ev.row < body.y || ev.row >= body.y + body.height {
+                    return;
+                }
+                if !self.drill.is_empty() {
+                    panes::task::click(self, body, ev.column, ev.row);
+                } else if self.pane == PaneId::Proc {
+                    panes::proc::click(self, body, ev.column, ev.row);
+                } else if self.pane == PaneId::Use {
+                    let row = usize::from(ev.row - body.y);
+                    if row >= 1 {
+                        self.use_view.selected = row - 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Brings derived view caches up to date with the viewed snapshot. Called before drawing.
     pub fn prepare(&mut self) {
         let Some(snap) = self.snapshot().cloned() else {
             return;
         };
-        if self.pane == PaneId::Proc {
+        if self.pane == PaneId::Proc && self.drill.is_empty() {
             self.proc.prepare(&snap);
         }
     }

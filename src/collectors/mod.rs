@@ -1,6 +1,7 @@
 //! Collectors fill one raw `Sample` per refresh. `Collectors::sample` is synchronous and
 //! blocking; `spawn_sampler` runs it on a dedicated thread so a slow /proc never freezes keys.
 
+pub mod detail;
 pub mod dirents;
 pub mod disk;
 pub mod net;
@@ -93,6 +94,8 @@ impl Clock for VirtualClock {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Request {
     pub tasks: TaskRequest,
+    /// The task a drill-down view shows: its costly files are read only while it is set.
+    pub focus: Option<crate::model::detail::Focus>,
 }
 
 pub struct Collectors {
@@ -145,6 +148,9 @@ impl Collectors {
         let sockets = self.sockets.sample(&mut notes);
         let slab = self.slab.sample(&mut notes);
         let perf = self.perf.sample(&mut notes);
+        let detail = req
+            .focus
+            .and_then(|f| detail::sample(&self.root, f, &mut notes));
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         Sample {
@@ -163,6 +169,7 @@ impl Collectors {
             sockets,
             slab,
             perf,
+            detail,
             notes,
         }
     }

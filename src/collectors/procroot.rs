@@ -104,6 +104,22 @@ impl ProcRoot {
         Ok(buf)
     }
 
+    /// The target of a link under /proc (`PID/exe`, `PID/cwd`), lossy UTF-8.
+    pub fn read_link_proc(&self, rel: &str) -> Result<String, ReadError> {
+        let path = self.proc_path(rel);
+        std::fs::read_link(&path)
+            .map(|p| p.to_string_lossy().into_owned())
+            .map_err(|e| ReadError::from_io(&path, e))
+    }
+
+    /// How many entries a directory under /proc has (`PID/fd`).
+    pub fn count_dir_proc(&self, rel: &str) -> Result<usize, ReadError> {
+        let path = self.proc_path(rel);
+        std::fs::read_dir(&path)
+            .map(|d| d.filter(|e| e.is_ok()).count())
+            .map_err(|e| ReadError::from_io(&path, e))
+    }
+
     pub fn read_sys(&self, rel: &str) -> Result<Vec<u8>, ReadError> {
         let mut buf = Vec::with_capacity(256);
         self.read_into(&self.sys_path(rel), &mut buf)?;

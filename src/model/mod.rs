@@ -2,6 +2,7 @@
 //! draw, and the arithmetic that turns one into the other.
 
 pub mod counters;
+pub mod detail;
 pub mod disk;
 pub mod net;
 pub mod perf;

@@ -39,6 +39,9 @@ pub struct Sample {
     pub slab: SlabSample,
     #[serde(default)]
     pub perf: PerfSample,
+    /// The drill-down's task (status, schedstat, limits, …); `None` unless one is on screen.
+    #[serde(default)]
+    pub detail: Option<super::detail::TaskDetail>,
     /// Figures that could not be read this time, with the reason (shown as `n/a`).
     pub notes: Vec<Note>,
 }

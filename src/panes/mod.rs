@@ -9,6 +9,7 @@ pub mod perf;
 pub mod proc;
 pub mod slab;
 pub mod sock;
+pub mod task;
 pub mod use_pane;
 
 use ratatui::Frame;
@@ -106,13 +107,39 @@ impl PaneId {
 }
 
 pub const GLOBAL_KEYS: &[(&str, &str)] = &[
-    ("Tab / S-Tab", "next / previous pane"),
+    ("Tab / S-Tab", "next / previous pane (mouse: click a tab)"),
     ("1-9", "go to pane by number"),
     ("Space", "pause / resume (time travel)"),
-    ("Left / Right", "older / newer snapshot while paused"),
+    ("Left / Right", "older / newer snapshot (Left pauses)"),
+    ("Home / End", "oldest stored snapshot / back to live"),
     ("? / F1", "this help"),
     ("q / C-c", "quit"),
 ];
+
+/// The pane whose tab is under column `x` of the tab row.
+pub fn tab_at(x: u16) -> Option<PaneId> {
+    let mut left = 0u16;
+    for (i, p) in PaneId::ALL.iter().enumerate() {
+        let w = format!(" {}:{} ", i + 1, p.name()).len() as u16;
+        if x >= left && x < left + w {
+            return Some(*p);
+        }
+        left += w + 1;
+    }
+    None
+}
+
+/// Where pane bodies go in a frame of `area` (below the header and tabs, above the status).
+pub fn body_area(area: Rect) -> Rect {
+    let [_, _, body, _] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    body
+}
 
 /// Gives the selected pane the first look at a key; true when it used it.
 pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
@@ -149,6 +176,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     draw_tabs(f, tabs, app);
     match app.snapshot() {
         None => f.render_widget(Paragraph::new("waiting for the first sample…"), body),
+        Some(_) if !app.drill.is_empty() => task::draw(f, body, app),
         Some(_) => match app.pane {
             PaneId::Use => use_pane::draw(f, body, app),
             PaneId::Cpu => cpu::draw(f, body, app),
@@ -162,8 +190,10 @@ pub fn draw(f: &mut Frame, app: &App) {
         },
     }
     draw_status(f, status, app);
+    crate::app::dialog::draw(f, body, app);
     if app.show_help {
-        draw_help(f, body, app);
+        // The whole frame: the help of the process table needs every row of 80x24.
+        draw_help(f, area, app);
     }
 }
 
@@ -191,10 +221,18 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
                 .latest()
                 .map(|l| (l.cur.mono_ns.saturating_sub(c.mono_ns)) as f64 / 1e9)
                 .unwrap_or(0.0);
-            spans.push(Span::styled(
-                format!(" PAUSED #{} (-{age:.0}s) ", s.seq),
-                t.crit,
-            ));
+            // Right after the name, so a narrow terminal never cuts it off.
+            spans.insert(
+                1,
+                Span::styled(
+                    format!(
+                        " PAUSED {} UTC #{} (-{age:.0}s) ",
+                        fmt::clock(c.wall_ms),
+                        s.seq
+                    ),
+                    t.crit,
+                ),
+            );
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -236,13 +274,24 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App) {
 
 fn draw_help(f: &mut Frame, body: Rect, app: &App) {
     let t = &app.theme;
-    let mut lines = vec![Line::styled(
-        format!("Keys — {} pane", app.pane.title()),
-        t.title,
-    )];
-    for (k, v) in app.pane.keys().iter().chain(GLOBAL_KEYS) {
+    let (title, keys) = if app.dialog.is_some() {
+        ("dialog", crate::app::dialog::KEYS)
+    } else if !app.drill.is_empty() {
+        ("task view", task::KEYS)
+    } else {
+        (app.pane.title(), app.pane.keys())
+    };
+    let mut lines = vec![Line::styled(format!("Keys — {title}"), t.title)];
+    let kw = keys
+        .iter()
+        .chain(GLOBAL_KEYS)
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(28);
+    for (k, v) in keys.iter().chain(GLOBAL_KEYS) {
         lines.push(Line::from(vec![
-            Span::styled(format!("{k:>14}  "), t.title),
+            Span::styled(format!("{k:>kw$}  "), t.title),
             Span::raw(*v),
         ]));
     }
@@ -258,7 +307,7 @@ fn draw_help(f: &mut Frame, body: Rect, app: &App) {
     }
     lines.push(Line::styled("any key closes this help", t.dim));
     let h = (lines.len() as u16 + 2).min(body.height);
-    let w = body.width.min(76);
+    let w = body.width.min(100);
     let area = Rect {
         x: body.x + (body.width - w) / 2,
         y: body.y,

@@ -1,6 +1,7 @@
 //! The process table (top, pidstat, iotop in one): PID USER S %CPU %MEM RSS THR MINFLT/s
-//! MAJFLT/s READ/s WRITE/s TIME+ COMMAND, sortable on any column, filterable, with threads
-//! on `H`. Columns that do not fit the width are dropped in a fixed order, COMMAND last.
+//! MAJFLT/s READ/s WRITE/s TIME+ COMMAND, sortable on any column, filterable, as a tree,
+//! with threads on `H` and a column picker on `C`. Columns that do not fit the width are
+//! dropped in a fixed order, COMMAND last. Enter opens the task's drill-down view.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -9,24 +10,39 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState};
 
 use crate::app::App;
-use crate::model::{Snapshot, TaskRate, cpu_ticks};
+use crate::app::dialog;
+use crate::model::{Snapshot, TaskRate, TaskRecord, cpu_ticks};
 use crate::widgets::fmt;
-use crate::widgets::text::fit;
+use crate::widgets::text::{fit, sanitize};
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down / PgUp / PgDn", "move the selection"),
-    ("Home / End", "first / last row"),
-    ("< / >", "sort by the previous / next column"),
+    (
+        "Up / Down / j / PgUp / PgDn",
+        "move the selection (mouse: click, wheel)",
+    ),
+    ("g / G", "first / last row"),
+    (
+        "Enter / l",
+        "open the process (threads, files, memory, I/O)",
+    ),
+    (
+        "< / >",
+        "sort by the previous / next column (mouse: click a header)",
+    ),
     ("I", "invert the sort order"),
     ("P / M / T", "sort by %CPU / %MEM / TIME+"),
     (
         "/",
-        "filter by command, user or pid (Enter keeps, Esc clears)",
+        "filter: text user:U pid:1,2 state:R cmd:T (Esc clears)",
     ),
+    ("t", "tree view (children under their parent)"),
     ("H", "show threads instead of processes"),
+    ("C", "choose columns (Space toggles, Esc closes)"),
+    ("k / F9", "send a signal (asks first)"),
+    ("n / N", "renice: lower / raise the priority (asks first)"),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +107,18 @@ impl ProcCol {
         }
     }
 
+    /// The column's name in the config file and the picker: the header in lower case
+    /// without `%`, `+` and `/s` (`cpu`, `minflt`, `time`).
+    pub fn name(self) -> String {
+        let h = self.header().to_lowercase().replace("/s", "");
+        let n: String = h.chars().filter(|c| !matches!(c, '%' | '+')).collect();
+        if n == "s" { "state".into() } else { n }
+    }
+
+    pub fn from_name(name: &str) -> Option<ProcCol> {
+        ProcCol::ALL.iter().copied().find(|c| c.name() == name)
+    }
+
     fn width(self) -> u16 {
         match self {
             ProcCol::Pid => 7,
@@ -127,10 +155,18 @@ pub struct ProcState {
     /// True while `/` is collecting filter text.
     pub editing: bool,
     pub show_threads: bool,
+    /// Children under their parent (threads under their process).
+    pub tree: bool,
+    /// Columns shown, in table order.
+    pub columns: Vec<ProcCol>,
+    /// The column picker's cursor while it is open.
+    pub picker: Option<usize>,
     selected_pid: Option<u32>,
     rows: Vec<TaskRate>,
-    /// What `rows` was built from: (seq, sort, desc, filter, threads).
-    built: Option<(u64, ProcCol, bool, String, bool)>,
+    /// Tree drawing before each row's command (empty outside the tree view).
+    prefixes: Vec<String>,
+    /// What `rows` was built from: (seq, sort, desc, filter, threads, tree).
+    built: Option<(u64, ProcCol, bool, String, bool, bool)>,
     threads_missing: bool,
 }
 
@@ -143,8 +179,12 @@ impl Default for ProcState {
             filter: String::new(),
             editing: false,
             show_threads: false,
+            tree: false,
+            columns: ProcCol::ALL.to_vec(),
+            picker: None,
             selected_pid: None,
             rows: Vec::new(),
+            prefixes: Vec::new(),
             built: None,
             threads_missing: false,
         }
@@ -189,15 +229,113 @@ fn command(t: &TaskRate) -> String {
     }
 }
 
-fn matches(t: &TaskRate, needle: &str) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
+/// One term of a filter: `user:`, `pid:`, `state:`, `cmd:` or free text.
+#[derive(Clone, Debug, PartialEq)]
+enum Term {
+    User(String),
+    Pids(Vec<u32>),
+    States(String),
+    Cmd(String),
+    Text(String),
+}
+
+/// Parses filter text into terms; every term must match (terms are ANDed).
+fn parse_filter(s: &str) -> Vec<Term> {
+    s.split_whitespace()
+        .map(|w| {
+            let lw = w.to_lowercase();
+            if let Some(v) = lw.strip_prefix("user:") {
+                Term::User(v.to_string())
+            } else if let Some(v) = lw.strip_prefix("pid:") {
+                Term::Pids(v.split(',').filter_map(|p| p.trim().parse().ok()).collect())
+            } else if let Some(v) = w.strip_prefix("state:") {
+                Term::States(v.to_uppercase())
+            } else if let Some(v) = lw.strip_prefix("cmd:") {
+                Term::Cmd(v.to_string())
+            } else {
+                Term::Text(lw)
+            }
+        })
+        .collect()
+}
+
+fn term_matches(t: &TaskRate, term: &Term) -> bool {
     let r = &t.rec;
-    r.pid().to_string() == needle
-        || r.ident.comm.to_lowercase().contains(needle)
-        || r.ident.cmdline.to_lowercase().contains(needle)
-        || r.ident.user.to_lowercase().contains(needle)
+    let cmd = |n: &str| {
+        r.ident.comm.to_lowercase().contains(n) || r.ident.cmdline.to_lowercase().contains(n)
+    };
+    match term {
+        Term::User(u) => {
+            r.ident.user.to_lowercase().contains(u.as_str())
+                || r.ident.uid.is_some_and(|id| id.to_string() == *u)
+        }
+        Term::Pids(p) => p.contains(&r.pid()) || p.contains(&r.tgid),
+        Term::States(s) => s.as_bytes().contains(&r.stat.state),
+        Term::Cmd(n) => cmd(n),
+        Term::Text(n) => {
+            r.pid().to_string() == *n || cmd(n) || r.ident.user.to_lowercase().contains(n.as_str())
+        }
+    }
+}
+
+/// Orders rows parent-first (depth-first, siblings in the current sort order) and returns
+/// the tree drawing for each. A row whose parent is filtered out becomes a root.
+fn tree_order(rows: Vec<TaskRate>) -> (Vec<TaskRate>, Vec<String>) {
+    use std::collections::HashMap;
+    let parent = |r: &TaskRecord| if r.is_thread() { r.tgid } else { r.stat.ppid };
+    let index: HashMap<u32, usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.rec.is_thread())
+        .map(|(i, r)| (r.rec.pid(), i))
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
+    let mut roots = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        match index.get(&parent(&r.rec)) {
+            Some(&p) if p != i => children[p].push(i),
+            _ => roots.push(i),
+        }
+    }
+    let mut order = Vec::with_capacity(rows.len());
+    let mut prefixes = Vec::with_capacity(rows.len());
+    let mut seen = vec![false; rows.len()];
+    // (index, indent of its children, is it the last sibling, depth)
+    let mut stack: Vec<(usize, String, bool, usize)> = roots
+        .iter()
+        .rev()
+        .map(|&i| (i, String::new(), false, 0))
+        .collect();
+    while let Some((i, indent, last, depth)) = stack.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        order.push(i);
+        prefixes.push(if depth == 0 {
+            String::new()
+        } else {
+            format!("{indent}{}", if last { "└─ " } else { "├─ " })
+        });
+        let child_indent = if depth == 0 {
+            String::new()
+        } else {
+            format!("{indent}{}", if last { "   " } else { "│  " })
+        };
+        let kids = &children[i];
+        for (k, &c) in kids.iter().enumerate().rev() {
+            stack.push((c, child_indent.clone(), k + 1 == kids.len(), depth + 1));
+        }
+    }
+    // Cycles (a fixture's, or pid reuse mid-sweep) leave rows unvisited: keep them as roots.
+    for (i, s) in seen.iter().enumerate() {
+        if !s {
+            order.push(i);
+            prefixes.push(String::new());
+        }
+    }
+    let mut slots: Vec<Option<TaskRate>> = rows.into_iter().map(Some).collect();
+    let rows = order.iter().filter_map(|&i| slots[i].take()).collect();
+    (rows, prefixes)
 }
 
 impl ProcState {
@@ -208,6 +346,7 @@ impl ProcState {
             self.desc,
             self.filter.clone(),
             self.show_threads,
+            self.tree,
         );
         if self.built.as_ref() == Some(&key) {
             return;
@@ -220,13 +359,20 @@ impl ProcState {
             self.threads_missing = false;
             snap.tasks()
         };
-        let needle = self.filter.to_lowercase();
-        rows.retain(|t| matches(t, &needle));
+        let terms = parse_filter(&self.filter);
+        rows.retain(|t| terms.iter().all(|term| term_matches(t, term)));
         let (col, desc) = (self.sort, self.desc);
         rows.sort_by(|a, b| {
             let o = compare(col, a, b).then_with(|| a.rec.pid().cmp(&b.rec.pid()));
             if desc { o.reverse() } else { o }
         });
+        if self.tree {
+            let (r, p) = tree_order(rows);
+            rows = r;
+            self.prefixes = p;
+        } else {
+            self.prefixes.clear();
+        }
         // Keep the selection on the same task when rows move.
         if let Some(i) = self
             .selected_pid
@@ -244,6 +390,10 @@ impl ProcState {
         &self.rows
     }
 
+    pub fn selected_row(&self) -> Option<&TaskRate> {
+        self.rows.get(self.selected)
+    }
+
     fn select(&mut self, i: usize) {
         self.selected = i.min(self.rows.len().saturating_sub(1));
         self.selected_pid = self.rows.get(self.selected).map(|r| r.rec.pid());
@@ -257,10 +407,87 @@ impl ProcState {
             self.desc = col.default_desc();
         }
     }
+
+    /// Sorts on `col`, `desc` first.
+    pub fn sort_by(&mut self, col: ProcCol, desc: bool) {
+        self.sort = col;
+        self.desc = desc;
+    }
+
+    /// The next (`by` = 1) or previous (-1) shown column after the sort column.
+    fn cycle_sort(&mut self, forward: bool) {
+        let shown: Vec<ProcCol> = ProcCol::ALL
+            .iter()
+            .copied()
+            .filter(|c| self.columns.contains(c))
+            .collect();
+        if shown.is_empty() {
+            return;
+        }
+        let i = shown.iter().position(|c| *c == self.sort).unwrap_or(0);
+        let n = shown.len();
+        self.sort = shown[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
+        self.desc = self.sort.default_desc();
+    }
+}
+
+/// The process a row belongs to: itself, or a thread's process in this snapshot.
+fn process_of(app: &App, row: &TaskRate) -> Option<Arc<TaskRecord>> {
+    if !row.rec.is_thread() {
+        return Some(Arc::clone(&row.rec));
+    }
+    let snap = app.snapshot()?;
+    let procs = &snap.cur.tasks.procs;
+    procs
+        .binary_search_by_key(&row.rec.tgid, |p| p.pid())
+        .ok()
+        .map(|i| Arc::clone(&procs[i]))
+}
+
+/// Opens the kill (`None`) or renice (`Some(delta)`) dialog on the selected row's process.
+pub fn act_on_selected(app: &mut App, renice: Option<i32>) {
+    let Some(row) = app.proc.selected_row().cloned() else {
+        return;
+    };
+    match process_of(app, &row) {
+        Some(rec) => dialog::open(app, &rec, renice),
+        None => app.status = Some(format!("process {} is gone", row.rec.tgid)),
+    }
+}
+
+fn picker_key(st: &mut ProcState, key: KeyEvent) {
+    let Some(i) = st.picker else { return };
+    let n = ProcCol::ALL.len();
+    match key.code {
+        KeyCode::Esc | KeyCode::Enter | KeyCode::Char('C') | KeyCode::Char('q') => st.picker = None,
+        KeyCode::Down | KeyCode::Char('j') => st.picker = Some((i + 1).min(n - 1)),
+        KeyCode::Up => st.picker = Some(i.saturating_sub(1)),
+        KeyCode::Char(' ') | KeyCode::Char('x') => {
+            let c = ProcCol::ALL[i];
+            if st.columns.contains(&c) {
+                // PID and COMMAND name the row; they stay.
+                if !matches!(c, ProcCol::Pid | ProcCol::Command) {
+                    st.columns.retain(|x| *x != c);
+                }
+            } else {
+                st.columns.push(c);
+                st.columns.sort_by_key(|c| c.index());
+            }
+        }
+        _ => {}
+    }
 }
 
 pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
     let st = &mut app.proc;
+    if st.picker.is_some() {
+        picker_key(st, key);
+        return true;
+    }
     if st.editing {
         match key.code {
             KeyCode::Enter => st.editing = false,
@@ -279,19 +506,13 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
     let page = 10;
     match key.code {
         KeyCode::Down | KeyCode::Char('j') => st.select(st.selected + 1),
-        KeyCode::Up | KeyCode::Char('k') => st.select(st.selected.saturating_sub(1)),
+        KeyCode::Up => st.select(st.selected.saturating_sub(1)),
         KeyCode::PageDown => st.select(st.selected + page),
         KeyCode::PageUp => st.select(st.selected.saturating_sub(page)),
-        KeyCode::Home | KeyCode::Char('g') => st.select(0),
-        KeyCode::End | KeyCode::Char('G') => st.select(usize::MAX),
-        KeyCode::Char('>') | KeyCode::Char('.') => {
-            st.sort = ProcCol::ALL[(st.sort.index() + 1) % ProcCol::ALL.len()];
-            st.desc = st.sort.default_desc();
-        }
-        KeyCode::Char('<') | KeyCode::Char(',') => {
-            st.sort = ProcCol::ALL[(st.sort.index() + ProcCol::ALL.len() - 1) % ProcCol::ALL.len()];
-            st.desc = st.sort.default_desc();
-        }
+        KeyCode::Char('g') => st.select(0),
+        KeyCode::Char('G') => st.select(usize::MAX),
+        KeyCode::Char('>') | KeyCode::Char('.') => st.cycle_sort(true),
+        KeyCode::Char('<') | KeyCode::Char(',') => st.cycle_sort(false),
         KeyCode::Char('I') => st.desc = !st.desc,
         KeyCode::Char('P') => st.set_sort(ProcCol::Cpu),
         KeyCode::Char('M') => st.set_sort(ProcCol::Mem),
@@ -299,14 +520,29 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
         KeyCode::Char('/') => st.editing = true,
         KeyCode::Esc if !st.filter.is_empty() => st.filter.clear(),
         KeyCode::Char('H') => st.show_threads = !st.show_threads,
+        KeyCode::Char('t') => st.tree = !st.tree,
+        KeyCode::Char('C') => st.picker = Some(0),
+        KeyCode::Enter | KeyCode::Char('l') => {
+            if let Some(row) = st.selected_row().cloned() {
+                app.open_task(&row);
+            }
+        }
+        KeyCode::Char('k') | KeyCode::F(9) => act_on_selected(app, None),
+        KeyCode::Char('n') => act_on_selected(app, Some(1)),
+        KeyCode::Char('N') => act_on_selected(app, Some(-1)),
         _ => return false,
     }
     true
 }
 
-/// Columns that fit `width`, dropping in `DROP_ORDER` until COMMAND has 12 columns.
-fn visible_columns(width: u16) -> Vec<ProcCol> {
-    let mut cols: Vec<ProcCol> = ProcCol::ALL.to_vec();
+/// Columns that fit `width` out of those enabled, dropping in `DROP_ORDER` until COMMAND
+/// has 12 columns.
+fn visible_columns(width: u16, enabled: &[ProcCol]) -> Vec<ProcCol> {
+    let mut cols: Vec<ProcCol> = ProcCol::ALL
+        .iter()
+        .copied()
+        .filter(|c| enabled.contains(c))
+        .collect();
     let need = |cols: &[ProcCol]| cols.iter().map(|c| c.width() + 1).sum::<u16>() + 12;
     for drop in ProcCol::DROP_ORDER {
         if need(&cols) <= width {
@@ -315,6 +551,56 @@ fn visible_columns(width: u16) -> Vec<ProcCol> {
         cols.retain(|c| *c != drop);
     }
     cols
+}
+
+/// Rows of the table that fit in `table_area` and the first one shown.
+fn window(selected: usize, table_area: Rect) -> (usize, usize) {
+    let visible = table_area.height.saturating_sub(1) as usize;
+    (selected.saturating_sub(visible.saturating_sub(1)), visible)
+}
+
+fn table_area(area: Rect) -> Rect {
+    let [_, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(area);
+    table
+}
+
+/// A click in the body: on the header sorts by that column (again: inverts), on a row
+/// selects it (again: opens it).
+pub fn click(app: &mut App, body: Rect, x: u16, y: u16) {
+    let table = table_area(body);
+    if y < table.y {
+        return;
+    }
+    let st = &mut app.proc;
+    if y == table.y {
+        let cols = visible_columns(table.width, &st.columns);
+        let mut left = table.x;
+        for c in cols {
+            let w = if c == ProcCol::Command {
+                u16::MAX
+            } else {
+                c.width() + 1
+            };
+            if x >= left && x < left.saturating_add(w) {
+                st.set_sort(c);
+                return;
+            }
+            left = left.saturating_add(w);
+        }
+        return;
+    }
+    let (offset, _) = window(st.selected, table);
+    let i = offset + usize::from(y - table.y - 1);
+    if i >= st.rows.len() {
+        return;
+    }
+    if i == st.selected {
+        if let Some(row) = st.selected_row().cloned() {
+            app.open_task(&row);
+        }
+    } else {
+        st.select(i);
+    }
 }
 
 fn cell(col: ProcCol, t: &TaskRate, hz: u64) -> String {
@@ -375,6 +661,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         ),
         t.dim,
     ));
+    if st.tree {
+        spans.push(Span::styled("tree ", t.title));
+    }
     if st.show_threads {
         spans.push(Span::styled(
             if st.threads_missing {
@@ -394,7 +683,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     }
     f.render_widget(Paragraph::new(Line::from(spans)), summary);
 
-    let cols = visible_columns(table_area.width);
+    let cols = visible_columns(table_area.width, &st.columns);
     let header = Row::new(cols.iter().map(|c| {
         let mark = if *c == st.sort {
             if st.desc { "▼" } else { "▲" }
@@ -414,10 +703,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             }
         })
         .collect();
-    let visible = table_area.height.saturating_sub(1) as usize;
     let rows = st.rows();
     // Scroll so the selection stays on screen; draw only the visible window.
-    let offset = st.selected.saturating_sub(visible.saturating_sub(1));
+    let (offset, visible) = window(st.selected, table_area);
     let cmd_w = table_area.width.saturating_sub(
         cols.iter()
             .filter(|c| **c != ProcCol::Command)
@@ -426,13 +714,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     ) as usize;
     let body: Vec<Row> = rows
         .iter()
+        .enumerate()
         .skip(offset)
         .take(visible)
-        .map(|r| {
+        .map(|(i, r)| {
             Row::new(cols.iter().map(|c| {
                 let text = cell(*c, r, snap.cur.hz);
                 if *c == ProcCol::Command {
-                    fit(&text, cmd_w)
+                    let prefix = st.prefixes.get(i).map(String::as_str).unwrap_or("");
+                    fit(&format!("{prefix}{}", sanitize(&text)), cmd_w)
                 } else {
                     fit(&text, c.width() as usize)
                 }
@@ -446,4 +736,38 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let mut state =
         TableState::default().with_selected((!rows.is_empty()).then_some(st.selected - offset));
     f.render_stateful_widget(table, table_area, &mut state);
+    if let Some(cur) = st.picker {
+        draw_picker(f, area, app, cur);
+    }
+}
+
+fn draw_picker(f: &mut Frame, area: Rect, app: &App, cur: usize) {
+    let t = &app.theme;
+    let mut lines: Vec<Line> = ProcCol::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let on = if app.proc.columns.contains(c) {
+                "x"
+            } else {
+                " "
+            };
+            let style = if i == cur { t.selected } else { t.base };
+            Line::styled(format!(" [{on}] {:<10} ", c.header()), style)
+        })
+        .collect();
+    lines.push(Line::styled(" Space toggles, Esc closes", t.dim));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let w = 30.min(area.width);
+    let rect = Rect {
+        x: area.x + area.width.saturating_sub(w) / 2,
+        y: area.y,
+        width: w,
+        height: h,
+    };
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" columns ")),
+        rect,
+    );
 }

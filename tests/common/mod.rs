@@ -41,6 +41,7 @@ pub fn options(pane: PaneId) -> Options {
         pane,
         theme: Theme::mono(),
         thresholds: Thresholds::default(),
+        ui: Default::default(),
     }
 }
 

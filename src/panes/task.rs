@@ -1,0 +1,543 @@
+//! The drill-down view of one process (its threads, command, files, memory, I/O, limits and
+//! history) or one thread. It draws the viewed snapshot, so time travel works here too; the
+//! costly figures exist only in snapshots sampled while this view was open.
+
+use std::sync::Arc;
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
+
+use crate::app::{App, Level, dialog};
+use crate::model::detail::{Focus, TaskDetail, ThreadDetail, ThreadRates, thread_rates};
+use crate::model::{Snapshot, TaskRecord, rate};
+use crate::widgets::text::fit;
+use crate::widgets::{self, fmt};
+
+pub const KEYS: &[(&str, &str)] = &[
+    ("Esc / Backspace / h", "back up one level"),
+    (
+        "Up / Down / j / PgUp / PgDn / g / G",
+        "move in the thread list",
+    ),
+    ("Enter / l", "open the selected thread"),
+    ("k / F9", "send the process a signal (asks first)"),
+    ("n / N", "renice the process (asks first)"),
+];
+
+#[derive(Clone, Debug, Default)]
+pub struct TaskState {
+    /// Row in the thread list.
+    pub selected: usize,
+}
+
+/// The process record of `pid` with this start time in a snapshot.
+fn find_proc(snap: &Snapshot, pid: u32, start_time: u64) -> Option<Arc<TaskRecord>> {
+    let procs = &snap.cur.tasks.procs;
+    let i = procs.binary_search_by_key(&pid, |p| p.pid()).ok()?;
+    Some(Arc::clone(&procs[i])).filter(|p| p.stat.start_time == start_time)
+}
+
+fn detail_of(s: &crate::model::Sample, pid: u32, start_time: u64) -> Option<&TaskDetail> {
+    s.detail
+        .as_ref()
+        .filter(|d| d.pid == pid && d.start_time == start_time)
+}
+
+/// %CPU of one process over the interval ending at `snap`.
+fn proc_cpu(snap: &Snapshot, pid: u32, start_time: u64) -> Option<f64> {
+    let prev = snap.prev.as_ref()?;
+    let find = |procs: &[Arc<TaskRecord>]| {
+        let i = procs.binary_search_by_key(&pid, |p| p.pid()).ok()?;
+        Some(Arc::clone(&procs[i])).filter(|p| p.stat.start_time == start_time)
+    };
+    let (a, b) = (find(&prev.tasks.procs)?, find(&snap.cur.tasks.procs)?);
+    let ticks = |r: &TaskRecord| r.stat.utime.saturating_add(r.stat.stime);
+    rate(ticks(&a), ticks(&b), snap.dt_s).map(|t| t * 100.0 / snap.cur.hz.max(1) as f64)
+}
+
+fn thread_in(d: &TaskDetail, tid: u32) -> Option<&ThreadDetail> {
+    d.threads.iter().find(|t| t.tid == tid)
+}
+
+/// %CPU of one thread over the interval ending at `snap`, from the detail samples.
+fn thread_cpu(snap: &Snapshot, pid: u32, start: u64, tid: u32) -> Option<f64> {
+    let cur = thread_in(detail_of(&snap.cur, pid, start)?, tid)?;
+    let prev = snap
+        .prev
+        .as_ref()
+        .and_then(|p| detail_of(p, pid, start))
+        .and_then(|d| thread_in(d, tid));
+    thread_rates(prev, cur, snap.dt_s, snap.cur.hz).cpu_pct
+}
+
+fn crumbs(app: &App) -> String {
+    let mut s = String::from("system");
+    for l in &app.drill {
+        let id = l.focus.tid.unwrap_or(l.focus.pid);
+        s.push_str(&format!(" › {} ({id})", l.name));
+    }
+    s
+}
+
+struct Areas {
+    crumb: Rect,
+    info: Rect,
+    graphs: Rect,
+    table: Rect,
+}
+
+/// Info lines above the graphs: fewer on a short terminal.
+fn layout(body: Rect, thread: bool) -> Areas {
+    let info_h = if thread {
+        7
+    } else if body.height >= 30 {
+        11
+    } else {
+        9
+    };
+    let [crumb, info, graphs, table] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(info_h),
+        Constraint::Length(3),
+        Constraint::Min(2),
+    ])
+    .areas(body);
+    Areas {
+        crumb,
+        info,
+        graphs,
+        table,
+    }
+}
+
+pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
+    let Some(level) = app.drill.last().cloned() else {
+        return false;
+    };
+    let threads = app
+        .snapshot()
+        .and_then(|s| {
+            detail_of(&s.cur, level.focus.pid, level.start_time).map(|d| d.threads.clone())
+        })
+        .unwrap_or_default();
+    let n = threads.len();
+    let st = &mut app.task;
+    let page = 10;
+    match key.code {
+        KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('h') => {
+            app.drill.pop();
+            app.task = TaskState::default();
+        }
+        KeyCode::Down | KeyCode::Char('j') => {
+            st.selected = (st.selected + 1).min(n.saturating_sub(1))
+        }
+        KeyCode::Up => st.selected = st.selected.saturating_sub(1),
+        KeyCode::PageDown => st.selected = (st.selected + page).min(n.saturating_sub(1)),
+        KeyCode::PageUp => st.selected = st.selected.saturating_sub(page),
+        KeyCode::Char('g') => st.selected = 0,
+        KeyCode::Char('G') => st.selected = n.saturating_sub(1),
+        KeyCode::Enter | KeyCode::Char('l') if level.focus.tid.is_none() => {
+            if let Some(t) = threads.get(st.selected) {
+                app.drill.push(Level {
+                    focus: Focus {
+                        pid: level.focus.pid,
+                        tid: Some(t.tid),
+                    },
+                    start_time: t.stat.start_time,
+                    name: t.comm.clone(),
+                });
+            }
+        }
+        KeyCode::Char('k') | KeyCode::F(9) | KeyCode::Char('n') | KeyCode::Char('N') => {
+            let pid = level.focus.pid;
+            let start = app.drill.first().map(|l| l.start_time).unwrap_or(0);
+            match app.snapshot().and_then(|s| find_proc(s, pid, start)) {
+                Some(rec) => {
+                    let renice = match key.code {
+                        KeyCode::Char('n') => Some(1),
+                        KeyCode::Char('N') => Some(-1),
+                        _ => None,
+                    };
+                    dialog::open(app, &rec, renice);
+                }
+                None => app.status = Some(format!("process {pid} is gone")),
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// A click on the thread list selects the row (again: opens it).
+pub fn click(app: &mut App, body: Rect, _x: u16, y: u16) {
+    let Some(level) = app.drill.last() else {
+        return;
+    };
+    if level.focus.tid.is_some() {
+        return;
+    }
+    let a = layout(body, false);
+    if y <= a.table.y || y >= a.table.y + a.table.height {
+        return;
+    }
+    let (offset, _) = list_window(app.task.selected, a.table);
+    let i = offset + usize::from(y - a.table.y - 1);
+    if i == app.task.selected {
+        handle_key(app, KeyEvent::from(KeyCode::Enter));
+    } else {
+        app.task.selected = i;
+    }
+}
+
+fn list_window(selected: usize, table: Rect) -> (usize, usize) {
+    let visible = table.height.saturating_sub(1) as usize;
+    (selected.saturating_sub(visible.saturating_sub(1)), visible)
+}
+
+fn opt_bytes(v: Option<u64>) -> String {
+    v.map(fmt::bytes).unwrap_or_else(|| "n/a".into())
+}
+
+pub fn draw(f: &mut Frame, body: Rect, app: &App) {
+    let (Some(snap), Some(level)) = (app.snapshot(), app.drill.last()) else {
+        return;
+    };
+    let t = &app.theme;
+    let w = body.width as usize;
+    let thread = level.focus.tid;
+    let a = layout(body, thread.is_some());
+    f.render_widget(
+        Paragraph::new(Line::styled(fit(&crumbs(app), w), t.title)),
+        a.crumb,
+    );
+    let pid = level.focus.pid;
+    let start = app.drill.first().map(|l| l.start_time).unwrap_or(0);
+    let Some(rec) = find_proc(snap, pid, start) else {
+        let msg = format!(
+            "process {pid} is not in this snapshot (it exited, its pid was reused, or it had not started). Esc goes back."
+        );
+        f.render_widget(Paragraph::new(fit(&msg, w)).style(t.warn), a.info);
+        return;
+    };
+    let detail = detail_of(&snap.cur, pid, start);
+    let prev = snap.prev.as_ref().and_then(|p| detail_of(p, pid, start));
+    let hz = snap.cur.hz;
+    let mut lines: Vec<Line> = Vec::new();
+    let kv = |pairs: &[(&'static str, String)]| {
+        let mut spans = Vec::new();
+        for (k, v) in pairs {
+            spans.push(Span::styled(format!("{k} "), t.dim));
+            spans.push(Span::raw(format!("{v}  ")));
+        }
+        Line::from(spans)
+    };
+    match thread {
+        None => {
+            let cmd = if rec.ident.cmdline.is_empty() {
+                format!("[{}]", rec.ident.comm)
+            } else {
+                rec.ident.cmdline.clone()
+            };
+            lines.push(kv(&[("cmd", fit(&cmd, w.saturating_sub(6)))]));
+            let (exe, cwd) = match detail {
+                Some(d) => (
+                    d.exe.clone().unwrap_or_else(|| "n/a".into()),
+                    d.cwd.clone().unwrap_or_else(|| "n/a".into()),
+                ),
+                None => ("-".into(), "-".into()),
+            };
+            let half = w.saturating_sub(12) / 2;
+            lines.push(kv(&[("exe", fit(&exe, half)), ("cwd", fit(&cwd, half))]));
+            let uid = rec
+                .ident
+                .uid
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| "?".into());
+            lines.push(kv(&[
+                ("user", format!("{} ({uid})", fit(&rec.ident.user, 16))),
+                ("state", char::from(rec.stat.state).to_string()),
+                ("ppid", rec.stat.ppid.to_string()),
+                ("nice", rec.stat.nice.to_string()),
+                ("thr", rec.stat.num_threads.to_string()),
+                (
+                    "fds",
+                    detail
+                        .and_then(|d| d.fd_count)
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "n/a".into()),
+                ),
+            ]));
+            let r = detail
+                .map(|d| process_rates(d, prev, snap.dt_s, hz))
+                .unwrap_or_default();
+            lines.extend(figures(&r, detail.map(|d| &d.main), false, &kv));
+            let st = detail.and_then(|d| d.main.status);
+            lines.push(kv(&[
+                ("mem rss", opt_bytes(st.and_then(|s| s.vm_rss))),
+                ("anon", opt_bytes(st.and_then(|s| s.rss_anon))),
+                ("file", opt_bytes(st.and_then(|s| s.rss_file))),
+                ("shmem", opt_bytes(st.and_then(|s| s.rss_shmem))),
+                ("swap", opt_bytes(st.and_then(|s| s.vm_swap))),
+            ]));
+            let io = detail.and_then(|d| d.main.io);
+            lines.push(kv(&[
+                ("I/O read/s", fmt::bytes_rate(r.read_bps)),
+                ("write/s", fmt::bytes_rate(r.write_bps)),
+                (
+                    "rchar",
+                    io.map(|i| fmt::bytes(i.rchar))
+                        .unwrap_or_else(|| "n/a".into()),
+                ),
+                (
+                    "wchar",
+                    io.map(|i| fmt::bytes(i.wchar))
+                        .unwrap_or_else(|| "n/a".into()),
+                ),
+                ("syscr/s", fmt::count_rate(r.syscr_s)),
+                ("syscw/s", fmt::count_rate(r.syscw_s)),
+            ]));
+            // The sockets of this process are drawn by the sockets pane's module when
+            // it provides `draw_process_sockets`; until then this line holds its place.
+            lines.push(Line::styled("sockets: see sock pane", t.dim));
+            if let Some(d) = detail {
+                let cg = d.cgroup.clone().unwrap_or_else(|| "n/a".into());
+                lines.push(kv(&[("cgroup", fit(&cg, w.saturating_sub(8)))]));
+                let lim: Vec<String> = d
+                    .limits
+                    .iter()
+                    .filter(|l| {
+                        matches!(
+                            l.name.as_str(),
+                            "Max open files"
+                                | "Max processes"
+                                | "Max locked memory"
+                                | "Max stack size"
+                        )
+                    })
+                    .map(|l| {
+                        format!(
+                            "{} {}/{}",
+                            l.name.trim_start_matches("Max "),
+                            l.soft,
+                            l.hard
+                        )
+                    })
+                    .collect();
+                let lim = if lim.is_empty() {
+                    "n/a".to_string()
+                } else {
+                    lim.join(", ")
+                };
+                lines.push(kv(&[("limits", fit(&lim, w.saturating_sub(8)))]));
+            } else {
+                lines.push(Line::styled(
+                    if app.paused() {
+                        "detail: not recorded in this snapshot (the view was not open then)"
+                    } else {
+                        "detail: waiting for the next sample"
+                    },
+                    t.dim,
+                ));
+            }
+            if let Some(d) = detail
+                && !d.unreadable.is_empty()
+            {
+                lines.push(Line::styled(
+                    fit(&format!("n/a: {}", d.unreadable.join(", ")), w),
+                    t.status,
+                ));
+            }
+        }
+        Some(tid) => {
+            let cur = detail.and_then(|d| thread_in(d, tid));
+            match cur {
+                None => lines.push(Line::styled(
+                    if detail.is_some() {
+                        "thread: gone in this snapshot"
+                    } else if app.paused() {
+                        "thread: not recorded in this snapshot (the view was not open then)"
+                    } else {
+                        "thread: waiting for the next sample"
+                    },
+                    t.dim,
+                )),
+                Some(th) => {
+                    let r = thread_rates(prev.and_then(|p| thread_in(p, tid)), th, snap.dt_s, hz);
+                    lines.push(kv(&[
+                        ("thread", fit(&th.comm, 20)),
+                        ("tid", th.tid.to_string()),
+                        ("process", format!("{} ({pid})", fit(&rec.ident.comm, 16))),
+                    ]));
+                    lines.push(kv(&[
+                        ("state", char::from(th.stat.state).to_string()),
+                        ("cpu#", th.stat.processor.to_string()),
+                        ("nice", th.stat.nice.to_string()),
+                        ("time+", fmt::time_plus(th.stat.utime + th.stat.stime, hz)),
+                    ]));
+                    lines.extend(figures(&r, Some(th), true, &kv));
+                    if let Some(s) = th.sched {
+                        lines.push(kv(&[
+                            ("on cpu", format!("{:.1}s", s.run_ns as f64 / 1e9)),
+                            ("waited", format!("{:.1}ms", s.wait_ns as f64 / 1e6)),
+                            ("slices", s.slices.to_string()),
+                        ]));
+                    }
+                }
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(lines), a.info);
+
+    let [g1, g2] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+        .areas(a.graphs);
+    match thread {
+        None => {
+            let ncpu = snap.cpu.ncpu.max(1) as f64;
+            widgets::history(f, g1, app, "%CPU", 100.0 * ncpu, |s| {
+                proc_cpu(s, pid, start)
+            });
+            let total_mib = snap
+                .cur
+                .mem
+                .info
+                .as_ref()
+                .map(|m| m.total as f64 / 1048576.0)
+                .unwrap_or(1.0);
+            let page = snap.cur.page_size as f64;
+            widgets::history(f, g2, app, "RSS MiB", total_mib, move |s| {
+                find_proc(s, pid, start).map(|r| r.stat.rss_pages as f64 * page / 1048576.0)
+            });
+            draw_threads(f, a.table, app, snap, detail, prev);
+        }
+        Some(tid) => {
+            widgets::history(f, g1, app, "thread %CPU", 100.0, |s| {
+                thread_cpu(s, pid, start, tid)
+            });
+        }
+    }
+}
+
+/// The process's figures. stat and io count the whole process, but status's context
+/// switches and schedstat describe only the leader thread, so those are summed over threads.
+fn process_rates(d: &TaskDetail, prev: Option<&TaskDetail>, dt_s: f64, hz: u64) -> ThreadRates {
+    let mut r = thread_rates(prev.map(|p| &p.main), &d.main, dt_s, hz);
+    if d.threads.is_empty() {
+        return r;
+    }
+    let per: Vec<ThreadRates> = d
+        .threads
+        .iter()
+        .map(|t| thread_rates(prev.and_then(|p| thread_in(p, t.tid)), t, dt_s, hz))
+        .collect();
+    let sum = |f: fn(&ThreadRates) -> Option<f64>| {
+        let v: Vec<f64> = per.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum())
+    };
+    r.cswch_s = sum(|t| t.cswch_s);
+    r.nvcswch_s = sum(|t| t.nvcswch_s);
+    r.runq_ms_s = sum(|t| t.runq_ms_s);
+    r
+}
+
+/// The CPU, context-switch and run-queue line for a thread or the process.
+fn figures(
+    r: &ThreadRates,
+    th: Option<&ThreadDetail>,
+    totals: bool,
+    kv: &impl Fn(&[(&'static str, String)]) -> Line<'static>,
+) -> Vec<Line<'static>> {
+    let st = th.and_then(|t| t.status);
+    let mut pairs = vec![
+        ("%CPU", fmt::pct(r.cpu_pct)),
+        ("usr", fmt::pct(r.usr_pct)),
+        ("sys", fmt::pct(r.sys_pct)),
+        ("cswch/s", fmt::count_rate(r.cswch_s)),
+        ("nvcswch/s", fmt::count_rate(r.nvcswch_s)),
+        (
+            "runq ms/s",
+            match (r.runq_ms_s, th.and_then(|t| t.sched)) {
+                (Some(v), _) => format!("{v:.1}"),
+                (None, Some(_)) => "-".into(),
+                (None, None) => "n/a".into(),
+            },
+        ),
+    ];
+    // status's switch totals are one thread's: shown only in the thread view.
+    if totals {
+        pairs.push((
+            "ctx",
+            match st.and_then(|s| s.voluntary_ctxt.zip(s.nonvoluntary_ctxt)) {
+                Some((v, n)) => format!("{v}/{n}"),
+                None => "n/a".into(),
+            },
+        ));
+    }
+    vec![kv(&pairs)]
+}
+
+fn draw_threads(
+    f: &mut Frame,
+    area: Rect,
+    app: &App,
+    snap: &Snapshot,
+    detail: Option<&TaskDetail>,
+    prev: Option<&TaskDetail>,
+) {
+    let t = &app.theme;
+    let Some(d) = detail else { return };
+    let header = Row::new([
+        "TID", "S", "%USR", "%SYS", "%CPU", "CSW/s", "NVCSW/s", "RUNQms/s", "COMMAND",
+    ])
+    .style(t.table_header);
+    let widths = [
+        Constraint::Length(7),
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Min(10),
+    ];
+    let cmd_w = area.width.saturating_sub(7 + 1 + 5 * 3 + 7 * 2 + 8 + 9) as usize;
+    let (offset, visible) = list_window(app.task.selected, area);
+    let rows: Vec<Row> = d
+        .threads
+        .iter()
+        .skip(offset)
+        .take(visible)
+        .map(|th| {
+            let p = prev.and_then(|p| thread_in(p, th.tid));
+            let r = thread_rates(p, th, snap.dt_s, snap.cur.hz);
+            Row::new(vec![
+                th.tid.to_string(),
+                char::from(th.stat.state).to_string(),
+                fmt::pct(r.usr_pct),
+                fmt::pct(r.sys_pct),
+                fmt::pct(r.cpu_pct),
+                fmt::count_rate(r.cswch_s),
+                fmt::count_rate(r.nvcswch_s),
+                r.runq_ms_s.map(|v| format!("{v:.1}")).unwrap_or_else(|| {
+                    if th.sched.is_some() {
+                        "-".into()
+                    } else {
+                        "n/a".into()
+                    }
+                }),
+                fit(&th.comm, cmd_w),
+            ])
+        })
+        .collect();
+    let sel = app.task.selected.min(d.threads.len().saturating_sub(1));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state =
+        TableState::default().with_selected((!d.threads.is_empty()).then_some(sel - offset));
+    f.render_stateful_widget(table, area, &mut state);
+}

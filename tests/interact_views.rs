@@ -1,0 +1,374 @@
+//! Headless snapshots of each drill-down level, the dialogs and the paused state, plus
+//! key-script checks of filter, tree, sort, pause and step back, on the `interact` fixture
+//! (the basic machine plus java's detail files and a process named with escape bytes).
+
+mod common;
+
+use common::headless;
+use usetop::panes::PaneId;
+
+/// Filter to java, open it, let one sample fill its detail.
+const OPEN_JAVA: &str = "/ j a v a Enter Enter Tick";
+
+fn both(name: &str, pane: PaneId, keys: &str) {
+    insta::assert_snapshot!(
+        format!("{name}_80x24"),
+        headless("interact", pane, 80, 24, keys)
+    );
+    insta::assert_snapshot!(
+        format!("{name}_160x50"),
+        headless("interact", pane, 160, 50, keys)
+    );
+}
+
+#[test]
+fn process_view() {
+    both("process_view", PaneId::Proc, OPEN_JAVA);
+}
+
+#[test]
+fn thread_view() {
+    both(
+        "thread_view",
+        PaneId::Proc,
+        &format!("{OPEN_JAVA} Down Enter Tick"),
+    );
+}
+
+#[test]
+fn thread_view_from_thread_rows() {
+    // H lists threads; Enter on one opens process › thread directly.
+    let out = headless(
+        "interact",
+        PaneId::Proc,
+        80,
+        24,
+        "H Tick / G C Enter Enter Tick",
+    );
+    assert!(
+        out.contains("system › java (300) › GC Thread#0 (301)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn back_goes_up_one_level() {
+    let out = headless(
+        "interact",
+        PaneId::Proc,
+        80,
+        24,
+        &format!("{OPEN_JAVA} Down Enter Tick Esc"),
+    );
+    assert!(out.contains("system › java (300)\n"), "{out}");
+    assert!(!out.contains("GC Thread#0 (301)\n"), "{out}");
+    let out = headless(
+        "interact",
+        PaneId::Proc,
+        80,
+        24,
+        &format!("{OPEN_JAVA} Backspace"),
+    );
+    assert!(out.contains("PID") && !out.contains("system ›"), "{out}");
+}
+
+#[test]
+fn paused_state() {
+    both("paused", PaneId::Proc, "Space Left");
+}
+
+#[test]
+fn paused_process_view_without_detail_says_so() {
+    let out = headless(
+        "interact",
+        PaneId::Proc,
+        80,
+        24,
+        &format!("{OPEN_JAVA} Home"),
+    );
+    assert!(out.contains("PAUSED"), "{out}");
+    assert!(out.contains("not recorded in this snapshot"), "{out}");
+}
+
+#[test]
+fn kill_dialog() {
+    both("kill_dialog", PaneId::Proc, "/ j a v a Enter k");
+}
+
+#[test]
+fn kill_dialog_on_fixture_refuses() {
+    let out = headless(
+        "interact",
+        PaneId::Proc,
+        80,
+        24,
+        "/ j a v a Enter k Tab Enter",
+    );
+    assert!(
+        out.contains("SIGTERM: refused: not the live /proc"),
+        "{out}"
+    );
+    // Cancel is focused first: Enter alone cancels.
+    let out = headless("interact", PaneId::Proc, 80, 24, "/ j a v a Enter k Enter");
+    assert!(out.contains("cancelled"), "{out}");
+}
+
+#[test]
+fn renice_dialog() {
+    let out = headless("interact", PaneId::Proc, 80, 24, "/ j a v a Enter n");
+    assert!(out.contains(" renice "), "{out}");
+    assert!(out.contains("+1"), "{out}");
+}
+
+#[test]
+fn read_only_keys_do_nothing() {
+    use usetop::headless::{HeadlessOptions, render_headless};
+    let roots = common::fixture_roots("interact");
+    let mut app = common::options(PaneId::Proc);
+    app.ui.read_only = true;
+    let out = render_headless(HeadlessOptions {
+        app,
+        cols: 80,
+        rows: 24,
+        frames: roots.len(),
+        keys: "k".into(),
+        roots,
+        virtual_clock: true,
+    })
+    .unwrap();
+    assert!(
+        out.contains("read-only: signals and renice are disabled"),
+        "{out}"
+    );
+    assert!(!out.contains("send a signal"), "{out}");
+}
+
+#[test]
+fn filter_terms() {
+    let out = headless(
+        "interact",
+        PaneId::Proc,
+        80,
+        24,
+        "/ u s e r : a l i c e Enter",
+    );
+    for pid in ["300 ", "200 ", "700 "] {
+        assert!(out.contains(&format!("\n{pid}")), "{pid}: {out}");
+    }
+    assert!(!out.contains("\n1 "), "{out}");
+    let out = headless("interact", PaneId::Proc, 80, 24, "/ s t a t e : D Enter");
+    assert!(out.contains("\n400 "), "{out}");
+    assert!(!out.contains("\n300 "), "{out}");
+    let out = headless("interact", PaneId::Proc, 80, 24, "/ p i d : 1 , 2 Enter");
+    assert!(out.contains("\n1 ") && out.contains("\n2 "), "{out}");
+    assert!(!out.contains("\n300 "), "{out}");
+    let out = headless(
+        "interact",
+        PaneId::Proc,
+        80,
+        24,
+        "/ c m d : j a r Space u s e r : a l Enter",
+    );
+    assert!(out.contains("\n300 ") && !out.contains("\n200 "), "{out}");
+}
+
+#[test]
+fn tree_view() {
+    let out = headless("interact", PaneId::Proc, 80, 24, "t");
+    let bash = out.lines().position(|l| l.starts_with("100 ")).unwrap();
+    let child = out.lines().position(|l| l.starts_with("200 ")).unwrap();
+    assert!(child > bash, "{out}");
+    assert!(out.contains("└─ -bash"), "{out}");
+    assert!(out.contains("├─ weird name"), "{out}");
+}
+
+#[test]
+fn sort_keys() {
+    // `<` from %CPU goes to S (state), ascending.
+    let out = headless("interact", PaneId::Proc, 80, 24, "<");
+    assert!(out.contains("S▲"), "{out}");
+    let first = out
+        .lines()
+        .find(|l| l.starts_with(char::is_numeric))
+        .unwrap();
+    assert!(first.contains(" D "), "{out}");
+    let out = headless("interact", PaneId::Proc, 80, 24, "M");
+    assert!(out.contains("%MEM▼"), "{out}");
+    let first = out
+        .lines()
+        .find(|l| l.starts_with(char::is_numeric))
+        .unwrap();
+    assert!(first.starts_with("300 "), "{out}");
+}
+
+#[test]
+fn column_picker_hides_a_column() {
+    let out = headless("interact", PaneId::Proc, 80, 24, "C Down Space Esc");
+    assert!(!out.contains("USER"), "{out}");
+    assert!(out.contains("PID"), "{out}");
+}
+
+#[test]
+fn pause_and_step_back() {
+    let live = headless("interact", PaneId::Cpu, 80, 24, "");
+    assert!(!live.contains("PAUSED"));
+    let out = headless("interact", PaneId::Cpu, 80, 24, "Space");
+    assert!(out.contains("PAUSED") && out.contains("#0"), "{out}");
+    // Left from live pauses one step back; End resumes.
+    let out = headless("interact", PaneId::Cpu, 80, 24, "Left");
+    assert!(out.contains("PAUSED") && out.contains("#0"), "{out}");
+    let out = headless("interact", PaneId::Cpu, 80, 24, "Left End");
+    assert!(!out.contains("PAUSED"), "{out}");
+    // With three snapshots stored: pause on the newest, step back twice, forward once.
+    let out = headless("interact", PaneId::Cpu, 80, 24, "Tick Space Left Left");
+    assert!(out.contains("PAUSED 00:00:00 UTC #0 (-2s)"), "{out}");
+    let out = headless(
+        "interact",
+        PaneId::Cpu,
+        80,
+        24,
+        "Tick Space Left Left Right",
+    );
+    assert!(out.contains("PAUSED 00:00:01 UTC #1 (-1s)"), "{out}");
+    let out = headless("interact", PaneId::Cpu, 80, 24, "Tick Home");
+    assert!(out.contains("#0"), "{out}");
+}
+
+#[test]
+fn cpu_pane_enter_lists_top_tasks() {
+    let out = headless("interact", PaneId::Cpu, 80, 24, "Enter");
+    assert!(out.contains("%CPU▼"), "{out}");
+}
+
+#[test]
+fn help_lists_the_task_view_keys() {
+    let out = headless("interact", PaneId::Proc, 160, 50, &format!("{OPEN_JAVA} ?"));
+    assert!(out.contains("Keys — task view"), "{out}");
+    assert!(out.contains("back up one level"), "{out}");
+    let out = headless("interact", PaneId::Proc, 160, 50, "?");
+    assert!(out.contains("tree view"), "{out}");
+    assert!(out.contains("oldest stored snapshot"), "{out}");
+}
+
+/// No control byte (C0 but newline, DEL, C1) and no ESC reaches the frame.
+fn assert_clean(out: &str) {
+    for c in out.chars() {
+        assert!(
+            c == '\n' || c == '\x0c' || !(c.is_control()),
+            "control {:?} in frame:\n{out}",
+            c
+        );
+    }
+}
+
+#[test]
+fn escape_bytes_never_reach_the_screen() {
+    for (pane, keys) in [
+        (PaneId::Proc, ""),
+        (PaneId::Proc, "t"),
+        (PaneId::Proc, "/ e v i l Enter Enter Tick"),
+        (PaneId::Proc, "/ e v i l Enter k"),
+    ] {
+        for (c, r) in [(80, 24), (160, 50)] {
+            let out = headless("interact", pane, c, r, keys);
+            assert!(
+                out.contains("/tmp/") || out.contains("evil"),
+                "{keys}: {out}"
+            );
+            assert_clean(&out);
+        }
+    }
+}
+
+/// An app that has sampled the whole fixture sequence.
+fn sampled_app(ui: usetop::app::UiOptions) -> usetop::app::App {
+    use usetop::collectors::{Collectors, Request, VirtualClock};
+    let mut opts = common::options(PaneId::Proc);
+    opts.ui = ui;
+    let mut app = usetop::app::App::new(opts);
+    let mut clock = VirtualClock::new();
+    for root in common::fixture_roots("interact") {
+        let mut c = Collectors::new(root);
+        app.push_sample(c.sample(&clock, Request::default()));
+        clock.advance(std::time::Duration::from_secs(1));
+    }
+    app.prepare();
+    app
+}
+
+#[test]
+fn mouse_clicks_tabs_headers_and_rows() {
+    use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    use ratatui::layout::Rect;
+    use usetop::panes::proc::ProcCol;
+    let mut app = sampled_app(Default::default());
+    let area = Rect::new(0, 0, 80, 24);
+    let click = |column, row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // Header row of the table is frame row 3; PID is its first column.
+    app.handle_mouse(click(2, 3), area);
+    assert_eq!(app.proc.sort, ProcCol::Pid);
+    app.prepare();
+    // Third data row (frame row 6), then the same row again opens it.
+    app.handle_mouse(click(10, 6), area);
+    assert_eq!(app.proc.selected, 2);
+    app.handle_mouse(click(10, 6), area);
+    assert_eq!(app.drill.len(), 1);
+    // The wheel scrolls; a click on the "3:cpu" tab switches pane and leaves the drill-down.
+    app.handle_mouse(click(20, 1), area);
+    assert_eq!(app.pane, PaneId::Cpu);
+    assert!(app.drill.is_empty());
+    app.pane = PaneId::Proc;
+    app.prepare();
+    let before = app.proc.selected;
+    app.handle_mouse(
+        MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 5,
+            row: 8,
+            modifiers: KeyModifiers::NONE,
+        },
+        area,
+    );
+    assert_eq!(app.proc.selected, before + 1);
+}
+
+#[test]
+fn configured_key_alias_works() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let ui = usetop::app::UiOptions {
+        key_aliases: vec![(
+            KeyEvent::from(KeyCode::F(8)),
+            KeyEvent::from(KeyCode::Char('t')),
+        )],
+        ..Default::default()
+    };
+    let mut app = sampled_app(ui);
+    app.handle_key(KeyEvent::from(KeyCode::F(8)));
+    assert!(app.proc.tree);
+}
+
+#[test]
+fn wide_and_broken_names_keep_the_columns() {
+    // pid 400's comm is Japanese cut mid-character; its cmdline is not UTF-8.
+    for (c, r) in [(80, 24), (160, 50)] {
+        let out = headless(
+            "interact",
+            PaneId::Proc,
+            c,
+            r,
+            "/ p i d : 4 0 0 Enter Enter Tick",
+        );
+        assert!(out.contains("system › デー"), "{out}");
+        for line in out.lines() {
+            assert!(
+                unicode_width::UnicodeWidthStr::width(line) <= usize::from(c),
+                "too wide: {line}"
+            );
+        }
+    }
+}
