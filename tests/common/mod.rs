@@ -11,8 +11,10 @@ use usetop::headless::{HeadlessOptions, render_headless};
 use usetop::panes::PaneId;
 use usetop::theme::Theme;
 
+/// Relative to the package root (cargo runs tests there), so paths that reach the screen —
+/// "n/a: tests/fixtures/x/proc/mounts: not found" — are the same in every checkout.
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    PathBuf::from("tests/fixtures")
 }
 
 /// The roots of a fixture sequence: `tests/fixtures/NAME/t0`, `t1`, … (each with proc/ and sys/).
