@@ -191,10 +191,12 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
                 .latest()
                 .map(|l| (l.cur.mono_ns.saturating_sub(c.mono_ns)) as f64 / 1e9)
                 .unwrap_or(0.0);
-            spans.push(Span::styled(
-                format!(" PAUSED #{} (-{age:.0}s) ", s.seq),
-                t.crit,
-            ));
+            // Right after the title: at 80 columns the end of this line is cut off, and
+            // a pause nobody can see makes the screen look frozen.
+            spans.insert(
+                1,
+                Span::styled(format!("PAUSED #{} (-{age:.0}s) ", s.seq), t.crit),
+            );
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
