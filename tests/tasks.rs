@@ -217,6 +217,8 @@ fn live_proc_lists_this_process_and_its_threads() {
     let t = snap.tasks();
     let t = t.iter().find(|t| t.rec.stat.pid == me).unwrap();
     assert!(t.cpu_pct.is_some_and(|c| c >= 0.0));
-    // Our own io counters are readable without root.
-    assert!(t.rec.io.is_some());
+    // Our own io counters are read whenever the kernel lets us read them.
+    if std::fs::read("/proc/self/io").is_ok() {
+        assert!(t.rec.io.is_some());
+    }
 }
