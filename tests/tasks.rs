@@ -222,3 +222,32 @@ fn live_proc_lists_this_process_and_its_threads() {
         assert!(t.rec.io.is_some());
     }
 }
+
+#[test]
+fn process_losing_its_threads_has_no_cpu_spike() {
+    // java (pid 300) runs three threads, then two of them exit. The process's own stat
+    // still counts the exited threads' CPU time; the main thread's does not. Comparing one
+    // with the other would show the dead threads' whole lifetime as one interval's usage.
+    let req = Request {
+        tasks: TaskRequest { threads: true },
+    };
+    let mut l = Live::new();
+    let a = l.sample(req);
+    let stat = l.proc().join("300/stat");
+    let text = std::fs::read_to_string(&stat).unwrap();
+    // Field 20 (num_threads) 3 -> 1; utime and stime unchanged.
+    std::fs::write(&stat, text.replace(" 20 0 3 0 700 ", " 20 0 1 0 700 ")).unwrap();
+    for tid in [301, 302] {
+        std::fs::remove_dir_all(l.proc().join(format!("300/task/{tid}"))).unwrap();
+    }
+    let b = l.sample(req);
+    let snap = Snapshot::derive(1, Some(Arc::new(a)), Arc::new(b));
+    let threads = snap.threads().unwrap();
+    let java: Vec<_> = threads.iter().filter(|t| t.rec.tgid == 300).collect();
+    assert_eq!(java.len(), 1);
+    let cpu = java[0].cpu_pct.unwrap_or(0.0);
+    assert!(
+        cpu <= 1.0,
+        "main thread of 300 shows {cpu}% after its threads exited"
+    );
+}

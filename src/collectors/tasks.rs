@@ -203,7 +203,10 @@ impl TaskCollector {
         let epoch = self.epoch;
         let budget = self.fd_budget;
         for p in procs {
-            if p.stat.num_threads <= 1 {
+            // A single-threaded process stands for its only thread, unless it was listed
+            // thread by thread last time: its own times include threads that have since
+            // exited, and set against its main thread's they would show as one huge rate.
+            if p.stat.num_threads <= 1 && !self.threads.contains_key(&p.stat.pid) {
                 out.push(Arc::clone(p));
                 continue;
             }
