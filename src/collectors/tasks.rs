@@ -131,6 +131,8 @@ impl TaskCollector {
         let mut kept = self.procs.remove(&pid).unwrap_or_default();
         kept.seen = epoch;
         if self.read_kept(pid, None, "stat", &mut kept.stat, budget) != Got::Read {
+            // The task is gone: its io descriptor closes with `kept`.
+            self.fds_kept -= u64::from(kept.io.is_some()).min(self.fds_kept);
             return None;
         }
         let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
@@ -142,9 +144,15 @@ impl TaskCollector {
             .last
             .take()
             .filter(|p| p.stat.pid == fields.pid && p.stat.start_time == fields.start_time);
-        let comm_same = prev
-            .as_ref()
-            .is_some_and(|p| p.ident.comm.as_bytes() == comm);
+        if prev.is_none() {
+            // A new task, perhaps on a recycled pid: what was learnt about the previous
+            // owner (io refused, its io descriptor) does not apply to this one.
+            kept.io_denied = false;
+            if kept.io.take().is_some() {
+                self.fds_kept = self.fds_kept.saturating_sub(1);
+            }
+        }
+        let comm_same = prev.as_ref().is_some_and(|p| comm_eq(&p.ident.comm, comm));
         let ident = match (&prev, comm_same) {
             (Some(p), true) => Arc::clone(&p.ident),
             _ => {
@@ -195,7 +203,10 @@ impl TaskCollector {
         let epoch = self.epoch;
         let budget = self.fd_budget;
         for p in procs {
-            if p.stat.num_threads <= 1 {
+            // A single-threaded process stands for its only thread, unless it was listed
+            // thread by thread last time: its own times include threads that have since
+            // exited, and set against its main thread's they would show as one huge rate.
+            if p.stat.num_threads <= 1 && !self.threads.contains_key(&p.stat.pid) {
                 out.push(Arc::clone(p));
                 continue;
             }
@@ -215,6 +226,7 @@ impl TaskCollector {
                     continue;
                 }
                 let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
+                    self.fds_kept -= u64::from(kept.stat.is_some()).min(self.fds_kept);
                     continue;
                 };
                 let prev = kept
@@ -222,9 +234,9 @@ impl TaskCollector {
                     .take()
                     .filter(|t| t.stat.start_time == fields.start_time && t.tgid == pid);
                 let rec = match prev {
-                    Some(t) if t.stat == fields && t.ident.comm.as_bytes() == comm => t,
+                    Some(t) if t.stat == fields && comm_eq(&t.ident.comm, comm) => t,
                     _ => {
-                        let ident = if tid == pid || p.ident.comm.as_bytes() == comm {
+                        let ident = if tid == pid || comm_eq(&p.ident.comm, comm) {
                             Arc::clone(&p.ident)
                         } else {
                             Arc::new(TaskIdent {
@@ -339,6 +351,13 @@ impl TaskCollector {
             user,
         })
     }
+}
+
+/// Whether a kept (lossily decoded) comm is the one the kernel printed now. A comm cut
+/// inside a UTF-8 character never equals its lossy form byte for byte; comparing only bytes
+/// would re-read cmdline and status for such a task on every refresh.
+fn comm_eq(kept: &str, raw: &[u8]) -> bool {
+    kept.as_bytes() == raw || String::from_utf8_lossy(raw) == kept
 }
 
 /// True when a task ran, faulted or changed state since the previous sample; only then can
