@@ -120,15 +120,15 @@ fn pause_and_step_back() {
     // the second frame's rates although a third sample arrived.
     let paused = last_frame(PaneId::Proc, 120, 24, 3, "Space");
     insta::assert_snapshot!("proc_paused", paused);
-    assert!(paused.contains("PAUSED #1"), "{paused}");
+    assert!(paused.contains("PAUSED 00:00:01 UTC #1"), "{paused}");
     let running = last_frame(PaneId::Proc, 120, 24, 3, "");
     assert_ne!(pid_column(&paused), pid_column(&running));
     // Left steps to the first snapshot (no rates yet); Right comes back.
     let back = last_frame(PaneId::Cpu, 80, 24, 3, "Space Left");
     insta::assert_snapshot!("cpu_paused_left", back);
-    assert!(back.contains("PAUSED #0"), "{back}");
+    assert!(back.contains("PAUSED 00:00:00 UTC #0"), "{back}");
     let fwd = last_frame(PaneId::Cpu, 80, 24, 3, "Space Left Right");
-    assert!(fwd.contains("PAUSED #1"), "{fwd}");
+    assert!(fwd.contains("PAUSED 00:00:01 UTC #1"), "{fwd}");
     // Space again resumes: the newest frame.
     let resumed = last_frame(PaneId::Cpu, 80, 24, 3, "Space Left Space");
     assert!(!resumed.contains("PAUSED"), "{resumed}");
