@@ -1,20 +1,364 @@
-//! TCP sockets over netlink sock_diag and their owning processes.
+//! TCP sockets over netlink sock_diag and their owning processes. The dump runs every sample
+//! (not only while the sock pane is open): the USE overview's "TCP sockets" row and the
+//! process table's NET-TX/s and NET-RX/s columns need it too.
+//!
+//! Owners come from `/proc/PID/fd` (readlink `socket:[INODE]`), which needs root for other
+//! users' processes. The inode → owner map is kept between samples and /proc is scanned only
+//! when the dump shows an inode not seen before, so a steady state costs no /proc reads.
+//! A fixture tree (a non-live `ProcRoot`) replays `<proc>/../netlink/*.bin` instead of
+//! asking the kernel; see `diag::FileSource`.
 
+pub mod diag;
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::CStr;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use diag::{DiagError, DiagSource, DumpKind, FileSource, Interner, NetlinkSource};
+
+use super::dirents::list_numeric;
 use super::procroot::ProcRoot;
-use crate::model::{Note, sockets::SocketSample};
+use crate::model::Note;
+use crate::model::sockets::{Owner, SocketSample, StateCounts, TcpSock};
+
+/// A dump interrupted by a change of the socket tables is tried this many times in all.
+const DUMP_TRIES: usize = 3;
+/// An inode no process was found holding is looked for again after this many samples.
+const UNOWNED_RETRY: u64 = 10;
 
 pub struct SocketCollector {
-    _root: ProcRoot,
+    root: ProcRoot,
+    source: Result<Box<dyn DiagSource>, String>,
+    /// Whether failures become notes (a fixture without captures is just "no sockets").
+    quiet: bool,
+    seq: u32,
+    buf: Vec<u8>,
+    names: Interner,
+    prev: HashMap<(u32, u64), Arc<TcpSock>>,
+    owners: OwnerMap,
 }
 
 impl SocketCollector {
     pub fn new(root: &ProcRoot) -> Self {
+        let (source, quiet): (Result<Box<dyn DiagSource>, String>, bool) = if root.is_live() {
+            (
+                NetlinkSource::open()
+                    .map(|s| Box::new(s) as Box<dyn DiagSource>)
+                    .map_err(|e| e.to_string()),
+                false,
+            )
+        } else {
+            let dir = root.proc.parent().unwrap_or(&root.proc).join("netlink");
+            let has = dir.is_dir();
+            (
+                if has {
+                    Ok(Box::new(FileSource { dir }) as Box<dyn DiagSource>)
+                } else {
+                    Err("no netlink captures in this fixture tree".into())
+                },
+                !has,
+            )
+        };
+        Self::with_source(root, source, quiet)
+    }
+
+    /// A collector over any source of dump bytes (tests, benchmarks).
+    pub fn with_source(
+        root: &ProcRoot,
+        source: Result<Box<dyn DiagSource>, String>,
+        quiet: bool,
+    ) -> Self {
         SocketCollector {
-            _root: root.clone(),
+            root: root.clone(),
+            source,
+            quiet,
+            seq: 0,
+            buf: Vec::with_capacity(256 * 1024),
+            names: Interner::default(),
+            prev: HashMap::new(),
+            owners: OwnerMap::default(),
         }
     }
 
-    pub fn sample(&mut self, _notes: &mut Vec<Note>) -> SocketSample {
-        SocketSample::default()
+    pub fn sample(&mut self, notes: &mut Vec<Note>) -> SocketSample {
+        let mut out = SocketSample::default();
+        let source = match self.source.as_mut() {
+            Ok(s) => s,
+            Err(e) => {
+                out.error = Some(e.clone());
+                if !self.quiet {
+                    notes.push(note("sock", e.clone()));
+                }
+                return out;
+            }
+        };
+        let mut tcp = Vec::new();
+        for kind in DumpKind::ALL {
+            let mut counts: StateCounts = [0; 12];
+            let mut socks = Vec::new();
+            let mut result = Ok(false);
+            for _ in 0..DUMP_TRIES {
+                self.seq = self.seq.wrapping_add(1);
+                counts = [0; 12];
+                socks.clear();
+                result = dump_once(
+                    source.as_mut(),
+                    kind,
+                    self.seq,
+                    &mut self.buf,
+                    &mut self.names,
+                    &mut socks,
+                    &mut counts,
+                );
+                if !matches!(result, Ok(true)) {
+                    break;
+                }
+            }
+            match result {
+                Ok(interrupted) => {
+                    out.partial |= interrupted;
+                    match kind {
+                        DumpKind::Tcp4 | DumpKind::Tcp6 => tcp.append(&mut socks),
+                        DumpKind::Udp4 | DumpKind::Udp6 => add(&mut out.udp, &counts),
+                        DumpKind::Raw4 | DumpKind::Raw6 => {
+                            add(out.raw.get_or_insert([0; 12]), &counts)
+                        }
+                        DumpKind::Unix => add(&mut out.unix, &counts),
+                    }
+                }
+                // No raw_diag module: raw counts are simply unavailable.
+                Err(DiagError::Kernel(_)) if matches!(kind, DumpKind::Raw4 | DumpKind::Raw6) => {}
+                Err(e) => {
+                    let msg = e.to_string();
+                    if matches!(kind, DumpKind::Tcp4 | DumpKind::Tcp6) {
+                        out.error.get_or_insert(msg.clone());
+                    }
+                    if !self.quiet {
+                        notes.push(note("sock", msg));
+                    }
+                    if matches!(e, DiagError::Refused(_)) {
+                        break;
+                    }
+                }
+            }
+        }
+        if out.partial {
+            notes.push(note(
+                "sock.partial",
+                format!("socket dump interrupted {DUMP_TRIES} times: list may be incomplete"),
+            ));
+        }
+
+        let denied = self.owners.resolve(&self.root, &tcp);
+        out.owners_known = true;
+        let mut next = HashMap::with_capacity(tcp.len());
+        out.tcp = tcp
+            .into_iter()
+            .map(|mut s| {
+                s.owner = self.owners.get(s.inode);
+                if s.owner.is_none() && s.inode != 0 && denied {
+                    out.owners_denied += 1;
+                }
+                let key = s.key();
+                // An unchanged socket keeps its previous Arc, so the ring shares it.
+                let arc = match self.prev.get(&key) {
+                    Some(p) if **p == s => Arc::clone(p),
+                    _ => Arc::new(s),
+                };
+                next.insert(key, Arc::clone(&arc));
+                arc
+            })
+            .collect();
+        self.prev = next;
+        if out.owners_denied > 0 {
+            notes.push(note(
+                "sock.owner",
+                format!(
+                    "owners of {} sockets unknown: reading other users' /proc/PID/fd needs root",
+                    out.owners_denied
+                ),
+            ));
+        }
+        out
+    }
+}
+
+fn note(source: &str, reason: String) -> Note {
+    Note {
+        source: source.into(),
+        reason,
+    }
+}
+
+fn add(to: &mut StateCounts, from: &StateCounts) {
+    for (a, b) in to.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+/// One try at one dump; `Ok(true)` when the kernel marked it interrupted.
+fn dump_once(
+    source: &mut dyn DiagSource,
+    kind: DumpKind,
+    seq: u32,
+    buf: &mut Vec<u8>,
+    names: &mut Interner,
+    socks: &mut Vec<TcpSock>,
+    counts: &mut StateCounts,
+) -> Result<bool, DiagError> {
+    buf.clear();
+    source.dump(kind, seq, buf)?;
+    let tcp = matches!(kind, DumpKind::Tcp4 | DumpKind::Tcp6);
+    // Captured dumps keep the sequence numbers of their capture.
+    let st = diag::walk(buf, None, |payload| {
+        if tcp {
+            socks.push(diag::parse_tcp(payload, names)?);
+            Ok(())
+        } else {
+            diag::count_state(payload, counts)
+        }
+    })?;
+    Ok(st.interrupted)
+}
+
+/// inode → owning process, kept between samples.
+#[derive(Default)]
+struct OwnerMap {
+    map: HashMap<u32, Owner>,
+    /// Inodes a full scan did not find, with the sample number of that scan.
+    unowned: HashMap<u32, u64>,
+    sample_no: u64,
+    /// The last scan met a /proc/PID/fd it could not read.
+    denied: bool,
+    pids: Vec<u32>,
+    dirent_buf: Vec<u8>,
+    fds: Vec<u32>,
+    /// Full scans so far (for tests and the benchmark).
+    pub scans: u64,
+}
+
+impl OwnerMap {
+    fn get(&self, inode: u32) -> Option<Owner> {
+        self.map.get(&inode).cloned()
+    }
+
+    /// Brings the map up to date for `socks`; returns whether a denied fd directory may hide
+    /// some owners.
+    fn resolve(&mut self, root: &ProcRoot, socks: &[TcpSock]) -> bool {
+        self.sample_no += 1;
+        let alive: HashSet<u32> = socks.iter().map(|s| s.inode).filter(|i| *i != 0).collect();
+        self.map.retain(|i, _| alive.contains(i));
+        self.unowned.retain(|i, _| alive.contains(i));
+        let now = self.sample_no;
+        let wanted = alive.iter().any(|i| {
+            !self.map.contains_key(i)
+                && self
+                    .unowned
+                    .get(i)
+                    .is_none_or(|seen| now.saturating_sub(*seen) >= UNOWNED_RETRY)
+        });
+        if wanted {
+            self.scan(root, &alive);
+            for i in &alive {
+                if !self.map.contains_key(i) {
+                    self.unowned.entry(*i).or_insert(now);
+                }
+            }
+            // Those retried now start a new wait.
+            for (i, seen) in self.unowned.iter_mut() {
+                if now.saturating_sub(*seen) >= UNOWNED_RETRY && !self.map.contains_key(i) {
+                    *seen = now;
+                }
+            }
+        }
+        self.denied
+    }
+
+    /// Reads every process's fd table once, recording owners of the `alive` inodes.
+    fn scan(&mut self, root: &ProcRoot, alive: &HashSet<u32>) {
+        self.scans += 1;
+        self.denied = false;
+        self.pids.clear();
+        if list_numeric(&root.proc, &mut self.dirent_buf, &mut self.pids).is_err() {
+            return;
+        }
+        self.pids.sort_unstable();
+        let mut link = [0u8; 64];
+        let mut found: HashMap<u32, u32> = HashMap::new();
+        for &pid in &self.pids {
+            let dir = root.proc.join(format!("{pid}/fd"));
+            self.fds.clear();
+            if let Err(e) = list_numeric(&dir, &mut self.dirent_buf, &mut self.fds) {
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    self.denied = true;
+                }
+                continue;
+            }
+            let Ok(d) = File::open(&dir) else { continue };
+            for &fd in &self.fds {
+                let Some(inode) = read_socket_link(&d, fd, &mut link) else {
+                    continue;
+                };
+                if alive.contains(&inode) && !self.map.contains_key(&inode) {
+                    // Lowest pid wins: the parent of a forked server, not its workers.
+                    found.entry(inode).or_insert(pid);
+                }
+            }
+        }
+        let mut comms: HashMap<u32, Arc<str>> = HashMap::new();
+        for (inode, pid) in found {
+            let comm = comms
+                .entry(pid)
+                .or_insert_with(|| {
+                    let c = root
+                        .read_proc(&format!("{pid}/comm"))
+                        .map(|b| String::from_utf8_lossy(b.trim_ascii_end()).into_owned())
+                        .unwrap_or_default();
+                    Arc::from(c.as_str())
+                })
+                .clone();
+            self.map.insert(inode, Owner { pid, comm });
+            self.unowned.remove(&inode);
+        }
+    }
+}
+
+/// readlinkat(dir, "N") and, for `socket:[INODE]`, the inode.
+fn read_socket_link(dir: &File, fd: u32, link: &mut [u8; 64]) -> Option<u32> {
+    let mut name = [0u8; 12];
+    let digits = fd.to_string();
+    name[..digits.len()].copy_from_slice(digits.as_bytes());
+    let cname = CStr::from_bytes_until_nul(&name).ok()?;
+    // SAFETY: readlinkat writes at most link.len() bytes into the buffer we own.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            cname.as_ptr(),
+            link.as_mut_ptr().cast(),
+            link.len(),
+        )
+    };
+    let n = usize::try_from(n).ok()?.min(link.len());
+    parse_socket_link(&link[..n])
+}
+
+/// `socket:[12345]` → 12345.
+pub fn parse_socket_link(b: &[u8]) -> Option<u32> {
+    let inner = b.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    super::parse::parse_u64(inner).and_then(|v| u32::try_from(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_links() {
+        assert_eq!(parse_socket_link(b"socket:[12345]"), Some(12345));
+        assert_eq!(parse_socket_link(b"pipe:[12345]"), None);
+        assert_eq!(parse_socket_link(b"socket:[x]"), None);
+        assert_eq!(parse_socket_link(b"/dev/null"), None);
     }
 }
