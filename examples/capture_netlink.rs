@@ -100,7 +100,10 @@ fn main() -> anyhow::Result<()> {
     let (bytes, parts) = dump_datagrams(DumpKind::Tcp4, 77)?;
     fs::write(root.join("netlink/tcp4-multi.bin"), bytes)?;
     let parts: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
-    fs::write(root.join("netlink/tcp4-multi.parts"), parts.join("\n") + "\n")?;
+    fs::write(
+        root.join("netlink/tcp4-multi.parts"),
+        parts.join("\n") + "\n",
+    )?;
     println!("captured; multi-part dump in {} datagrams", parts.len());
     Ok(())
 }
@@ -210,7 +213,10 @@ fn fake_fds(dir: &Path, fds: &[i32]) -> anyhow::Result<()> {
         if unsafe { libc::fstat(*fd, &mut st) } != 0 {
             anyhow::bail!("fstat: {}", std::io::Error::last_os_error());
         }
-        std::os::unix::fs::symlink(format!("socket:[{}]", st.st_ino), dir.join((i + 3).to_string()))?;
+        std::os::unix::fs::symlink(
+            format!("socket:[{}]", st.st_ino),
+            dir.join((i + 3).to_string()),
+        )?;
     }
     std::os::unix::fs::symlink("/dev/null", dir.join("0"))?;
     Ok(())

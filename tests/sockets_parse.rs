@@ -6,7 +6,6 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use usetop::collectors::ProcRoot;
 use usetop::collectors::sockets::SocketCollector;
 use usetop::collectors::sockets::diag::{
     self, DiagError, DiagSource, DumpKind, FileSource, Interner,
@@ -20,11 +19,12 @@ fn bytes(name: &str) -> Vec<u8> {
 #[test]
 fn multi_part_dump_parses_datagram_by_datagram() {
     let all = bytes("tcp4-multi.bin");
-    let parts: Vec<usize> = std::fs::read_to_string(common::fixtures().join("netlink/tcp4-multi.parts"))
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
+    let parts: Vec<usize> =
+        std::fs::read_to_string(common::fixtures().join("netlink/tcp4-multi.parts"))
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
     assert!(parts.len() > 2, "capture should span several datagrams");
     assert_eq!(parts.iter().sum::<usize>(), all.len());
     let mut names = Interner::default();
@@ -45,7 +45,10 @@ fn multi_part_dump_parses_datagram_by_datagram() {
     // 150 connections, both ends, plus the listener.
     assert_eq!(socks.len(), 301);
     assert_eq!(socks.iter().filter(|s| s.state == TCP_LISTEN).count(), 1);
-    assert_eq!(socks.iter().filter(|s| s.state == TCP_ESTABLISHED).count(), 300);
+    assert_eq!(
+        socks.iter().filter(|s| s.state == TCP_ESTABLISHED).count(),
+        300
+    );
     for s in &socks {
         let i = s.info.as_ref().expect("tcp_info");
         assert!(i.snd_wnd.is_some());
@@ -112,8 +115,16 @@ fn dump_intr_is_retried_then_marked_partial() {
     let s = c.sample(&mut notes);
     assert!(s.partial);
     assert!(!s.tcp.is_empty(), "the partial result is still shown");
-    assert!(notes.iter().any(|n| n.source == "sock.partial"), "{notes:?}");
-    let tries = calls.lock().unwrap().iter().filter(|k| **k == DumpKind::Tcp4).count();
+    assert!(
+        notes.iter().any(|n| n.source == "sock.partial"),
+        "{notes:?}"
+    );
+    let tries = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|k| **k == DumpKind::Tcp4)
+        .count();
     assert_eq!(tries, 3);
 }
 
@@ -123,7 +134,11 @@ fn fixture_tree_gives_sockets_counts_and_owners() {
     let mut c = SocketCollector::new(&roots[1]);
     let mut notes = Vec::new();
     let s = c.sample(&mut notes);
-    assert!(s.error.is_none() && notes.is_empty(), "{:?} {notes:?}", s.error);
+    assert!(
+        s.error.is_none() && notes.is_empty(),
+        "{:?} {notes:?}",
+        s.error
+    );
     assert!(!s.partial);
     // 3 + 1 served connections (both ends), 4 queued (both ends: client ESTAB, server side
     // in the accept queue), 3 listeners.
@@ -133,14 +148,21 @@ fn fixture_tree_gives_sockets_counts_and_owners() {
     assert_eq!(busy.rqueue, 4, "accept queue");
     assert!(s.tcp.iter().any(|t| t.v6));
     for t in s.tcp.iter().filter(|t| t.inode != 0) {
-        let o = t.owner.as_ref().unwrap_or_else(|| panic!("no owner: {t:?}"));
+        let o = t
+            .owner
+            .as_ref()
+            .unwrap_or_else(|| panic!("no owner: {t:?}"));
         if t.local.port() == 8080 || t.local.port() == 8443 || t.local.port() == 5432 {
             assert_eq!(o.pid, 300);
         } else {
             assert_eq!(o.pid, 200);
         }
     }
-    assert_eq!(s.udp[7] + s.udp[1], 2, "one unconnected, one connected UDP socket");
+    assert_eq!(
+        s.udp[7] + s.udp[1],
+        2,
+        "one unconnected, one connected UDP socket"
+    );
     assert!(s.unix.iter().sum::<u32>() >= 3);
     // The capturing kernel has no raw_diag: its DONE carries ENOENT, so raw counts are n/a.
     assert_eq!(s.raw, None);

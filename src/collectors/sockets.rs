@@ -312,10 +312,7 @@ impl OwnerMap {
             let comm = comms
                 .entry(pid)
                 .or_insert_with(|| {
-                    let c = root
-                        .read_proc(&format!("{pid}/comm"))
-                        .map(|b| String::from_utf8_lossy(b.trim_ascii_end()).into_owned())
-                        .unwrap_or_default();
+                    let c = read_comm(root, pid);
                     Arc::from(c.as_str())
                 })
                 .clone();
@@ -323,6 +320,21 @@ impl OwnerMap {
             self.unowned.remove(&inode);
         }
     }
+}
+
+/// The command name: `comm`, or the name in `stat` where `comm` is missing (fixture trees).
+fn read_comm(root: &ProcRoot, pid: u32) -> String {
+    if let Ok(b) = root.read_proc(&format!("{pid}/comm")) {
+        return String::from_utf8_lossy(b.trim_ascii_end()).into_owned();
+    }
+    root.read_proc(&format!("{pid}/stat"))
+        .ok()
+        .and_then(|b| {
+            let open = b.iter().position(|c| *c == b'(')?;
+            let close = b.iter().rposition(|c| *c == b')')?;
+            (close > open).then(|| String::from_utf8_lossy(&b[open + 1..close]).into_owned())
+        })
+        .unwrap_or_default()
 }
 
 /// readlinkat(dir, "N") and, for `socket:[INODE]`, the inode.
