@@ -235,6 +235,8 @@ struct OwnerMap {
     pids: Vec<u32>,
     dirent_buf: Vec<u8>,
     fds: Vec<u32>,
+    /// pid → (fd, socket inode or 0), sorted by fd, from the last scan.
+    fd_cache: HashMap<u32, Vec<(u32, u32)>>,
     /// Full scans so far (for tests and the benchmark).
     pub scans: u64,
 }
@@ -252,15 +254,20 @@ impl OwnerMap {
         self.map.retain(|i, _| alive.contains(i));
         self.unowned.retain(|i, _| alive.contains(i));
         let now = self.sample_no;
-        let wanted = alive.iter().any(|i| {
-            !self.map.contains_key(i)
-                && self
-                    .unowned
-                    .get(i)
-                    .is_none_or(|seen| now.saturating_sub(*seen) >= UNOWNED_RETRY)
-        });
-        if wanted {
-            self.scan(root, &alive);
+        let (mut wanted, mut retry) = (false, false);
+        for i in &alive {
+            if self.map.contains_key(i) {
+                continue;
+            }
+            match self.unowned.get(i) {
+                None => wanted = true,
+                Some(seen) if now.saturating_sub(*seen) >= UNOWNED_RETRY => retry = true,
+                Some(_) => {}
+            }
+        }
+        if wanted || retry {
+            // A retry distrusts the fd cache: an fd may have been dup2()ed over.
+            self.scan(root, &alive, retry);
             for i in &alive {
                 if !self.map.contains_key(i) {
                     self.unowned.entry(*i).or_insert(now);
@@ -276,8 +283,10 @@ impl OwnerMap {
         self.denied
     }
 
-    /// Reads every process's fd table once, recording owners of the `alive` inodes.
-    fn scan(&mut self, root: &ProcRoot, alive: &HashSet<u32>) {
+    /// Reads every process's fd table once, recording owners of the `alive` inodes. An fd
+    /// that pointed at a still-alive socket last time is taken to point there still, so a
+    /// rescan reads links only for new fds and non-socket ones (unless `full`).
+    fn scan(&mut self, root: &ProcRoot, alive: &HashSet<u32>, full: bool) {
         self.scans += 1;
         self.denied = false;
         self.pids.clear();
@@ -287,6 +296,7 @@ impl OwnerMap {
         self.pids.sort_unstable();
         let mut link = [0u8; 64];
         let mut found: HashMap<u32, u32> = HashMap::new();
+        let old_cache = std::mem::take(&mut self.fd_cache);
         for &pid in &self.pids {
             let dir = root.proc.join(format!("{pid}/fd"));
             self.fds.clear();
@@ -297,15 +307,24 @@ impl OwnerMap {
                 continue;
             }
             let Ok(d) = File::open(&dir) else { continue };
+            self.fds.sort_unstable();
+            let old = old_cache.get(&pid).filter(|_| !full);
+            let mut cache = Vec::with_capacity(self.fds.len());
             for &fd in &self.fds {
-                let Some(inode) = read_socket_link(&d, fd, &mut link) else {
-                    continue;
+                let cached = old
+                    .and_then(|o| o.binary_search_by_key(&fd, |e| e.0).ok().map(|k| o[k].1))
+                    .filter(|i| *i != 0 && alive.contains(i));
+                let inode = match cached {
+                    Some(i) => i,
+                    None => read_socket_link(&d, fd, &mut link).unwrap_or(0),
                 };
-                if alive.contains(&inode) && !self.map.contains_key(&inode) {
+                cache.push((fd, inode));
+                if inode != 0 && alive.contains(&inode) && !self.map.contains_key(&inode) {
                     // Lowest pid wins: the parent of a forked server, not its workers.
                     found.entry(inode).or_insert(pid);
                 }
             }
+            self.fd_cache.insert(pid, cache);
         }
         let mut comms: HashMap<u32, Arc<str>> = HashMap::new();
         for (inode, pid) in found {
@@ -365,6 +384,59 @@ pub fn parse_socket_link(b: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sock(inode: u32) -> TcpSock {
+        TcpSock {
+            inode,
+            cookie: u64::from(inode),
+            ..Default::default()
+        }
+    }
+
+    fn link(root: &std::path::Path, pid: u32, fd: u32, inode: u32) {
+        let dir = root.join(format!("proc/{pid}/fd"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = std::fs::remove_file(dir.join(fd.to_string()));
+        std::os::unix::fs::symlink(format!("socket:[{inode}]"), dir.join(fd.to_string())).unwrap();
+        std::fs::write(root.join(format!("proc/{pid}/comm")), format!("p{pid}\n")).unwrap();
+    }
+
+    #[test]
+    fn owner_map_scans_only_for_new_inodes() {
+        let t = tempfile::tempdir().unwrap();
+        let root = ProcRoot::new(t.path().join("proc"), t.path().join("sys"));
+        link(t.path(), 10, 3, 100);
+        link(t.path(), 20, 3, 200);
+        link(t.path(), 20, 4, 100); // shared with its parent: lowest pid wins
+        let mut m = OwnerMap::default();
+        let socks = vec![sock(100), sock(200), sock(0)];
+        assert!(!m.resolve(&root, &socks));
+        assert_eq!(m.get(100).map(|o| o.pid), Some(10));
+        assert_eq!(
+            m.get(200).map(|o| (o.pid, o.comm.to_string())),
+            Some((20, "p20".into()))
+        );
+        assert_eq!(m.scans, 1);
+        // Steady state: nothing new, no scan.
+        m.resolve(&root, &socks);
+        assert_eq!(m.scans, 1);
+        // A new socket on a reused fd number whose old socket died.
+        link(t.path(), 20, 3, 300);
+        let socks = vec![sock(100), sock(300)];
+        m.resolve(&root, &socks);
+        assert_eq!((m.scans, m.get(300).map(|o| o.pid)), (2, Some(20)));
+        // An inode nobody holds is looked for again only after UNOWNED_RETRY samples.
+        let socks = vec![sock(100), sock(300), sock(999)];
+        m.resolve(&root, &socks);
+        assert_eq!(m.scans, 3);
+        for _ in 1..UNOWNED_RETRY {
+            m.resolve(&root, &socks);
+        }
+        assert_eq!(m.scans, 3);
+        link(t.path(), 30, 5, 999);
+        m.resolve(&root, &socks);
+        assert_eq!((m.scans, m.get(999).map(|o| o.pid)), (4, Some(30)));
+    }
 
     #[test]
     fn socket_links() {
