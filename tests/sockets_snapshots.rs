@@ -86,3 +86,50 @@ fn proc_pane_has_tcp_net_columns() {
     let narrow = headless("sock", PaneId::Proc, 80, 24, "");
     assert!(!narrow.contains("NET-TX/s"), "{narrow}");
 }
+
+fn render(app: &App, cols: u16, rows: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap();
+    term.draw(|f| usetop::panes::draw(f, app)).unwrap();
+    buffer_text(term.backend().buffer())
+}
+
+#[test]
+fn refused_netlink_is_explained() {
+    use usetop::collectors::sockets::SocketCollector;
+    let root = &fixture_roots("basic")[0];
+    let err = std::io::Error::from_raw_os_error(libc::EACCES);
+    let msg = usetop::collectors::sockets::diag::DiagError::Refused(err).to_string();
+    let mut c = SocketCollector::with_source(root, Err(msg), false);
+    let mut notes = Vec::new();
+    let sockets = c.sample(&mut notes);
+    assert_eq!(notes[0].source, "sock");
+    let mut app = App::new(options(PaneId::Sock));
+    app.push_sample(usetop::model::Sample {
+        sockets,
+        notes,
+        ..Default::default()
+    });
+    let out = render(&app, 100, 24);
+    assert!(out.contains("Sockets unavailable"), "{out}");
+    assert!(
+        out.contains("netlink sock_diag refused: Permission denied"),
+        "{out}"
+    );
+    let row = &use_rows(app.snapshot().unwrap(), &app.thresholds)[0];
+    assert!(row.u.text.contains("netlink refused"), "{row:?}");
+}
+
+#[test]
+fn partial_dump_and_missing_owners_are_marked() {
+    let mut app = app_over_fixture(PaneId::Sock);
+    let snap = app.snapshot().unwrap();
+    let mut sample = (*snap.cur).clone();
+    sample.mono_ns += 1_000_000_000;
+    sample.sockets.partial = true;
+    sample.sockets.owners_denied = 4;
+    app.push_sample(sample);
+    let out = render(&app, 160, 30);
+    assert!(out.contains("PARTIAL (dump interrupted)"), "{out}");
+    assert!(out.contains("owners of 4 need root"), "{out}");
+    assert!(out.contains("? (needs root)") || out.contains("-"), "{out}");
+}
