@@ -94,6 +94,10 @@ impl DiagSource for Counting {
         }
         self.inner.dump(kind, seq, out)
     }
+
+    fn echoes_seq(&self) -> bool {
+        false
+    }
 }
 
 #[test]

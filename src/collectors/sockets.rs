@@ -3,8 +3,11 @@
 //! process table's NET-TX/s and NET-RX/s columns need it too.
 //!
 //! Owners come from `/proc/PID/fd` (readlink `socket:[INODE]`), which needs root for other
-//! users' processes. The inode → owner map is kept between samples and /proc is scanned only
-//! when the dump shows an inode not seen before, so a steady state costs no /proc reads.
+//! users' processes. The inode → owner map is kept between samples and /proc is read only
+//! when the dump shows an inode not seen before: first the fd tables of processes that own a
+//! socket on the same local port or to the same peer, and only if that fails every process
+//! (reading links only for fds that are new or were not a live socket). A steady state costs
+//! no /proc reads.
 //! A fixture tree (a non-live `ProcRoot`) replays `<proc>/../netlink/*.bin` instead of
 //! asking the kernel; see `diag::FileSource`.
 
@@ -211,8 +214,8 @@ fn dump_once(
     buf.clear();
     source.dump(kind, seq, buf)?;
     let tcp = matches!(kind, DumpKind::Tcp4 | DumpKind::Tcp6);
-    // Captured dumps keep the sequence numbers of their capture.
-    let st = diag::walk(buf, None, |payload| {
+    let seq = source.echoes_seq().then_some(seq);
+    let st = diag::walk(buf, seq, |payload| {
         if tcp {
             socks.push(diag::parse_tcp(payload, names)?);
             Ok(())
@@ -237,8 +240,9 @@ struct OwnerMap {
     fds: Vec<u32>,
     /// pid → (fd, socket inode or 0), sorted by fd, from the last scan.
     fd_cache: HashMap<u32, Vec<(u32, u32)>>,
-    /// Full scans so far (for tests and the benchmark).
-    pub scans: u64,
+    /// Full and targeted scans so far (for tests and the benchmark).
+    scans: u64,
+    targeted_scans: u64,
 }
 
 impl OwnerMap {
@@ -254,33 +258,84 @@ impl OwnerMap {
         self.map.retain(|i, _| alive.contains(i));
         self.unowned.retain(|i, _| alive.contains(i));
         let now = self.sample_no;
-        let (mut wanted, mut retry) = (false, false);
-        for i in &alive {
-            if self.map.contains_key(i) {
+        let (mut new, mut retry) = (Vec::new(), false);
+        for s in socks.iter().filter(|s| s.inode != 0) {
+            if self.map.contains_key(&s.inode) {
                 continue;
             }
-            match self.unowned.get(i) {
-                None => wanted = true,
+            match self.unowned.get(&s.inode) {
+                None => new.push(s),
                 Some(seen) if now.saturating_sub(*seen) >= UNOWNED_RETRY => retry = true,
                 Some(_) => {}
             }
         }
-        if wanted || retry {
-            // A retry distrusts the fd cache: an fd may have been dup2()ed over.
-            self.scan(root, &alive, retry);
-            for i in &alive {
-                if !self.map.contains_key(i) {
-                    self.unowned.entry(*i).or_insert(now);
-                }
+        if new.is_empty() && !retry {
+            return self.denied;
+        }
+        // Most new sockets belong to a process that already owns one on the same local port
+        // (accepted connections) or to the same peer (a client's pool): look there first.
+        if !retry && self.targeted(root, socks, &new, &alive) {
+            return self.denied;
+        }
+        // A retry distrusts the fd cache: an fd may have been dup2()ed over.
+        self.scan(root, &alive, retry);
+        for i in &alive {
+            if !self.map.contains_key(i) {
+                self.unowned.entry(*i).or_insert(now);
             }
-            // Those retried now start a new wait.
-            for (i, seen) in self.unowned.iter_mut() {
-                if now.saturating_sub(*seen) >= UNOWNED_RETRY && !self.map.contains_key(i) {
-                    *seen = now;
-                }
+        }
+        // Those retried now start a new wait.
+        for (i, seen) in self.unowned.iter_mut() {
+            if now.saturating_sub(*seen) >= UNOWNED_RETRY && !self.map.contains_key(i) {
+                *seen = now;
             }
         }
         self.denied
+    }
+
+    /// Reads only the fd tables of likely owners of `new`; true when that found them all.
+    fn targeted(
+        &mut self,
+        root: &ProcRoot,
+        socks: &[TcpSock],
+        new: &[&TcpSock],
+        alive: &HashSet<u32>,
+    ) -> bool {
+        let mut by_port: HashMap<u16, HashSet<u32>> = HashMap::new();
+        let mut by_peer: HashMap<std::net::SocketAddr, HashSet<u32>> = HashMap::new();
+        for s in socks {
+            if let Some(o) = self.map.get(&s.inode) {
+                by_port.entry(s.local.port()).or_default().insert(o.pid);
+                by_peer.entry(s.peer).or_default().insert(o.pid);
+            }
+        }
+        let mut pids: Vec<u32> = new
+            .iter()
+            .flat_map(|s| {
+                let a = by_port.get(&s.local.port()).into_iter().flatten();
+                let b = by_peer.get(&s.peer).into_iter().flatten();
+                a.chain(b).copied()
+            })
+            .collect::<HashSet<u32>>()
+            .into_iter()
+            .collect();
+        if pids.is_empty() {
+            return false;
+        }
+        pids.sort_unstable();
+        self.targeted_scans += 1;
+        let mut found = HashMap::new();
+        let mut link = [0u8; 64];
+        for pid in pids {
+            let old = self.fd_cache.remove(&pid);
+            if let Some(cache) =
+                self.read_pid(root, pid, old.as_deref(), alive, &mut link, &mut found)
+            {
+                self.fd_cache.insert(pid, cache);
+            }
+        }
+        self.record(root, found);
+        new.iter().all(|s| self.map.contains_key(&s.inode))
     }
 
     /// Reads every process's fd table once, recording owners of the `alive` inodes. An fd
@@ -297,43 +352,62 @@ impl OwnerMap {
         let mut link = [0u8; 64];
         let mut found: HashMap<u32, u32> = HashMap::new();
         let old_cache = std::mem::take(&mut self.fd_cache);
-        for &pid in &self.pids {
-            let dir = root.proc.join(format!("{pid}/fd"));
-            self.fds.clear();
-            if let Err(e) = list_numeric(&dir, &mut self.dirent_buf, &mut self.fds) {
-                if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    self.denied = true;
-                }
-                continue;
+        let pids = std::mem::take(&mut self.pids);
+        for &pid in &pids {
+            let old = old_cache.get(&pid).filter(|_| !full).map(|v| v.as_slice());
+            if let Some(cache) = self.read_pid(root, pid, old, alive, &mut link, &mut found) {
+                self.fd_cache.insert(pid, cache);
             }
-            let Ok(d) = File::open(&dir) else { continue };
-            self.fds.sort_unstable();
-            let old = old_cache.get(&pid).filter(|_| !full);
-            let mut cache = Vec::with_capacity(self.fds.len());
-            for &fd in &self.fds {
-                let cached = old
-                    .and_then(|o| o.binary_search_by_key(&fd, |e| e.0).ok().map(|k| o[k].1))
-                    .filter(|i| *i != 0 && alive.contains(i));
-                let inode = match cached {
-                    Some(i) => i,
-                    None => read_socket_link(&d, fd, &mut link).unwrap_or(0),
-                };
-                cache.push((fd, inode));
-                if inode != 0 && alive.contains(&inode) && !self.map.contains_key(&inode) {
-                    // Lowest pid wins: the parent of a forked server, not its workers.
-                    found.entry(inode).or_insert(pid);
-                }
-            }
-            self.fd_cache.insert(pid, cache);
         }
+        self.pids = pids;
+        self.record(root, found);
+    }
+
+    /// One process's fd table as (fd, socket inode or 0); owners of new alive inodes go to
+    /// `found` (lowest pid first: the parent of a forked server, not its workers).
+    fn read_pid(
+        &mut self,
+        root: &ProcRoot,
+        pid: u32,
+        old: Option<&[(u32, u32)]>,
+        alive: &HashSet<u32>,
+        link: &mut [u8; 64],
+        found: &mut HashMap<u32, u32>,
+    ) -> Option<Vec<(u32, u32)>> {
+        let dir = root.proc.join(format!("{pid}/fd"));
+        self.fds.clear();
+        if let Err(e) = list_numeric(&dir, &mut self.dirent_buf, &mut self.fds) {
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
+                self.denied = true;
+            }
+            return None;
+        }
+        let d = File::open(&dir).ok()?;
+        self.fds.sort_unstable();
+        let mut cache = Vec::with_capacity(self.fds.len());
+        for &fd in &self.fds {
+            let cached = old
+                .and_then(|o| o.binary_search_by_key(&fd, |e| e.0).ok().map(|k| o[k].1))
+                .filter(|i| *i != 0 && alive.contains(i));
+            let inode = match cached {
+                Some(i) => i,
+                None => read_socket_link(&d, fd, link).unwrap_or(0),
+            };
+            cache.push((fd, inode));
+            if inode != 0 && alive.contains(&inode) && !self.map.contains_key(&inode) {
+                let e = found.entry(inode).or_insert(pid);
+                *e = (*e).min(pid);
+            }
+        }
+        Some(cache)
+    }
+
+    fn record(&mut self, root: &ProcRoot, found: HashMap<u32, u32>) {
         let mut comms: HashMap<u32, Arc<str>> = HashMap::new();
         for (inode, pid) in found {
             let comm = comms
                 .entry(pid)
-                .or_insert_with(|| {
-                    let c = read_comm(root, pid);
-                    Arc::from(c.as_str())
-                })
+                .or_insert_with(|| Arc::from(read_comm(root, pid).as_str()))
                 .clone();
             self.map.insert(inode, Owner { pid, comm });
             self.unowned.remove(&inode);
@@ -425,8 +499,18 @@ mod tests {
         let socks = vec![sock(100), sock(300)];
         m.resolve(&root, &socks);
         assert_eq!((m.scans, m.get(300).map(|o| o.pid)), (2, Some(20)));
+        // A new socket on a local port pid 10 already uses: only pid 10 is read.
+        link(t.path(), 10, 7, 400);
+        let mut s400 = sock(400);
+        let mut s100 = sock(100);
+        s100.local.set_port(8080);
+        s400.local.set_port(8080);
+        let socks = vec![s100.clone(), sock(300), s400];
+        m.resolve(&root, &socks);
+        assert_eq!((m.scans, m.targeted_scans), (2, 2));
+        assert_eq!(m.get(400).map(|o| o.pid), Some(10));
         // An inode nobody holds is looked for again only after UNOWNED_RETRY samples.
-        let socks = vec![sock(100), sock(300), sock(999)];
+        let socks = vec![s100, sock(300), sock(999)];
         m.resolve(&root, &socks);
         assert_eq!(m.scans, 3);
         for _ in 1..UNOWNED_RETRY {

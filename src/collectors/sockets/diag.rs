@@ -133,6 +133,12 @@ pub fn request(kind: DumpKind, seq: u32) -> Vec<u8> {
 /// including NLMSG_DONE or NLMSG_ERROR) to `out`.
 pub trait DiagSource: Send {
     fn dump(&mut self, kind: DumpKind, seq: u32, out: &mut Vec<u8>) -> Result<(), DiagError>;
+
+    /// Whether replies carry the request's sequence number (captures keep their own), so
+    /// leftovers of an abandoned dump can be told apart.
+    fn echoes_seq(&self) -> bool {
+        true
+    }
 }
 
 /// Receive room per datagram: the kernel sizes dump batches to the reader's buffer (up to
@@ -217,6 +223,10 @@ impl DiagSource for FileSource {
         let bytes = std::fs::read(&path).map_err(|e| DiagError::Fixture { path, source: e })?;
         out.extend_from_slice(&bytes);
         Ok(())
+    }
+
+    fn echoes_seq(&self) -> bool {
+        false
     }
 }
 
