@@ -374,11 +374,11 @@ fn summary(snap: &Snapshot, width: u16) -> String {
     let f = &snap.sockets;
     let st = |n: u8| f.tcp_by_state[usize::from(n)];
     let v6 = s.tcp.iter().filter(|t| t.v6).count();
-    let other = f.tcp_total as u32
-        - st(TCP_ESTABLISHED)
-        - st(TCP_LISTEN)
-        - st(TCP_TIME_WAIT)
-        - st(TCP_SYN_RECV);
+    let other = (f.tcp_total as u32)
+        .saturating_sub(st(TCP_ESTABLISHED))
+        .saturating_sub(st(TCP_LISTEN))
+        .saturating_sub(st(TCP_TIME_WAIT))
+        .saturating_sub(st(TCP_SYN_RECV));
     let sum = |c: &[u32; 12]| c.iter().sum::<u32>();
     let raw = s
         .raw
