@@ -98,3 +98,40 @@ fn sees_own_loopback_sockets_with_owner_and_byte_deltas() {
         .find(|s| s.state == TCP_LISTEN && s.local.port() == port);
     assert!(Arc::ptr_eq(l1.unwrap(), l2.unwrap()));
 }
+
+#[test]
+fn sees_zero_window_when_the_peer_stops_reading() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (_server, _) = listener.accept().unwrap();
+    client.set_nonblocking(true).unwrap();
+    // The server never reads: fill its receive buffer and the client's send buffer.
+    let chunk = vec![1u8; 64 * 1024];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut col = SocketCollector::new(&ProcRoot::default());
+    let local = client.local_addr().unwrap();
+    loop {
+        match client.write(&chunk) {
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let s = sample(&mut col);
+        let me = s
+            .tcp
+            .iter()
+            .find(|t| t.local == local)
+            .expect("client socket");
+        if sockets::zero_window(me) {
+            let f = sockets::derive(None, &s, 0.0);
+            assert!(f.zero_window >= 1);
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no zero window seen: {me:?}"
+        );
+    }
+}

@@ -77,6 +77,9 @@ pub struct TcpSock {
     pub rqueue: u32,
     /// Bytes not yet acknowledged; for LISTEN the backlog.
     pub wqueue: u32,
+    /// The timer running (ss -o): 0 none, 1 retransmit, 2 keepalive, 3 time-wait,
+    /// 4 zero-window probe.
+    pub timer: u8,
     pub info: Option<TcpInfo>,
     pub mem: Option<SkMem>,
     pub cong: Option<Arc<str>>,
@@ -104,6 +107,7 @@ impl Default for TcpSock {
             uid: 0,
             rqueue: 0,
             wqueue: 0,
+            timer: 0,
             info: None,
             mem: None,
             cong: None,
@@ -258,9 +262,14 @@ pub fn socket_rates(prev: Option<&SocketSample>, cur: &SocketSample, dt_s: f64) 
         .collect()
 }
 
-/// A socket whose peer's window is closed: the sender can send nothing.
+/// The timer a socket probes a closed window with.
+pub const TIMER_PROBE: u8 = 4;
+
+/// A socket whose peer's receive window is closed, so it can send nothing: the peer
+/// advertises zero, or the zero-window probe timer runs (kernels without `tcpi_snd_wnd`).
 pub fn zero_window(s: &TcpSock) -> bool {
-    s.state == TCP_ESTABLISHED && s.info.as_ref().and_then(|i| i.snd_wnd) == Some(0)
+    s.state == TCP_ESTABLISHED
+        && (s.info.as_ref().and_then(|i| i.snd_wnd) == Some(0) || s.timer == TIMER_PROBE)
 }
 
 pub fn derive(prev: Option<&SocketSample>, cur: &SocketSample, dt_s: f64) -> SocketFigures {

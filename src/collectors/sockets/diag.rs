@@ -20,7 +20,7 @@ use netlink_packet_sock_diag::constants::{
 };
 use netlink_packet_sock_diag::inet::nlas::{Nla, TcpInfo as KernelTcpInfo, TcpInfoBuffer};
 use netlink_packet_sock_diag::inet::{
-    ExtensionFlags, InetRequest, InetResponseHeader, SocketId, StateFlags,
+    ExtensionFlags, InetRequest, InetResponseHeader, SocketId, StateFlags, Timer,
 };
 use netlink_packet_sock_diag::unix::{self, UnixRequest};
 use thiserror::Error;
@@ -330,6 +330,13 @@ pub fn parse_tcp(payload: &[u8], names: &mut Interner) -> Result<TcpSock, DiagEr
         uid: h.uid,
         rqueue: h.recv_queue,
         wqueue: h.send_queue,
+        timer: match h.timer {
+            None => 0,
+            Some(Timer::Retransmit(..)) => 1,
+            Some(Timer::KeepAlive(_)) => 2,
+            Some(Timer::TimeWait) => 3,
+            Some(Timer::Probe(_)) => 4,
+        },
         ..Default::default()
     };
     for nla in NlasIterator::new(&payload[INET_MSG_LEN..]) {
