@@ -10,6 +10,10 @@
 //!   150 connections that spans several datagrams;
 //! - `tests/fixtures/netlink/tcp4-intr.bin`: the t1 TCP dump with NLM_F_DUMP_INTR set on
 //!   every message, as the kernel marks a dump during which the socket tables changed.
+//!
+//! `cargo run --example capture_netlink -- --refresh-proc` only re-copies the `basic` trees
+//! into `sock/t0`, `t1` (after the basic fixture changed), keeping the captured dumps and
+//! the fake fd links, so the sock snapshots see the same /proc as the core ones.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -22,6 +26,9 @@ use usetop::collectors::sockets::diag::{self, DiagSource, DumpKind, NetlinkSourc
 
 fn main() -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    if std::env::args().any(|a| a == "--refresh-proc") {
+        return refresh_proc(&root);
+    }
     new_netns()?;
 
     let server = TcpListener::bind("127.0.0.1:8080")?;
@@ -236,5 +243,37 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
             fs::copy(e.path(), dest)?;
         }
     }
+    Ok(())
+}
+
+/// Re-copies `basic/tN` into `sock/tN`, keeping `netlink/` and every `proc/PID/fd`.
+fn refresh_proc(root: &Path) -> anyhow::Result<()> {
+    for t in ["t0", "t1"] {
+        let dest = root.join("sock").join(t);
+        let keep = std::env::temp_dir().join(format!("usetop-refresh-{}-{t}", std::process::id()));
+        let _ = fs::remove_dir_all(&keep);
+        fs::create_dir_all(&keep)?;
+        copy_tree(&dest.join("netlink"), &keep.join("netlink"))?;
+        let mut fds = Vec::new();
+        for e in fs::read_dir(dest.join("proc"))? {
+            let e = e?;
+            if e.path().join("fd").is_dir() {
+                let name = e.file_name();
+                copy_tree(&e.path().join("fd"), &keep.join("fd").join(&name))?;
+                fds.push(name);
+            }
+        }
+        fs::remove_dir_all(&dest)?;
+        copy_tree(&root.join("basic").join(t), &dest)?;
+        copy_tree(&keep.join("netlink"), &dest.join("netlink"))?;
+        for name in fds {
+            copy_tree(
+                &keep.join("fd").join(&name),
+                &dest.join("proc").join(&name).join("fd"),
+            )?;
+        }
+        fs::remove_dir_all(&keep)?;
+    }
+    println!("refreshed sock/t0, sock/t1 from basic");
     Ok(())
 }
