@@ -308,7 +308,7 @@ pub fn derive(prev: Option<&SocketSample>, cur: &SocketSample, dt_s: f64) -> Soc
             re_segs += u64::from(n);
         }
         if let Some(o) = &s.owner
-            && (t > 0.0 || x > 0.0 || r.tx_bps.is_some())
+            && r.tx_bps.is_some()
         {
             let e = f.per_pid.entry(o.pid).or_insert((0.0, 0.0));
             e.0 += t;

@@ -479,7 +479,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-#[allow(clippy::too_many_arguments)]
 fn draw_table(
     f: &mut Frame,
     area: Rect,
