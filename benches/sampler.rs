@@ -180,6 +180,7 @@ fn render(pane: PaneId, frames: usize) -> Result<(f64, f64)> {
         pane,
         theme: Theme::dark(),
         thresholds: Thresholds::default(),
+        ui: Default::default(),
     });
     let mut c = Collectors::new(ProcRoot::default());
     app.push_sample(c.sample(&SystemClock, app.request()));
@@ -210,6 +211,7 @@ fn main() -> Result<()> {
     let procs = Request::default();
     let threads = Request {
         tasks: TaskRequest { threads: true },
+        ..Request::default()
     };
     let ncpu = std::fs::read_to_string("/proc/stat")
         .map(|s| {

@@ -208,6 +208,7 @@ fn reused_pid_is_a_new_task() {
 fn thread_rates() {
     let (s0, s1) = samples(Request {
         tasks: TaskRequest { threads: true },
+        ..Request::default()
     });
     let s = Snapshot::derive(1, Some(Arc::new(s0)), Arc::new(s1));
     let hz = s.cur.hz as f64;

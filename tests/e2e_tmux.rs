@@ -13,7 +13,7 @@ use common::fixtures;
 const BIN: &str = env!("CARGO_BIN_EXE_usetop");
 
 /// What marks each pane's body on screen (the tab bar lists them all, so it cannot tell).
-const USE: &str = "Resource       Utilization";
+const USE: &str = "\nResource ";
 const PROC: &str = "PID     USER";
 const CPU: &str = "CPU  %usr";
 const MEM: &str = "buff/cache";

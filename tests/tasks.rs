@@ -103,6 +103,7 @@ fn unchanged_tasks_share_their_records() {
 fn thread_idents_are_shared_when_unchanged() {
     let req = Request {
         tasks: TaskRequest { threads: true },
+        ..Request::default()
     };
     let mut l = Live::new();
     let a = l.sample(req);
@@ -200,6 +201,7 @@ fn live_proc_lists_this_process_and_its_threads() {
     let mut c = Collectors::new(ProcRoot::default());
     let req = Request {
         tasks: TaskRequest { threads: true },
+        ..Request::default()
     };
     let a = c.sample(&usetop::collectors::SystemClock, req);
     std::thread::sleep(Duration::from_millis(50));
@@ -230,6 +232,7 @@ fn process_losing_its_threads_has_no_cpu_spike() {
     // with the other would show the dead threads' whole lifetime as one interval's usage.
     let req = Request {
         tasks: TaskRequest { threads: true },
+        ..Request::default()
     };
     let mut l = Live::new();
     let a = l.sample(req);

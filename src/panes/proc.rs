@@ -59,11 +59,14 @@ pub enum ProcCol {
     Read,
     Write,
     Time,
+    /// TCP bytes/s acknowledged / received over the process's sockets (sockets pane data).
+    NetTx,
+    NetRx,
     Command,
 }
 
 impl ProcCol {
-    pub const ALL: [ProcCol; 13] = [
+    pub const ALL: [ProcCol; 15] = [
         ProcCol::Pid,
         ProcCol::User,
         ProcCol::State,
@@ -76,11 +79,15 @@ impl ProcCol {
         ProcCol::Read,
         ProcCol::Write,
         ProcCol::Time,
+        ProcCol::NetTx,
+        ProcCol::NetRx,
         ProcCol::Command,
     ];
 
     /// Dropped first when the terminal is narrow.
-    const DROP_ORDER: [ProcCol; 6] = [
+    const DROP_ORDER: [ProcCol; 8] = [
+        ProcCol::NetRx,
+        ProcCol::NetTx,
         ProcCol::Majflt,
         ProcCol::Minflt,
         ProcCol::Thr,
@@ -103,6 +110,8 @@ impl ProcCol {
             ProcCol::Read => "READ/s",
             ProcCol::Write => "WRITE/s",
             ProcCol::Time => "TIME+",
+            ProcCol::NetTx => "NET-TX/s",
+            ProcCol::NetRx => "NET-RX/s",
             ProcCol::Command => "COMMAND",
         }
     }
@@ -130,6 +139,7 @@ impl ProcCol {
             ProcCol::Minflt | ProcCol::Majflt => 8,
             ProcCol::Read | ProcCol::Write => 7,
             ProcCol::Time => 9,
+            ProcCol::NetTx | ProcCol::NetRx => 8,
             ProcCol::Command => 0,
         }
     }
@@ -200,8 +210,13 @@ fn cmp_opt(a: Option<f64>, b: Option<f64>) -> Ordering {
     }
 }
 
-fn compare(col: ProcCol, a: &TaskRate, b: &TaskRate) -> Ordering {
+/// Per-pid TCP (tx, rx) bytes/s from the sockets figures.
+type NetPerPid = std::collections::HashMap<u32, (f64, f64)>;
+
+fn compare(col: ProcCol, a: &TaskRate, b: &TaskRate, net: &NetPerPid) -> Ordering {
     let (ra, rb) = (&a.rec, &b.rec);
+    let tx = |r: &TaskRate| net.get(&r.rec.pid()).map(|v| v.0);
+    let rx = |r: &TaskRate| net.get(&r.rec.pid()).map(|v| v.1);
     match col {
         ProcCol::Pid => ra.pid().cmp(&rb.pid()),
         ProcCol::User => ra.ident.user.cmp(&rb.ident.user),
@@ -214,6 +229,8 @@ fn compare(col: ProcCol, a: &TaskRate, b: &TaskRate) -> Ordering {
         ProcCol::Read => cmp_opt(a.read_bps, b.read_bps),
         ProcCol::Write => cmp_opt(a.write_bps, b.write_bps),
         ProcCol::Time => cpu_ticks(ra).cmp(&cpu_ticks(rb)),
+        ProcCol::NetTx => cmp_opt(tx(a), tx(b)),
+        ProcCol::NetRx => cmp_opt(rx(a), rx(b)),
         ProcCol::Command => command(a).cmp(&command(b)),
     }
 }
@@ -363,7 +380,8 @@ impl ProcState {
         rows.retain(|t| terms.iter().all(|term| term_matches(t, term)));
         let (col, desc) = (self.sort, self.desc);
         rows.sort_by(|a, b| {
-            let o = compare(col, a, b).then_with(|| a.rec.pid().cmp(&b.rec.pid()));
+            let o = compare(col, a, b, &snap.sockets.per_pid)
+                .then_with(|| a.rec.pid().cmp(&b.rec.pid()));
             if desc { o.reverse() } else { o }
         });
         if self.tree {
@@ -603,7 +621,7 @@ pub fn click(app: &mut App, body: Rect, x: u16, y: u16) {
     }
 }
 
-fn cell(col: ProcCol, t: &TaskRate, hz: u64) -> String {
+fn cell(col: ProcCol, t: &TaskRate, hz: u64, net: &NetPerPid) -> String {
     let r = &t.rec;
     match col {
         ProcCol::Pid => r.pid().to_string(),
@@ -630,6 +648,8 @@ fn cell(col: ProcCol, t: &TaskRate, hz: u64) -> String {
             }
         }
         ProcCol::Time => fmt::time_plus(cpu_ticks(r), hz),
+        ProcCol::NetTx => fmt::bytes_rate(net.get(&r.pid()).map(|v| v.0)),
+        ProcCol::NetRx => fmt::bytes_rate(net.get(&r.pid()).map(|v| v.1)),
         ProcCol::Command => command(t),
     }
 }
@@ -719,7 +739,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         .take(visible)
         .map(|(i, r)| {
             Row::new(cols.iter().map(|c| {
-                let text = cell(*c, r, snap.cur.hz);
+                let text = cell(*c, r, snap.cur.hz, &snap.sockets.per_pid);
                 if *c == ProcCol::Command {
                     let prefix = st.prefixes.get(i).map(String::as_str).unwrap_or("");
                     fit(&format!("{prefix}{}", sanitize(&text)), cmd_w)
