@@ -104,6 +104,11 @@ impl App {
             tasks: TaskRequest {
                 threads: self.pane == PaneId::Proc && self.proc.show_threads,
             },
+            perf_tasks: if self.pane == PaneId::Perf {
+                self.perf.top_n
+            } else {
+                0
+            },
         }
     }
 

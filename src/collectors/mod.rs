@@ -93,6 +93,10 @@ impl Clock for VirtualClock {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Request {
     pub tasks: TaskRequest,
+    /// How many of the busiest processes (by CPU over the last interval) get per-thread
+    /// hardware and software counters; 0 turns per-task counting off (per-CPU counters
+    /// always run). The collector ranks them from the task sweep it has just taken.
+    pub perf_tasks: u32,
 }
 
 pub struct Collectors {
@@ -144,7 +148,10 @@ impl Collectors {
         let net = self.net.sample(&mut notes);
         let sockets = self.sockets.sample(&mut notes);
         let slab = self.slab.sample(&mut notes);
-        let perf = self.perf.sample(&mut notes);
+        let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
+        let perf = self
+            .perf
+            .sample(&cpu_ids, &tasks.procs, req.perf_tasks, &mut notes);
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         Sample {

@@ -28,9 +28,8 @@ impl SlabCollector {
     pub fn sample(&mut self, notes: &mut Vec<Note>) -> SlabSample {
         let path = self.root.proc_path("slabinfo");
         let read = self.root.read_into(&path, &mut self.buf);
-        let read = read.and_then(|()| {
-            parse_slabinfo(&self.buf).map_err(|e| ReadError::parse(&path, e.0))
-        });
+        let read =
+            read.and_then(|()| parse_slabinfo(&self.buf).map_err(|e| ReadError::parse(&path, e.0)));
         let (caches, note) = outcome(read);
         notes.extend(note);
         SlabSample {
@@ -43,9 +42,7 @@ impl SlabCollector {
 /// Turns the result of reading slabinfo into the sample's caches and, when it failed, the
 /// note that says why. A refusal gets the root hint; a missing file (no SLAB/SLUB stats in
 /// this kernel) says so.
-pub fn outcome(
-    read: Result<Vec<SlabCache>, ReadError>,
-) -> (Option<Vec<SlabCache>>, Option<Note>) {
+pub fn outcome(read: Result<Vec<SlabCache>, ReadError>) -> (Option<Vec<SlabCache>>, Option<Note>) {
     let note = |reason: String| Note {
         source: "slab".into(),
         reason,
@@ -173,7 +170,11 @@ kmalloc-64         10240  10240     64   64    1 : tunables    0    0    0 : sla
         assert!(parse_slabinfo(b"garbage\n").is_err());
         assert!(parse_slabinfo(b"").is_err());
         // 2.0 has the same layout.
-        assert!(parse_slabinfo(b"slabinfo - version: 2.0\n").unwrap().is_empty());
+        assert!(
+            parse_slabinfo(b"slabinfo - version: 2.0\n")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -184,7 +185,10 @@ dentry  100 120 192 21 1 : tunables 120 60 8 : slabdata 6 6 0 : globalstat 9 8 7
 vm_area_struct 5 10 200 20 1 : tunables 0 0 0 : slabdata 1 1 0 42 43\n";
         let c = parse_slabinfo(text.as_bytes()).unwrap();
         assert_eq!(c.len(), 2);
-        assert_eq!((c[0].name.as_str(), c[0].active_slabs, c[0].num_slabs), ("dentry", 6, 6));
+        assert_eq!(
+            (c[0].name.as_str(), c[0].active_slabs, c[0].num_slabs),
+            ("dentry", 6, 6)
+        );
         assert_eq!((c[1].num_objs, c[1].num_slabs), (10, 1));
     }
 
@@ -198,9 +202,22 @@ caf\xc3\xa9\x1b[2J\xff 1 2 64 64 1 : tunables 0 0 0 : slabdata 1 1 0\n";
         assert_eq!(c[0].name, ":0000064");
         assert_eq!(c[1].name, "my cache (x) : y");
         assert_eq!(c[2].name, "café\x1b[2J\u{fffd}");
-        assert!(parse_slabinfo(b"slabinfo - version: 2.1\nshort 1 2 : tunables 0 0 0 : slabdata 1 1 0\n").is_err());
-        assert!(parse_slabinfo(b"slabinfo - version: 2.1\nx 1 2 3 4 z : tunables 0 0 0 : slabdata 1 1 0\n").is_err());
-        assert!(parse_slabinfo(b"slabinfo - version: 2.1\nx 1 2 3 4 5 : tunables 0 0 0 : slabdata 1\n").is_err());
+        assert!(
+            parse_slabinfo(
+                b"slabinfo - version: 2.1\nshort 1 2 : tunables 0 0 0 : slabdata 1 1 0\n"
+            )
+            .is_err()
+        );
+        assert!(
+            parse_slabinfo(
+                b"slabinfo - version: 2.1\nx 1 2 3 4 z : tunables 0 0 0 : slabdata 1 1 0\n"
+            )
+            .is_err()
+        );
+        assert!(
+            parse_slabinfo(b"slabinfo - version: 2.1\nx 1 2 3 4 5 : tunables 0 0 0 : slabdata 1\n")
+                .is_err()
+        );
     }
 
     #[test]

@@ -115,7 +115,11 @@ pub fn gauge_rate(prev: u64, cur: u64, dt_s: f64) -> Option<f64> {
 }
 
 pub fn derive(prev: Option<&SlabSample>, cur: &SlabSample, dt_s: f64) -> SlabFigures {
-    let page_size = if cur.page_size > 0 { cur.page_size } else { 4096 };
+    let page_size = if cur.page_size > 0 {
+        cur.page_size
+    } else {
+        4096
+    };
     let Some(caches) = &cur.caches else {
         return SlabFigures::default();
     };
@@ -144,7 +148,6 @@ pub fn derive(prev: Option<&SlabSample>, cur: &SlabSample, dt_s: f64) -> SlabFig
         totals: Some(SlabTotals::of(caches)),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
