@@ -406,15 +406,16 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         for (id, r) in s.perf.cpus.iter().take(cpu_rows - 1) {
             rows.push(cpu_table_row(id.to_string(), r, hw_off, wide));
         }
+        let cw: usize = if wide { 9 } else { 8 };
         let widths: Vec<Constraint> = hdr
             .iter()
-            .map(|h| Constraint::Length(if *h == "CPU" { 4 } else { 9 }))
+            .map(|h| Constraint::Length(if *h == "CPU" { 4 } else { cw as u16 }))
             .collect();
         let body = rows.into_iter().map(|r| {
             Row::new(
                 r.into_iter()
                     .enumerate()
-                    .map(|(i, c)| if i == 0 { c } else { format!("{c:>9}") }),
+                    .map(|(i, c)| if i == 0 { c } else { format!("{c:>cw$}") }),
             )
         });
         f.render_widget(

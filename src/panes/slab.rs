@@ -78,8 +78,9 @@ impl SlabCol {
 
     fn width(self) -> u16 {
         match self {
-            SlabCol::Objs | SlabCol::Active | SlabCol::Slabs => 8,
-            SlabCol::Use => 5,
+            SlabCol::Objs | SlabCol::Active => 7,
+            SlabCol::Slabs => 6,
+            SlabCol::Use => 4,
             SlabCol::ObjSize | SlabCol::ObjPerSlab => 8,
             SlabCol::CacheSize => 10,
             SlabCol::Growth => 9,

@@ -1,0 +1,53 @@
+//! The counters pane on fixture counters (the fake backend reads `<root>/perf/*.txt`):
+//! layout at 80x24 and 160x50, multiplexing marks, and the no-PMU path.
+
+mod common;
+
+use common::headless;
+use usetop::panes::PaneId;
+
+#[test]
+fn perf_pane_snapshots() {
+    insta::assert_snapshot!("perf_80x24", headless("basic", PaneId::Perf, 80, 24, ""));
+    insta::assert_snapshot!("perf_160x50", headless("basic", PaneId::Perf, 160, 50, ""));
+    insta::assert_snapshot!(
+        "perf_threads_160x50",
+        headless("basic", PaneId::Perf, 160, 50, "t")
+    );
+}
+
+#[test]
+fn perf_figures_from_fixture() {
+    let out = headless("basic", PaneId::Perf, 160, 50, "");
+    // cpu0: 2 Gcycle/s, 3 Ginstr/s: IPC 1.50; cpu1 multiplexed (scaled, marked *).
+    let cpu0 = out.lines().find(|l| l.starts_with("0 ")).expect("cpu0 row");
+    assert!(cpu0.contains("2000.0") && cpu0.contains("1.50"), "{cpu0}");
+    let cpu1 = out.lines().find(|l| l.starts_with("1 ")).expect("cpu1 row");
+    assert!(cpu1.contains("0.40*"), "{cpu1}");
+    assert!(out.contains("* scaled"), "{out}");
+    // java (pid 300): the sum of threads 300..302, tid 301 scaled.
+    let java = out.lines().find(|l| l.contains("/usr/bin/java")).expect("java row");
+    // cycles 300+600+200 = 1100 M/s, instr 150+300+400 = 850 M/s.
+    assert!(java.contains("1100.0") && java.contains("850.0"), "{java}");
+    assert!(java.contains("0.77*"), "{java}");
+}
+
+#[test]
+fn use_row_shows_ipc() {
+    let out = headless("basic", PaneId::Use, 160, 50, "");
+    let row = out.lines().find(|l| l.contains("CPU counters")).expect("row");
+    assert!(row.contains("IPC"), "{row}");
+}
+
+#[test]
+fn no_pmu_shows_software_counters_and_the_reason() {
+    let out = headless("nohw", PaneId::Perf, 80, 24, "");
+    assert!(
+        out.contains("hardware counters: not available (no PMU in this VM)"),
+        "{out}"
+    );
+    insta::assert_snapshot!("perf_nohw_80x24", out);
+    let use_out = headless("nohw", PaneId::Use, 160, 50, "");
+    let row = use_out.lines().find(|l| l.contains("CPU counters")).unwrap();
+    assert!(row.contains("n/a (no PMU in this VM)"), "{row}");
+}
