@@ -26,7 +26,10 @@ fn perf_figures_from_fixture() {
     assert!(cpu1.contains("0.40*"), "{cpu1}");
     assert!(out.contains("* scaled"), "{out}");
     // java (pid 300): the sum of threads 300..302, tid 301 scaled.
-    let java = out.lines().find(|l| l.contains("/usr/bin/java")).expect("java row");
+    let java = out
+        .lines()
+        .find(|l| l.contains("/usr/bin/java"))
+        .expect("java row");
     // cycles 300+600+200 = 1100 M/s, instr 150+300+400 = 850 M/s.
     assert!(java.contains("1100.0") && java.contains("850.0"), "{java}");
     assert!(java.contains("0.77*"), "{java}");
@@ -35,7 +38,10 @@ fn perf_figures_from_fixture() {
 #[test]
 fn use_row_shows_ipc() {
     let out = headless("basic", PaneId::Use, 160, 50, "");
-    let row = out.lines().find(|l| l.contains("CPU counters")).expect("row");
+    let row = out
+        .lines()
+        .find(|l| l.contains("CPU counters"))
+        .expect("row");
     assert!(row.contains("IPC"), "{row}");
 }
 
@@ -48,6 +54,9 @@ fn no_pmu_shows_software_counters_and_the_reason() {
     );
     insta::assert_snapshot!("perf_nohw_80x24", out);
     let use_out = headless("nohw", PaneId::Use, 160, 50, "");
-    let row = use_out.lines().find(|l| l.contains("CPU counters")).unwrap();
+    let row = use_out
+        .lines()
+        .find(|l| l.contains("CPU counters"))
+        .unwrap();
     assert!(row.contains("n/a (no PMU in this VM)"), "{row}");
 }

@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use usetop::collectors::ProcRoot;
 use usetop::collectors::perf::PerfCollector;
-use usetop::collectors::perf::backend::{
-    CounterBackend, Kind, OpenFail, Target, classify, reason,
-};
+use usetop::collectors::perf::backend::{CounterBackend, Kind, OpenFail, Target, classify, reason};
 use usetop::collectors::perf::fake::FakeBackend;
 use usetop::collectors::perf::live::LiveBackend;
 use usetop::collectors::tasks::{TaskCollector, TaskRequest};
@@ -27,7 +25,11 @@ fn child_helper() {
     let Ok(mode) = std::env::var("USETOP_PERF_CHILD") else {
         return;
     };
-    let (n, busy) = if mode == "busy" { (3, true) } else { (7, false) };
+    let (n, busy) = if mode == "busy" {
+        (3, true)
+    } else {
+        (7, false)
+    };
     for i in 0..n {
         std::thread::Builder::new()
             .name(format!("busy-{i}"))
@@ -137,7 +139,11 @@ fn software_counters_grow_per_thread_and_in_sum() {
     assert_eq!(b.procs.len(), 1, "child not counted: {b:?} {notes:?}");
     let f = derive(Some(&a), &b, 0.4);
     let pr = f.proc(pid).unwrap();
-    let is_busy = |tid: u32| names.iter().any(|(t, n)| *t == tid && n.starts_with("busy-"));
+    let is_busy = |tid: u32| {
+        names
+            .iter()
+            .any(|(t, n)| *t == tid && n.starts_with("busy-"))
+    };
     let busy: Vec<_> = pr.threads.iter().filter(|t| is_busy(t.tid)).collect();
     assert_eq!(busy.len(), 3, "threads: {:?}", pr.threads);
     for t in &busy {

@@ -26,10 +26,16 @@ fn slab_pane_snapshots() {
 fn slab_sorts_by_any_column() {
     let by_name = headless("basic", PaneId::Slab, 100, 30, "n");
     let pos = |s: &str, n: &str| s.find(n).unwrap_or_else(|| panic!("{n} missing:\n{s}"));
-    assert!(pos(&by_name, "TCPv6") < pos(&by_name, "dentry"), "{by_name}");
+    assert!(
+        pos(&by_name, "TCPv6") < pos(&by_name, "dentry"),
+        "{by_name}"
+    );
     let by_growth = headless("basic", PaneId::Slab, 100, 30, "g");
     assert!(by_growth.contains("GROWTH/s▼"), "{by_growth}");
-    assert!(pos(&by_growth, "dentry") < pos(&by_growth, "ext4_inode"), "{by_growth}");
+    assert!(
+        pos(&by_growth, "dentry") < pos(&by_growth, "ext4_inode"),
+        "{by_growth}"
+    );
     // The escape in a cache name never reaches the terminal.
     assert!(!by_name.contains('\x1b'));
     assert!(by_name.contains("esc?[2Jname"), "{by_name}");
@@ -73,7 +79,10 @@ fn denied_slabinfo_says_root_and_use_row_is_na() {
         app.push_sample(s);
     }
     let out = render(&app, 80, 24);
-    assert!(out.contains("slab caches need root (CAP_SYS_ADMIN to read"), "{out}");
+    assert!(
+        out.contains("slab caches need root (CAP_SYS_ADMIN to read"),
+        "{out}"
+    );
     insta::assert_snapshot!("slab_denied_80x24", out);
     let snap = Arc::clone(app.snapshot().unwrap());
     let rows = panes::slab::use_rows(&snap, &app.thresholds);
