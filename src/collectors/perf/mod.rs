@@ -364,9 +364,10 @@ impl PerfCollector {
                 .filter(|t| !p.threads.contains_key(t))
                 .copied()
                 .collect();
-            // A process is counted whole or not at all: a partial sum would mislead.
+            // A process is counted whole or not at all: a partial sum would mislead. One
+            // that does not fit is skipped; a smaller one further down may still fit.
             let need = new.len() * self.per_target_fds();
-            if !new.is_empty() && (limited || exhausted || self.fds + need > self.budget) {
+            if !new.is_empty() && (exhausted || self.fds + need > self.budget) {
                 limited |= !exhausted;
                 self.fds -= p
                     .threads
@@ -441,4 +442,139 @@ pub fn fd_budget() -> usize {
         return 256;
     }
     ((lim.rlim_cur / 5) as usize).min(MAX_FDS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{StatFields, TaskIdent};
+    use fake::FakeBackend;
+
+    fn rec(pid: u32, ticks: u64) -> Arc<TaskRecord> {
+        Arc::new(TaskRecord {
+            tgid: pid,
+            stat: StatFields {
+                pid,
+                state: b'R',
+                utime: ticks,
+                start_time: 100,
+                num_threads: 1,
+                ..StatFields::default()
+            },
+            io: None,
+            ident: Arc::new(TaskIdent::default()),
+        })
+    }
+
+    /// A proc tree with the given tids under each pid.
+    fn tree(dir: &std::path::Path, procs: &[(u32, &[u32])]) -> ProcRoot {
+        let proc = dir.join("proc");
+        let _ = std::fs::remove_dir_all(&proc);
+        for (pid, tids) in procs {
+            for t in *tids {
+                std::fs::create_dir_all(proc.join(format!("{pid}/task/{t}"))).unwrap();
+            }
+        }
+        ProcRoot::new(proc, dir.join("sys"))
+    }
+
+    const COUNTS: &str = "tid10 sw 100 100 1 2 3 4\ntid11 sw 100 100 1 2 3 4\n\
+tid12 sw 100 100 1 2 3 4\ntid20 sw 100 100 1 2 3 4\ntid30 sw 100 100 1 2 3 4\n\
+tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
+
+    fn collector(root: &ProcRoot, text: &str, budget: usize) -> PerfCollector {
+        let fake = FakeBackend::parse(text);
+        PerfCollector::with_backend(root, Some(Box::new(fake)), budget)
+    }
+
+    fn tids(s: &PerfSample, pid: u32) -> Vec<u32> {
+        s.procs
+            .iter()
+            .find(|p| p.pid == pid)
+            .map(|p| p.threads.iter().map(|t| t.tid).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn new_threads_are_picked_up_and_exited_ones_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = tree(dir.path(), &[(10, &[10, 11])]);
+        let mut c = collector(&root, COUNTS, 1000);
+        let mut notes = Vec::new();
+        let s = c.sample(&[], &[rec(10, 5)], 4, &mut notes);
+        assert_eq!(tids(&s, 10), vec![10, 11]);
+        assert_eq!(c.fds(), 8);
+        tree(dir.path(), &[(10, &[10, 12])]);
+        let s = c.sample(&[], &[rec(10, 9)], 4, &mut notes);
+        assert_eq!(tids(&s, 10), vec![10, 12]);
+        assert_eq!(c.fds(), 8);
+        assert_eq!(s.hw_reason.as_deref(), Some("not available (no PMU in this VM)"));
+        // Per-task counting off: everything is closed.
+        let s = c.sample(&[], &[rec(10, 9)], 0, &mut notes);
+        assert!(s.procs.is_empty());
+        assert_eq!(c.fds(), 0);
+    }
+
+    #[test]
+    fn top_n_by_cpu_over_the_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = tree(dir.path(), &[(10, &[10]), (20, &[20]), (30, &[30])]);
+        let mut c = collector(&root, COUNTS, 1000);
+        let mut notes = Vec::new();
+        // First sample: by total CPU time.
+        let s = c.sample(&[], &[rec(10, 50), rec(20, 10), rec(30, 40)], 2, &mut notes);
+        let pids: Vec<u32> = s.procs.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, vec![10, 30]);
+        // Then by the ticks used since: 20 is now the busiest.
+        let s = c.sample(&[], &[rec(10, 51), rec(20, 90), rec(30, 40)], 2, &mut notes);
+        let pids: Vec<u32> = s.procs.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, vec![20, 10]);
+        assert_eq!(c.fds(), 8);
+    }
+
+    #[test]
+    fn budget_and_exhaustion_count_fewer_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = tree(dir.path(), &[(10, &[10, 11, 12]), (30, &[30, 31])]);
+        let mut notes = Vec::new();
+        // Until hardware is known to be absent a thread is reckoned at 9 descriptors: the
+        // 3-thread process does not fit in 20, the 2-thread one does.
+        let mut c = collector(&root, COUNTS, 20);
+        let s = c.sample(&[], &[rec(10, 50), rec(30, 40)], 2, &mut notes);
+        assert_eq!(s.procs.len(), 1);
+        assert_eq!(s.procs[0].pid, 30);
+        assert_eq!(
+            s.tasks_reason.as_deref(),
+            Some("counting 1 of 2 processes: open-files budget of 20 counters reached")
+        );
+        assert!(c.fds() <= 20);
+        let mut c = collector(&root, &format!("{COUNTS}fail sw EMFILE\n"), 1000);
+        let s = c.sample(&[0], &[rec(10, 50)], 2, &mut notes);
+        assert!(s.procs.is_empty());
+        assert!(s.tasks_reason.unwrap().contains("EMFILE"), "{notes:?}");
+        assert_eq!(c.fds(), 0);
+    }
+
+    #[test]
+    fn kernel_mode_refused_falls_back_to_user_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = tree(dir.path(), &[(10, &[10])]);
+        let mut c = collector(&root, &format!("{COUNTS}fail kernel EACCES\n"), 1000);
+        let mut notes = Vec::new();
+        let s = c.sample(&[], &[rec(10, 50)], 1, &mut notes);
+        assert!(!s.kernel);
+        assert_eq!(tids(&s, 10), vec![10]);
+    }
+
+    #[test]
+    fn fixture_without_counters_counts_nothing_quietly() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = tree(dir.path(), &[(10, &[10])]);
+        let mut c = PerfCollector::new(&root);
+        let mut notes = Vec::new();
+        let s = c.sample(&[0], &[rec(10, 1)], 4, &mut notes);
+        assert!(s.procs.is_empty() && s.cpus.is_empty());
+        assert!(notes.is_empty());
+        assert!(s.hw_reason.is_some());
+    }
 }
