@@ -77,6 +77,9 @@ impl CounterSet {
 pub struct ThreadCounters {
     pub tid: u32,
     pub c: CounterSet,
+    /// The thread's name when its counters were opened (raw; sanitised when drawn).
+    #[serde(default)]
+    pub comm: String,
 }
 
 /// One counted process: its threads' counters (a counter on a tid counts only that thread).
@@ -207,6 +210,7 @@ pub fn rates(p: &CounterSet, c: &CounterSet, dt_s: f64) -> Rates {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThreadRates {
     pub tid: u32,
+    pub comm: String,
     pub rates: Rates,
 }
 
@@ -269,6 +273,7 @@ pub fn derive(prev: Option<&PerfSample>, cur: &PerfSample, dt_s: f64) -> PerfFig
                     sum.add(&r);
                     ThreadRates {
                         tid: t.tid,
+                        comm: t.comm.clone(),
                         rates: r,
                     }
                 })
@@ -355,10 +360,12 @@ mod tests {
                     ThreadCounters {
                         tid: 10,
                         c: set(100, 100, 10, 1, 1, 0),
+                        comm: String::new(),
                     },
                     ThreadCounters {
                         tid: 11,
                         c: set(0, 0, 0, 0, 0, 0),
+                        comm: String::new(),
                     },
                 ],
             }],
@@ -371,6 +378,7 @@ mod tests {
         c.procs[0].threads.push(ThreadCounters {
             tid: 12,
             c: set(7, 7, 7, 7, 7, 7),
+            comm: "new".into(),
         });
         // tid 11's instructions were multiplexed: running half of enabled.
         c.procs[0].threads[1].c.v[Ev::Instructions.idx()] = cnt(500, 1000, 500);

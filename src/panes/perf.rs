@@ -165,7 +165,11 @@ pub fn task_rows(s: &Snapshot, st: &PerfState) -> Vec<TaskRow> {
             rows.extend(p.threads.iter().map(|t| TaskRow {
                 id: t.tid,
                 threads: 1,
-                command: comm_of(s, p.pid, Some(t.tid)),
+                command: if t.comm.is_empty() {
+                    comm_of(s, p.pid, Some(t.tid))
+                } else {
+                    t.comm.clone()
+                },
                 rates: t.rates,
             }));
         } else {

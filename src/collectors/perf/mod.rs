@@ -14,6 +14,7 @@ use std::sync::Arc;
 use backend::{CounterBackend, CounterGroup, Kind, OpenFail, Target, classify, reason};
 
 use super::dirents::list_numeric;
+use super::parse::parse_pid_stat;
 use super::procroot::ProcRoot;
 use crate::model::perf::{CounterSet, PerfSample, ProcCounters, ThreadCounters};
 use crate::model::{Note, TaskRecord};
@@ -28,6 +29,7 @@ const MAX_FDS: usize = 4096;
 struct Groups {
     hw: Option<Box<dyn CounterGroup>>,
     sw: Option<Box<dyn CounterGroup>>,
+    comm: String,
 }
 
 impl Groups {
@@ -319,6 +321,19 @@ impl PerfCollector {
         self.fds -= freed.min(self.fds);
     }
 
+    /// A thread's name, read once when its counters open (from stat, which fixtures have).
+    fn thread_comm(&self, pid: u32, tid: u32) -> String {
+        self.root
+            .read_proc(&format!("{pid}/task/{tid}/stat"))
+            .ok()
+            .and_then(|b| {
+                parse_pid_stat(&b)
+                    .ok()
+                    .map(|(_, comm)| String::from_utf8_lossy(comm).into_owned())
+            })
+            .unwrap_or_default()
+    }
+
     /// Returns true when it ran out of descriptors.
     fn sample_tasks(&mut self, ranked: &[(u32, u64)], out: &mut PerfSample) -> bool {
         // Close what is no longer ranked (or a pid reused by a new process) first, so its
@@ -380,7 +395,8 @@ impl PerfCollector {
             }
             for tid in new {
                 match self.open(Target::Thread(tid)) {
-                    Ok(g) => {
+                    Ok(mut g) => {
+                        g.comm = self.thread_comm(pid, tid);
                         p.threads.insert(tid, g);
                     }
                     Err(Stop::Gone) => {}
@@ -407,7 +423,13 @@ impl PerfCollector {
             let threads: Vec<ThreadCounters> = p
                 .threads
                 .iter_mut()
-                .filter_map(|(tid, g)| g.read().map(|c| ThreadCounters { tid: *tid, c }))
+                .filter_map(|(tid, g)| {
+                    g.read().map(|c| ThreadCounters {
+                        tid: *tid,
+                        c,
+                        comm: g.comm.clone(),
+                    })
+                })
                 .collect();
             if !threads.is_empty() {
                 counted += 1;
@@ -508,7 +530,10 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
         let s = c.sample(&[], &[rec(10, 9)], 4, &mut notes);
         assert_eq!(tids(&s, 10), vec![10, 12]);
         assert_eq!(c.fds(), 8);
-        assert_eq!(s.hw_reason.as_deref(), Some("not available (no PMU in this VM)"));
+        assert_eq!(
+            s.hw_reason.as_deref(),
+            Some("not available (no PMU in this VM)")
+        );
         // Per-task counting off: everything is closed.
         let s = c.sample(&[], &[rec(10, 9)], 0, &mut notes);
         assert!(s.procs.is_empty());
