@@ -21,6 +21,8 @@ pub struct FakeBackend {
     fail_cpu: Option<i32>,
     /// Kernel counting refused (the fixture's perf_event_paranoid): `fail kernel EACCES`.
     fail_kernel: Option<i32>,
+    /// Targets whose opens fail with EACCES (another user's process, without root).
+    refused: Vec<Target>,
     /// Every open call, for tests: (target, kind, kernel).
     pub opened: Vec<(Target, Kind, bool)>,
 }
@@ -40,6 +42,11 @@ fn errno(name: &str) -> Option<i32> {
 }
 
 impl FakeBackend {
+    /// Makes every open on `target` fail with EACCES.
+    pub fn refuse(&mut self, target: Target) {
+        self.refused.push(target);
+    }
+
     /// Reads every `*.txt` of `dir` (sorted); `None` when the directory does not exist.
     pub fn from_dir(dir: &Path) -> Option<FakeBackend> {
         let mut names: Vec<_> = std::fs::read_dir(dir)
@@ -118,6 +125,9 @@ impl CounterBackend for FakeBackend {
         let fail = |e: Option<i32>| e.map(io::Error::from_raw_os_error);
         if let Some(e) = fail(if kernel { self.fail_kernel } else { None }) {
             return Err(e);
+        }
+        if self.refused.contains(&target) {
+            return Err(io::Error::from_raw_os_error(libc::EACCES));
         }
         if let (Target::Cpu(_), Some(e)) = (target, fail(self.fail_cpu)) {
             return Err(e);

@@ -218,7 +218,9 @@ impl PerfCollector {
                 Err(OpenFail::Exhausted) => return Err(Stop::Exhausted),
                 Err(f) => {
                     let r = reason(&f, self.paranoid);
-                    if matches!(target, Target::Thread(_)) {
+                    // A refusal on one thread may only mean "not your process" (no root):
+                    // other processes are still tried. Anything else holds for all.
+                    if matches!(target, Target::Thread(_)) && f != OpenFail::Refused {
                         self.sw_off = Some(r.clone());
                     }
                     return Err(Stop::Refused(r));
@@ -351,6 +353,8 @@ impl PerfCollector {
         let mut limited = false;
         let mut exhausted = false;
         let mut counted = 0usize;
+        let mut refused = 0usize;
+        let mut refused_why = String::new();
         for &(pid, start_time) in ranked {
             self.tids.clear();
             let dir = self.root.proc_path(&format!("{pid}/task"));
@@ -405,7 +409,11 @@ impl PerfCollector {
                         break;
                     }
                     Err(Stop::Refused(r)) => {
-                        out.tasks_reason = Some(format!("per-task counters: {r}"));
+                        refused += 1;
+                        refused_why = r;
+                        let held: usize = p.threads.values().map(Groups::fds).sum();
+                        self.fds -= held.min(self.fds);
+                        p.threads.clear();
                         break;
                     }
                 }
@@ -437,7 +445,16 @@ impl PerfCollector {
                 self.procs.insert(pid, p);
             }
         }
-        if out.tasks_reason.is_none() && (limited || exhausted) {
+        if let Some(r) = &self.sw_off {
+            out.tasks_reason = Some(format!("per-task counters: {r}"));
+        } else if refused > 0 && counted == 0 {
+            out.tasks_reason = Some(format!("per-task counters: {refused_why}"));
+        } else if refused > 0 {
+            out.tasks_reason = Some(format!(
+                "counting {counted} of {} processes; {refused} {refused_why}",
+                ranked.len()
+            ));
+        } else if limited || exhausted {
             let why = if exhausted {
                 "out of file descriptors (EMFILE)".to_string()
             } else {
@@ -578,6 +595,27 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
         assert!(s.procs.is_empty());
         assert!(s.tasks_reason.unwrap().contains("EMFILE"), "{notes:?}");
         assert_eq!(c.fds(), 0);
+    }
+
+    #[test]
+    fn a_refused_process_does_not_stop_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = tree(dir.path(), &[(10, &[10]), (20, &[20])]);
+        // tid20 refused (another user's process without root), tid10 counts.
+        let text = COUNTS.replace("tid20 sw 100 100 1 2 3 4\n", "");
+        let mut fake = FakeBackend::parse(&text);
+        fake.refuse(Target::Thread(20));
+        let mut c = PerfCollector::with_backend(&root, Some(Box::new(fake)), 1000);
+        let mut notes = Vec::new();
+        let s = c.sample(&[], &[rec(10, 50), rec(20, 40)], 2, &mut notes);
+        assert_eq!(tids(&s, 10), vec![10]);
+        assert!(tids(&s, 20).is_empty());
+        let why = s.tasks_reason.unwrap();
+        assert!(
+            why.starts_with("counting 1 of 2 processes; 1 refused"),
+            "{why}"
+        );
+        assert_eq!(c.fds(), 4);
     }
 
     #[test]
