@@ -31,10 +31,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Slab growth (bytes/s) from which the overview turns yellow and red: a leak is steady
-/// growth, and a megabyte a second fills memory within hours.
-const GROWTH_WARN: f64 = 64.0 * 1024.0;
-const GROWTH_CRIT: f64 = 1024.0 * 1024.0;
+/// SUnreclaim growth (bytes/s) from which the overview turns yellow and red. One interval
+/// is noisy; a leak is the same colour interval after interval. A megabyte a second of
+/// unreclaimable memory fills a gigabyte in under 20 minutes.
+const GROWTH_WARN: f64 = 1024.0 * 1024.0;
+const GROWTH_CRIT: f64 = 16.0 * 1024.0 * 1024.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlabCol {
