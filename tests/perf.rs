@@ -60,3 +60,11 @@ fn no_pmu_shows_software_counters_and_the_reason() {
         .unwrap();
     assert!(row.contains("n/a (no PMU in this VM)"), "{row}");
 }
+
+#[test]
+fn sort_keys_skip_hidden_hardware_columns() {
+    let out = headless("nohw", PaneId::Perf, 80, 24, ">");
+    assert!(out.contains("CS/s▼"), "{out}");
+    let out = headless("basic", PaneId::Perf, 80, 24, "> >");
+    assert!(out.contains("Minstr/s▼"), "{out}");
+}

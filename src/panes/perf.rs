@@ -104,6 +104,13 @@ impl PerfCol {
     fn index(self) -> usize {
         PerfCol::ALL.iter().position(|c| *c == self).unwrap_or(0)
     }
+
+    fn is_hw(self) -> bool {
+        matches!(
+            self,
+            PerfCol::Mcycles | PerfCol::Minstr | PerfCol::Ipc | PerfCol::Miss | PerfCol::Bmiss
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -202,6 +209,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
         .snapshot()
         .map(|s| task_rows(s, &app.perf).len())
         .unwrap_or(0);
+    let hw_off = app
+        .snapshot()
+        .is_some_and(|s| s.cur.perf.hw_reason.is_some());
     let st = &mut app.perf;
     let last = n.saturating_sub(1);
     let default_desc = |c: PerfCol| !matches!(c, PerfCol::Pid | PerfCol::Command);
@@ -212,12 +222,20 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
         KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
         KeyCode::Home => st.selected = 0,
         KeyCode::End => st.selected = last,
-        KeyCode::Char('>') | KeyCode::Char('.') => {
-            st.sort = PerfCol::ALL[(st.sort.index() + 1) % PerfCol::ALL.len()];
-            st.desc = default_desc(st.sort);
-        }
-        KeyCode::Char('<') | KeyCode::Char(',') => {
-            st.sort = PerfCol::ALL[(st.sort.index() + PerfCol::ALL.len() - 1) % PerfCol::ALL.len()];
+        KeyCode::Char('>') | KeyCode::Char('.') | KeyCode::Char('<') | KeyCode::Char(',') => {
+            let n = PerfCol::ALL.len();
+            let step = if matches!(key.code, KeyCode::Char('>') | KeyCode::Char('.')) {
+                1
+            } else {
+                n - 1
+            };
+            // Hidden hardware columns (no hardware counters) are skipped.
+            loop {
+                st.sort = PerfCol::ALL[(st.sort.index() + step) % n];
+                if !(hw_off && st.sort.is_hw()) {
+                    break;
+                }
+            }
             st.desc = default_desc(st.sort);
         }
         KeyCode::Char('I') => st.desc = !st.desc,
@@ -310,26 +328,48 @@ fn num(v: Option<f64>, hw: bool, hw_off: bool, prec: usize) -> String {
     }
 }
 
+/// One row of the per-CPU table; hardware columns only when hardware counters work.
 fn cpu_table_row(label: String, r: &Rates, hw_off: bool, wide: bool) -> Vec<String> {
-    let mut v = vec![
-        label,
-        num(r.get(Ev::Cycles).map(|x| x / 1e6), true, hw_off, 1),
-        num(r.get(Ev::Instructions).map(|x| x / 1e6), true, hw_off, 1),
-        format!("{}{}", num(r.ipc(), true, hw_off, 2), star(r)),
-    ];
-    if wide {
-        v.push(fmt::count_rate(r.get(Ev::CacheRefs)));
-        v.push(fmt::count_rate(r.get(Ev::CacheMisses)));
-    }
-    v.push(num(r.miss_pct(), true, hw_off, 1));
-    if wide {
-        v.push(fmt::count_rate(r.get(Ev::BranchMisses)));
+    let mut v = vec![label];
+    if !hw_off {
+        v.push(num(r.get(Ev::Cycles).map(|x| x / 1e6), true, hw_off, 1));
+        v.push(num(
+            r.get(Ev::Instructions).map(|x| x / 1e6),
+            true,
+            hw_off,
+            1,
+        ));
+        v.push(format!("{}{}", num(r.ipc(), true, hw_off, 2), star(r)));
+        if wide {
+            v.push(fmt::count_rate(r.get(Ev::CacheRefs)));
+            v.push(fmt::count_rate(r.get(Ev::CacheMisses)));
+        }
+        v.push(num(r.miss_pct(), true, hw_off, 1));
+        if wide {
+            v.push(fmt::count_rate(r.get(Ev::BranchMisses)));
+        }
     }
     v.push(num(r.cpu_pct(), false, hw_off, 1));
     v.push(fmt::count_rate(r.get(Ev::CtxSwitches)));
     v.push(fmt::count_rate(r.get(Ev::Migrations)));
     v.push(fmt::count_rate(r.get(Ev::PageFaults)));
     v
+}
+
+fn cpu_table_header(hw_off: bool, wide: bool) -> Vec<&'static str> {
+    let mut hdr = vec!["CPU"];
+    if !hw_off {
+        hdr.extend(["Mcycle/s", "Minstr/s", "IPC"]);
+        if wide {
+            hdr.extend(["REF/s", "MISS/s"]);
+        }
+        hdr.push("%MISS");
+        if wide {
+            hdr.push("BMISS/s");
+        }
+    }
+    hdr.extend(["%CLK", "CS/s", "MIGR/s", "FLT/s"]);
+    hdr
 }
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
@@ -397,15 +437,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             height: sys_area.height.saturating_sub(text_h),
             ..sys_area
         };
-        let mut hdr = vec!["CPU", "Mcycle/s", "Minstr/s", "IPC"];
-        if wide {
-            hdr.extend(["REF/s", "MISS/s"]);
-        }
-        hdr.push("%MISS");
-        if wide {
-            hdr.push("BMISS/s");
-        }
-        hdr.extend(["%CLK", "CS/s", "MIGR/s", "FLT/s"]);
+        let hdr = cpu_table_header(hw_off, wide);
         let mut rows = vec![cpu_table_row("all".into(), &s.perf.total, hw_off, wide)];
         for (id, r) in s.perf.cpus.iter().take(cpu_rows - 1) {
             rows.push(cpu_table_row(id.to_string(), r, hw_off, wide));
@@ -454,7 +486,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let cols: Vec<PerfCol> = PerfCol::ALL
         .iter()
         .copied()
-        .filter(|c| wide || !matches!(c, PerfCol::Cs))
+        .filter(|c| wide || hw_off || !matches!(c, PerfCol::Cs))
+        // Without hardware counters their columns would only say n/a (the line above
+        // says why): the software ones get the room.
+        .filter(|c| !hw_off || !c.is_hw())
         .collect();
     let mut header: Vec<String> = Vec::new();
     for c in &cols {
