@@ -394,6 +394,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         Layout::vertical([Constraint::Length(sys_h), Constraint::Min(3)]).areas(area);
 
     let mut lines: Vec<Line> = Vec::new();
+    let shown = if cpu_rows > 0 && cpu_rows - 1 < ncpu {
+        format!(" (first {} shown)", cpu_rows - 1)
+    } else {
+        String::new()
+    };
     let scope = if p.kernel {
         "user+kernel"
     } else {
@@ -402,7 +407,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let any_scaled = s.perf.total.scaled || s.perf.procs.iter().any(|x| x.sum.scaled);
     let mut head = vec![
         Span::styled("System ", t.title),
-        Span::raw(format!("{ncpu} CPUs, counting {scope}")),
+        Span::raw(format!("{ncpu} CPUs{shown}, counting {scope}")),
     ];
     if any_scaled {
         head.push(Span::styled(
