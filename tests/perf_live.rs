@@ -16,7 +16,7 @@ use usetop::collectors::perf::fake::FakeBackend;
 use usetop::collectors::perf::live::LiveBackend;
 use usetop::collectors::tasks::{TaskCollector, TaskRequest};
 use usetop::model::TaskRecord;
-use usetop::model::perf::{Ev, derive};
+use usetop::model::perf::{Ev, derive_task_rates};
 
 /// Runs as the child when the environment says so: `busy` spins and faults in 3 named
 /// threads, `idle` sleeps in 7 threads; both exit after 20 s or when stdin closes.
@@ -152,7 +152,7 @@ fn software_counters_grow_per_thread_and_in_sum() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(b.procs.len(), 1, "child not counted: {b:?} {notes:?}");
-    let f = derive(Some(&a), &b, 0.4);
+    let f = derive_task_rates(Some(&a), &b, 0.4);
     let pr = f.proc(pid).unwrap();
     let is_busy = |tid: u32| {
         names

@@ -61,15 +61,64 @@ pub struct Count {
     pub running_ns: u64,
 }
 
-/// Every event of one CPU or one thread; `None` where the event is not counted.
+/// The hardware group's counts: one enabled/running pair for the group (its members are
+/// scheduled together), values in the order of `Ev::HW`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HwCounts {
+    pub enabled_ns: u64,
+    pub running_ns: u64,
+    pub v: [u64; 5],
+}
+
+/// The software group's counts, values in the order of `Ev::SW`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwCounts {
+    pub enabled_ns: u64,
+    pub running_ns: u64,
+    pub v: [u64; 4],
+}
+
+/// Every event of one CPU or one thread; a group is `None` where it is not counted. Kept
+/// compact (one time pair per group): a ring of samples holds one per counted thread.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CounterSet {
-    pub v: [Option<Count>; NEV],
+    pub hw: Option<HwCounts>,
+    pub sw: Option<SwCounts>,
 }
 
 impl CounterSet {
     pub fn get(&self, e: Ev) -> Option<Count> {
-        self.v[e.idx()]
+        let i = e.idx();
+        if i < Ev::HW.len() {
+            self.hw.map(|g| Count {
+                value: g.v[i],
+                enabled_ns: g.enabled_ns,
+                running_ns: g.running_ns,
+            })
+        } else {
+            self.sw.map(|g| Count {
+                value: g.v[i - Ev::HW.len()],
+                enabled_ns: g.enabled_ns,
+                running_ns: g.running_ns,
+            })
+        }
+    }
+
+    /// Stores one event's count; its times become the group's (they are the same for every
+    /// member of a group).
+    pub fn set(&mut self, e: Ev, c: Count) {
+        let i = e.idx();
+        if i < Ev::HW.len() {
+            let g = self.hw.get_or_insert_with(HwCounts::default);
+            g.v[i] = c.value;
+            g.enabled_ns = c.enabled_ns;
+            g.running_ns = c.running_ns;
+        } else {
+            let g = self.sw.get_or_insert_with(SwCounts::default);
+            g.v[i - Ev::HW.len()] = c.value;
+            g.enabled_ns = c.enabled_ns;
+            g.running_ns = c.running_ns;
+        }
     }
 }
 
@@ -196,11 +245,11 @@ pub fn rates(p: &CounterSet, c: &CounterSet, dt_s: f64) -> Rates {
     if dt_s <= 0.0 {
         return out;
     }
-    for i in 0..NEV {
-        if let (Some(a), Some(b)) = (p.v[i], c.v[i])
+    for e in Ev::ALL {
+        if let (Some(a), Some(b)) = (p.get(e), c.get(e))
             && let Some((d, scaled)) = scaled_delta(a, b)
         {
-            out.r[i] = Some(d / dt_s);
+            out.r[e.idx()] = Some(d / dt_s);
             out.scaled |= scaled;
         }
     }
@@ -223,16 +272,27 @@ pub struct ProcRates {
     pub threads: Vec<ThreadRates>,
 }
 
-/// Rates and USE figures derived from two samples.
+/// Rates and USE figures derived from two samples (system-wide only: the per-task rates,
+/// much larger, are derived on demand by `tasks`, so the snapshot ring does not hold them).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PerfFigures {
     pub cpus: Vec<(u32, Rates)>,
     /// Sum over CPUs.
     pub total: Rates,
+}
+
+/// The counted processes with their per-thread rates over one interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PerfTasks {
     pub procs: Vec<ProcRates>,
 }
 
-impl PerfFigures {
+/// Per-task counter rates of a snapshot (derived now from its two samples).
+pub fn tasks(s: &super::Snapshot) -> PerfTasks {
+    derive_task_rates(s.prev.as_deref().map(|p| &p.perf), &s.cur.perf, s.dt_s)
+}
+
+impl PerfTasks {
     /// The per-thread counters of one process, for drill-down views.
     pub fn threads(&self, pid: u32) -> Option<&[ThreadRates]> {
         self.procs
@@ -258,6 +318,12 @@ pub fn derive(prev: Option<&PerfSample>, cur: &PerfSample, dt_s: f64) -> PerfFig
             (*id, r)
         })
         .collect();
+    PerfFigures { cpus, total }
+}
+
+/// Each counted process: the sum over its threads that have a previous reading, and each
+/// thread. A thread is matched by tid within its process, a process by pid.
+pub fn derive_task_rates(prev: Option<&PerfSample>, cur: &PerfSample, dt_s: f64) -> PerfTasks {
     let procs = cur
         .procs
         .iter()
@@ -285,7 +351,7 @@ pub fn derive(prev: Option<&PerfSample>, cur: &PerfSample, dt_s: f64) -> PerfFig
             }
         })
         .collect();
-    PerfFigures { cpus, total, procs }
+    PerfTasks { procs }
 }
 
 #[cfg(test)]
@@ -325,12 +391,12 @@ mod tests {
 
     fn set(cy: u64, ins: u64, refs: u64, miss: u64, bm: u64, t: u64) -> CounterSet {
         let mut s = CounterSet::default();
-        s.v[Ev::Cycles.idx()] = cnt(cy, t, t);
-        s.v[Ev::Instructions.idx()] = cnt(ins, t, t);
-        s.v[Ev::CacheRefs.idx()] = cnt(refs, t, t);
-        s.v[Ev::CacheMisses.idx()] = cnt(miss, t, t);
-        s.v[Ev::BranchMisses.idx()] = cnt(bm, t, t);
-        s.v[Ev::TaskClock.idx()] = cnt(t, t, t);
+        s.hw = Some(HwCounts {
+            enabled_ns: t,
+            running_ns: t,
+            v: [cy, ins, refs, miss, bm],
+        });
+        s.set(Ev::TaskClock, cnt(t, t, t).unwrap());
         s
     }
 
@@ -346,7 +412,12 @@ mod tests {
         assert_eq!(r.miss_pct(), Some(25.0));
         assert_eq!(r.bmiss_pct(), Some(1.0));
         assert_eq!(r.cpu_pct(), Some(25.0));
-        assert_eq!(r.get(Ev::PageFaults), None);
+        assert_eq!(r.get(Ev::PageFaults), Some(0.0));
+        let hw_only = CounterSet {
+            sw: None,
+            ..set(1, 1, 1, 1, 1, 1)
+        };
+        assert_eq!(rates(&hw_only, &hw_only, 1.0).get(Ev::PageFaults), None);
         assert!(!r.scaled);
         assert_eq!(Rates::default().ipc(), None);
     }
@@ -380,13 +451,17 @@ mod tests {
             c: set(7, 7, 7, 7, 7, 7),
             comm: "new".into(),
         });
-        // tid 11's instructions were multiplexed: running half of enabled.
-        c.procs[0].threads[1].c.v[Ev::Instructions.idx()] = cnt(500, 1000, 500);
-        let f = derive(Some(&p), &c, 1.0);
+        // tid 11's hardware group was multiplexed: running half of enabled, so its counts
+        // (cycles 3000, instructions 500) are doubled.
+        c.procs[0].threads[1]
+            .c
+            .set(Ev::Instructions, cnt(500, 1000, 500).unwrap());
+        let f = derive_task_rates(Some(&p), &c, 1.0);
         let pr = f.proc(10).unwrap();
-        assert_eq!(pr.sum.get(Ev::Cycles), Some(4000.0));
+        assert_eq!(pr.sum.get(Ev::Cycles), Some(1000.0 + 6000.0));
         assert_eq!(pr.sum.get(Ev::Instructions), Some(2000.0 + 1000.0));
-        assert_eq!(pr.sum.ipc(), Some(0.75));
+        assert!((pr.sum.ipc().unwrap() - 3.0 / 7.0).abs() < 1e-9);
+        assert_eq!(pr.sum.get(Ev::TaskClock), Some(1000.0 + 1000.0));
         assert!(pr.sum.scaled);
         let th = f.threads(10).unwrap();
         assert_eq!(th.len(), 3);

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::app::config::Thresholds;
 use crate::collectors::perf::DEFAULT_TOP_N;
 use crate::model::Snapshot;
-use crate::model::perf::{Ev, Rates};
+use crate::model::perf::{self, Ev, Rates};
 use crate::theme::Level;
 use crate::widgets::fmt;
 use crate::widgets::text::fit;
@@ -167,7 +167,7 @@ fn comm_of(s: &Snapshot, pid: u32, tid: Option<u32>) -> String {
 /// The task table in display order.
 pub fn task_rows(s: &Snapshot, st: &PerfState) -> Vec<TaskRow> {
     let mut rows: Vec<TaskRow> = Vec::new();
-    for p in &s.perf.procs {
+    for p in &perf::tasks(s).procs {
         if st.show_threads {
             rows.extend(p.threads.iter().map(|t| TaskRow {
                 id: t.tid,
@@ -404,7 +404,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     } else {
         "user space only"
     };
-    let any_scaled = s.perf.total.scaled || s.perf.procs.iter().any(|x| x.sum.scaled);
+    let rows = task_rows(s, st);
+    let any_scaled = s.perf.total.scaled || rows.iter().any(|r| r.rates.scaled);
     let mut head = vec![
         Span::styled("System ", t.title),
         Span::raw(format!("{ncpu} CPUs{shown}, counting {scope}")),
@@ -479,7 +480,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::raw(format!(
             "top {} by CPU, {} counted{} ",
             p.tasks_asked,
-            s.perf.procs.len(),
+            s.cur.perf.procs.len(),
             if st.show_threads { ", by thread" } else { "" }
         )));
         if let Some(r) = &p.tasks_reason {
@@ -487,7 +488,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.base), title);
-    let rows = task_rows(s, st);
     let cols: Vec<PerfCol> = PerfCol::ALL
         .iter()
         .copied()

@@ -156,11 +156,14 @@ impl CounterBackend for FakeBackend {
 impl CounterGroup for FakeGroup {
     fn read(&mut self, out: &mut CounterSet) -> io::Result<()> {
         for (e, v) in self.kind.events().iter().zip(&self.values) {
-            out.v[e.idx()] = Some(Count {
-                value: *v,
-                enabled_ns: self.enabled,
-                running_ns: self.running,
-            });
+            out.set(
+                *e,
+                Count {
+                    value: *v,
+                    enabled_ns: self.enabled,
+                    running_ns: self.running,
+                },
+            );
         }
         Ok(())
     }

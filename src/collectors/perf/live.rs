@@ -99,19 +99,28 @@ impl CounterGroup for LiveGroup {
             .iter()
             .zip(std::iter::once(&self.leader).chain(self.members.iter()))
         {
-            out.v[e.idx()] = data.get(c).map(|entry| Count {
-                value: entry.value(),
-                enabled_ns: enabled_ns.unwrap_or(0),
-                running_ns: running_ns.unwrap_or(0),
-            });
+            if let Some(entry) = data.get(c) {
+                out.set(
+                    *e,
+                    Count {
+                        value: entry.value(),
+                        enabled_ns: enabled_ns.unwrap_or(0),
+                        running_ns: running_ns.unwrap_or(0),
+                    },
+                );
+            }
         }
         if let Some(c) = self.clock.as_mut() {
             let ct = c.read_count_and_time()?;
-            out.v[Ev::TaskClock.idx()] = Some(Count {
-                value: ct.count,
-                enabled_ns: ct.time_enabled,
-                running_ns: ct.time_running,
-            });
+            // Software events are never multiplexed: the clock's times serve the group.
+            out.set(
+                Ev::TaskClock,
+                Count {
+                    value: ct.count,
+                    enabled_ns: ct.time_enabled,
+                    running_ns: ct.time_running,
+                },
+            );
         }
         Ok(())
     }
