@@ -390,12 +390,14 @@ mod tests {
     }
 
     fn set(cy: u64, ins: u64, refs: u64, miss: u64, bm: u64, t: u64) -> CounterSet {
-        let mut s = CounterSet::default();
-        s.hw = Some(HwCounts {
-            enabled_ns: t,
-            running_ns: t,
-            v: [cy, ins, refs, miss, bm],
-        });
+        let mut s = CounterSet {
+            hw: Some(HwCounts {
+                enabled_ns: t,
+                running_ns: t,
+                v: [cy, ins, refs, miss, bm],
+            }),
+            sw: None,
+        };
         s.set(Ev::TaskClock, cnt(t, t, t).unwrap());
         s
     }

@@ -92,20 +92,20 @@ impl SlabTotals {
 
 /// One cache with its growth over the interval (`None` without a previous sample or when
 /// the cache is new).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SlabRate {
-    pub cache: SlabCache,
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlabRate<'a> {
+    pub cache: &'a SlabCache,
     /// Change of CACHE SIZE in bytes per second (negative when the cache shrank).
     pub growth_bps: Option<f64>,
     /// Change of the object count per second.
     pub objs_s: Option<f64>,
 }
 
-/// Rates and USE figures derived from two samples.
+/// Figures derived from one sample: the totals (`None` when slabinfo was not read). Each
+/// cache's growth is derived on demand by `caches`, so the snapshot ring does not hold a
+/// copy of every cache per snapshot.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SlabFigures {
-    /// Every cache, in slabinfo order; empty when slabinfo was not read.
-    pub caches: Vec<SlabRate>,
     pub totals: Option<SlabTotals>,
 }
 
@@ -114,17 +114,33 @@ pub fn gauge_rate(prev: u64, cur: u64, dt_s: f64) -> Option<f64> {
     (dt_s > 0.0).then(|| (cur as f64 - prev as f64) / dt_s)
 }
 
-pub fn derive(prev: Option<&SlabSample>, cur: &SlabSample, dt_s: f64) -> SlabFigures {
+pub fn derive(_prev: Option<&SlabSample>, cur: &SlabSample, _dt_s: f64) -> SlabFigures {
+    SlabFigures {
+        totals: cur.caches.as_deref().map(SlabTotals::of),
+    }
+}
+
+/// Every cache of a snapshot with its growth, in slabinfo order.
+pub fn caches(s: &super::Snapshot) -> Vec<SlabRate<'_>> {
+    cache_rates(s.prev.as_deref().map(|p| &p.slab), &s.cur.slab, s.dt_s)
+}
+
+/// Each cache of `cur` with its growth since `prev` (caches are matched by name).
+pub fn cache_rates<'a>(
+    prev: Option<&SlabSample>,
+    cur: &'a SlabSample,
+    dt_s: f64,
+) -> Vec<SlabRate<'a>> {
     let page_size = if cur.page_size > 0 {
         cur.page_size
     } else {
         4096
     };
     let Some(caches) = &cur.caches else {
-        return SlabFigures::default();
+        return Vec::new();
     };
     let before = prev.and_then(|p| p.caches.as_ref());
-    let rates = caches
+    caches
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -139,14 +155,10 @@ pub fn derive(prev: Option<&SlabSample>, cur: &SlabSample, dt_s: f64) -> SlabFig
                     gauge_rate(p.cache_bytes(page_size), c.cache_bytes(page_size), dt_s)
                 }),
                 objs_s: p.and_then(|p| gauge_rate(p.num_objs, c.num_objs, dt_s)),
-                cache: c.clone(),
+                cache: c,
             }
         })
-        .collect();
-    SlabFigures {
-        caches: rates,
-        totals: Some(SlabTotals::of(caches)),
-    }
+        .collect()
 }
 
 #[cfg(test)]
@@ -191,11 +203,12 @@ mod tests {
             ]),
             page_size: 4096,
         };
-        let f = derive(Some(&p), &c, 2.0);
-        assert_eq!(f.caches[0].growth_bps, Some(-4096.0));
-        assert_eq!(f.caches[1].growth_bps, Some(2.0 * 4096.0));
-        assert_eq!(f.caches[1].objs_s, Some(10.0));
-        assert_eq!(f.caches[2].growth_bps, None);
+        let f = cache_rates(Some(&p), &c, 2.0);
+        assert_eq!(f[0].growth_bps, Some(-4096.0));
+        assert_eq!(f[1].growth_bps, Some(2.0 * 4096.0));
+        assert_eq!(f[1].objs_s, Some(10.0));
+        assert_eq!(f[2].growth_bps, None);
         assert!(derive(None, &SlabSample::default(), 1.0).totals.is_none());
+        assert_eq!(derive(None, &c, 1.0).totals.unwrap().caches, 3);
     }
 }

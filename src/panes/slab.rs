@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::app::config::Thresholds;
 use crate::collectors::slab::DENIED_REASON;
 use crate::model::Snapshot;
-use crate::model::slab::{SlabRate, gauge_rate};
+use crate::model::slab::{self, SlabRate, gauge_rate};
 use crate::theme::Level;
 use crate::widgets::fmt;
 use crate::widgets::text::fit;
@@ -131,7 +131,7 @@ fn cmp_f(a: Option<f64>, b: Option<f64>) -> Ordering {
 }
 
 fn compare(col: SlabCol, a: &SlabRate, b: &SlabRate, page: u64) -> Ordering {
-    let (x, y) = (&a.cache, &b.cache);
+    let (x, y) = (a.cache, b.cache);
     match col {
         SlabCol::Objs => x.num_objs.cmp(&y.num_objs),
         SlabCol::Active => x.active_objs.cmp(&y.active_objs),
@@ -146,9 +146,9 @@ fn compare(col: SlabCol, a: &SlabRate, b: &SlabRate, page: u64) -> Ordering {
 }
 
 /// The caches in display order.
-pub fn sorted(s: &Snapshot, st: &SlabState) -> Vec<SlabRate> {
+pub fn sorted<'a>(s: &'a Snapshot, st: &SlabState) -> Vec<SlabRate<'a>> {
     let page = page_size(s);
-    let mut rows = s.slab.caches.clone();
+    let mut rows = slab::caches(s);
     rows.sort_by(|a, b| {
         let o = compare(st.sort, a, b, page).then_with(|| a.cache.name.cmp(&b.cache.name));
         if st.desc { o.reverse() } else { o }
@@ -165,7 +165,10 @@ fn page_size(s: &Snapshot) -> u64 {
 }
 
 pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    let n = app.snapshot().map(|s| s.slab.caches.len()).unwrap_or(0);
+    let n = app
+        .snapshot()
+        .and_then(|s| s.cur.slab.caches.as_ref().map(Vec::len))
+        .unwrap_or(0);
     let st = &mut app.slab;
     let last = n.saturating_sub(1);
     match key.code {
@@ -251,9 +254,8 @@ pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
         },
         None => UseCell::na("meminfo unreadable"),
     };
-    let top = s
-        .slab
-        .caches
+    let caches = slab::caches(s);
+    let top = caches
         .iter()
         .filter(|c| c.growth_bps.is_some_and(|g| g > 0.0))
         .max_by(|a, b| cmp_f(a.growth_bps, b.growth_bps));
@@ -307,7 +309,7 @@ fn pct(a: u64, b: u64) -> f64 {
 }
 
 fn cell(col: SlabCol, r: &SlabRate, page: u64) -> String {
-    let c = &r.cache;
+    let c = r.cache;
     match col {
         SlabCol::Objs => c.num_objs.to_string(),
         SlabCol::Active => c.active_objs.to_string(),
