@@ -327,8 +327,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let Some(s) = app.snapshot() else { return };
     let t = &app.theme;
     let st = &app.slab;
+    // Without slabinfo the header is the one line saying why.
+    let head_h = if s.slab.totals.is_some() { 5 } else { 1 };
     let [head, mem, table_area] = Layout::vertical([
-        Constraint::Length(5),
+        Constraint::Length(head_h),
         Constraint::Length(1),
         Constraint::Min(2),
     ])
