@@ -3,8 +3,57 @@
 
 mod common;
 
-use common::headless;
+use std::path::Path;
+
+use common::{headless, options};
+use usetop::collectors::ProcRoot;
+use usetop::headless::{HeadlessOptions, render_headless};
 use usetop::panes::PaneId;
+
+/// The `basic` sequence copied into a temporary directory, with its counter files replaced
+/// by the software lines only and `fail hw ENOENT`: a machine without a PMU.
+fn nohw(pane: PaneId, cols: u16, rows: u16, keys: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut roots = Vec::new();
+    for t in ["t0", "t1"] {
+        let src = common::fixtures().join("basic").join(t);
+        let dst = dir.path().join(t);
+        copy_tree(&src, &dst);
+        let counters = dst.join("perf/counters.txt");
+        let text = std::fs::read_to_string(&counters).unwrap();
+        let sw: String = text
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("sw"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&counters, format!("fail hw ENOENT\n{sw}")).unwrap();
+        roots.push(ProcRoot::new(dst.join("proc"), dst.join("sys")));
+    }
+    let out = render_headless(HeadlessOptions {
+        app: options(pane),
+        cols,
+        rows,
+        frames: roots.len(),
+        keys: keys.into(),
+        roots,
+        virtual_clock: true,
+    })
+    .unwrap();
+    out.rsplit("\x0c\n").next().unwrap_or_default().to_string()
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
 
 #[test]
 fn perf_pane_snapshots() {
@@ -47,13 +96,13 @@ fn use_row_shows_ipc() {
 
 #[test]
 fn no_pmu_shows_software_counters_and_the_reason() {
-    let out = headless("nohw", PaneId::Perf, 80, 24, "");
+    let out = nohw(PaneId::Perf, 80, 24, "");
     assert!(
         out.contains("hardware counters: not available (no PMU in this VM)"),
         "{out}"
     );
     insta::assert_snapshot!("perf_nohw_80x24", out);
-    let use_out = headless("nohw", PaneId::Use, 160, 50, "");
+    let use_out = nohw(PaneId::Use, 160, 50, "");
     let row = use_out
         .lines()
         .find(|l| l.contains("CPU counters"))
@@ -63,7 +112,7 @@ fn no_pmu_shows_software_counters_and_the_reason() {
 
 #[test]
 fn sort_keys_skip_hidden_hardware_columns() {
-    let out = headless("nohw", PaneId::Perf, 80, 24, ">");
+    let out = nohw(PaneId::Perf, 80, 24, ">");
     assert!(out.contains("CS/s▼"), "{out}");
     let out = headless("basic", PaneId::Perf, 80, 24, "> >");
     assert!(out.contains("Minstr/s▼"), "{out}");
