@@ -141,9 +141,12 @@ fn pane_switching_keys() {
         ("S-Tab", PaneId::ALL[PaneId::ALL.len() - 1]),
         ("3", PaneId::ALL[2]),
     ] {
+        // The pane's first lines (its headings) tell which pane is shown; figures below may
+        // differ, since a pane asks the sampler for its data only once it is shown.
+        let head = |s: String| s.lines().take(4).collect::<Vec<_>>().join("\n");
         assert_eq!(
-            headless("basic", PaneId::ALL[0], 80, 24, keys),
-            headless("basic", pane, 80, 24, ""),
+            head(headless("basic", PaneId::ALL[0], 80, 24, keys)),
+            head(headless("basic", pane, 80, 24, "")),
             "keys {keys}"
         );
     }

@@ -154,6 +154,11 @@ impl App {
                     && self.drill.is_empty(),
             },
             focus: self.drill.last().map(|l| l.focus),
+            perf_tasks: if self.pane == PaneId::Perf {
+                self.perf.top_n
+            } else {
+                0
+            },
         }
     }
 

@@ -96,6 +96,10 @@ pub struct Request {
     pub tasks: TaskRequest,
     /// The task a drill-down view shows: its costly files are read only while it is set.
     pub focus: Option<crate::model::detail::Focus>,
+    /// How many of the busiest processes (by CPU over the last interval) get per-thread
+    /// hardware and software counters; 0 turns per-task counting off (per-CPU counters
+    /// always run). The collector ranks them from the task sweep it has just taken.
+    pub perf_tasks: u32,
 }
 
 pub struct Collectors {
@@ -147,10 +151,13 @@ impl Collectors {
         let net = self.net.sample(&mut notes);
         let sockets = self.sockets.sample(&mut notes);
         let slab = self.slab.sample(&mut notes);
-        let perf = self.perf.sample(&mut notes);
         let detail = req
             .focus
             .and_then(|f| detail::sample(&self.root, f, &mut notes));
+        let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
+        let perf = self
+            .perf
+            .sample(&cpu_ids, &tasks.procs, req.perf_tasks, &mut notes);
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         Sample {

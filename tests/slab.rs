@@ -1,0 +1,91 @@
+//! The slab pane and the slab row of the USE overview on the `basic` fixture, and the pane
+//! when /proc/slabinfo is refused (built from a fixture sample with the refusal applied,
+//! since root reads any file whatever its mode).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{fixture_roots, headless, options};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use usetop::app::App;
+use usetop::collectors::slab::DENIED_REASON;
+use usetop::collectors::{Collectors, Request, VirtualClock};
+use usetop::headless::buffer_text;
+use usetop::model::{Note, Sample};
+use usetop::panes::{self, PaneId};
+
+#[test]
+fn slab_pane_snapshots() {
+    insta::assert_snapshot!("slab_80x24", headless("basic", PaneId::Slab, 80, 24, ""));
+    insta::assert_snapshot!("slab_160x50", headless("basic", PaneId::Slab, 160, 50, ""));
+}
+
+#[test]
+fn slab_sorts_by_any_column() {
+    let by_name = headless("basic", PaneId::Slab, 100, 30, "n");
+    let pos = |s: &str, n: &str| s.find(n).unwrap_or_else(|| panic!("{n} missing:\n{s}"));
+    assert!(
+        pos(&by_name, "TCPv6") < pos(&by_name, "dentry"),
+        "{by_name}"
+    );
+    let by_growth = headless("basic", PaneId::Slab, 100, 30, "g");
+    assert!(by_growth.contains("GROWTH/s▼"), "{by_growth}");
+    assert!(
+        pos(&by_growth, "dentry") < pos(&by_growth, "ext4_inode"),
+        "{by_growth}"
+    );
+    // The escape in a cache name never reaches the terminal.
+    assert!(!by_name.contains('\x1b'));
+    assert!(by_name.contains("esc?[2Jname"), "{by_name}");
+}
+
+#[test]
+fn use_row_shows_sunreclaim_growth() {
+    let out = headless("basic", PaneId::Use, 160, 50, "");
+    let row = out.lines().find(|l| l.contains("Slab")).expect("slab row");
+    assert!(row.contains("SUnreclaim"), "{row}");
+}
+
+fn samples_denied() -> Vec<Sample> {
+    let mut clock = VirtualClock::new();
+    fixture_roots("basic")
+        .into_iter()
+        .map(|root| {
+            let mut s = Collectors::new(root).sample(&clock, Request::default());
+            clock.advance(std::time::Duration::from_secs(1));
+            s.slab.caches = None;
+            s.notes.retain(|n| n.source != "slab");
+            s.notes.push(Note {
+                source: "slab".into(),
+                reason: DENIED_REASON.into(),
+            });
+            s
+        })
+        .collect()
+}
+
+fn render(app: &App, cols: u16, rows: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap();
+    term.draw(|f| panes::draw(f, app)).unwrap();
+    buffer_text(term.backend().buffer())
+}
+
+#[test]
+fn denied_slabinfo_says_root_and_use_row_is_na() {
+    let mut app = App::new(options(PaneId::Slab));
+    for s in samples_denied() {
+        app.push_sample(s);
+    }
+    let out = render(&app, 80, 24);
+    assert!(
+        out.contains("slab caches need root (CAP_SYS_ADMIN to read"),
+        "{out}"
+    );
+    insta::assert_snapshot!("slab_denied_80x24", out);
+    let snap = Arc::clone(app.snapshot().unwrap());
+    let rows = panes::slab::use_rows(&snap, &app.thresholds);
+    assert!(rows[0].u.text.starts_with("n/a"), "{:?}", rows[0]);
+    assert!(rows[0].s.text.starts_with("n/a"));
+}
