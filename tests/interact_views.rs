@@ -363,7 +363,7 @@ fn wide_and_broken_names_keep_the_columns() {
             r,
             "/ p i d : 4 0 0 Enter Enter Tick",
         );
-        assert!(out.contains("system › デー"), "{out}");
+        assert!(out.contains("system › pgデータ"), "{out}");
         for line in out.lines() {
             assert!(
                 unicode_width::UnicodeWidthStr::width(line) <= usize::from(c),

@@ -142,9 +142,9 @@ fn software_counters_grow_per_thread_and_in_sum() {
     let mut tasks = TaskCollector::new(&root);
     let mut perf = PerfCollector::with_backend(&root, Some(Box::new(LiveBackend)), 4096);
     let mut notes = Vec::new();
-    let a = perf.sample(&[], &procs_of(&mut tasks, &[pid]), 1, &mut notes);
+    let a = perf.sample(&[], &procs_of(&mut tasks, &[pid]), 1, None, &mut notes);
     std::thread::sleep(Duration::from_millis(400));
-    let b = perf.sample(&[], &procs_of(&mut tasks, &[pid]), 1, &mut notes);
+    let b = perf.sample(&[], &procs_of(&mut tasks, &[pid]), 1, None, &mut notes);
     let names: Vec<(u32, String)> = wait_threads(pid, 4)
         .into_iter()
         .map(|t| (t, comm(pid, t)))
@@ -197,7 +197,7 @@ fn hardware_unavailable_path() {
     let root = ProcRoot::default();
     let mut perf = PerfCollector::with_backend(&root, Some(Box::new(fake)), 100);
     let mut notes = Vec::new();
-    let s = perf.sample(&[0], &[], 0, &mut notes);
+    let s = perf.sample(&[0], &[], 0, None, &mut notes);
     assert_eq!(
         s.hw_reason.as_deref(),
         Some("not available (no PMU in this VM)")
@@ -209,7 +209,7 @@ fn hardware_unavailable_path() {
     // Refused by perf_event_paranoid, and exhausted descriptors, are named too.
     let fake = FakeBackend::parse("fail hw EACCES\nfail cpu EACCES\n");
     let mut perf = PerfCollector::with_backend(&root, Some(Box::new(fake)), 100);
-    let s = perf.sample(&[0], &[], 0, &mut notes);
+    let s = perf.sample(&[0], &[], 0, None, &mut notes);
     assert!(s.system_reason.unwrap().starts_with("refused"));
 }
 
@@ -228,7 +228,7 @@ fn budget_limits_the_processes_counted() {
     // Room for one process of 8+ threads with 4 software counters each, not three.
     let mut perf = PerfCollector::with_backend(&root, Some(Box::new(LiveBackend)), 60);
     let mut notes = Vec::new();
-    let s = perf.sample(&[], &procs_of(&mut tasks, &pids), 3, &mut notes);
+    let s = perf.sample(&[], &procs_of(&mut tasks, &pids), 3, None, &mut notes);
     for c in &mut children {
         let _ = c.kill();
         let _ = c.wait();
@@ -256,13 +256,13 @@ fn bench_32_processes_of_8_threads() {
     let mut perf = PerfCollector::with_backend(&root, Some(Box::new(LiveBackend)), 4096);
     let mut notes = Vec::new();
     let t0 = Instant::now();
-    let s = perf.sample(&[], &procs, 32, &mut notes);
+    let s = perf.sample(&[], &procs, 32, None, &mut notes);
     let open = t0.elapsed();
     let threads: usize = s.procs.iter().map(|p| p.threads.len()).sum();
     let n = 20;
     let t1 = Instant::now();
     for _ in 0..n {
-        std::hint::black_box(perf.sample(&[], &procs, 32, &mut notes));
+        std::hint::black_box(perf.sample(&[], &procs, 32, None, &mut notes));
     }
     let per = t1.elapsed() / n;
     for c in &mut children {

@@ -154,11 +154,13 @@ impl App {
                     && self.drill.is_empty(),
             },
             focus: self.drill.last().map(|l| l.focus),
+            // The drill-down shows its process's per-thread counters: count at least it.
             perf_tasks: if self.pane == PaneId::Perf {
                 self.perf.top_n
             } else {
-                0
+                u32::from(!self.drill.is_empty())
             },
+            perf_focus: self.drill.first().map(|l| l.focus.pid),
         }
     }
 

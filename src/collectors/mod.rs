@@ -100,6 +100,8 @@ pub struct Request {
     /// hardware and software counters; 0 turns per-task counting off (per-CPU counters
     /// always run). The collector ranks them from the task sweep it has just taken.
     pub perf_tasks: u32,
+    /// A process whose threads are counted whatever its rank (the drill-down's process).
+    pub perf_focus: Option<u32>,
 }
 
 pub struct Collectors {
@@ -155,9 +157,13 @@ impl Collectors {
             .focus
             .and_then(|f| detail::sample(&self.root, f, &mut notes));
         let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
-        let perf = self
-            .perf
-            .sample(&cpu_ids, &tasks.procs, req.perf_tasks, &mut notes);
+        let perf = self.perf.sample(
+            &cpu_ids,
+            &tasks.procs,
+            req.perf_tasks,
+            req.perf_focus,
+            &mut notes,
+        );
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         Sample {

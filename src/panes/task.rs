@@ -299,9 +299,6 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                 ("syscr/s", fmt::count_rate(r.syscr_s)),
                 ("syscw/s", fmt::count_rate(r.syscw_s)),
             ]));
-            // The sockets of this process are drawn by the sockets pane's module when
-            // it provides `draw_process_sockets`; until then this line holds its place.
-            lines.push(Line::styled("sockets: see sock pane", t.dim));
             if let Some(d) = detail {
                 let cg = d.cgroup.clone().unwrap_or_else(|| "n/a".into());
                 lines.push(kv(&[("cgroup", fit(&cg, w.saturating_sub(8)))]));
@@ -410,7 +407,19 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
             widgets::history(f, g2, app, "RSS MiB", total_mib, move |s| {
                 find_proc(s, pid, start).map(|r| r.stat.rss_pages as f64 * page / 1048576.0)
             });
-            draw_threads(f, a.table, app, snap, detail, prev);
+            // The process's TCP sockets share the lower area with its threads.
+            let nsock = snap
+                .cur
+                .sockets
+                .tcp
+                .iter()
+                .filter(|s| s.owner.as_ref().is_some_and(|o| o.pid == pid))
+                .count() as u16;
+            let sock_h = (nsock + 2).min(a.table.height / 2).max(2);
+            let [threads, sockets] =
+                Layout::vertical([Constraint::Min(2), Constraint::Length(sock_h)]).areas(a.table);
+            draw_threads(f, threads, app, snap, detail, prev);
+            super::sock::draw_process_sockets(f, sockets, app, pid);
         }
         Some(tid) => {
             widgets::history(f, g1, app, "thread %CPU", 100.0, |s| {
@@ -488,11 +497,13 @@ fn draw_threads(
 ) {
     let t = &app.theme;
     let Some(d) = detail else { return };
-    let header = Row::new([
-        "TID", "S", "%USR", "%SYS", "%CPU", "CSW/s", "NVCSW/s", "RUNQms/s", "COMMAND",
-    ])
-    .style(t.table_header);
-    let widths = [
+    // Counters per thread where the perf collector counts this process (tiptop's view).
+    let perf = crate::model::perf::tasks(snap);
+    let counted = perf.threads(d.pid).filter(|th| !th.is_empty());
+    let mut names = vec![
+        "TID", "S", "%USR", "%SYS", "%CPU", "CSW/s", "NVCSW/s", "RUNQms/s",
+    ];
+    let mut widths = vec![
         Constraint::Length(7),
         Constraint::Length(1),
         Constraint::Length(5),
@@ -501,9 +512,22 @@ fn draw_threads(
         Constraint::Length(7),
         Constraint::Length(7),
         Constraint::Length(8),
-        Constraint::Min(10),
     ];
-    let cmd_w = area.width.saturating_sub(7 + 1 + 5 * 3 + 7 * 2 + 8 + 9) as usize;
+    if counted.is_some() {
+        names.extend(["Mcyc/s", "IPC"]);
+        widths.extend([Constraint::Length(8), Constraint::Length(5)]);
+    }
+    names.push("COMMAND");
+    widths.push(Constraint::Min(10));
+    let header = Row::new(names).style(t.table_header);
+    let fixed: u16 = widths
+        .iter()
+        .map(|c| match c {
+            Constraint::Length(n) => n + 1,
+            _ => 0,
+        })
+        .sum();
+    let cmd_w = area.width.saturating_sub(fixed) as usize;
     let (offset, visible) = list_window(app.task.selected, area);
     let rows: Vec<Row> = d
         .threads
@@ -513,7 +537,18 @@ fn draw_threads(
         .map(|th| {
             let p = prev.and_then(|p| thread_in(p, th.tid));
             let r = thread_rates(p, th, snap.dt_s, snap.cur.hz);
-            Row::new(vec![
+            let counters = counted.map(|c| {
+                let rates = c.iter().find(|x| x.tid == th.tid).map(|x| &x.rates);
+                let mcyc = rates
+                    .and_then(|r| r.get(crate::model::perf::Ev::Cycles))
+                    .map(|v| format!("{:.1}", v / 1e6));
+                let ipc = rates.and_then(|r| r.ipc()).map(|v| format!("{v:.2}"));
+                [
+                    mcyc.unwrap_or_else(|| "-".into()),
+                    ipc.unwrap_or_else(|| "-".into()),
+                ]
+            });
+            let mut cells = vec![
                 th.tid.to_string(),
                 char::from(th.stat.state).to_string(),
                 fmt::pct(r.usr_pct),
@@ -528,8 +563,10 @@ fn draw_threads(
                         "n/a".into()
                     }
                 }),
-                fit(&th.comm, cmd_w),
-            ])
+            ];
+            cells.extend(counters.into_iter().flatten());
+            cells.push(fit(&th.comm, cmd_w));
+            Row::new(cells)
         })
         .collect();
     let sel = app.task.selected.min(d.threads.len().saturating_sub(1));

@@ -137,6 +137,7 @@ impl PerfCollector {
         cpu_ids: &[u32],
         procs: &[Arc<TaskRecord>],
         top_n: u32,
+        focus: Option<u32>,
         notes: &mut Vec<Note>,
     ) -> PerfSample {
         let mut out = PerfSample {
@@ -148,7 +149,17 @@ impl PerfCollector {
             out.system_reason = out.hw_reason.clone();
             return out;
         }
-        let ranked = self.rank(procs, top_n as usize);
+        let mut ranked = self.rank(procs, top_n as usize);
+        // The process on screen in the drill-down is counted whatever its rank.
+        if let Some(pid) = focus
+            && !ranked.iter().any(|(p, _)| *p == pid)
+            && let Some(rec) = procs.iter().find(|r| r.pid() == pid)
+        {
+            if ranked.len() >= top_n as usize {
+                ranked.pop();
+            }
+            ranked.insert(0, (pid, rec.stat.start_time));
+        }
         let mut exhausted = self.sample_cpus(cpu_ids, &mut out);
         if top_n > 0 {
             exhausted |= self.sample_tasks(&ranked, &mut out);
@@ -540,11 +551,11 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
         let root = tree(dir.path(), &[(10, &[10, 11])]);
         let mut c = collector(&root, COUNTS, 1000);
         let mut notes = Vec::new();
-        let s = c.sample(&[], &[rec(10, 5)], 4, &mut notes);
+        let s = c.sample(&[], &[rec(10, 5)], 4, None, &mut notes);
         assert_eq!(tids(&s, 10), vec![10, 11]);
         assert_eq!(c.fds(), 8);
         tree(dir.path(), &[(10, &[10, 12])]);
-        let s = c.sample(&[], &[rec(10, 9)], 4, &mut notes);
+        let s = c.sample(&[], &[rec(10, 9)], 4, None, &mut notes);
         assert_eq!(tids(&s, 10), vec![10, 12]);
         assert_eq!(c.fds(), 8);
         assert_eq!(
@@ -552,7 +563,7 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
             Some("not available (no PMU in this VM)")
         );
         // Per-task counting off: everything is closed.
-        let s = c.sample(&[], &[rec(10, 9)], 0, &mut notes);
+        let s = c.sample(&[], &[rec(10, 9)], 0, None, &mut notes);
         assert!(s.procs.is_empty());
         assert_eq!(c.fds(), 0);
     }
@@ -564,14 +575,37 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
         let mut c = collector(&root, COUNTS, 1000);
         let mut notes = Vec::new();
         // First sample: by total CPU time.
-        let s = c.sample(&[], &[rec(10, 50), rec(20, 10), rec(30, 40)], 2, &mut notes);
+        let s = c.sample(
+            &[],
+            &[rec(10, 50), rec(20, 10), rec(30, 40)],
+            2,
+            None,
+            &mut notes,
+        );
         let pids: Vec<u32> = s.procs.iter().map(|p| p.pid).collect();
         assert_eq!(pids, vec![10, 30]);
         // Then by the ticks used since: 20 is now the busiest.
-        let s = c.sample(&[], &[rec(10, 51), rec(20, 90), rec(30, 40)], 2, &mut notes);
+        let s = c.sample(
+            &[],
+            &[rec(10, 51), rec(20, 90), rec(30, 40)],
+            2,
+            None,
+            &mut notes,
+        );
         let pids: Vec<u32> = s.procs.iter().map(|p| p.pid).collect();
         assert_eq!(pids, vec![20, 10]);
         assert_eq!(c.fds(), 8);
+        // A focused process is counted whatever its rank, in place of the last one.
+        let s = c.sample(
+            &[],
+            &[rec(10, 52), rec(20, 95), rec(30, 40)],
+            2,
+            Some(30),
+            &mut notes,
+        );
+        let mut pids: Vec<u32> = s.procs.iter().map(|p| p.pid).collect();
+        pids.sort();
+        assert_eq!(pids, vec![20, 30]);
     }
 
     #[test]
@@ -582,7 +616,7 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
         // Until hardware is known to be absent a thread is reckoned at 9 descriptors: the
         // 3-thread process does not fit in 20, the 2-thread one does.
         let mut c = collector(&root, COUNTS, 20);
-        let s = c.sample(&[], &[rec(10, 50), rec(30, 40)], 2, &mut notes);
+        let s = c.sample(&[], &[rec(10, 50), rec(30, 40)], 2, None, &mut notes);
         assert_eq!(s.procs.len(), 1);
         assert_eq!(s.procs[0].pid, 30);
         assert_eq!(
@@ -591,7 +625,7 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
         );
         assert!(c.fds() <= 20);
         let mut c = collector(&root, &format!("{COUNTS}fail sw EMFILE\n"), 1000);
-        let s = c.sample(&[0], &[rec(10, 50)], 2, &mut notes);
+        let s = c.sample(&[0], &[rec(10, 50)], 2, None, &mut notes);
         assert!(s.procs.is_empty());
         assert!(s.tasks_reason.unwrap().contains("EMFILE"), "{notes:?}");
         assert_eq!(c.fds(), 0);
@@ -607,7 +641,7 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
         fake.refuse(Target::Thread(20));
         let mut c = PerfCollector::with_backend(&root, Some(Box::new(fake)), 1000);
         let mut notes = Vec::new();
-        let s = c.sample(&[], &[rec(10, 50), rec(20, 40)], 2, &mut notes);
+        let s = c.sample(&[], &[rec(10, 50), rec(20, 40)], 2, None, &mut notes);
         assert_eq!(tids(&s, 10), vec![10]);
         assert!(tids(&s, 20).is_empty());
         let why = s.tasks_reason.unwrap();
@@ -624,7 +658,7 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
         let root = tree(dir.path(), &[(10, &[10])]);
         let mut c = collector(&root, &format!("{COUNTS}fail kernel EACCES\n"), 1000);
         let mut notes = Vec::new();
-        let s = c.sample(&[], &[rec(10, 50)], 1, &mut notes);
+        let s = c.sample(&[], &[rec(10, 50)], 1, None, &mut notes);
         assert!(!s.kernel);
         assert_eq!(tids(&s, 10), vec![10]);
     }
@@ -635,7 +669,7 @@ tid31 sw 100 100 1 2 3 4\nfail hw ENOENT\n";
         let root = tree(dir.path(), &[(10, &[10])]);
         let mut c = PerfCollector::new(&root);
         let mut notes = Vec::new();
-        let s = c.sample(&[0], &[rec(10, 1)], 4, &mut notes);
+        let s = c.sample(&[0], &[rec(10, 1)], 4, None, &mut notes);
         assert!(s.procs.is_empty() && s.cpus.is_empty());
         assert!(notes.is_empty());
         assert!(s.hw_reason.is_some());
