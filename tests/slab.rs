@@ -45,7 +45,7 @@ fn slab_sorts_by_any_column() {
 fn use_row_shows_sunreclaim_growth() {
     let out = headless("basic", PaneId::Use, 160, 50, "");
     let row = out.lines().find(|l| l.contains("Slab")).expect("slab row");
-    assert!(row.contains("SUnreclaim"), "{row}");
+    assert!(row.contains("unrecl 196M +1000K/s"), "{row}");
 }
 
 fn samples_denied() -> Vec<Sample> {

@@ -268,7 +268,7 @@ pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
         let cycles = tot.get(Ev::Cycles);
         let u = match (cycles, &hw_why) {
             (Some(c), _) => UseCell {
-                text: format!("{:.2} Gcycle/s{}", c / 1e9, star(tot)),
+                text: format!("{:.2}Gcyc/s{}", c / 1e9, star(tot)),
                 level: Level::Ok,
                 why: None,
             },
@@ -300,11 +300,7 @@ pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
         pane: Some(PaneId::Perf),
         u,
         s: sat,
-        e: UseCell {
-            text: "n/a (no counter errors)".into(),
-            level: Level::Unknown,
-            why: None,
-        },
+        e: UseCell::na("counters have no error figures"),
     }]
 }
 

@@ -242,7 +242,7 @@ pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
     let u = match unreclaim(s) {
         Some((bytes, growth)) => UseCell {
             text: format!(
-                "SUnreclaim {} ({}/s)",
+                "unrecl {} {}/s",
                 fmt::bytes(bytes),
                 signed_bytes_rate(growth)
             ),
@@ -267,12 +267,11 @@ pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
     let sat = UseCell {
         text: match top {
             Some(c) => format!(
-                "{:.0}% of objects used · top {} {}/s",
-                used,
-                fit(&c.cache.name, 20),
+                "{used:.0}% objs · {} {}/s",
+                fit(&c.cache.name, 16),
                 signed_bytes_rate(c.growth_bps)
             ),
-            None => format!("{used:.0}% of objects used"),
+            None => format!("{used:.0}% objs used"),
         },
         level: Level::of(top.and_then(|c| c.growth_bps), GROWTH_WARN, GROWTH_CRIT),
         why: top.map(|c| {
@@ -288,11 +287,7 @@ pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
         pane: Some(PaneId::Slab),
         u,
         s: sat,
-        e: UseCell {
-            text: "n/a (no slab error counters)".into(),
-            level: Level::Unknown,
-            why: None,
-        },
+        e: UseCell::na("the kernel keeps no slab error counters"),
     }]
 }
 
