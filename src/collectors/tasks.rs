@@ -49,6 +49,7 @@ pub struct TaskCollector {
     epoch: u64,
     fds_kept: u64,
     fd_budget: u64,
+    is_root: bool,
 }
 
 /// What the panes currently need from the task sweep.
@@ -75,6 +76,8 @@ impl TaskCollector {
             epoch: 0,
             fds_kept: 0,
             fd_budget: fd_budget(),
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            is_root: unsafe { libc::geteuid() } == 0,
         }
     }
 
@@ -111,9 +114,12 @@ impl TaskCollector {
         if io_denied > 0 {
             notes.push(Note {
                 source: "task.io".into(),
-                reason: format!(
-                    "I/O counters of {io_denied} processes need root (permission denied)"
-                ),
+                reason: if self.is_root {
+                    // Root is refused only by policy: a sandbox, a LSM, or ptrace rules.
+                    format!("I/O counters of {io_denied} processes refused even to root")
+                } else {
+                    format!("I/O counters of {io_denied} processes need root (permission denied)")
+                },
             });
         }
         let threads = if req.threads {
