@@ -5,6 +5,7 @@
 pub mod config;
 pub mod keys;
 pub mod live;
+pub mod source;
 
 use std::sync::Arc;
 use std::time::Duration;
