@@ -59,10 +59,10 @@ pub struct Cli {
     pub pane: PaneId,
     /// Root of the proc filesystem (a fake tree for tests). Headless mode accepts it several
     /// times: frame i reads the i-th root (the last repeats).
-    #[arg(long, default_value = "/proc")]
+    #[arg(long, default_value = "/proc", global = true)]
     pub proc_root: Vec<PathBuf>,
     /// Root of the sys filesystem.
-    #[arg(long, default_value = "/sys")]
+    #[arg(long, default_value = "/sys", global = true)]
     pub sys_root: Vec<PathBuf>,
     /// Snapshots kept for history and time travel.
     #[arg(long, default_value = "600", value_parser = parse_history)]

@@ -10,7 +10,6 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::model::{CpuTimes, Snapshot, delta};
@@ -79,7 +78,7 @@ impl Exporter {
             cpu_util.clone(),
         );
         let cpu_count = Gauge::default();
-        r.register("usetop_cpu_count", "CPUs in the sample", cpu_count.clone());
+        r.register("usetop_cpus", "CPUs in the sample", cpu_count.clone());
         let load = Family::<Labels, FGauge>::default();
         r.register(
             "usetop_load_average",
@@ -189,11 +188,13 @@ impl Exporter {
             Unit::Seconds,
             timestamp.clone(),
         );
-        r.register(
-            "usetop_build",
-            "usetop version",
-            Info::new(l(&[("version", env!("CARGO_PKG_VERSION"))])),
-        );
+        // A gauge of 1 rather than an OpenMetrics info metric: Prometheus' text parser
+        // (promtool check metrics) does not know the info type.
+        let build = Family::<Labels, Gauge>::default();
+        build
+            .get_or_create(&l(&[("version", env!("CARGO_PKG_VERSION"))]))
+            .set(1);
+        r.register("usetop_build_info", "usetop version", build);
         let proc_cpu = Family::<Labels, FGauge>::default();
         let proc_rss = Family::<Labels, Gauge>::default();
         if per_process > 0 {
@@ -393,6 +394,41 @@ impl Exporter {
         let mut out = String::with_capacity(16 * 1024);
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
         out
     }
+}
+
+pub const PROMETHEUS_TEXT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The same exposition in Prometheus' older text format (0.0.4), for clients that do not ask
+/// for OpenMetrics (curl, promtool): counter metadata names the `_total` samples, and the
+/// `# UNIT` and `# EOF` lines go. The input is our own OpenMetrics output.
+pub fn to_prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        if let Some((prefix, rest)) = meta {
+            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            if counters.contains(name) {
+                out.push_str(&format!("{prefix}{name}_total {tail}\n"));
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }

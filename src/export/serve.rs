@@ -12,11 +12,11 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::openmetrics::{CONTENT_TYPE, Exporter};
+use super::openmetrics::{CONTENT_TYPE, Exporter, PROMETHEUS_TEXT_TYPE, to_prometheus_text};
 use crate::app::config::Thresholds;
 use crate::app::{App, Options};
 use crate::collectors::{Collectors, Control, Request, spawn_sampler};
@@ -27,6 +27,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9273";
 
 struct Latest {
     text: Option<Bytes>,
+    /// The same in Prometheus' 0.0.4 text format, for clients that do not ask for OpenMetrics.
+    classic: Option<Bytes>,
     at: Option<Instant>,
 }
 
@@ -61,6 +63,7 @@ pub fn run(
     let shared = Arc::new(Shared {
         latest: RwLock::new(Latest {
             text: None,
+            classic: None,
             at: None,
         }),
         interval: opts.interval,
@@ -83,9 +86,12 @@ pub fn run(
             if let Some(snap) = app.ring.latest().cloned() {
                 exporter.update(&snap);
             }
-            let text = Bytes::from(exporter.encode());
+            let om = exporter.encode();
+            let classic = Bytes::from(to_prometheus_text(&om));
+            let text = Bytes::from(om);
             if let Ok(mut l) = producer.latest.write() {
                 l.text = Some(text);
+                l.classic = Some(classic);
                 l.at = Some(Instant::now());
             }
             true
@@ -113,10 +119,27 @@ pub fn run(
     })
 }
 
-async fn metrics(State(s): State<Arc<Shared>>) -> Response {
-    let text = s.latest.read().ok().and_then(|l| l.text.clone());
-    match text {
-        Some(t) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], t).into_response(),
+/// OpenMetrics for clients that accept it (Prometheus does), else the 0.0.4 text format.
+async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let om = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let body = s.latest.read().ok().and_then(|l| {
+        if om {
+            l.text.clone()
+        } else {
+            l.classic.clone()
+        }
+    });
+    let ctype = if om {
+        CONTENT_TYPE
+    } else {
+        PROMETHEUS_TEXT_TYPE
+    };
+    match body {
+        Some(t) => ([(header::CONTENT_TYPE, ctype)], t).into_response(),
         None => (StatusCode::SERVICE_UNAVAILABLE, "no sample yet\n").into_response(),
     }
 }
