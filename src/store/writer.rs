@@ -92,7 +92,11 @@ impl Recorder {
         let len = file.metadata().map_err(|e| io_err(path, e))?.len();
         let is_regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
         if len == 0 || !is_regular {
-            let w = FrameWriter::new(file, &header).map_err(|e| io_err(path, e))?;
+            let w = FrameWriter::new(file, &header).map_err(|e| StoreError::Write {
+                path: path.to_path_buf(),
+                frames: 0,
+                source: e,
+            })?;
             return Ok(Recorder {
                 path: path.to_path_buf(),
                 w,
