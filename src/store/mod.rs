@@ -16,11 +16,9 @@ pub use writer::Recorder;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // The io::Error is in the message, not a `source`, so `{:#}` does not print it twice.
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
     #[error("{path}: another usetop is recording to this file (it is locked)")]
     Locked { path: PathBuf },
     #[error("{path}: not a usetop recording")]
@@ -34,12 +32,12 @@ pub enum StoreError {
     #[error("{path}: cannot append: {reason}")]
     Append { path: PathBuf, reason: String },
     #[error(
-        "{path}: write failed after {frames} frame(s): {source}; recording stopped, the frames written so far are readable"
+        "{path}: write failed after {frames} frame(s): {err}; recording stopped, the frames written so far are readable"
     )]
     Write {
         path: PathBuf,
         frames: u64,
-        source: std::io::Error,
+        err: std::io::Error,
     },
     #[error("cannot encode a sample: {0}")]
     Encode(String),

@@ -102,7 +102,7 @@ impl Reader<File> {
     pub fn open(path: &Path) -> Result<Reader<File>, StoreError> {
         let file = File::open(path).map_err(|e| StoreError::Io {
             path: path.to_path_buf(),
-            source: e,
+            err: e,
         })?;
         Reader::new(file, path)
     }
@@ -155,7 +155,7 @@ impl<B: Bytes> Reader<B> {
             .read_at(&mut body, PRELUDE_LEN as u64)
             .map_err(|e| StoreError::Io {
                 path: path.to_path_buf(),
-                source: e,
+                err: e,
             })?;
         if crc32fast::hash(&body) != hcrc {
             return Err(bad("the header checksum does not match"));

@@ -69,10 +69,10 @@ pub struct Recorder {
     pub existing_frames: u64,
 }
 
-fn io_err(path: &Path, source: std::io::Error) -> StoreError {
+fn io_err(path: &Path, err: std::io::Error) -> StoreError {
     StoreError::Io {
         path: path.to_path_buf(),
-        source,
+        err,
     }
 }
 
@@ -95,7 +95,7 @@ impl Recorder {
             let w = FrameWriter::new(file, &header).map_err(|e| StoreError::Write {
                 path: path.to_path_buf(),
                 frames: 0,
-                source: e,
+                err: e,
             })?;
             return Ok(Recorder {
                 path: path.to_path_buf(),
@@ -154,7 +154,7 @@ impl Recorder {
                 Err(StoreError::Write {
                     path: self.path.clone(),
                     frames: self.w.frames,
-                    source: e,
+                    err: e,
                 })
             }
         }
