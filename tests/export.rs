@@ -91,10 +91,14 @@ fn csv_rows_match_the_header_and_stay_one_line() {
 
 #[test]
 fn readme_documents_every_dump_field() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     for view in [View::System, View::Cpu, View::Proc] {
         for field in dump::csv_header(view) {
-            assert!(readme.contains(&format!("`{field}`")), "README lacks `{field}`");
+            assert!(
+                readme.contains(&format!("`{field}`")),
+                "README lacks `{field}`"
+            );
         }
     }
 }

@@ -68,8 +68,8 @@ fn promtool_check(text: &str) -> (bool, String) {
         .write_all(text.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let msg = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let msg =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), msg)
 }
 
@@ -120,7 +120,11 @@ fn counters_never_go_down_even_when_the_kernel_resets_them() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(v, before + 20, "after a reset only the growth since is added");
+    assert_eq!(
+        v,
+        before + 20,
+        "after a reset only the growth since is added"
+    );
 }
 
 #[test]
@@ -220,7 +224,12 @@ fn serve_answers_metrics_and_health() {
     let (_usetop, addr) = start_usetop();
     let deadline = Instant::now() + Duration::from_secs(20);
     let (status, ctype, body) = loop {
-        let r = get(addr, "/metrics", "application/openmetrics-text; version=1.0.0").unwrap();
+        let r = get(
+            addr,
+            "/metrics",
+            "application/openmetrics-text; version=1.0.0",
+        )
+        .unwrap();
         if r.0 == 200 || Instant::now() > deadline {
             break r;
         }
@@ -259,7 +268,10 @@ fn a_prometheus_server_scrapes_usetop() {
     let _prom = Reaper(
         Command::new(prometheus)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address={web}"))
             .stdout(Stdio::null())
             .stderr(log)
@@ -280,14 +292,9 @@ fn a_prometheus_server_scrapes_usetop() {
                 }
             }
             if Instant::now() > deadline {
-                let log = std::fs::read_to_string(dir.path().join("prometheus.log"))
-                    .unwrap_or_default();
-                let tail: String = log
-                    .lines()
-                    .rev()
-                    .take(20)
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let log =
+                    std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+                let tail: String = log.lines().rev().take(20).collect::<Vec<_>>().join("\n");
                 panic!("Prometheus never returned {query}; its log ends:\n{tail}");
             }
             std::thread::sleep(Duration::from_millis(300));

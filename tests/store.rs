@@ -78,7 +78,11 @@ fn replayed_frames_equal_live_headless_frames() {
     assert_eq!(r.stats.summary(), None);
     assert_eq!(back.len(), 2);
     for (a, b) in samples.iter().zip(&back) {
-        assert_eq!(dbg(a), dbg(b), "a sample changed on its way through the file");
+        assert_eq!(
+            dbg(a),
+            dbg(b),
+            "a sample changed on its way through the file"
+        );
     }
     for pane in [PaneId::Use, PaneId::Cpu, PaneId::Mem, PaneId::Proc] {
         let live = common::headless_frames("basic", pane, 100, 30, "");
@@ -89,8 +93,14 @@ fn replayed_frames_equal_live_headless_frames() {
     // Keys and drill-down go through the same app code.
     let live = common::headless_frames("basic", PaneId::Proc, 100, 30, "Down Down");
     let mut src = back.into_iter();
-    let replay =
-        render_from(common::options(PaneId::Proc), (100, 30), 2, "Down Down", &mut src).unwrap();
+    let replay = render_from(
+        common::options(PaneId::Proc),
+        (100, 30),
+        2,
+        "Down Down",
+        &mut src,
+    )
+    .unwrap();
     assert_eq!(live, replay);
 }
 
@@ -103,7 +113,10 @@ fn recording_file_is_private_and_locked() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     let second = Recorder::open(&path, header());
-    let err = second.err().expect("a second recorder must fail").to_string();
+    let err = second
+        .err()
+        .expect("a second recorder must fail")
+        .to_string();
     assert!(err.contains("another usetop is recording"), "{err}");
 }
 
@@ -195,7 +208,10 @@ fn random_bit_flips_skip_the_damaged_frame_only() {
                 assert!((at as u64) < offsets[0], "flip at {at}: {e}");
             }
             Ok((back, r)) => {
-                assert!((at as u64) >= offsets[0], "flip at {at} in the header went unseen");
+                assert!(
+                    (at as u64) >= offsets[0],
+                    "flip at {at} in the header went unseen"
+                );
                 assert_eq!(back.len(), 3, "flip at {at}: {:?}", r.stats);
                 for s in &back {
                     assert!(originals.contains(&dbg(s)), "flip at {at} changed a sample");
@@ -219,7 +235,8 @@ fn a_file_from_a_newer_format_is_refused_naming_both_versions() {
     bytes[8..12].copy_from_slice(&newer.to_le_bytes());
     let err = read_all(bytes).err().expect("refused").to_string();
     assert!(
-        err.contains(&format!("version {newer}")) && err.contains(&format!("version {FORMAT_VERSION}")),
+        err.contains(&format!("version {newer}"))
+            && err.contains(&format!("version {FORMAT_VERSION}")),
         "{err}"
     );
 }
@@ -234,7 +251,12 @@ fn a_huge_length_field_is_corruption_not_an_allocation() {
         let (back, r) = read_all(bytes).unwrap();
         assert_eq!(back.len(), 2, "victim {victim}");
         assert_eq!(r.stats.corrupt, 1, "victim {victim}");
-        assert!(r.stats.summary().unwrap().contains("1 corrupt frame(s) skipped"));
+        assert!(
+            r.stats
+                .summary()
+                .unwrap()
+                .contains("1 corrupt frame(s) skipped")
+        );
     }
     // Just under the cap and past the end of the file: an incomplete frame, not a read.
     let (mut bytes, offsets) = recording(&samples);
@@ -291,7 +313,14 @@ fn a_full_disk_stops_recording_and_keeps_earlier_frames_readable() {
     let (_, offsets) = recording(&samples);
     let frame_len = (offsets[1] - offsets[0]) as usize;
     let room = offsets[0] as usize + 3 * frame_len + frame_len / 2;
-    let mut w = FrameWriter::new(FullDisk { data: Vec::new(), room }, &header()).unwrap();
+    let mut w = FrameWriter::new(
+        FullDisk {
+            data: Vec::new(),
+            room,
+        },
+        &header(),
+    )
+    .unwrap();
     let mut err = None;
     for i in 0..10 {
         let s = &samples[i % 2];
@@ -315,6 +344,9 @@ fn frame_heads_are_the_documented_size() {
     let samples = fixture_samples("basic", 1);
     let (bytes, offsets) = recording(&samples);
     let payload = encode_sample(&samples[0]).unwrap();
-    assert_eq!(bytes.len() as u64, offsets[0] + (FRAME_HEAD_LEN + payload.len()) as u64);
+    assert_eq!(
+        bytes.len() as u64,
+        offsets[0] + (FRAME_HEAD_LEN + payload.len()) as u64
+    );
     assert_eq!(&bytes[..8], format::MAGIC);
 }

@@ -31,19 +31,39 @@ fn record_then_replay_headless_and_dump() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("recorded 3 sample(s)"));
 
-    let out = usetop(&["replay", f, "--headless", "--pane", "cpu", "--size", "80x24"]);
+    let out = usetop(&[
+        "replay",
+        f,
+        "--headless",
+        "--pane",
+        "cpu",
+        "--size",
+        "80x24",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let frames = text(&out.stdout);
     assert_eq!(frames.split("\x0c\n").count(), 3);
     assert!(text(&out.stderr).contains("frames 1–3 of 3"));
 
-    let out = usetop(&["replay", f, "--headless", "--begin", "-0.1s", "--frames", "1"]);
+    let out = usetop(&[
+        "replay",
+        f,
+        "--headless",
+        "--begin",
+        "-0.1s",
+        "--frames",
+        "1",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("of 3"), "{}", text(&out.stderr));
 
     let out = usetop(&["replay", f, "--headless", "--begin", "2100-01-01T00:00:00Z"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("after the last frame"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("after the last frame"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = usetop(&["dump", "--replay", f]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -71,7 +91,11 @@ fn a_locked_file_fails_at_once() {
     let _held = Recorder::open(&file, header).unwrap();
     let out = usetop(&["record", "-o", file.to_str().unwrap(), "-n", "1"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("another usetop is recording"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("another usetop is recording"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -97,8 +121,14 @@ fn replay_refuses_newer_and_foreign_files() {
     let out = usetop(&["replay", f, "--headless"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
-    assert!(err.contains(&format!("format version {}", FORMAT_VERSION + 6)), "{err}");
-    assert!(err.contains(&format!("reads (version {FORMAT_VERSION})")), "{err}");
+    assert!(
+        err.contains(&format!("format version {}", FORMAT_VERSION + 6)),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("reads (version {FORMAT_VERSION})")),
+        "{err}"
+    );
 
     std::fs::write(&file, "not a recording").unwrap();
     let out = usetop(&["replay", f, "--headless"]);
@@ -112,11 +142,18 @@ fn replay_reports_a_cut_recording() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("r.usetop");
     let f = file.to_str().unwrap();
-    assert!(usetop(&["record", "-o", f, "-n", "2", "-i", "0.1"]).status.success());
+    assert!(
+        usetop(&["record", "-o", f, "-n", "2", "-i", "0.1"])
+            .status
+            .success()
+    );
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
     let out = usetop(&["replay", f, "--headless"]);
     assert!(out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("frames 1–1 of 1") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("frames 1–1 of 1") && err.contains("truncated"),
+        "{err}"
+    );
 }
