@@ -104,7 +104,11 @@ fn event_loop(app: &mut App, source: Source) -> Result<()> {
             for s in samples {
                 app.push_sample(s);
             }
-            app.cursor = app.ring.oldest_seq();
+            // The first snapshot has no interval to rate over: start on the second.
+            app.cursor = match (app.ring.oldest_seq(), app.ring.latest_seq()) {
+                (Some(lo), Some(hi)) => Some((lo + 1).min(hi)),
+                _ => None,
+            };
         }
     }
     std::thread::Builder::new()
