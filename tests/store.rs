@@ -12,7 +12,7 @@ use usetop::model::Sample;
 use usetop::panes::PaneId;
 use usetop::store::format::{self, FRAME_HEAD_LEN, Header};
 use usetop::store::reader::Reader;
-use usetop::store::writer::{FrameWriter, encode_sample};
+use usetop::store::writer::FrameWriter;
 use usetop::store::{FORMAT_VERSION, Recorder, StoreError};
 
 /// Samples of a fixture sequence exactly as headless mode takes them (virtual clock).
@@ -35,14 +35,20 @@ fn header() -> Header {
     }
 }
 
-/// A recording in memory, with the offset where each frame starts.
+/// A recording in memory with the default key-frame interval (so: one key frame, then
+/// deltas), and the offset where each frame starts.
 fn recording(samples: &[Sample]) -> (Vec<u8>, Vec<u64>) {
+    recording_keyed(samples, format::KEY_INTERVAL)
+}
+
+/// The same with a key frame every `every` frames (1: every frame stands alone).
+fn recording_keyed(samples: &[Sample], every: u32) -> (Vec<u8>, Vec<u64>) {
     let mut w = FrameWriter::new(Vec::new(), &header()).expect("header");
+    w.key_interval = every;
     let mut offsets = Vec::new();
     for s in samples {
         offsets.push(w.end);
-        let payload = encode_sample(s).expect("encode");
-        w.append_payload(s.wall_ms, &payload).expect("append");
+        w.append(s).expect("append");
     }
     (w.sink, offsets)
 }
@@ -189,7 +195,7 @@ fn truncation_at_every_offset_of_the_last_two_frames() {
 #[test]
 fn random_bit_flips_skip_the_damaged_frame_only() {
     let samples = fixture_samples("basic", 4);
-    let (bytes, offsets) = recording(&samples);
+    let (bytes, offsets) = recording_keyed(&samples, 1);
     let originals: Vec<String> = samples.iter().map(dbg).collect();
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = || {
@@ -228,6 +234,50 @@ fn random_bit_flips_skip_the_damaged_frame_only() {
 }
 
 #[test]
+fn a_corrupt_frame_takes_only_the_deltas_up_to_the_next_key_frame() {
+    let samples = fixture_samples("basic", 6);
+    // Key frames at 0, 2, 4; deltas at 1, 3, 5.
+    let (bytes, offsets) = recording_keyed(&samples, 2);
+    let originals: Vec<String> = samples.iter().map(dbg).collect();
+    for victim in 0..6 {
+        let mut damaged = bytes.clone();
+        let at = offsets[victim] as usize + FRAME_HEAD_LEN + 3;
+        damaged[at] ^= 0x10;
+        let (back, r) = read_all(damaged).unwrap();
+        let key = victim % 2 == 0;
+        let lost = if key { 2 } else { 1 };
+        assert_eq!(back.len(), 6 - lost, "victim {victim}: {:?}", r.stats);
+        assert_eq!(r.stats.corrupt, 1);
+        assert_eq!(r.stats.orphaned, lost as u64 - 1);
+        let got: Vec<String> = back.iter().map(dbg).collect();
+        let want: Vec<String> = originals
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != victim && !(key && *i == victim + 1))
+            .map(|(_, s)| s.clone())
+            .collect();
+        assert_eq!(got, want, "victim {victim}");
+        if key {
+            let msg = r.stats.summary().unwrap();
+            assert!(msg.contains("lost until the next key frame"), "{msg}");
+        }
+    }
+}
+
+#[test]
+fn delta_frames_are_much_smaller_than_key_frames() {
+    let samples = fixture_samples("basic", 3);
+    let (_, key) = recording_keyed(&samples, 1);
+    let (_, delta) = recording(&samples);
+    let key_len = key[2] - key[1];
+    let delta_len = delta[2] - delta[1];
+    assert!(
+        delta_len * 2 < key_len,
+        "delta {delta_len} vs key {key_len}"
+    );
+}
+
+#[test]
 fn a_file_from_a_newer_format_is_refused_naming_both_versions() {
     let samples = fixture_samples("basic", 1);
     let (mut bytes, _) = recording(&samples);
@@ -245,8 +295,8 @@ fn a_file_from_a_newer_format_is_refused_naming_both_versions() {
 fn a_huge_length_field_is_corruption_not_an_allocation() {
     let samples = fixture_samples("basic", 3);
     for victim in 0..3 {
-        let (mut bytes, offsets) = recording(&samples);
-        let at = offsets[victim] as usize + 4;
+        let (mut bytes, offsets) = recording_keyed(&samples, 1);
+        let at = offsets[victim] as usize + 8;
         bytes[at..at + 8].copy_from_slice(&(1u64 << 63).to_le_bytes());
         let (back, r) = read_all(bytes).unwrap();
         assert_eq!(back.len(), 2, "victim {victim}");
@@ -260,7 +310,7 @@ fn a_huge_length_field_is_corruption_not_an_allocation() {
     }
     // Just under the cap and past the end of the file: an incomplete frame, not a read.
     let (mut bytes, offsets) = recording(&samples);
-    let at = offsets[2] as usize + 4;
+    let at = offsets[2] as usize + 8;
     bytes[at..at + 8].copy_from_slice(&format::MAX_FRAME_LEN.to_le_bytes());
     let (back, _) = read_all(bytes).unwrap();
     assert_eq!(back.len(), 2);
@@ -310,7 +360,7 @@ fn libc_enospc() -> i32 {
 #[test]
 fn a_full_disk_stops_recording_and_keeps_earlier_frames_readable() {
     let samples = fixture_samples("basic", 2);
-    let (_, offsets) = recording(&samples);
+    let (_, offsets) = recording_keyed(&samples, 1);
     let frame_len = (offsets[1] - offsets[0]) as usize;
     let room = offsets[0] as usize + 3 * frame_len + frame_len / 2;
     let mut w = FrameWriter::new(
@@ -323,9 +373,7 @@ fn a_full_disk_stops_recording_and_keeps_earlier_frames_readable() {
     .unwrap();
     let mut err = None;
     for i in 0..10 {
-        let s = &samples[i % 2];
-        let payload = encode_sample(s).unwrap();
-        if let Err(e) = w.append_payload(s.wall_ms, &payload) {
+        if let Err(e) = w.append(&samples[i % 2]) {
             err = Some(e);
             break;
         }
@@ -341,12 +389,47 @@ fn a_full_disk_stops_recording_and_keeps_earlier_frames_readable() {
 
 #[test]
 fn frame_heads_are_the_documented_size() {
-    let samples = fixture_samples("basic", 1);
+    let samples = fixture_samples("basic", 2);
     let (bytes, offsets) = recording(&samples);
-    let payload = encode_sample(&samples[0]).unwrap();
-    assert_eq!(
-        bytes.len() as u64,
-        offsets[0] + (FRAME_HEAD_LEN + payload.len()) as u64
-    );
     assert_eq!(&bytes[..8], format::MAGIC);
+    for (i, &o) in offsets.iter().enumerate() {
+        let o = o as usize;
+        assert_eq!(&bytes[o..o + 4], format::SYNC);
+        let kind = u32::from_le_bytes(bytes[o + 4..o + 8].try_into().unwrap());
+        assert_eq!(
+            kind,
+            if i == 0 {
+                format::KIND_KEY
+            } else {
+                format::KIND_DELTA
+            }
+        );
+        let len = u64::from_le_bytes(bytes[o + 8..o + 16].try_into().unwrap());
+        let end = offsets
+            .get(i + 1)
+            .map(|&e| e as usize)
+            .unwrap_or(bytes.len());
+        assert_eq!(o + FRAME_HEAD_LEN + len as usize, end);
+    }
+}
+
+#[test]
+fn begin_lands_inside_a_delta_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.usetop");
+    let samples = fixture_samples("basic", 5);
+    let mut rec = Recorder::open(&path, header()).unwrap();
+    for s in &samples {
+        rec.append(s).unwrap();
+    }
+    drop(rec);
+    let begin = (samples[2].wall_ms / 1000).to_string();
+    let loaded = usetop::store::replay::load(&path, Some(&begin), usize::MAX).unwrap();
+    assert_eq!((loaded.first, loaded.total), (2, 5));
+    let got: Vec<String> = loaded.samples.iter().map(dbg).collect();
+    let want: Vec<String> = samples[2..].iter().map(dbg).collect();
+    assert_eq!(got, want);
+    let loaded = usetop::store::replay::load(&path, Some("-1s"), 1).unwrap();
+    assert_eq!(loaded.first, 3);
+    assert_eq!(dbg(&loaded.samples[0]), dbg(&samples[3]));
 }

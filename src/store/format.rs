@@ -5,11 +5,17 @@
 //! ```text
 //! file   = magic "USETOPRC" | version u32 | header_len u32 | header_crc u32 | header (postcard)
 //!          frame*
-//! frame  = sync "UFRM" | len u64 | wall_ms i64 | crc u32 | payload[len]
-//!          payload = zstd(postcard(Sample)); crc = crc32(len | wall_ms | payload)
+//! frame  = sync "UFRM" | kind u32 | len u64 | wall_ms i64 | crc u32 | payload[len]
+//!          key frame (kind 0):   payload = zstd(postcard(Sample))
+//!          delta frame (kind 1): the same, compressed with the previous frame's postcard
+//!                                bytes as zstd's reference prefix
+//!          crc = crc32(kind | len | wall_ms | payload)
 //! ```
 //! All integers are little-endian. The sync word lets a reader find the next frame after a
 //! corrupt one; the CRC covers the length, so a flipped length bit is caught as well.
+//! Consecutive samples are nearly identical (most processes did not change, every command
+//! line repeats), so a delta frame is some 30 times smaller than a key frame; a key frame
+//! every `KEY_INTERVAL` frames bounds what one corrupt frame can take with it.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +27,11 @@ pub const SYNC: &[u8; 4] = b"UFRM";
 /// files whose version is newer than its own.
 pub const FORMAT_VERSION: u32 = 1;
 pub const PRELUDE_LEN: usize = 8 + 4 + 4 + 4;
-pub const FRAME_HEAD_LEN: usize = 4 + 8 + 8 + 4;
+pub const FRAME_HEAD_LEN: usize = 4 + 4 + 8 + 8 + 4;
+pub const KIND_KEY: u32 = 0;
+pub const KIND_DELTA: u32 = 1;
+/// A key frame at least this often (and first in every recording session).
+pub const KEY_INTERVAL: u32 = 60;
 /// No frame is larger than this, compressed; a longer length field is corruption. A sample
 /// of 2,000 processes compresses to tens of KiB, so this leaves room for very large hosts.
 pub const MAX_FRAME_LEN: u64 = 64 << 20;
@@ -48,8 +58,9 @@ pub struct Header {
     pub interval_ms: u64,
 }
 
-pub fn frame_crc(len: u64, wall_ms: i64, payload: &[u8]) -> u32 {
+pub fn frame_crc(kind: u32, len: u64, wall_ms: i64, payload: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
+    h.update(&kind.to_le_bytes());
     h.update(&len.to_le_bytes());
     h.update(&wall_ms.to_le_bytes());
     h.update(payload);
@@ -57,13 +68,14 @@ pub fn frame_crc(len: u64, wall_ms: i64, payload: &[u8]) -> u32 {
 }
 
 /// Encodes a complete frame (head and payload) ready for a single write.
-pub fn encode_frame(wall_ms: i64, payload: &[u8]) -> Vec<u8> {
+pub fn encode_frame(kind: u32, wall_ms: i64, payload: &[u8]) -> Vec<u8> {
     let len = payload.len() as u64;
     let mut out = Vec::with_capacity(FRAME_HEAD_LEN + payload.len());
     out.extend_from_slice(SYNC);
+    out.extend_from_slice(&kind.to_le_bytes());
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&wall_ms.to_le_bytes());
-    out.extend_from_slice(&frame_crc(len, wall_ms, payload).to_le_bytes());
+    out.extend_from_slice(&frame_crc(kind, len, wall_ms, payload).to_le_bytes());
     out.extend_from_slice(payload);
     out
 }

@@ -39,8 +39,6 @@ pub enum StoreError {
         frames: u64,
         err: std::io::Error,
     },
-    #[error("cannot encode a sample: {0}")]
-    Encode(String),
 }
 
 /// Parses `--begin`: an absolute time (`2026-01-01T10:00:00Z`, `2026-01-01 10:00:00`, in UTC,

@@ -51,6 +51,8 @@ pub struct ReadStats {
     pub skipped_bytes: u64,
     /// Offset and size of an incomplete frame at the end of the file.
     pub truncated: Option<(u64, u64)>,
+    /// Delta frames lost because the frame they build on was corrupt or skipped.
+    pub orphaned: u64,
 }
 
 impl ReadStats {
@@ -63,6 +65,12 @@ impl ReadStats {
                 self.corrupt, self.skipped_bytes
             ));
         }
+        if self.orphaned > 0 {
+            parts.push(format!(
+                "{} frame(s) after a corrupt one lost until the next key frame",
+                self.orphaned
+            ));
+        }
         if let Some((at, n)) = self.truncated {
             parts.push(format!(
                 "truncated: an incomplete frame of {n} bytes at offset {at} was cut"
@@ -72,11 +80,25 @@ impl ReadStats {
     }
 }
 
-/// One frame as read: where it starts, its wall clock, and (unless skipped) its sample.
+/// One frame as read: where it starts, its wall clock, and its sample.
 pub struct Frame {
     pub offset: u64,
     pub wall_ms: i64,
     pub sample: Sample,
+}
+
+/// A frame's head, from a pass that does not decode payloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHead {
+    pub offset: u64,
+    pub kind: u32,
+    pub wall_ms: i64,
+}
+
+impl FrameHead {
+    pub fn is_key(&self) -> bool {
+        self.kind == format::KIND_KEY
+    }
 }
 
 enum Bad {
@@ -96,6 +118,9 @@ pub struct Reader<B: Bytes = File> {
     path: PathBuf,
     /// The previous sample's tasks, to share unchanged records as live mode does.
     prev_procs: Vec<Arc<TaskRecord>>,
+    /// The previous decoded frame's postcard bytes and where that frame ended: a delta
+    /// frame decodes only right after the frame it was made against.
+    prev_raw: Option<(u64, Vec<u8>)>,
 }
 
 impl Reader<File> {
@@ -171,6 +196,7 @@ impl<B: Bytes> Reader<B> {
             stats: ReadStats::default(),
             path: path.to_path_buf(),
             prev_procs: Vec::new(),
+            prev_raw: None,
         })
     }
 
@@ -186,13 +212,28 @@ impl<B: Bytes> Reader<B> {
     /// The next good frame with its sample, or `None` at the end of the file.
     pub fn next_frame(&mut self) -> Option<Frame> {
         loop {
-            let (offset, wall_ms, payload) = self.next_payload()?;
-            match decode_sample(&payload) {
-                Ok(mut sample) => {
+            let (head, payload) = self.next_payload()?;
+            let end = self.pos;
+            let prefix = match (head.kind, self.prev_raw.take()) {
+                (format::KIND_KEY, _) => None,
+                (_, Some((prev_end, raw))) if prev_end == head.offset => Some(raw),
+                _ => {
+                    self.stats.frames -= 1;
+                    self.stats.orphaned += 1;
+                    continue;
+                }
+            };
+            let decoded = decompress(&payload, prefix.as_deref()).and_then(|raw| {
+                let sample = postcard::from_bytes::<Sample>(&raw).map_err(|e| e.to_string())?;
+                Ok((raw, sample))
+            });
+            match decoded {
+                Ok((raw, mut sample)) => {
+                    self.prev_raw = Some((end, raw));
                     self.share_unchanged(&mut sample);
                     return Some(Frame {
-                        offset,
-                        wall_ms,
+                        offset: head.offset,
+                        wall_ms: head.wall_ms,
                         sample,
                     });
                 }
@@ -207,30 +248,37 @@ impl<B: Bytes> Reader<B> {
         }
     }
 
-    /// Steps over the next good frame without decoding its payload; returns its offset and
-    /// wall clock.
-    pub fn skip_frame(&mut self) -> Option<(u64, i64)> {
-        self.next_payload().map(|(o, w, _)| (o, w))
+    /// Steps over the next good frame without decoding its payload.
+    pub fn skip_frame(&mut self) -> Option<FrameHead> {
+        self.prev_raw = None;
+        self.next_payload().map(|(h, _)| h)
     }
 
-    /// Reads frames from `offset` on (an offset a previous pass returned).
+    /// Reads frames from `offset` on (a frame offset a previous pass returned; start at a
+    /// key frame, or the deltas up to the next key frame are lost).
     pub fn seek(&mut self, offset: u64) {
         self.pos = offset.min(self.len);
         self.prev_procs.clear();
+        self.prev_raw = None;
     }
 
-    fn next_payload(&mut self) -> Option<(u64, i64, Vec<u8>)> {
+    fn next_payload(&mut self) -> Option<(FrameHead, Vec<u8>)> {
         loop {
             if self.pos >= self.len {
                 return None;
             }
             let at = self.pos;
             match self.frame_at(at) {
-                Ok((wall_ms, payload)) => {
+                Ok((kind, wall_ms, payload)) => {
                     self.pos = at + FRAME_HEAD_LEN as u64 + payload.len() as u64;
                     self.good_end = self.pos;
                     self.stats.frames += 1;
-                    return Some((at, wall_ms, payload));
+                    let head = FrameHead {
+                        offset: at,
+                        kind,
+                        wall_ms,
+                    };
+                    return Some((head, payload));
                 }
                 Err(kind) => match self.resync(at + 1) {
                     Some(next) => {
@@ -255,7 +303,7 @@ impl<B: Bytes> Reader<B> {
     }
 
     /// Checks the frame at `at` fully (sync, length cap, checksum) and returns it.
-    fn frame_at(&self, at: u64) -> Result<(i64, Vec<u8>), Bad> {
+    fn frame_at(&self, at: u64) -> Result<(u32, i64, Vec<u8>), Bad> {
         let rest = self.len - at;
         if rest < FRAME_HEAD_LEN as u64 {
             return Err(Bad::Incomplete);
@@ -267,9 +315,13 @@ impl<B: Bytes> Reader<B> {
         if &head[..4] != SYNC {
             return Err(Bad::Corrupt);
         }
-        let len = format::le_u64(&head[4..]);
-        let wall_ms = format::le_u64(&head[12..]) as i64;
-        let crc = format::le_u32(&head[20..]);
+        let kind = format::le_u32(&head[4..]);
+        let len = format::le_u64(&head[8..]);
+        let wall_ms = format::le_u64(&head[16..]) as i64;
+        let crc = format::le_u32(&head[24..]);
+        if kind != format::KIND_KEY && kind != format::KIND_DELTA {
+            return Err(Bad::Corrupt);
+        }
         // The cap comes before any allocation: a length of 2^63 is corruption, not a request.
         if len > format::MAX_FRAME_LEN {
             return Err(Bad::Corrupt);
@@ -281,10 +333,10 @@ impl<B: Bytes> Reader<B> {
         self.bytes
             .read_at(&mut payload, at + FRAME_HEAD_LEN as u64)
             .map_err(|_| Bad::Corrupt)?;
-        if format::frame_crc(len, wall_ms, &payload) != crc {
+        if format::frame_crc(kind, len, wall_ms, &payload) != crc {
             return Err(Bad::Corrupt);
         }
-        Ok((wall_ms, payload))
+        Ok((kind, wall_ms, payload))
     }
 
     /// The offset of the next frame that checks out, searching from `from`.
@@ -331,16 +383,20 @@ impl<B: Bytes> Reader<B> {
     }
 }
 
-/// zstd, then postcard, with the decompressed size bounded.
-pub fn decode_sample(payload: &[u8]) -> Result<Sample, String> {
+/// zstd (against the previous frame's bytes for a delta frame), with the size bounded so a
+/// zstd bomb cannot exhaust memory.
+fn decompress(payload: &[u8], prefix: Option<&[u8]>) -> Result<Vec<u8>, String> {
     let mut raw = Vec::new();
-    zstd::stream::read::Decoder::new(payload)
-        .map_err(|e| e.to_string())?
-        .take(format::MAX_SAMPLE_LEN + 1)
-        .read_to_end(&mut raw)
-        .map_err(|e| e.to_string())?;
+    let limit = format::MAX_SAMPLE_LEN + 1;
+    let read = match prefix {
+        None => zstd::stream::read::Decoder::new(payload)
+            .and_then(|d| d.take(limit).read_to_end(&mut raw)),
+        Some(p) => zstd::stream::read::Decoder::with_ref_prefix(payload, p)
+            .and_then(|d| d.take(limit).read_to_end(&mut raw)),
+    };
+    read.map_err(|e| e.to_string())?;
     if raw.len() as u64 > format::MAX_SAMPLE_LEN {
         return Err("the frame decompresses to more than the limit".into());
     }
-    postcard::from_bytes(&raw).map_err(|e| e.to_string())
+    Ok(raw)
 }

@@ -53,7 +53,7 @@ pub fn load(path: &Path, begin: Option<&str>, max: usize) -> Result<Loaded, Repl
         heads.push(h);
     }
     let stats = scan.stats.clone();
-    let Some(&(_, last_wall)) = heads.last() else {
+    let Some(last_wall) = heads.last().map(|h| h.wall_ms) else {
         let why = stats
             .summary()
             .map(|s| format!(" ({s})"))
@@ -64,7 +64,7 @@ pub fn load(path: &Path, begin: Option<&str>, max: usize) -> Result<Loaded, Repl
         None => 0,
         Some(b) => {
             let at = parse_begin(b, last_wall).map_err(ReplayError::Begin)?;
-            heads.iter().position(|&(_, w)| w >= at).ok_or_else(|| {
+            heads.iter().position(|h| h.wall_ms >= at).ok_or_else(|| {
                 ReplayError::Begin(format!(
                     "{b}: after the last frame ({})",
                     format_utc(last_wall)
@@ -72,11 +72,17 @@ pub fn load(path: &Path, begin: Option<&str>, max: usize) -> Result<Loaded, Repl
             })?
         }
     };
+    // Decoding starts at the key frame the first wanted frame builds on.
+    let key = heads[..=first]
+        .iter()
+        .rposition(|h| h.is_key())
+        .unwrap_or(first);
     let mut reader = Reader::open(path)?;
-    reader.seek(heads[first].0);
+    reader.seek(heads[key].offset);
     let mut samples = Vec::new();
     while samples.len() < max {
         match reader.next_frame() {
+            Some(f) if f.offset < heads[first].offset => {}
             Some(f) => samples.push(f.sample),
             None => break,
         }
@@ -84,6 +90,7 @@ pub fn load(path: &Path, begin: Option<&str>, max: usize) -> Result<Loaded, Repl
     let mut stats = stats;
     // Frames whose checksum held but whose payload did not decode show up only now.
     stats.corrupt = stats.corrupt.max(reader.stats.corrupt);
+    stats.orphaned = stats.orphaned.max(reader.stats.orphaned);
     Ok(Loaded {
         samples,
         total: heads.len(),

@@ -13,12 +13,6 @@ use super::format::{self, FORMAT_VERSION, Header};
 use super::reader::Reader;
 use crate::model::Sample;
 
-/// postcard, then zstd: the payload of one frame.
-pub fn encode_sample(sample: &Sample) -> Result<Vec<u8>, StoreError> {
-    let raw = postcard::to_stdvec(sample).map_err(|e| StoreError::Encode(e.to_string()))?;
-    zstd::bulk::compress(&raw, format::ZSTD_LEVEL).map_err(|e| StoreError::Encode(e.to_string()))
-}
-
 /// Writes frames to any byte sink; counts what is known to be written in full.
 pub struct FrameWriter<W: Write> {
     pub sink: W,
@@ -26,6 +20,11 @@ pub struct FrameWriter<W: Write> {
     pub frames: u64,
     /// Bytes known to be on the sink, header included: the end of the last whole frame.
     pub end: u64,
+    /// A key frame at least every this many frames (1: every frame stands alone).
+    pub key_interval: u32,
+    /// The previous frame's postcard bytes, the reference for the next delta frame.
+    prev_raw: Option<Vec<u8>>,
+    since_key: u32,
 }
 
 impl<W: Write> FrameWriter<W> {
@@ -34,29 +33,53 @@ impl<W: Write> FrameWriter<W> {
         let bytes = format::encode_header(header).map_err(std::io::Error::other)?;
         sink.write_all(&bytes)?;
         sink.flush()?;
-        Ok(FrameWriter {
-            sink,
-            frames: 0,
-            end: bytes.len() as u64,
-        })
+        Ok(FrameWriter::resume(sink, bytes.len() as u64))
     }
 
-    /// A writer that continues a sink already holding `end` good bytes.
+    /// A writer that continues a sink already holding `end` good bytes. Its first frame is
+    /// a key frame.
     pub fn resume(sink: W, end: u64) -> FrameWriter<W> {
         FrameWriter {
             sink,
             frames: 0,
             end,
+            key_interval: format::KEY_INTERVAL,
+            prev_raw: None,
+            since_key: 0,
         }
     }
 
-    /// Appends one frame; returns its size in bytes.
-    pub fn append_payload(&mut self, wall_ms: i64, payload: &[u8]) -> std::io::Result<u64> {
-        let frame = format::encode_frame(wall_ms, payload);
+    /// Appends one sample as a frame in a single write; returns the frame's size in bytes.
+    pub fn append(&mut self, sample: &Sample) -> std::io::Result<u64> {
+        let raw = postcard::to_stdvec(sample).map_err(std::io::Error::other)?;
+        let (kind, payload) = match self.prev_raw.as_deref() {
+            Some(prev) if self.since_key < self.key_interval => {
+                let mut enc = zstd::stream::write::Encoder::with_ref_prefix(
+                    Vec::with_capacity(raw.len() / 8),
+                    format::ZSTD_LEVEL,
+                    prev,
+                )?;
+                enc.write_all(&raw)?;
+                (format::KIND_DELTA, enc.finish()?)
+            }
+            _ => (
+                format::KIND_KEY,
+                zstd::bulk::compress(&raw, format::ZSTD_LEVEL)?,
+            ),
+        };
+        let frame = format::encode_frame(kind, sample.wall_ms, &payload);
+        // Until the frame is known to be whole, the next one must not lean on it.
+        self.prev_raw = None;
         self.sink.write_all(&frame)?;
         self.sink.flush()?;
         self.frames += 1;
         self.end += frame.len() as u64;
+        self.since_key = if kind == format::KIND_KEY {
+            1
+        } else {
+            self.since_key + 1
+        };
+        self.prev_raw = Some(raw);
         Ok(frame.len() as u64)
     }
 }
@@ -145,9 +168,8 @@ impl Recorder {
     /// Appends one sample. On a write error (ENOSPC, EIO) the partial frame is cut off
     /// again where possible, so every earlier frame stays readable; the caller stops.
     pub fn append(&mut self, sample: &Sample) -> Result<u64, StoreError> {
-        let payload = encode_sample(sample)?;
         let before = self.w.end;
-        match self.w.append_payload(sample.wall_ms, &payload) {
+        match self.w.append(sample) {
             Ok(n) => Ok(n),
             Err(e) => {
                 let _ = self.w.sink.set_len(before);
