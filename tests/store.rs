@@ -239,9 +239,9 @@ fn a_corrupt_frame_takes_only_the_deltas_up_to_the_next_key_frame() {
     // Key frames at 0, 2, 4; deltas at 1, 3, 5.
     let (bytes, offsets) = recording_keyed(&samples, 2);
     let originals: Vec<String> = samples.iter().map(dbg).collect();
-    for victim in 0..6 {
+    for (victim, &offset) in offsets.iter().enumerate() {
         let mut damaged = bytes.clone();
-        let at = offsets[victim] as usize + FRAME_HEAD_LEN + 3;
+        let at = offset as usize + FRAME_HEAD_LEN + 3;
         damaged[at] ^= 0x10;
         let (back, r) = read_all(damaged).unwrap();
         let key = victim % 2 == 0;
