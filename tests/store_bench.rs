@@ -204,3 +204,43 @@ fn bench_metrics_under_100_concurrent_scrapes() {
         q(1.0)
     );
 }
+
+/// `usetop record` as a whole on this host (collection included), for comparison with the
+/// encoding cost above.
+#[test]
+#[ignore]
+fn bench_record_process_on_this_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.usetop");
+    let n: u32 = 20;
+    let before = children_cpu();
+    let out = Command::new(env!("CARGO_BIN_EXE_usetop"))
+        .args(["record", "-i", "0.25", "-n", &n.to_string(), "-o"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let cpu = children_cpu() - before;
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    let mut r = Reader::open(&path).unwrap();
+    let procs = r
+        .next_frame()
+        .map(|f| f.sample.tasks.procs.len())
+        .unwrap_or(0);
+    println!(
+        "BENCH usetop record on this host ({procs} processes): CPU {:.2} ms/sample \
+         (collection + encoding), {} bytes/sample",
+        cpu.as_secs_f64() * 1e3 / f64::from(n),
+        bytes / u64::from(n)
+    );
+}
+
+fn children_cpu() -> Duration {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes only into the struct we pass.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, ru.as_mut_ptr()) };
+    // SAFETY: zero-initialised and filled in by getrusage.
+    let ru = unsafe { ru.assume_init() };
+    let tv = |t: libc::timeval| Duration::from_micros((t.tv_sec * 1_000_000 + t.tv_usec) as u64);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
