@@ -167,9 +167,14 @@ fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     crate::store::parse_duration(s)
 }
 
+/// `ADDR:PORT`, or a bare address on the default port 9273.
 fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
-    s.parse()
-        .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:9273 or [::1]:9273"))
+    s.parse().or_else(|_| {
+        s.trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .map(|ip| std::net::SocketAddr::new(ip, 9273))
+            .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:9273 or [::1]:9273"))
+    })
 }
 
 #[derive(Debug, clap::Subcommand)]
