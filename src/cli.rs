@@ -8,9 +8,10 @@ use anyhow::Result;
 use clap::Parser;
 
 use crate::app::config::{Config, KeyName};
+use crate::app::source::{RootsSource, SampleSource};
 use crate::app::{App, Options, UiOptions, live};
 use crate::collectors::{Collectors, ProcRoot};
-use crate::headless::{HeadlessOptions, render_headless};
+use crate::headless::{HeadlessOptions, render_from, render_headless};
 use crate::panes::PaneId;
 use crate::theme::Theme;
 
@@ -84,10 +85,10 @@ pub struct Cli {
     pub pane: PaneId,
     /// Root of the proc filesystem (a fake tree for tests). Headless mode accepts it several
     /// times: frame i reads the i-th root (the last repeats).
-    #[arg(long, default_value = "/proc")]
+    #[arg(long, default_value = "/proc", global = true)]
     pub proc_root: Vec<PathBuf>,
     /// Root of the sys filesystem.
-    #[arg(long, default_value = "/sys")]
+    #[arg(long, default_value = "/sys", global = true)]
     pub sys_root: Vec<PathBuf>,
     /// Snapshots kept for history and time travel.
     #[arg(long, default_value = "600", value_parser = parse_history)]
@@ -127,6 +128,9 @@ pub struct Cli {
     /// (reproducible output on fixture trees).
     #[arg(long, requires = "headless")]
     pub virtual_clock: bool,
+    /// Record, replay, dump or serve instead of the dashboard.
+    #[command(subcommand)]
+    pub cmd: Option<Command>,
 }
 
 impl Cli {
@@ -198,6 +202,9 @@ impl Cli {
 
 /// Runs the mode the arguments select; returns the text to print in headless mode.
 pub fn run(cli: Cli) -> Result<()> {
+    if let Some(cmd) = &cli.cmd {
+        return run_command(cmd, &cli);
+    }
     let cfg = Config::load(cli.config.as_deref())?;
     let mut opts = cli.options(&cfg)?;
     let roots = cli.roots();
@@ -229,4 +236,301 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     opts.ui.root = Some(root.clone());
     live::run(App::new(opts), Collectors::new(root))
+}
+
+// ---- Subcommands: record, replay, dump, serve ----
+
+fn parse_count(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{s:?} is not a positive count")),
+    }
+}
+
+fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    crate::store::parse_duration(s)
+}
+
+/// `ADDR:PORT`, or a bare address on the default port 9273.
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().or_else(|_| {
+        s.trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .map(|ip| std::net::SocketAddr::new(ip, 9273))
+            .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:9273 or [::1]:9273"))
+    })
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Append raw samples to a recording file (created 0600; an existing recording is continued).
+    Record(RecordArgs),
+    /// Open the dashboard on a recording (every pane, drill-down, time travel).
+    Replay(ReplayArgs),
+    /// Print snapshots for scripts: JSON lines, CSV or OpenMetrics text.
+    Dump(DumpArgs),
+    /// Serve OpenMetrics text at /metrics (and /healthz) for Prometheus.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// The recording file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Seconds between samples (0.1–60).
+    #[arg(short, long, default_value = "1", value_parser = parse_interval)]
+    pub interval: f64,
+    /// Stop after this long (90s, 10m, 2h, 1d).
+    #[arg(long, value_parser = parse_duration_arg, conflicts_with = "count")]
+    pub duration: Option<Duration>,
+    /// Stop after this many samples.
+    #[arg(short = 'n', long, value_parser = parse_count)]
+    pub count: Option<u64>,
+    /// Record every thread too, so replay can drill down to threads (larger files).
+    #[arg(long)]
+    pub threads: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The recording file.
+    pub file: PathBuf,
+    /// Start here: a UTC time (2026-01-01T10:00:00Z), Unix seconds, or back from the end (-10m).
+    #[arg(long, allow_hyphen_values = true)]
+    pub begin: Option<String>,
+    /// Pane to start on (default: the top-level --pane).
+    #[arg(long, value_enum)]
+    pub pane: Option<PaneId>,
+    /// Print frames as text instead of opening the dashboard.
+    #[arg(long)]
+    pub headless: bool,
+    /// Headless frame size.
+    #[arg(long, default_value = "80x24", value_parser = parse_size)]
+    pub size: (u16, u16),
+    /// Headless frame count (default: every frame loaded).
+    #[arg(long)]
+    pub frames: Option<usize>,
+    /// Headless: key names fed before the last frame.
+    #[arg(long, default_value = "")]
+    pub keys: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DumpArgs {
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: crate::export::dump::Format,
+    /// Snapshots to print (live: default 1; replay: default all).
+    #[arg(short = 'n', long, value_parser = parse_count)]
+    pub count: Option<u64>,
+    /// Seconds between live samples (0.1–60).
+    #[arg(short, long, default_value = "1", value_parser = parse_interval)]
+    pub interval: f64,
+    /// Read a recording instead of sampling this machine.
+    #[arg(long)]
+    pub replay: Option<PathBuf>,
+    /// With --replay: start here (as `replay --begin`).
+    #[arg(long, allow_hyphen_values = true, requires = "replay")]
+    pub begin: Option<String>,
+    /// What to print: use or mem (system summary), cpu (each CPU), proc (each process).
+    #[arg(long, value_enum, default_value = "use")]
+    pub pane: PaneId,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; loopback unless an explicit other address is given.
+    #[arg(long, default_value = crate::export::serve::DEFAULT_LISTEN, value_parser = parse_listen)]
+    pub listen: std::net::SocketAddr,
+    /// Seconds between samples (0.1–60); scrapes read the latest, never /proc.
+    #[arg(short, long, default_value = "1", value_parser = parse_interval)]
+    pub interval: f64,
+    /// Export per-process series for the N busiest processes (pid and comm labels only).
+    #[arg(long, default_value = "0")]
+    pub per_process: usize,
+}
+
+fn single_root(cli: &Cli) -> Result<ProcRoot> {
+    let roots = cli.roots();
+    if roots.len() > 1 {
+        anyhow::bail!("several --proc-root/--sys-root values are only for --headless");
+    }
+    let root = roots.into_iter().next().unwrap_or_default();
+    if !root.proc.join("stat").exists() {
+        anyhow::bail!(
+            "{}: not a proc filesystem (no stat file)",
+            root.proc.display()
+        );
+    }
+    Ok(root)
+}
+
+fn print_out(text: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_ok()
+}
+
+fn run_command(cmd: &Command, cli: &Cli) -> Result<()> {
+    match cmd {
+        Command::Record(a) => run_record(a, cli),
+        Command::Replay(a) => run_replay(a, cli),
+        Command::Dump(a) => run_dump(a, cli),
+        Command::Serve(a) => run_serve(a, cli),
+    }
+}
+
+fn run_record(a: &RecordArgs, cli: &Cli) -> Result<()> {
+    use crate::store::record::{self, RecordOptions};
+    let root = single_root(cli)?;
+    let opts = RecordOptions {
+        path: a.output.clone(),
+        interval: Duration::from_secs_f64(a.interval),
+        count: a.count,
+        duration: a.duration,
+        threads: a.threads,
+    };
+    eprintln!(
+        "usetop: recording to {} every {} s (Ctrl-C stops)",
+        a.output.display(),
+        a.interval
+    );
+    let summary = record::run(
+        &opts,
+        Collectors::new(root),
+        &crate::collectors::SystemClock,
+        |_, _| {},
+    )?;
+    eprintln!(
+        "usetop: recorded {} sample(s), {} bytes in {}{}",
+        summary.frames,
+        summary.bytes,
+        a.output.display(),
+        if summary.existing_frames > 0 {
+            format!(" (after {} earlier)", summary.existing_frames)
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
+    let headless = a.headless || cli.headless;
+    let max = match (headless, a.frames) {
+        (true, Some(n)) => n.max(1),
+        (true, None) => usize::MAX,
+        (false, _) => cli.history,
+    };
+    let loaded = crate::store::replay::load(&a.file, a.begin.as_deref(), max)?;
+    let mut opts = cli.options(&Config::load(cli.config.as_deref())?)?;
+    opts.pane = a.pane.unwrap_or(cli.pane);
+    let describe = loaded.describe();
+    if headless {
+        eprintln!("usetop: {describe}");
+        let frames = loaded.samples.len();
+        let mut source = loaded.samples.into_iter();
+        let text = render_from(opts, a.size, frames, &a.keys, &mut source)?;
+        print_out(&text);
+        return Ok(());
+    }
+    opts.history = opts.history.max(loaded.samples.len()).max(2);
+    let mut app = App::new(opts);
+    app.status = Some(format!("{describe}; ←/→ step, space follows the end"));
+    live::run_source(app, live::Source::Loaded(loaded.samples))
+}
+
+fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
+    use crate::export::dump::{self, Format, View};
+    let view = View::for_pane(a.pane).map_err(anyhow::Error::msg)?;
+    let mut opts = cli.options(&Config::load(cli.config.as_deref())?)?;
+    opts.history = 2;
+    opts.interval = Duration::from_secs_f64(a.interval);
+    let mut app = App::new(opts);
+    // Live: one sample more than the count, since the first has no interval to rate over.
+    // Replay: every frame after the first, or `count` of them.
+    let mut source: Box<dyn SampleSource> = match &a.replay {
+        Some(path) => {
+            let loaded = crate::store::replay::load(path, a.begin.as_deref(), usize::MAX)?;
+            if let Some(problems) = loaded.stats.summary() {
+                eprintln!("usetop: {}: {problems}", path.display());
+            }
+            Box::new(loaded.samples.into_iter())
+        }
+        None => Box::new(RootsSource::new(
+            vec![single_root(cli)?],
+            Duration::from_secs_f64(a.interval),
+            false,
+        )),
+    };
+    let limit = match (&a.replay, a.count) {
+        (_, Some(n)) => n,
+        (Some(_), None) => u64::MAX,
+        (None, None) => 1,
+    };
+    let mut printed = 0u64;
+    let mut frame = 0;
+    if a.format == Format::Csv && !print_out(&(dump::csv_line(&dump::csv_header(view)) + "\n")) {
+        return Ok(());
+    }
+    let mut last = None;
+    while printed < limit {
+        let Some(sample) = source.next_sample(frame, app.request()) else {
+            break;
+        };
+        frame += 1;
+        app.push_sample(sample);
+        let Some(snap) = app.ring.latest().cloned() else {
+            continue;
+        };
+        if !snap.has_rates() {
+            continue;
+        }
+        printed += 1;
+        let text = match a.format {
+            Format::Json => dump::json_line(view, &snap) + "\n",
+            Format::Csv => dump::csv_rows(view, &snap)
+                .iter()
+                .map(|r| dump::csv_line(r) + "\n")
+                .collect(),
+            Format::Openmetrics => {
+                last = Some(snap);
+                continue;
+            }
+        };
+        // A closed pipe (`| head`) ends the dump quietly.
+        if !print_out(&text) {
+            return Ok(());
+        }
+    }
+    if let Some(snap) = last {
+        // One exposition (it ends with `# EOF`), of the last snapshot.
+        let mut exporter = crate::export::openmetrics::Exporter::new(0);
+        exporter.update(&snap);
+        print_out(&exporter.encode());
+    }
+    Ok(())
+}
+
+fn run_serve(a: &ServeArgs, cli: &Cli) -> Result<()> {
+    use crate::export::serve::{self, ServeOptions};
+    let root = single_root(cli)?;
+    if !a.listen.ip().is_loopback() {
+        eprintln!(
+            "usetop: warning: serving metrics on {} is reachable from other machines; \
+             there is no authentication",
+            a.listen
+        );
+    }
+    serve::run(
+        ServeOptions {
+            listen: a.listen,
+            interval: Duration::from_secs_f64(a.interval),
+            per_process: a.per_process,
+        },
+        Collectors::new(root),
+        |addr| eprintln!("usetop: serving OpenMetrics on http://{addr}/metrics"),
+    )
 }

@@ -11,8 +11,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
 use crate::app::keys::parse_keys;
+use crate::app::source::{RootsSource, SampleSource};
 use crate::app::{App, Options};
-use crate::collectors::{Clock, Collectors, ProcRoot, SystemClock, VirtualClock};
+use crate::collectors::ProcRoot;
 use crate::panes;
 
 pub struct HeadlessOptions {
@@ -48,63 +49,52 @@ pub fn buffer_text(buf: &Buffer) -> String {
 }
 
 pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
-    // `Tick` in the keys takes a sample there, one interval later, re-reading the previous
-    // frame's tree: a key script can open a view and act on what it shows, and the last
-    // frame's rates still span the last two trees of the sequence.
-    let groups = opts
-        .keys
+    // Keys may drive the kill dialog, but headless never signals: a fixture tree refuses as
+    // not live, and the live tree is not handed to the dialog at all.
+    let mut app_opts = opts.app;
+    app_opts.ui.root = opts.roots.first().filter(|r| !r.is_live()).cloned();
+    let mut source = RootsSource::new(opts.roots, app_opts.interval, opts.virtual_clock);
+    render_from(
+        app_opts,
+        (opts.cols, opts.rows),
+        opts.frames,
+        &opts.keys,
+        &mut source,
+    )
+}
+
+/// Headless frames from any sample source (fixture roots, a recording): up to `frames`
+/// frames, fewer when the source runs out. Keys go in before the last frame; `Tick` among
+/// them takes an extra sample there (see `SampleSource::tick`), so a key script can open a
+/// view and then act on what it shows.
+pub fn render_from(
+    app_opts: Options,
+    (cols, rows): (u16, u16),
+    frames: usize,
+    keys: &str,
+    source: &mut dyn SampleSource,
+) -> Result<String> {
+    let groups = keys
         .split_whitespace()
         .collect::<Vec<_>>()
         .split(|k| *k == "Tick")
         .map(|g| parse_keys(&g.join(" ")))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
-    let interval = opts.app.interval;
-    let mut app = App::new(opts.app);
-    let mut terminal = Terminal::new(TestBackend::new(opts.cols, opts.rows))?;
-    let roots = if opts.roots.is_empty() {
-        vec![ProcRoot::default()]
-    } else {
-        opts.roots
-    };
-    // Keys may drive the kill dialog, but headless never signals: a fixture tree refuses as
-    // not live, and the live tree is not handed to the dialog at all.
-    app.ui.root = roots.first().filter(|r| !r.is_live()).cloned();
-    let mut collectors: Vec<Collectors> = Vec::new();
-    let mut vclock = VirtualClock::new();
+    let mut app = App::new(app_opts);
+    let mut terminal = Terminal::new(TestBackend::new(cols, rows))?;
     let mut out = String::new();
-    for frame in 0..opts.frames.max(1) {
-        if frame > 0 {
-            if opts.virtual_clock {
-                vclock.advance(interval);
-            } else {
-                std::thread::sleep(interval);
-            }
-        }
-        let i = frame.min(roots.len() - 1);
-        // One collector per root: each fake tree is its own "machine state" at that time,
-        // but the task cache must carry over, so collectors are created lazily and reused.
-        while collectors.len() <= i {
-            collectors.push(Collectors::new(roots[collectors.len()].clone()));
-        }
-        if frame + 1 == opts.frames.max(1) {
+    let frames = frames.max(1);
+    for frame in 0..frames {
+        if frame + 1 == frames {
             // Keys go in before the last sample, so what they ask of the sampler (threads,
             // for one) is in the frame they produce.
             for (g, keys) in groups.iter().enumerate() {
-                if g > 0 {
-                    let clock: &dyn Clock = if opts.virtual_clock {
-                        &vclock
-                    } else {
-                        &SystemClock
-                    };
-                    let sample = collectors[i.saturating_sub(1)].sample(clock, app.request());
+                if g > 0
+                    && let Some(sample) = source.tick(frame, app.request())
+                {
                     app.push_sample(sample);
                     app.prepare();
-                    if opts.virtual_clock {
-                        vclock.advance(interval);
-                    } else {
-                        std::thread::sleep(interval);
-                    }
                 }
                 for k in keys {
                     app.handle_key(*k);
@@ -112,12 +102,9 @@ pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
                 }
             }
         }
-        let clock: &dyn Clock = if opts.virtual_clock {
-            &vclock
-        } else {
-            &SystemClock
+        let Some(sample) = source.next_sample(frame, app.request()) else {
+            break;
         };
-        let sample = collectors[i].sample(clock, app.request());
         app.push_sample(sample);
         app.prepare();
         terminal.draw(|f| panes::draw(f, &app))?;

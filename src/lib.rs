@@ -5,9 +5,11 @@
 pub mod app;
 pub mod cli;
 pub mod collectors;
+pub mod export;
 pub mod headless;
 pub mod model;
 pub mod panes;
 pub mod ring;
+pub mod store;
 pub mod theme;
 pub mod widgets;

@@ -62,7 +62,20 @@ fn install_panic_hook() {
     }));
 }
 
-pub fn run(mut app: App, collectors: Collectors) -> Result<()> {
+/// Where the live loop's samples come from.
+pub enum Source {
+    /// The collectors, sampled on their own thread at the app's interval.
+    Sampler(Box<Collectors>),
+    /// Samples already loaded (a recording), pushed through the same derive before the
+    /// first frame; the view starts paused on the first of them.
+    Loaded(Vec<Sample>),
+}
+
+pub fn run(app: App, collectors: Collectors) -> Result<()> {
+    run_source(app, Source::Sampler(Box::new(collectors)))
+}
+
+pub fn run_source(mut app: App, source: Source) -> Result<()> {
     if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
         bail!("usetop needs a terminal on stdin and stdout (use --headless for text output)");
     }
@@ -78,21 +91,36 @@ pub fn run(mut app: App, collectors: Collectors) -> Result<()> {
         restore_terminal();
         return Err(e).context("cannot enter the alternate screen");
     }
-    let result = event_loop(&mut app, collectors);
+    let result = event_loop(&mut app, source);
     restore_terminal();
     result
 }
 
-fn event_loop(app: &mut App, collectors: Collectors) -> Result<()> {
+fn event_loop(app: &mut App, source: Source) -> Result<()> {
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     let (tx, rx) = mpsc::channel::<Msg>();
     let (ctl_tx, ctl_rx) = mpsc::channel::<Control>();
     let sample_tx = tx.clone();
     let mut req = app.request();
-    spawn_sampler(collectors, app.interval, req, ctl_rx, move |s| {
-        sample_tx.send(Msg::Sample(Box::new(s))).is_ok()
-    })
-    .context("cannot start the sampler thread")?;
+    match source {
+        Source::Sampler(collectors) => {
+            spawn_sampler(*collectors, app.interval, req, ctl_rx, move |s| {
+                sample_tx.send(Msg::Sample(Box::new(s))).is_ok()
+            })
+            .context("cannot start the sampler thread")?;
+        }
+        Source::Loaded(samples) => {
+            drop(sample_tx);
+            for s in samples {
+                app.push_sample(s);
+            }
+            // The first snapshot has no interval to rate over: start on the second.
+            app.cursor = match (app.ring.oldest_seq(), app.ring.latest_seq()) {
+                (Some(lo), Some(hi)) => Some((lo + 1).min(hi)),
+                _ => None,
+            };
+        }
+    }
     std::thread::Builder::new()
         .name("usetop-input".into())
         .spawn(move || {

@@ -8,6 +8,7 @@ pub mod dialog;
 pub mod keys;
 pub mod live;
 pub mod signal;
+pub mod source;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,6 @@
+//! Getting snapshots out of usetop for other programs: `dump` (JSON lines, CSV) for scripts
+//! and `openmetrics` for Prometheus (`usetop serve`, `usetop dump --format openmetrics`).
+
+pub mod dump;
+pub mod openmetrics;
+pub mod serve;

@@ -1,0 +1,105 @@
+//! The on-disk layout of a recording, shared by the writer and the reader. A fixed prelude
+//! (magic, format version) comes before anything version-dependent, so a reader can refuse
+//! a newer file with both versions named before it tries to parse the rest.
+//!
+//! ```text
+//! file   = magic "USETOPRC" | version u32 | header_len u32 | header_crc u32 | header (postcard)
+//!          frame*
+//! frame  = sync "UFRM" | kind u32 | len u64 | wall_ms i64 | crc u32 | payload[len]
+//!          key frame (kind 0):   payload = zstd(postcard(Sample))
+//!          delta frame (kind 1): the same, compressed with the previous frame's postcard
+//!                                bytes as zstd's reference prefix
+//!          crc = crc32(kind | len | wall_ms | payload)
+//! ```
+//! All integers are little-endian. The sync word lets a reader find the next frame after a
+//! corrupt one; the CRC covers the length, so a flipped length bit is caught as well.
+//! Consecutive samples are nearly identical (most processes did not change, every command
+//! line repeats), so a delta frame is some 30 times smaller than a key frame; a key frame
+//! every `KEY_INTERVAL` frames bounds what one corrupt frame can take with it.
+
+use serde::{Deserialize, Serialize};
+
+pub const MAGIC: &[u8; 8] = b"USETOPRC";
+pub const SYNC: &[u8; 4] = b"UFRM";
+/// Bumped when a change would make an older reader misread a file. Adding `#[serde(default)]`
+/// fields at the end of `Sample` does not bump it: postcard is positional, so older readers
+/// would misread those too, which is why every new field goes last and why a reader refuses
+/// files whose version is newer than its own.
+pub const FORMAT_VERSION: u32 = 1;
+pub const PRELUDE_LEN: usize = 8 + 4 + 4 + 4;
+pub const FRAME_HEAD_LEN: usize = 4 + 4 + 8 + 8 + 4;
+pub const KIND_KEY: u32 = 0;
+pub const KIND_DELTA: u32 = 1;
+/// A key frame at least this often (and first in every recording session).
+pub const KEY_INTERVAL: u32 = 60;
+/// No frame is larger than this, compressed; a longer length field is corruption. A sample
+/// of 2,000 processes compresses to tens of KiB, so this leaves room for very large hosts.
+pub const MAX_FRAME_LEN: u64 = 64 << 20;
+/// Bound on a decompressed frame, so a zstd bomb cannot exhaust memory either.
+pub const MAX_SAMPLE_LEN: u64 = 512 << 20;
+/// A header is a few hundred bytes; anything beyond this is not a header.
+pub const MAX_HEADER_LEN: u32 = 1 << 20;
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// Who recorded the file, where and when. Informational: every Sample carries its own
+/// clock, HZ and page size, which is what derive uses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub format_version: u32,
+    pub usetop_version: String,
+    pub hostname: String,
+    pub kernel: String,
+    pub hz: u64,
+    pub page_size: u64,
+    pub cpu_count: u32,
+    /// Wall clock when recording started (Unix epoch, milliseconds).
+    pub start_wall_ms: i64,
+    /// Sampling interval the recorder was asked for, in milliseconds.
+    pub interval_ms: u64,
+}
+
+pub fn frame_crc(kind: u32, len: u64, wall_ms: i64, payload: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&kind.to_le_bytes());
+    h.update(&len.to_le_bytes());
+    h.update(&wall_ms.to_le_bytes());
+    h.update(payload);
+    h.finalize()
+}
+
+/// Encodes a complete frame (head and payload) ready for a single write.
+pub fn encode_frame(kind: u32, wall_ms: i64, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u64;
+    let mut out = Vec::with_capacity(FRAME_HEAD_LEN + payload.len());
+    out.extend_from_slice(SYNC);
+    out.extend_from_slice(&kind.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&wall_ms.to_le_bytes());
+    out.extend_from_slice(&frame_crc(kind, len, wall_ms, payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Encodes the prelude and header.
+pub fn encode_header(h: &Header) -> Result<Vec<u8>, postcard::Error> {
+    let body = postcard::to_stdvec(h)?;
+    let mut out = Vec::with_capacity(PRELUDE_LEN + body.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&h.format_version.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+pub fn le_u32(b: &[u8]) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[..4]);
+    u32::from_le_bytes(a)
+}
+
+pub fn le_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
+}

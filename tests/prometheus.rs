@@ -1,0 +1,306 @@
+//! The exporter against real Prometheus tools: `promtool check metrics` on the exposition,
+//! and a Prometheus server (Debian's package, installed by scripts/test.sh) that scrapes
+//! `usetop serve` on loopback and answers a query with usetop's series.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use usetop::app::App;
+use usetop::app::source::{RootsSource, SampleSource};
+use usetop::export::openmetrics::{Exporter, to_prometheus_text};
+use usetop::model::{Sample, TaskIdent};
+use usetop::panes::PaneId;
+
+fn tool(name: &str) -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = PathBuf::from(dir).join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    for p in [format!("/usr/bin/{name}"), format!("/usr/sbin/{name}")] {
+        if std::path::Path::new(&p).is_file() {
+            return p.into();
+        }
+    }
+    panic!(
+        "`{name}` is not installed: these tests need Debian's `prometheus` package \
+         (scripts/test.sh installs it; or run `apt-get install prometheus`)"
+    );
+}
+
+fn fixture_samples() -> Vec<Sample> {
+    let mut src = RootsSource::new(common::fixture_roots("basic"), Duration::from_secs(1), true);
+    (0..2)
+        .map(|i| src.next_sample(i, Default::default()).unwrap())
+        .collect()
+}
+
+/// The exposition after feeding `samples` through the same derive as live mode.
+fn exposition(samples: Vec<Sample>, per_process: usize) -> String {
+    let mut app = App::new(common::options(PaneId::Use));
+    let mut ex = Exporter::new(per_process);
+    for s in samples {
+        app.push_sample(s);
+        ex.update(app.ring.latest().unwrap());
+    }
+    ex.encode()
+}
+
+fn promtool_check(text: &str) -> (bool, String) {
+    let mut child = Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let msg =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), msg)
+}
+
+#[test]
+fn exposition_passes_promtool_with_hostile_process_names() {
+    let mut samples = fixture_samples();
+    // Quotes, backslashes, newlines and braces in a comm must never break the exposition.
+    let nasty = "a\"b\\c\nd}{e=\"f\"";
+    let rec = Arc::make_mut(&mut samples[1].tasks.procs[0]);
+    rec.ident = Arc::new(TaskIdent {
+        comm: nasty.into(),
+        ..(*rec.ident).clone()
+    });
+    let pid = rec.stat.pid;
+    let om = exposition(samples, 50);
+    assert!(om.ends_with("# EOF\n"));
+    let escaped = r#"a\"b\\c\nd}{e=\"f\""#;
+    assert!(
+        om.contains(&format!("{{pid=\"{pid}\",comm=\"{escaped}\"}}")),
+        "{om}"
+    );
+    for line in om.lines() {
+        assert!(!line.is_empty(), "an unescaped newline split a line");
+    }
+    let classic = to_prometheus_text(&om);
+    let (ok, msg) = promtool_check(&classic);
+    assert!(ok, "promtool check metrics: {msg}\n{classic}");
+    assert!(classic.contains("# TYPE usetop_cpu_seconds_total counter"));
+    assert!(!classic.contains("# EOF"));
+}
+
+#[test]
+fn counters_never_go_down_even_when_the_kernel_resets_them() {
+    let mut samples = fixture_samples();
+    let mut third = samples[1].clone();
+    third.mono_ns += 1_000_000_000;
+    third.cpu.ctxt = 5; // a reset
+    let mut fourth = third.clone();
+    fourth.mono_ns += 1_000_000_000;
+    fourth.cpu.ctxt = 25;
+    let before = samples[1].cpu.ctxt;
+    samples.push(third);
+    samples.push(fourth);
+    let om = exposition(samples, 0);
+    let v: u64 = om
+        .lines()
+        .find_map(|l| l.strip_prefix("usetop_context_switches_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        v,
+        before + 20,
+        "after a reset only the growth since is added"
+    );
+}
+
+#[test]
+fn per_process_series_are_off_by_default_and_never_carry_cmdlines() {
+    let om = exposition(fixture_samples(), 0);
+    assert!(!om.contains("usetop_process_"));
+    let om = exposition(fixture_samples(), 2);
+    assert_eq!(
+        om.lines()
+            .filter(|l| l.starts_with("usetop_process_resident_memory_bytes{"))
+            .count(),
+        2
+    );
+    for s in fixture_samples() {
+        for p in &s.tasks.procs {
+            if !p.ident.cmdline.is_empty() && p.ident.cmdline != p.ident.comm {
+                assert!(!om.contains(&p.ident.cmdline), "cmdline leaked");
+            }
+        }
+    }
+}
+
+// ---- A real server ----
+
+/// Kills and reaps a child process when the test ends, however it ends.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A minimal HTTP/1.0 GET: (status, content type, body).
+fn get(addr: SocketAddr, path: &str, accept: &str) -> std::io::Result<(u16, String, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let ctype = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    Ok((status, ctype, body.to_string()))
+}
+
+/// Starts `usetop serve` on a fixture tree on a loopback port it picks; returns its address.
+fn start_usetop() -> (Reaper, SocketAddr) {
+    let t1 = common::fixtures().join("basic/t1");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_usetop"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.5"])
+        .arg("--proc-root")
+        .arg(t1.join("proc"))
+        .arg("--sys-root")
+        .arg(t1.join("sys"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start usetop serve");
+    let stderr = child.stderr.take().unwrap();
+    let reaper = Reaper(child);
+    let mut line = String::new();
+    BufReader::new(stderr).read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (reaper, addr)
+}
+
+#[test]
+fn serve_answers_metrics_and_health() {
+    let (_usetop, addr) = start_usetop();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (status, ctype, body) = loop {
+        let r = get(
+            addr,
+            "/metrics",
+            "application/openmetrics-text; version=1.0.0",
+        )
+        .unwrap();
+        if r.0 == 200 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
+    assert!(body.contains("usetop_memory_total_bytes 17179869184"));
+    assert!(body.ends_with("# EOF\n"));
+    let (status, ctype, body) = get(addr, "/metrics", "*/*").unwrap();
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
+    let (ok, msg) = promtool_check(&body);
+    assert!(ok, "{msg}");
+    let (status, _, _) = get(addr, "/healthz", "*/*").unwrap();
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_prometheus_server_scrapes_usetop() {
+    let prometheus = tool("prometheus");
+    let (_usetop, target) = start_usetop();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n  - job_name: usetop\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let web: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let _prom = Reaper(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={web}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut found = Vec::new();
+    for query in ["usetop_memory_total_bytes", "usetop_cpu_seconds_total"] {
+        loop {
+            let path = format!("/api/v1/query?query={query}");
+            if let Ok((200, _, body)) = get(web, &path, "application/json") {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                if let Some(r) = v["data"]["result"].as_array().filter(|r| !r.is_empty()) {
+                    assert_eq!(r[0]["metric"]["job"], "usetop");
+                    found.push((query, r.len(), r[0]["value"][1].clone()));
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                let log =
+                    std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+                let tail: String = log.lines().rev().take(20).collect::<Vec<_>>().join("\n");
+                panic!("Prometheus never returned {query}; its log ends:\n{tail}");
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+    assert_eq!(found[0].2, "17179869184");
+    // Three CPUs in the fixture, ten modes each.
+    assert_eq!(found[1].1, 30);
+}
