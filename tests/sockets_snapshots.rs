@@ -64,9 +64,14 @@ fn use_row_reports_listen_queue_and_rates() {
     let r = &rows[0];
     assert_eq!(r.resource, "TCP sockets");
     // The 5432 listener holds 4 unaccepted connections on a backlog of 4.
-    assert!(r.s.text.contains("listenq 100%"), "{:?}", r.s);
+    assert!(r.s.text.contains("lsnq 100%"), "{:?}", r.s);
     assert_eq!(r.s.level, usetop::theme::Level::Crit);
-    assert!(r.u.text.contains("TX"), "{:?}", r.u);
+    // Established count and TX+RX bytes per second.
+    assert!(
+        r.u.text.contains(" est ") && r.u.text.ends_with("/s"),
+        "{:?}",
+        r.u
+    );
 }
 
 #[test]

@@ -624,9 +624,8 @@ pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
     let estab = f.tcp_by_state[usize::from(TCP_ESTABLISHED)];
     let u = UseCell {
         text: format!(
-            "{estab} estab · TX {}/s RX {}/s",
-            fmt::bytes_rate(f.tx_bps),
-            fmt::bytes_rate(f.rx_bps)
+            "{estab} est {}/s",
+            fmt::bytes_rate(f.tx_bps.zip(f.rx_bps).map(|(t, r)| t + r))
         ),
         level: if s.has_rates() {
             Level::Ok
@@ -646,7 +645,7 @@ pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
     let partial = if ss.partial { " · partial" } else { "" };
     let sat = UseCell {
         text: format!(
-            "listenq {} ({} near full) · zero-win {}{partial}",
+            "lsnq {} ({} full) zwin {}{partial}",
             worst_pct
                 .map(|p| format!("{p:.0}%"))
                 .unwrap_or_else(|| "-".into()),
@@ -663,7 +662,7 @@ pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
     };
     let e = match (f.retrans_sockets, f.retrans_segs) {
         (Some(n), Some(segs)) => UseCell {
-            text: format!("retrans {n} socks ({segs} segs)"),
+            text: format!("retr {n} socks"),
             level: if n >= 10 {
                 Level::Crit
             } else if n > 0 {
