@@ -25,5 +25,8 @@ pane_snapshots! {
 #[test]
 fn too_small_terminal_says_so() {
     let out = headless("basic", PaneId::Use, 60, 10, "");
-    assert!(out.contains("terminal too small: need 80x24, have 60x10"), "{out}");
+    assert!(
+        out.contains("terminal too small: need 80x24, have 60x10"),
+        "{out}"
+    );
 }

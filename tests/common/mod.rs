@@ -26,7 +26,11 @@ pub fn fixture_roots(name: &str) -> Vec<ProcRoot> {
         }
         roots.push(ProcRoot::new(t.join("proc"), t.join("sys")));
     }
-    assert!(!roots.is_empty(), "no fixture sequence at {}", dir.display());
+    assert!(
+        !roots.is_empty(),
+        "no fixture sequence at {}",
+        dir.display()
+    );
     roots
 }
 
