@@ -5,8 +5,10 @@
 //! fixed. To cover a new parser: add a function here, a row in `TARGETS`, a three-line
 //! target file, a `[[bin]]` entry in fuzz/Cargo.toml and a seed directory.
 
+use std::sync::Arc;
 use usetop::collectors::{dirents, parse};
-use usetop::model::{CpuPct, CpuTimes, PsiLine};
+
+use usetop::model::{CpuPct, CpuTimes, PsiLine, Sample, Snapshot, VmCounters};
 
 pub type Check = fn(&[u8]);
 
@@ -89,8 +91,38 @@ pub fn parse_meminfo(data: &[u8]) {
     }
 }
 
+/// The counters also go through the rate arithmetic, from zero and back to zero.
 pub fn parse_vmstat(data: &[u8]) {
-    let _ = parse::parse_vmstat(data);
+    let Ok(vm) = parse::parse_vmstat(data) else {
+        return;
+    };
+    let at = |ns: u64, vm: Option<VmCounters>| {
+        let mut s = Sample {
+            mono_ns: ns,
+            page_size: 4096,
+            ..Sample::default()
+        };
+        s.mem.vm = vm;
+        Arc::new(s)
+    };
+    for (a, b) in [(None, Some(vm)), (Some(vm), Some(VmCounters::default()))] {
+        let snap = Snapshot::derive(1, Some(at(1_000_000_000, a)), at(2_000_000_000, b));
+        let m = &snap.mem;
+        for v in [
+            m.si_kbs,
+            m.so_kbs,
+            m.bi_kbs,
+            m.bo_kbs,
+            m.pgfault_s,
+            m.majfault_s,
+        ]
+        .into_iter()
+        .chain([m.pgscan_s, m.pgsteal_s, m.allocstall_s])
+        .flatten()
+        {
+            assert!(v.is_finite() && v >= 0.0, "rate {v}");
+        }
+    }
 }
 
 pub fn parse_swaps(data: &[u8]) {

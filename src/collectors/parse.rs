@@ -269,9 +269,9 @@ pub fn parse_vmstat(b: &[u8]) -> Result<VmCounters, ParseError> {
         pgpgin: g("pgpgin"),
         pgpgout: g("pgpgout"),
         // khugepaged scans are background work, counted with kswapd.
-        pgscan_kswapd: g("pgscan_kswapd") + g("pgscan_khugepaged"),
+        pgscan_kswapd: g("pgscan_kswapd").saturating_add(g("pgscan_khugepaged")),
         pgscan_direct: g("pgscan_direct"),
-        pgsteal_kswapd: g("pgsteal_kswapd") + g("pgsteal_khugepaged"),
+        pgsteal_kswapd: g("pgsteal_kswapd").saturating_add(g("pgsteal_khugepaged")),
         pgsteal_direct: g("pgsteal_direct"),
         allocstall: sum_prefix("allocstall"),
         oom_kill: g("oom_kill"),

@@ -119,11 +119,16 @@ impl FreeFigures {
     /// procps-ng 4 formulas: cache includes SReclaimable; used = total - available when the
     /// kernel reports MemAvailable, else total - free - buffers - cache.
     pub fn from_meminfo(m: &MemInfo) -> FreeFigures {
-        let buff_cache = m.buffers + m.cached + m.sreclaimable;
-        let available = m.available.unwrap_or(m.free + buff_cache).min(m.total);
+        // Saturating: a garbled meminfo must not overflow (a panic in debug builds).
+        let buff_cache = m
+            .buffers
+            .saturating_add(m.cached)
+            .saturating_add(m.sreclaimable);
+        let free_and_cache = m.free.saturating_add(buff_cache);
+        let available = m.available.unwrap_or(free_and_cache).min(m.total);
         let used = match m.available {
             Some(a) => m.total.saturating_sub(a),
-            None => m.total.saturating_sub(m.free + buff_cache),
+            None => m.total.saturating_sub(free_and_cache),
         };
         FreeFigures {
             total: m.total,
@@ -279,8 +284,8 @@ fn derive_mem(
         bo_kbs: r(|v| v.pgpgout),
         pgfault_s: r(|v| v.pgfault),
         majfault_s: r(|v| v.pgmajfault),
-        pgscan_s: r(|v| v.pgscan_kswapd + v.pgscan_direct),
-        pgsteal_s: r(|v| v.pgsteal_kswapd + v.pgsteal_direct),
+        pgscan_s: r(|v| v.pgscan_kswapd.saturating_add(v.pgscan_direct)),
+        pgsteal_s: r(|v| v.pgsteal_kswapd.saturating_add(v.pgsteal_direct)),
         allocstall_s: r(|v| v.allocstall),
         oom_kills: Some(delta(p.oom_kill, c.oom_kill)),
     }
