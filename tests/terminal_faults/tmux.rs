@@ -148,6 +148,11 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         self.kill_server();
+        // tmux leaves its socket file behind.
+        // SAFETY: getuid has no memory effects.
+        let uid = unsafe { libc::getuid() };
+        let dir = std::env::var("TMUX_TMPDIR").unwrap_or_else(|_| "/tmp".into());
+        let _ = std::fs::remove_file(format!("{dir}/tmux-{uid}/{}", self.socket));
     }
 }
 
