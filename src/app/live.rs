@@ -1,17 +1,20 @@
 //! The live loop: the only code that owns a real terminal. One channel carries samples (from
 //! the sampler thread) and terminal events (from the input thread); the loop blocks on it,
 //! so an idle usetop costs nothing between refreshes. The terminal is restored on every
-//! exit path: normal quit, error, SIGTERM/SIGINT/SIGHUP and panic.
+//! exit path: normal quit, error, SIGTERM/SIGINT/SIGHUP (an ssh drop) and panic; on
+//! SIGTSTP (or Ctrl-Z) it is restored before stopping and taken back, redrawn, on SIGCONT.
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyModifiers,
+};
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -29,16 +32,69 @@ enum Msg {
 }
 
 static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+static STOP_ASKED: AtomicBool = AtomicBool::new(false);
+static CONTINUED: AtomicBool = AtomicBool::new(false);
+static PANICKED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(sig: libc::c_int) {
     SIGNALLED.store(sig, Ordering::SeqCst);
 }
 
+extern "C" fn on_tstp(_: libc::c_int) {
+    STOP_ASKED.store(true, Ordering::SeqCst);
+}
+
+extern "C" fn on_cont(_: libc::c_int) {
+    CONTINUED.store(true, Ordering::SeqCst);
+}
+
 fn install_signal_handlers() {
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 5] = [
+        (libc::SIGTERM, on_signal),
+        (libc::SIGINT, on_signal),
+        (libc::SIGHUP, on_signal),
+        (libc::SIGTSTP, on_tstp),
+        (libc::SIGCONT, on_cont),
+    ];
+    for (sig, handler) in handlers {
+        // SAFETY: each handler only stores to an atomic, which is async-signal-safe.
+        unsafe { libc::signal(sig, handler as *const () as libc::sighandler_t) };
     }
+}
+
+/// Takes the terminal: raw mode, alternate screen, hidden cursor.
+fn enter_terminal() -> Result<()> {
+    enable_raw_mode().context("cannot switch the terminal to raw mode")?;
+    if let Err(e) = execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        cursor::Hide
+    ) {
+        restore_terminal();
+        return Err(e).context("cannot enter the alternate screen");
+    }
+    Ok(())
+}
+
+/// Job control: gives the terminal back to the shell, stops, and on continue takes it again.
+/// The stop is SIGSTOP, which cannot be caught, so this returns only once continued.
+fn suspend() -> Result<()> {
+    restore_terminal();
+    // SAFETY: raising a signal on ourselves has no memory effects.
+    unsafe { libc::raise(libc::SIGSTOP) };
+    enter_terminal()
+}
+
+/// Ctrl-Z reaches a raw-mode terminal as a key, not a signal: it suspends all the same.
+fn is_suspend_key(k: &KeyEvent) -> bool {
+    k.code == KeyCode::Char('z') && k.modifiers.contains(KeyModifiers::CONTROL)
+}
+
+/// For the terminal-fault tests only: `USETOP_TEST_PANIC=1` panics after the first frame, to
+/// check that the terminal is restored and the message readable.
+fn test_panic_requested() -> bool {
+    std::env::var_os("USETOP_TEST_PANIC").is_some_and(|v| v == "1")
 }
 
 /// Leaves the alternate screen, shows the cursor and turns raw mode off. Safe to call twice.
@@ -57,6 +113,9 @@ pub fn restore_terminal() {
 fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A panic on the sampler thread must end the loop too, not leave it drawing over a
+        // restored terminal.
+        PANICKED.store(true, Ordering::SeqCst);
         restore_terminal();
         default(info);
     }));
@@ -81,16 +140,7 @@ pub fn run_source(mut app: App, source: Source) -> Result<()> {
     }
     install_panic_hook();
     install_signal_handlers();
-    enable_raw_mode().context("cannot switch the terminal to raw mode")?;
-    if let Err(e) = execute!(
-        io::stdout(),
-        EnterAlternateScreen,
-        EnableMouseCapture,
-        cursor::Hide
-    ) {
-        restore_terminal();
-        return Err(e).context("cannot enter the alternate screen");
-    }
+    enter_terminal()?;
     let result = event_loop(&mut app, source);
     restore_terminal();
     result
@@ -141,11 +191,15 @@ fn event_loop(app: &mut App, source: Source) -> Result<()> {
         .context("cannot start the input thread")?;
 
     let mut dirty = true;
+    let panic_after_first_frame = test_panic_requested();
     loop {
         if dirty {
             app.prepare();
             terminal.draw(|f| panes::draw(f, app))?;
             dirty = false;
+            if panic_after_first_frame {
+                panic!("USETOP_TEST_PANIC=1: forced panic after the first frame");
+            }
         }
         // Wake at least every 250 ms to notice signals.
         let msg = match rx.recv_timeout(Duration::from_millis(250)) {
@@ -156,6 +210,26 @@ fn event_loop(app: &mut App, source: Source) -> Result<()> {
         let sig = SIGNALLED.load(Ordering::SeqCst);
         if sig != 0 {
             return Ok(());
+        }
+        if PANICKED.load(Ordering::SeqCst) {
+            bail!("a usetop thread panicked");
+        }
+        let suspend_key = matches!(&msg, Some(Msg::Term(Event::Key(k))) if is_suspend_key(k));
+        let mut resumed = false;
+        if STOP_ASKED.swap(false, Ordering::SeqCst) || suspend_key {
+            suspend()?;
+            resumed = true;
+        }
+        if CONTINUED.swap(false, Ordering::SeqCst) || resumed {
+            // Back from a stop: the screen holds whatever the shell drew meanwhile, and the
+            // size may have changed. `resize` clears and forces a full redraw; `clear` would
+            // ask the terminal for the cursor position, a reply the input thread swallows.
+            let size = terminal.size()?;
+            terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
+            dirty = true;
+        }
+        if suspend_key {
+            continue;
         }
         match msg {
             None => continue,

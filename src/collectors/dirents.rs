@@ -36,7 +36,7 @@ pub fn list_numeric(dir: &Path, buf: &mut Vec<u8>, out: &mut Vec<u32>) -> io::Re
 }
 
 /// Walks packed `linux_dirent64` records; malformed lengths end the walk instead of looping.
-fn parse_dirents(mut b: &[u8], out: &mut Vec<u32>) {
+pub fn parse_dirents(mut b: &[u8], out: &mut Vec<u32>) {
     while b.len() > DIRENT_NAME_OFFSET {
         let reclen = usize::from(u16::from_ne_bytes([b[16], b[17]]));
         if reclen <= DIRENT_NAME_OFFSET || reclen > b.len() {

@@ -137,7 +137,8 @@ pub fn parse_proc_stat(b: &[u8]) -> Result<ProcStat, ParseError> {
 
 pub fn parse_loadavg(b: &[u8]) -> Result<LoadAvg, ParseError> {
     let mut it = fields(b);
-    let mut f = || it.next().and_then(parse_f64);
+    // A load average is never negative: such a file is not a loadavg.
+    let mut f = || it.next().and_then(parse_f64).filter(|v| *v >= 0.0);
     let (Some(one), Some(five), Some(fifteen)) = (f(), f(), f()) else {
         return err("loadavg: expected three averages");
     };
@@ -171,10 +172,16 @@ pub fn parse_pressure(b: &[u8]) -> Result<Psi, ParseError> {
                 continue;
             };
             let (k, v) = (&kv[..eq], &kv[eq + 1..]);
+            // Averages are percentages of wall time; anything else is unreadable.
+            let pct = |v: &[u8]| {
+                parse_f64(v)
+                    .filter(|p| (0.0..=100.0).contains(p))
+                    .unwrap_or(0.0)
+            };
             match k {
-                b"avg10" => rec.avg10 = parse_f64(v).unwrap_or(0.0),
-                b"avg60" => rec.avg60 = parse_f64(v).unwrap_or(0.0),
-                b"avg300" => rec.avg300 = parse_f64(v).unwrap_or(0.0),
+                b"avg10" => rec.avg10 = pct(v),
+                b"avg60" => rec.avg60 = pct(v),
+                b"avg300" => rec.avg300 = pct(v),
                 b"total" => rec.total_us = parse_u64(v).unwrap_or(0),
                 _ => {}
             }
@@ -262,9 +269,9 @@ pub fn parse_vmstat(b: &[u8]) -> Result<VmCounters, ParseError> {
         pgpgin: g("pgpgin"),
         pgpgout: g("pgpgout"),
         // khugepaged scans are background work, counted with kswapd.
-        pgscan_kswapd: g("pgscan_kswapd") + g("pgscan_khugepaged"),
+        pgscan_kswapd: g("pgscan_kswapd").saturating_add(g("pgscan_khugepaged")),
         pgscan_direct: g("pgscan_direct"),
-        pgsteal_kswapd: g("pgsteal_kswapd") + g("pgsteal_khugepaged"),
+        pgsteal_kswapd: g("pgsteal_kswapd").saturating_add(g("pgsteal_khugepaged")),
         pgsteal_direct: g("pgsteal_direct"),
         allocstall: sum_prefix("allocstall"),
         oom_kill: g("oom_kill"),

@@ -225,7 +225,7 @@ impl FsUsage {
     /// Used space as df computes it: used / (used + available).
     pub fn used_pct(&self) -> Option<f64> {
         let used = self.total_bytes.saturating_sub(self.free_bytes);
-        let denom = used + self.avail_bytes;
+        let denom = used.saturating_add(self.avail_bytes);
         (denom > 0).then(|| used as f64 * 100.0 / denom as f64)
     }
 

@@ -34,26 +34,39 @@ impl CpuPct {
         (100.0 - self.idle - self.iowait).clamp(0.0, 100.0)
     }
 
-    /// mpstat's formulas: guest time is inside user/nice, so it is taken out of them.
+    /// mpstat's formulas: guest time is inside user/nice, so it is taken out of them. The
+    /// denominator is the sum of the per-column increases, not the increase of the sum: a
+    /// column that goes backwards (iowait does, and an aggregate line loses an offlined CPU's
+    /// ticks) counts as 0 there too, so no share can exceed 100%.
     pub fn between(p: &CpuTimes, c: &CpuTimes) -> Option<CpuPct> {
-        let total = delta(p.total(), c.total());
+        let user = delta(p.user, c.user);
+        let nice = delta(p.nice, c.nice);
+        let sys = delta(p.system, c.system);
+        let iowait = delta(p.iowait, c.iowait);
+        let irq = delta(p.irq, c.irq);
+        let soft = delta(p.softirq, c.softirq);
+        let steal = delta(p.steal, c.steal);
+        let idle = delta(p.idle, c.idle);
+        let total = [nice, sys, iowait, irq, soft, steal, idle]
+            .into_iter()
+            .fold(user, u64::saturating_add);
         if total == 0 {
             return None;
         }
-        let pct = |d: u64| d as f64 * 100.0 / total as f64;
-        let guest = delta(p.guest, c.guest);
-        let gnice = delta(p.guest_nice, c.guest_nice);
+        let pct = |d: u64| (d as f64 * 100.0 / total as f64).min(100.0);
+        let guest = delta(p.guest, c.guest).min(user);
+        let gnice = delta(p.guest_nice, c.guest_nice).min(nice);
         Some(CpuPct {
-            usr: pct(delta(p.user, c.user).saturating_sub(guest)),
-            nice: pct(delta(p.nice, c.nice).saturating_sub(gnice)),
-            sys: pct(delta(p.system, c.system)),
-            iowait: pct(delta(p.iowait, c.iowait)),
-            irq: pct(delta(p.irq, c.irq)),
-            soft: pct(delta(p.softirq, c.softirq)),
-            steal: pct(delta(p.steal, c.steal)),
+            usr: pct(user - guest),
+            nice: pct(nice - gnice),
+            sys: pct(sys),
+            iowait: pct(iowait),
+            irq: pct(irq),
+            soft: pct(soft),
+            steal: pct(steal),
             guest: pct(guest),
             gnice: pct(gnice),
-            idle: pct(delta(p.idle, c.idle)),
+            idle: pct(idle),
         })
     }
 }
@@ -106,11 +119,16 @@ impl FreeFigures {
     /// procps-ng 4 formulas: cache includes SReclaimable; used = total - available when the
     /// kernel reports MemAvailable, else total - free - buffers - cache.
     pub fn from_meminfo(m: &MemInfo) -> FreeFigures {
-        let buff_cache = m.buffers + m.cached + m.sreclaimable;
-        let available = m.available.unwrap_or(m.free + buff_cache).min(m.total);
+        // Saturating: a garbled meminfo must not overflow (a panic in debug builds).
+        let buff_cache = m
+            .buffers
+            .saturating_add(m.cached)
+            .saturating_add(m.sreclaimable);
+        let free_and_cache = m.free.saturating_add(buff_cache);
+        let available = m.available.unwrap_or(free_and_cache).min(m.total);
         let used = match m.available {
             Some(a) => m.total.saturating_sub(a),
-            None => m.total.saturating_sub(m.free + buff_cache),
+            None => m.total.saturating_sub(free_and_cache),
         };
         FreeFigures {
             total: m.total,
@@ -266,8 +284,8 @@ fn derive_mem(
         bo_kbs: r(|v| v.pgpgout),
         pgfault_s: r(|v| v.pgfault),
         majfault_s: r(|v| v.pgmajfault),
-        pgscan_s: r(|v| v.pgscan_kswapd + v.pgscan_direct),
-        pgsteal_s: r(|v| v.pgsteal_kswapd + v.pgsteal_direct),
+        pgscan_s: r(|v| v.pgscan_kswapd.saturating_add(v.pgscan_direct)),
+        pgsteal_s: r(|v| v.pgsteal_kswapd.saturating_add(v.pgsteal_direct)),
         allocstall_s: r(|v| v.allocstall),
         oom_kills: Some(delta(p.oom_kill, c.oom_kill)),
     }

@@ -1,0 +1,4 @@
+//! Fuzz checks for usetop's parsers; see checks.rs.
+
+mod checks;
+pub use checks::*;
