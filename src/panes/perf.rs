@@ -22,6 +22,7 @@ use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("Up / Down / PgUp / PgDn", "move the selection"),
+    ("g / G", "first / last row"),
     ("< / >", "sort by the previous / next column"),
     ("I", "invert the sort order"),
     ("t", "threads of the counted processes instead of processes"),
@@ -220,8 +221,8 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
         KeyCode::Up | KeyCode::Char('k') => st.selected = st.selected.saturating_sub(1),
         KeyCode::PageDown => st.selected = (st.selected + 10).min(last),
         KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
-        KeyCode::Home => st.selected = 0,
-        KeyCode::End => st.selected = last,
+        KeyCode::Char('g') => st.selected = 0,
+        KeyCode::Char('G') => st.selected = last,
         KeyCode::Char('>') | KeyCode::Char('.') | KeyCode::Char('<') | KeyCode::Char(',') => {
             let n = PerfCol::ALL.len();
             let step = if matches!(key.code, KeyCode::Char('>') | KeyCode::Char('.')) {

@@ -176,8 +176,6 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
         KeyCode::Up | KeyCode::Char('k') => st.selected = st.selected.saturating_sub(1),
         KeyCode::PageDown => st.selected = (st.selected + 10).min(last),
         KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
-        KeyCode::Home => st.selected = 0,
-        KeyCode::End => st.selected = last,
         KeyCode::Char('>') | KeyCode::Char('.') => {
             st.sort = SlabCol::ALL[(st.sort.index() + 1) % SlabCol::ALL.len()];
             st.desc = st.sort != SlabCol::Name;

@@ -26,7 +26,7 @@ use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
     ("Up / Down / PgUp / PgDn", "move the selection"),
-    ("Home / End", "first / last row"),
+    ("g / G", "first / last row"),
     ("< / >", "sort by the previous / next column"),
     ("I", "invert the sort order"),
     ("T / R", "sort by TX/s / RX/s"),
@@ -193,9 +193,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
         KeyCode::Up | KeyCode::Char('k') => st.selected = st.selected.saturating_sub(1),
         KeyCode::PageDown => st.selected = st.selected.saturating_add(10),
         KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
-        KeyCode::Home | KeyCode::Char('g') => st.selected = 0,
+        KeyCode::Char('g') => st.selected = 0,
         // Clamped to the last row when drawn.
-        KeyCode::End | KeyCode::Char('G') => st.selected = usize::MAX,
+        KeyCode::Char('G') => st.selected = usize::MAX,
         KeyCode::Char('>') | KeyCode::Char('.') => {
             st.sort = SockCol::ALL[(st.sort.index() + 1) % n];
             st.desc = st.sort.default_desc();
