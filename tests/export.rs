@@ -205,6 +205,16 @@ fn net_json_holds_each_interface_and_the_stack_rates() {
     let rows = dump::csv_rows(View::Net, &snap);
     assert_eq!(rows.len(), nics.len());
     assert_eq!(rows[0][col].parse::<f64>().unwrap(), t.active_s);
+    // Without /proc/net/snmp: `null` in JSON, empty cells in CSV, rows still whole.
+    let mut bare = (*snap).clone();
+    bare.net.tcp = None;
+    bare.net.udp = None;
+    let v = json(View::Net, &bare);
+    assert!(v["tcp"].is_null() && v["udp"].is_null());
+    for row in dump::csv_rows(View::Net, &bare) {
+        assert_eq!(row.len(), header.len());
+        assert_eq!(row[col], "");
+    }
 }
 
 #[test]
