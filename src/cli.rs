@@ -332,7 +332,9 @@ pub struct DumpArgs {
     /// With --replay: start here (as `replay --begin`).
     #[arg(long, allow_hyphen_values = true, requires = "replay")]
     pub begin: Option<String>,
-    /// What to print: use or mem (system summary), cpu (each CPU), proc (each process).
+    /// What to print: use or mem (system summary), cpu (each CPU), proc (each process), disk
+    /// (each block device), net (each interface), sock (each TCP socket), slab (each cache),
+    /// perf (each CPU's counters).
     #[arg(long, value_enum, default_value = "use")]
     pub pane: PaneId,
 }

@@ -304,3 +304,169 @@ fn a_prometheus_server_scrapes_usetop() {
     // Three CPUs in the fixture, ten modes each.
     assert_eq!(found[1].1, 30);
 }
+
+// ---- Disks, NICs, TCP, sockets, slab ----
+
+fn series_value(om: &str, prefix: &str) -> f64 {
+    om.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in\n{om}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn every_collector_is_exported_and_passes_promtool() {
+    let samples = fixture_samples();
+    let last = samples[1].clone();
+    let om = exposition(samples, 0);
+    let (ok, msg) = promtool_check(&to_prometheus_text(&om));
+    assert!(ok, "promtool check metrics: {msg}\n{om}");
+    // Whole devices only: vda1 is a partition.
+    let vda = last.disk.devices.iter().find(|d| d.name == "vda").unwrap();
+    assert_eq!(
+        series_value(&om, "usetop_disk_reads_completed_total{device=\"vda\"} "),
+        vda.rd_ios as f64
+    );
+    assert_eq!(
+        series_value(&om, "usetop_disk_written_bytes_total{device=\"vda\"} "),
+        (vda.wr_sectors * 512) as f64
+    );
+    assert_eq!(
+        series_value(&om, "usetop_disk_io_time_seconds_total{device=\"vda\"} "),
+        vda.io_ticks as f64 / 1000.0
+    );
+    assert!(om.contains("usetop_disk_weighted_io_time_seconds_total{device=\"vda\"}"));
+    assert!(om.contains("usetop_disk_writes_completed_total{device=\"vda\"}"));
+    assert!(!om.contains("device=\"vda1\""), "partitions are left out");
+    let eth0 = last.net.ifaces.iter().find(|i| i.name == "eth0").unwrap();
+    assert_eq!(
+        series_value(&om, "usetop_network_receive_bytes_total{device=\"eth0\"} "),
+        eth0.rx_bytes as f64
+    );
+    assert_eq!(
+        series_value(&om, "usetop_network_receive_drops_total{device=\"eth0\"} "),
+        (eth0.rx_drop + eth0.rx_fifo) as f64
+    );
+    for name in [
+        "usetop_network_transmit_bytes_total{",
+        "usetop_network_receive_packets_total{",
+        "usetop_network_transmit_packets_total{",
+        "usetop_network_receive_errors_total{",
+        "usetop_network_transmit_errors_total{",
+        "usetop_network_transmit_drops_total{",
+        "usetop_tcp_passive_opens_total ",
+        "usetop_tcp_retransmitted_segments_total ",
+        "usetop_tcp_in_errors_total ",
+        "usetop_tcp_out_resets_total ",
+        "usetop_tcp_listen_overflows_total ",
+        "usetop_tcp_listen_drops_total ",
+        "usetop_pressure_stall_seconds_total{resource=\"io\",kind=\"some\"} ",
+        "usetop_slab_cache_bytes ",
+    ] {
+        assert!(om.contains(name), "{name} missing");
+    }
+    let tcp = last.net.tcp.unwrap();
+    assert_eq!(
+        series_value(&om, "usetop_tcp_active_opens_total "),
+        tcp.active_opens as f64
+    );
+    assert_eq!(
+        series_value(&om, "usetop_slab_unreclaimable_bytes "),
+        last.mem.info.unwrap().sunreclaim as f64
+    );
+}
+
+#[test]
+fn tcp_socket_gauges_count_the_sock_fixture_by_state() {
+    let mut src = RootsSource::new(common::fixture_roots("sock"), Duration::from_secs(1), true);
+    let samples: Vec<Sample> = (0..2)
+        .map(|i| src.next_sample(i, Default::default()).unwrap())
+        .collect();
+    let mut app = App::new(common::options(PaneId::Use));
+    let mut ex = Exporter::new(0);
+    for s in samples {
+        app.push_sample(s);
+        ex.update(app.ring.latest().unwrap());
+    }
+    let snap = app.ring.latest().unwrap();
+    let om = ex.encode();
+    let (ok, msg) = promtool_check(&to_prometheus_text(&om));
+    assert!(ok, "promtool check metrics: {msg}\n{om}");
+    let estab = snap.sockets.tcp_by_state[1];
+    assert!(estab > 0);
+    assert_eq!(
+        series_value(&om, "usetop_tcp_sockets{state=\"estab\"} "),
+        f64::from(estab)
+    );
+    assert_eq!(
+        series_value(&om, "usetop_tcp_sockets{state=\"listen\"} "),
+        f64::from(snap.sockets.tcp_by_state[10])
+    );
+}
+
+#[test]
+fn disk_and_nic_counters_stay_monotonic_across_a_reset() {
+    let mut samples = fixture_samples();
+    let disk_before = samples[1]
+        .disk
+        .devices
+        .iter()
+        .find(|d| d.name == "vda")
+        .unwrap()
+        .rd_ios;
+    let nic_before = samples[1]
+        .net
+        .ifaces
+        .iter()
+        .find(|i| i.name == "eth0")
+        .unwrap()
+        .rx_bytes;
+    let set = |s: &mut Sample, rd: u64, rx: u64| {
+        s.mono_ns += 1_000_000_000;
+        for d in s.disk.devices.iter_mut().filter(|d| d.name == "vda") {
+            d.rd_ios = rd;
+        }
+        for i in s.net.ifaces.iter_mut().filter(|i| i.name == "eth0") {
+            i.rx_bytes = rx;
+        }
+    };
+    // A device re-created and an interface whose driver reset its counters.
+    let mut third = samples[1].clone();
+    set(&mut third, 5, 7);
+    let mut fourth = third.clone();
+    set(&mut fourth, 25, 1007);
+    samples.push(third);
+    samples.push(fourth);
+    let om = exposition(samples, 0);
+    assert_eq!(
+        series_value(&om, "usetop_disk_reads_completed_total{device=\"vda\"} "),
+        (disk_before + 20) as f64,
+        "after a reset only the growth since is added"
+    );
+    assert_eq!(
+        series_value(&om, "usetop_network_receive_bytes_total{device=\"eth0\"} "),
+        (nic_before + 1000) as f64
+    );
+}
+
+#[test]
+fn odd_device_names_are_printable_labels() {
+    let mut samples = fixture_samples();
+    for s in &mut samples {
+        for i in s.net.ifaces.iter_mut().filter(|i| i.name == "wlan0") {
+            i.name = "w\x1b[31m\"x\\\n".into();
+        }
+    }
+    let om = exposition(samples, 0);
+    assert!(
+        om.contains(r#"usetop_network_receive_bytes_total{device="w?[31m\"x\\?"}"#),
+        "{om}"
+    );
+    for line in om.lines() {
+        assert!(!line.is_empty() && !line.contains('\x1b'));
+    }
+    let (ok, msg) = promtool_check(&to_prometheus_text(&om));
+    assert!(ok, "{msg}");
+}

@@ -5,6 +5,11 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::records;
+pub use super::records::{
+    DiskHeader, DiskRecord, NetHeader, NicRecord, PerfCpuRecord, PerfHeader, SlabHeader,
+    SlabRecord, SockHeader, SockRecord, TcpRecord, UdpRecord,
+};
 use crate::model::Snapshot;
 use crate::panes::PaneId;
 use crate::store::format_utc;
@@ -16,12 +21,18 @@ pub enum Format {
     Openmetrics,
 }
 
-/// What a dump shows: the system summary, each CPU, or each process.
+/// What a dump shows: the system summary, or one row per CPU, process, block device,
+/// interface, TCP socket, slab cache or CPU's hardware counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     System,
     Cpu,
     Proc,
+    Disk,
+    Net,
+    Sock,
+    Slab,
+    Perf,
 }
 
 impl View {
@@ -30,11 +41,24 @@ impl View {
             PaneId::Use | PaneId::Mem => Ok(View::System),
             PaneId::Cpu => Ok(View::Cpu),
             PaneId::Proc => Ok(View::Proc),
-            other => Err(format!(
-                "dump has no view of the {other:?} pane yet (use, mem, cpu, proc)"
-            )),
+            PaneId::Disk => Ok(View::Disk),
+            PaneId::Net => Ok(View::Net),
+            PaneId::Sock => Ok(View::Sock),
+            PaneId::Slab => Ok(View::Slab),
+            PaneId::Perf => Ok(View::Perf),
         }
     }
+
+    pub const ALL: [View; 8] = [
+        View::System,
+        View::Cpu,
+        View::Proc,
+        View::Disk,
+        View::Net,
+        View::Sock,
+        View::Slab,
+        View::Perf,
+    ];
 }
 
 /// The system summary of one snapshot: one JSON object, one CSV row.
@@ -231,75 +255,156 @@ fn to_map(v: impl Serialize) -> Map<String, Value> {
     }
 }
 
-/// One JSON object (a line) per snapshot. Per-CPU and per-process views hold their rows
-/// in an array (`cpus`, `procs`) beside the snapshot's time and interval.
-pub fn json_line(view: View, s: &Snapshot) -> String {
-    let value = match view {
-        View::System => Value::Object(to_map(SystemRecord::from_snapshot(s))),
-        View::Cpu | View::Proc => {
-            let time = format_utc(s.cur.wall_ms);
-            let mut m = to_map(Context {
-                time: &time,
-                wall_ms: s.cur.wall_ms,
-                seq: s.seq,
-                interval_s: s.dt_s,
-            });
-            let (key, rows) = match view {
-                View::Cpu => ("cpus", serde_json::to_value(cpu_records(s))),
-                _ => ("procs", serde_json::to_value(proc_records(s))),
-            };
-            m.insert(key.into(), rows.unwrap_or(Value::Null));
-            Value::Object(m)
-        }
-    };
-    value.to_string()
+fn maps<T: Serialize>(rows: Vec<T>) -> Vec<Map<String, Value>> {
+    rows.into_iter().map(to_map).collect()
 }
 
-/// CSV rows (no header) for one snapshot: one row, or one per CPU or process.
-pub fn csv_rows(view: View, s: &Snapshot) -> Vec<Vec<String>> {
-    let rows: Vec<Map<String, Value>> = match view {
-        View::System => vec![to_map(SystemRecord::from_snapshot(s))],
-        View::Cpu | View::Proc => {
-            let time = format_utc(s.cur.wall_ms);
-            let ctx = to_map(Context {
-                time: &time,
-                wall_ms: s.cur.wall_ms,
-                seq: s.seq,
-                interval_s: s.dt_s,
-            });
-            let items: Vec<Map<String, Value>> = match view {
-                View::Cpu => cpu_records(s).into_iter().map(to_map).collect(),
-                _ => proc_records(s).into_iter().map(to_map).collect(),
-            };
-            items
-                .into_iter()
-                .map(|item| {
-                    let mut m = ctx.clone();
-                    m.extend(item);
-                    m
-                })
-                .collect()
+/// A per-row view of one snapshot: figures of the whole snapshot (`header`) and the rows
+/// under `key` (one per CPU, process, device, interface, socket or cache).
+struct Parts {
+    header: Map<String, Value>,
+    key: &'static str,
+    rows: Vec<Map<String, Value>>,
+}
+
+fn parts(view: View, s: &Snapshot) -> Parts {
+    let (header, key, rows) = match view {
+        View::System => (to_map(SystemRecord::from_snapshot(s)), "", Vec::new()),
+        View::Cpu => (Map::new(), "cpus", maps(cpu_records(s))),
+        View::Proc => (Map::new(), "procs", maps(proc_records(s))),
+        View::Disk => {
+            let (h, r) = records::disk(s);
+            (to_map(h), "disks", maps(r))
+        }
+        View::Net => {
+            let (h, r) = records::net(s);
+            (to_map(h), "interfaces", maps(r))
+        }
+        View::Sock => {
+            let (h, r) = records::sock(s);
+            (to_map(h), "sockets", maps(r))
+        }
+        View::Slab => {
+            let (h, r) = records::slab(s);
+            (to_map(h), "caches", maps(r))
+        }
+        View::Perf => {
+            let (h, r) = records::perf(s);
+            (to_map(h), "cpus", maps(r))
         }
     };
+    Parts { header, key, rows }
+}
+
+fn context(s: &Snapshot) -> Map<String, Value> {
+    let time = format_utc(s.cur.wall_ms);
+    to_map(Context {
+        time: &time,
+        wall_ms: s.cur.wall_ms,
+        seq: s.seq,
+        interval_s: s.dt_s,
+    })
+}
+
+/// One JSON object (a line) per snapshot. Per-row views hold their rows in an array
+/// (`cpus`, `procs`, `disks`, `interfaces`, `sockets`, `caches`) beside the snapshot's time,
+/// interval and whole-snapshot figures.
+pub fn json_line(view: View, s: &Snapshot) -> String {
+    let p = parts(view, s);
+    if view == View::System {
+        return Value::Object(p.header).to_string();
+    }
+    let mut m = context(s);
+    m.extend(p.header);
+    m.insert(
+        p.key.into(),
+        Value::Array(p.rows.into_iter().map(Value::Object).collect()),
+    );
+    Value::Object(m).to_string()
+}
+
+/// A snapshot's figures for CSV: a nested object (`tcp`, `udp`) becomes prefixed columns.
+fn flatten(m: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in m {
+        match v {
+            Value::Object(inner) => {
+                for (k2, v2) in inner {
+                    out.insert(format!("{k}_{k2}"), v2);
+                }
+            }
+            other => {
+                out.insert(k, other);
+            }
+        }
+    }
+    out
+}
+
+/// CSV rows (no header) for one snapshot: one row, or one per CPU, process, device,
+/// interface, socket or cache, each repeating the snapshot's time and figures. Cells follow
+/// `csv_header`; a figure the snapshot lacks is an empty cell.
+pub fn csv_rows(view: View, s: &Snapshot) -> Vec<Vec<String>> {
+    let header = csv_header(view);
+    let p = parts(view, s);
+    let rows: Vec<Map<String, Value>> = if view == View::System {
+        vec![p.header]
+    } else {
+        let mut base = context(s);
+        base.extend(flatten(p.header));
+        p.rows
+            .into_iter()
+            .map(|item| {
+                let mut m = base.clone();
+                m.extend(item);
+                m
+            })
+            .collect()
+    };
     rows.into_iter()
-        .map(|m| m.values().map(csv_cell).collect())
+        .map(|m| {
+            header
+                .iter()
+                .map(|k| m.get(k).map(csv_cell).unwrap_or_default())
+                .collect()
+        })
         .collect()
 }
 
 /// The CSV header line's fields for a view.
 pub fn csv_header(view: View) -> Vec<String> {
     let ctx = ["time", "wall_ms", "seq", "interval_s"].map(String::from);
-    match view {
-        View::System => to_map(SystemRecord::default()).keys().cloned().collect(),
-        View::Cpu => ctx
-            .into_iter()
-            .chain(to_map(CpuRecord::default()).keys().cloned())
-            .collect(),
-        View::Proc => ctx
-            .into_iter()
-            .chain(to_map(ProcRecord::default()).keys().cloned())
-            .collect(),
-    }
+    let (header, row) = match view {
+        View::System => {
+            return to_map(SystemRecord::default()).keys().cloned().collect();
+        }
+        View::Cpu => (Map::new(), to_map(CpuRecord::default())),
+        View::Proc => (Map::new(), to_map(ProcRecord::default())),
+        View::Disk => (
+            to_map(records::DiskHeader::default()),
+            to_map(records::DiskRecord::default()),
+        ),
+        View::Net => (
+            to_map(records::net_header_template()),
+            to_map(records::NicRecord::default()),
+        ),
+        View::Sock => (
+            to_map(records::SockHeader::default()),
+            to_map(records::SockRecord::default()),
+        ),
+        View::Slab => (
+            to_map(records::SlabHeader::default()),
+            to_map(records::SlabRecord::default()),
+        ),
+        View::Perf => (
+            to_map(records::PerfHeader::default()),
+            to_map(records::PerfCpuRecord::default()),
+        ),
+    };
+    ctx.into_iter()
+        .chain(flatten(header).keys().cloned())
+        .chain(row.keys().cloned())
+        .collect()
 }
 
 fn csv_cell(v: &Value) -> String {

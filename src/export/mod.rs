@@ -3,4 +3,5 @@
 
 pub mod dump;
 pub mod openmetrics;
+pub mod records;
 pub mod serve;

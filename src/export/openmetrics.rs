@@ -12,7 +12,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::model::disk::step;
+use crate::model::sockets::state_name;
 use crate::model::{CpuTimes, Snapshot, delta};
+use crate::widgets::text::sanitize;
 
 type Labels = Vec<(String, String)>;
 type FGauge = Gauge<f64, AtomicU64>;
@@ -48,8 +51,191 @@ pub struct Exporter {
     proc_cpu: Family<Labels, FGauge>,
     proc_rss: Family<Labels, Gauge>,
     per_process: usize,
+    disk: DiskMetrics,
+    net: NetMetrics,
+    /// TCP stack counters (/proc/net/snmp, netstat), in `TCP_COUNTERS` order.
+    tcp: Vec<Counter>,
+    tcp_sockets: Family<Labels, Gauge>,
+    slab_unreclaimable: Gauge,
+    /// Registered once slabinfo is readable (it needs root on most kernels).
+    slab_cache: Option<Gauge>,
     /// Last raw value seen per counter series, to add deltas.
     last: HashMap<String, u64>,
+}
+
+/// Per-device counters from /proc/diskstats (whole devices only, as the disk pane shows).
+struct DiskMetrics {
+    reads: Family<Labels, Counter>,
+    writes: Family<Labels, Counter>,
+    read_bytes: Family<Labels, Counter>,
+    written_bytes: Family<Labels, Counter>,
+    io_time: Family<Labels, FCounter>,
+    weighted_io_time: Family<Labels, FCounter>,
+}
+
+/// Per-interface counters from /proc/net/dev.
+struct NetMetrics {
+    rx_bytes: Family<Labels, Counter>,
+    tx_bytes: Family<Labels, Counter>,
+    rx_packets: Family<Labels, Counter>,
+    tx_packets: Family<Labels, Counter>,
+    rx_errors: Family<Labels, Counter>,
+    tx_errors: Family<Labels, Counter>,
+    rx_drops: Family<Labels, Counter>,
+    tx_drops: Family<Labels, Counter>,
+}
+
+fn counter_family<T>(
+    r: &mut Registry,
+    name: &str,
+    help: &str,
+    unit: Option<Unit>,
+) -> Family<Labels, T>
+where
+    T: prometheus_client::metrics::TypedMetric
+        + prometheus_client::encoding::EncodeMetric
+        + Default
+        + Clone
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let f = Family::<Labels, T>::default();
+    match unit {
+        Some(u) => r.register_with_unit(name, help, u, f.clone()),
+        None => r.register(name, help, f.clone()),
+    }
+    f
+}
+
+impl DiskMetrics {
+    fn register(r: &mut Registry) -> DiskMetrics {
+        DiskMetrics {
+            reads: counter_family(
+                r,
+                "usetop_disk_reads_completed",
+                "Reads completed, by block device (partitions left out)",
+                None,
+            ),
+            writes: counter_family(
+                r,
+                "usetop_disk_writes_completed",
+                "Writes completed, by block device (partitions left out)",
+                None,
+            ),
+            read_bytes: counter_family(
+                r,
+                "usetop_disk_read",
+                "Bytes read, by block device",
+                Some(Unit::Bytes),
+            ),
+            written_bytes: counter_family(
+                r,
+                "usetop_disk_written",
+                "Bytes written, by block device",
+                Some(Unit::Bytes),
+            ),
+            io_time: counter_family(
+                r,
+                "usetop_disk_io_time",
+                "Time the device had I/O in flight (its %util numerator)",
+                Some(Unit::Seconds),
+            ),
+            weighted_io_time: counter_family(
+                r,
+                "usetop_disk_weighted_io_time",
+                "Time in flight summed over requests (its aqu-sz numerator)",
+                Some(Unit::Seconds),
+            ),
+        }
+    }
+}
+
+impl NetMetrics {
+    fn register(r: &mut Registry) -> NetMetrics {
+        let b = Some(Unit::Bytes);
+        NetMetrics {
+            rx_bytes: counter_family(
+                r,
+                "usetop_network_receive",
+                "Bytes received, by interface",
+                b.clone(),
+            ),
+            tx_bytes: counter_family(r, "usetop_network_transmit", "Bytes sent, by interface", b),
+            rx_packets: counter_family(
+                r,
+                "usetop_network_receive_packets",
+                "Packets received, by interface",
+                None,
+            ),
+            tx_packets: counter_family(
+                r,
+                "usetop_network_transmit_packets",
+                "Packets sent, by interface",
+                None,
+            ),
+            rx_errors: counter_family(
+                r,
+                "usetop_network_receive_errors",
+                "Receive errors, by interface (errs, frame)",
+                None,
+            ),
+            tx_errors: counter_family(
+                r,
+                "usetop_network_transmit_errors",
+                "Transmit errors, by interface (errs, carrier, collisions)",
+                None,
+            ),
+            rx_drops: counter_family(
+                r,
+                "usetop_network_receive_drops",
+                "Received packets dropped, by interface (drop, fifo)",
+                None,
+            ),
+            tx_drops: counter_family(
+                r,
+                "usetop_network_transmit_drops",
+                "Packets dropped before sending, by interface (drop, fifo)",
+                None,
+            ),
+        }
+    }
+}
+
+/// The TCP stack counters exported, in the order `update` reads them.
+const TCP_COUNTERS: [(&str, &str); 7] = [
+    (
+        "usetop_tcp_active_opens",
+        "TCP connections opened from here (ActiveOpens)",
+    ),
+    (
+        "usetop_tcp_passive_opens",
+        "TCP connections accepted (PassiveOpens)",
+    ),
+    (
+        "usetop_tcp_retransmitted_segments",
+        "TCP segments retransmitted (RetransSegs)",
+    ),
+    (
+        "usetop_tcp_in_errors",
+        "TCP segments received in error (InErrs)",
+    ),
+    ("usetop_tcp_out_resets", "TCP resets sent (OutRsts)"),
+    (
+        "usetop_tcp_listen_overflows",
+        "Connections refused by a full accept queue (ListenOverflows)",
+    ),
+    (
+        "usetop_tcp_listen_drops",
+        "Connections dropped at a listening socket (ListenDrops)",
+    ),
+];
+
+/// A device or interface name as a label value: printable (prometheus-client escapes
+/// quotes and backslashes, not control characters).
+fn device_label(name: &str) -> Labels {
+    vec![("device".to_string(), sanitize(name).into_owned())]
 }
 
 fn l(pairs: &[(&str, &str)]) -> Labels {
@@ -211,8 +397,37 @@ impl Exporter {
                 proc_rss.clone(),
             );
         }
+        let disk = DiskMetrics::register(&mut r);
+        let net = NetMetrics::register(&mut r);
+        let tcp = TCP_COUNTERS
+            .iter()
+            .map(|(name, help)| {
+                let c = Counter::default();
+                r.register(*name, *help, c.clone());
+                c
+            })
+            .collect();
+        let tcp_sockets = Family::<Labels, Gauge>::default();
+        r.register(
+            "usetop_tcp_sockets",
+            "TCP sockets by state (ss -s), from sock_diag",
+            tcp_sockets.clone(),
+        );
+        let slab_unreclaimable = Gauge::default();
+        r.register_with_unit(
+            "usetop_slab_unreclaimable",
+            "Unreclaimable slab memory (SUnreclaim in /proc/meminfo); steady growth is a kernel leak",
+            Unit::Bytes,
+            slab_unreclaimable.clone(),
+        );
         Exporter {
             registry: r,
+            disk,
+            net,
+            tcp,
+            tcp_sockets,
+            slab_unreclaimable,
+            slab_cache: None,
             cpu_seconds,
             cpu_util,
             cpu_count,
@@ -337,6 +552,8 @@ impl Exporter {
             ("cpu", "full", s.cpu.psi.and_then(|p| p.full)),
             ("memory", "some", s.mem.psi.map(|p| p.some)),
             ("memory", "full", s.mem.psi.and_then(|p| p.full)),
+            ("io", "some", s.disk.psi.map(|p| p.some)),
+            ("io", "full", s.disk.psi.and_then(|p| p.full)),
         ];
         for (res, kind, line) in psi {
             if let Some(line) = line {
@@ -358,10 +575,152 @@ impl Exporter {
             self.fs_size.get_or_create(&labels).set(g(fs.total_bytes));
             self.fs_avail.get_or_create(&labels).set(g(fs.avail_bytes));
         }
+        self.update_disks(snap);
+        self.update_net(snap);
+        self.update_slab(snap);
         self.interval.set(snap.dt_s);
         self.timestamp.set(s.wall_ms as f64 / 1000.0);
         if self.per_process > 0 {
             self.update_processes(snap);
+        }
+    }
+
+    /// Growth of a counter the kernel may keep in 32 bits (diskstats ms fields, some NIC
+    /// drivers): a wrap adds what was counted across it, a reset adds nothing.
+    fn grow32(&mut self, key: String, cur: u64) -> u64 {
+        match self.last.insert(key, cur) {
+            Some(prev) => step(prev, cur).unwrap_or(0),
+            None => cur,
+        }
+    }
+
+    fn update_disks(&mut self, snap: &Snapshot) {
+        for d in snap.cur.disk.devices.iter().filter(|d| !d.partition) {
+            let labels = device_label(&d.name);
+            let k = |f: &str| format!("disk/{}/{f}", d.name);
+            let v = self.grow32(k("rd"), d.rd_ios);
+            self.disk.reads.get_or_create(&labels).inc_by(v);
+            let v = self.grow32(k("wr"), d.wr_ios);
+            self.disk.writes.get_or_create(&labels).inc_by(v);
+            // Sectors are 512 bytes whatever the device's block size.
+            let v = self.grow32(k("rsec"), d.rd_sectors);
+            self.disk
+                .read_bytes
+                .get_or_create(&labels)
+                .inc_by(v.saturating_mul(512));
+            let v = self.grow32(k("wsec"), d.wr_sectors);
+            self.disk
+                .written_bytes
+                .get_or_create(&labels)
+                .inc_by(v.saturating_mul(512));
+            let v = self.grow32(k("io"), d.io_ticks);
+            self.disk
+                .io_time
+                .get_or_create(&labels)
+                .inc_by(v as f64 / 1e3);
+            let v = self.grow32(k("rq"), d.rq_ticks);
+            self.disk
+                .weighted_io_time
+                .get_or_create(&labels)
+                .inc_by(v as f64 / 1e3);
+        }
+    }
+
+    fn update_net(&mut self, snap: &Snapshot) {
+        let n = &snap.cur.net;
+        for i in &n.ifaces {
+            let labels = device_label(&i.name);
+            let k = |f: &str| format!("net/{}/{f}", i.name);
+            let series = [
+                (&self.net.rx_bytes, k("rxb"), i.rx_bytes),
+                (&self.net.tx_bytes, k("txb"), i.tx_bytes),
+                (&self.net.rx_packets, k("rxp"), i.rx_packets),
+                (&self.net.tx_packets, k("txp"), i.tx_packets),
+                (
+                    &self.net.rx_errors,
+                    k("rxe"),
+                    i.rx_errs.saturating_add(i.rx_frame),
+                ),
+                (
+                    &self.net.tx_errors,
+                    k("txe"),
+                    i.tx_errs
+                        .saturating_add(i.tx_carrier)
+                        .saturating_add(i.tx_colls),
+                ),
+                (
+                    &self.net.rx_drops,
+                    k("rxd"),
+                    i.rx_drop.saturating_add(i.rx_fifo),
+                ),
+                (
+                    &self.net.tx_drops,
+                    k("txd"),
+                    i.tx_drop.saturating_add(i.tx_fifo),
+                ),
+            ]
+            .map(|(f, key, v)| (f.clone(), key, v));
+            for (family, key, v) in series {
+                let d = self.grow32(key, v);
+                family.get_or_create(&labels).inc_by(d);
+            }
+        }
+        let tcp = n.tcp.map(|t| {
+            [
+                t.active_opens,
+                t.passive_opens,
+                t.retrans_segs,
+                t.in_errs,
+                t.out_rsts,
+            ]
+        });
+        let ext = n.tcp_ext.map(|e| [e.listen_overflows, e.listen_drops]);
+        let values = [
+            tcp.map(|t| t[0]),
+            tcp.map(|t| t[1]),
+            tcp.map(|t| t[2]),
+            tcp.map(|t| t[3]),
+            tcp.map(|t| t[4]),
+            ext.map(|e| e[0]),
+            ext.map(|e| e[1]),
+        ];
+        for (i, v) in values.into_iter().enumerate() {
+            if let Some(v) = v {
+                let d = self.grow32(format!("tcp/{i}"), v);
+                if let Some(c) = self.tcp.get(i) {
+                    c.inc_by(d);
+                }
+            }
+        }
+        // A socket list that could not be read exports no counts rather than zeros.
+        self.tcp_sockets.clear();
+        if snap.cur.sockets.error.is_none() {
+            for (state, n) in snap.sockets.tcp_by_state.iter().enumerate().skip(1) {
+                let name = state_name(state as u8).to_ascii_lowercase();
+                self.tcp_sockets
+                    .get_or_create(&l(&[("state", &name)]))
+                    .set(i64::from(*n));
+            }
+        }
+    }
+
+    fn update_slab(&mut self, snap: &Snapshot) {
+        if let Some(m) = &snap.cur.mem.info {
+            self.slab_unreclaimable
+                .set(i64::try_from(m.sunreclaim).unwrap_or(i64::MAX));
+        }
+        if let Some(bytes) = super::records::slab_cache_bytes(snap) {
+            let g = self.slab_cache.get_or_insert_with(|| {
+                let g = Gauge::default();
+                self.registry.register_with_unit(
+                    "usetop_slab_cache",
+                    "Memory of every slab cache, used or not (slabtop's total CACHE SIZE; needs a readable /proc/slabinfo)",
+                    Unit::Bytes,
+                    g.clone(),
+                );
+                g
+            });
+            g.set(i64::try_from(bytes).unwrap_or(i64::MAX));
         }
     }
 
