@@ -11,6 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-5}"
+# FUZZ_RUNS=N makes each target a fixed campaign: N runs from seed 1 (capped at SECONDS), the
+# same inputs on every machine. The test command uses it, so CI replays a campaign already
+# run here instead of exploring (and failing on whatever it happens to find that day).
+limits=(-max_total_time="$secs")
+if [ -n "${FUZZ_RUNS:-}" ]; then
+    limits+=(-runs="$FUZZ_RUNS" -seed=1)
+fi
 shift || true
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
@@ -36,11 +43,17 @@ fi
 # (debug assertions are on), which need no address sanitizer; without it the build is faster.
 cargo +nightly fuzz build --sanitizer none
 for t in "${targets[@]}"; do
-    mkdir -p "fuzz/target/corpus/$t"
-    echo "fuzz: $t for ${secs}s"
+    out="fuzz/target/corpus/$t"
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        # A fixed campaign starts from the committed corpus alone, whatever earlier runs found.
+        out="fuzz/target/campaign/$t"
+        rm -rf "$out"
+    fi
+    mkdir -p "$out"
+    echo "fuzz: $t for ${secs}s${FUZZ_RUNS:+ or $FUZZ_RUNS runs}"
     log="fuzz/target/$t.log"
-    if ! cargo +nightly fuzz run --sanitizer none "$t" "fuzz/target/corpus/$t" "fuzz/corpus/$t" -- \
-        -max_total_time="$secs" -max_len=8192 -timeout=5 >"$log" 2>&1; then
+    if ! cargo +nightly fuzz run --sanitizer none "$t" "$out" "fuzz/corpus/$t" -- \
+        "${limits[@]}" -max_len=8192 -timeout=5 >"$log" 2>&1; then
         tail -n 40 "$log" >&2
         echo "fuzz: $t failed; the input is in fuzz/artifacts/$t/" >&2
         exit 1

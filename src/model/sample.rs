@@ -226,13 +226,14 @@ impl FsUsage {
     pub fn used_pct(&self) -> Option<f64> {
         let used = self.total_bytes.saturating_sub(self.free_bytes);
         let denom = used.saturating_add(self.avail_bytes);
-        (denom > 0).then(|| used as f64 * 100.0 / denom as f64)
+        (denom > 0).then(|| (used as f64 * 100.0 / denom as f64).min(100.0))
     }
 
     pub fn inodes_used_pct(&self) -> Option<f64> {
         (self.total_inodes > 0).then(|| {
-            self.total_inodes.saturating_sub(self.free_inodes) as f64 * 100.0
-                / self.total_inodes as f64
+            (self.total_inodes.saturating_sub(self.free_inodes) as f64 * 100.0
+                / self.total_inodes as f64)
+                .min(100.0)
         })
     }
 }

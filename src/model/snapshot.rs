@@ -144,7 +144,8 @@ impl FreeFigures {
     }
 
     pub fn used_pct(&self) -> Option<f64> {
-        (self.total > 0).then(|| self.used as f64 * 100.0 / self.total as f64)
+        // used ≤ total, but past 2^53 bytes the float division can land a hair above 100.
+        (self.total > 0).then(|| (self.used as f64 * 100.0 / self.total as f64).min(100.0))
     }
 }
 
