@@ -1,6 +1,8 @@
 //! Kernel slab caches from /proc/slabinfo: a pure parser for the 2.x format and a reader
 //! that turns "permission denied" (slabinfo is root-only) into an n/a note, never a failure.
 
+use std::sync::Arc;
+
 use super::parse::{ParseError, parse_u64};
 use super::procroot::{ProcRoot, ReadError};
 use crate::model::{Note, slab::SlabCache, slab::SlabSample};
@@ -12,6 +14,7 @@ pub struct SlabCollector {
     root: ProcRoot,
     buf: Vec<u8>,
     page_size: u64,
+    last: Option<Vec<Arc<SlabCache>>>,
 }
 
 impl SlabCollector {
@@ -22,6 +25,7 @@ impl SlabCollector {
             root: root.clone(),
             buf: Vec::with_capacity(64 * 1024),
             page_size: if ps > 0 { ps as u64 } else { 4096 },
+            last: None,
         }
     }
 
@@ -32,11 +36,26 @@ impl SlabCollector {
             read.and_then(|()| parse_slabinfo(&self.buf).map_err(|e| ReadError::parse(&path, e.0)));
         let (caches, note) = outcome(read);
         notes.extend(note);
+        let caches = caches.map(|c| share_unchanged(c, self.last.as_deref()));
+        self.last = caches.clone();
         SlabSample {
             caches,
             page_size: self.page_size,
         }
     }
+}
+
+/// Wraps each cache in an `Arc`, reusing the previous sample's when the cache did not change
+/// (slabinfo lists caches in the same order each time: the same index is tried first).
+fn share_unchanged(caches: Vec<SlabCache>, prev: Option<&[Arc<SlabCache>]>) -> Vec<Arc<SlabCache>> {
+    caches
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let same = prev.and_then(|p| p.get(i)).filter(|p| ***p == c);
+            same.cloned().unwrap_or_else(|| Arc::new(c))
+        })
+        .collect()
 }
 
 /// Turns the result of reading slabinfo into the sample's caches and, when it failed, the

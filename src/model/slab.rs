@@ -1,6 +1,8 @@
 //! Kernel slab caches (/proc/slabinfo): the raw per-cache counts as read, and what slabtop
 //! derives from them (sizes, use, totals) plus each cache's growth over the interval.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// One line of /proc/slabinfo (version 2.x). Sizes in bytes, counts in objects or slabs.
@@ -40,7 +42,9 @@ impl SlabCache {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SlabSample {
     #[serde(default)]
-    pub caches: Option<Vec<SlabCache>>,
+    /// Each cache is an `Arc`: one unchanged since the previous sample is shared with it, so
+    /// the ring does not hold a copy of every cache per snapshot.
+    pub caches: Option<Vec<Arc<SlabCache>>>,
     /// Page size of the machine, for CACHE SIZE (slabinfo counts pages per slab).
     #[serde(default)]
     pub page_size: u64,
@@ -64,7 +68,7 @@ pub struct SlabTotals {
 }
 
 impl SlabTotals {
-    pub fn of(caches: &[SlabCache]) -> SlabTotals {
+    pub fn of(caches: &[Arc<SlabCache>]) -> SlabTotals {
         let mut t = SlabTotals {
             min_obj: u64::MAX,
             ..SlabTotals::default()
@@ -165,8 +169,8 @@ pub fn cache_rates<'a>(
 mod tests {
     use super::*;
 
-    fn cache(name: &str, active: u64, num: u64, size: u64, slabs: u64) -> SlabCache {
-        SlabCache {
+    fn cache(name: &str, active: u64, num: u64, size: u64, slabs: u64) -> Arc<SlabCache> {
+        Arc::new(SlabCache {
             name: name.into(),
             active_objs: active,
             num_objs: num,
@@ -175,7 +179,7 @@ mod tests {
             pagesperslab: 1,
             active_slabs: slabs,
             num_slabs: slabs,
-        }
+        })
     }
 
     #[test]
