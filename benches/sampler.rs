@@ -124,7 +124,10 @@ impl Row {
 
 fn tasks_in(req: Request, s: &usetop::model::Sample) -> usize {
     if req.tasks.threads {
-        s.tasks.threads.as_ref().map_or(0, Vec::len)
+        s.tasks
+            .threads
+            .as_ref()
+            .map_or(0, usetop::model::TaskList::len)
     } else {
         s.tasks.procs.len()
     }

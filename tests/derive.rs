@@ -255,12 +255,14 @@ fn counters_going_backwards_give_zero() {
     let i = p500(&after);
     let start = after.tasks.procs[i].stat.start_time;
     let j = p500(&before);
-    before.tasks.procs[j] = with_stat(&before.tasks.procs[j], |r| {
+    let mut procs = before.tasks.procs.to_vec();
+    procs[j] = with_stat(&procs[j], |r| {
         r.stat.start_time = start;
         r.stat.utime = u64::MAX;
         r.stat.stime = u64::MAX;
         r.stat.minflt = u64::MAX;
     });
+    before.tasks.procs = procs.into();
     let s = Snapshot::derive(1, Some(Arc::new(before)), Arc::new(after));
     assert_eq!(s.dt_s, 1.0);
     close(s.cpu.ctxt_s, 0.0, "ctxt/s");

@@ -113,8 +113,9 @@ fn procs_of(tasks: &mut TaskCollector, pids: &[u32]) -> Vec<Arc<TaskRecord>> {
     tasks
         .sample(TaskRequest::default(), &mut notes)
         .procs
-        .into_iter()
+        .iter()
         .filter(|p| pids.contains(&p.pid()))
+        .cloned()
         .collect()
 }
 

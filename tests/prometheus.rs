@@ -78,12 +78,14 @@ fn exposition_passes_promtool_with_hostile_process_names() {
     let mut samples = fixture_samples();
     // Quotes, backslashes, newlines and braces in a comm must never break the exposition.
     let nasty = "a\"b\\c\nd}{e=\"f\"";
-    let rec = Arc::make_mut(&mut samples[1].tasks.procs[0]);
+    let mut procs = samples[1].tasks.procs.to_vec();
+    let rec = Arc::make_mut(&mut procs[0]);
     rec.ident = Arc::new(TaskIdent {
         comm: nasty.into(),
         ..(*rec.ident).clone()
     });
     let pid = rec.stat.pid;
+    samples[1].tasks.procs = procs.into();
     let om = exposition(samples, 50);
     assert!(om.ends_with("# EOF\n"));
     let escaped = r#"a\"b\\c\nd}{e=\"f\""#;

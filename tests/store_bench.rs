@@ -81,7 +81,8 @@ fn advance(s: &Sample, step: u64) -> Sample {
     next.wall_ms += 1000;
     next.cpu.total.user += 150;
     next.cpu.ctxt += 12_345;
-    for (i, p) in next.tasks.procs.iter_mut().enumerate() {
+    let mut procs = next.tasks.procs.to_vec();
+    for (i, p) in procs.iter_mut().enumerate() {
         if (i as u64 + step).is_multiple_of(4) {
             let r = Arc::make_mut(p);
             r.stat.utime += 1 + i as u64 % 7;
@@ -91,6 +92,7 @@ fn advance(s: &Sample, step: u64) -> Sample {
             }
         }
     }
+    next.tasks.procs = procs.into();
     next
 }
 

@@ -280,14 +280,9 @@ impl App {
     pub fn open_task(&mut self, row: &TaskRate) {
         let r = &row.rec;
         if r.is_thread() {
-            let parent = self.snapshot().and_then(|s| {
-                s.cur
-                    .tasks
-                    .procs
-                    .binary_search_by_key(&r.tgid, |p| p.pid())
-                    .ok()
-                    .map(|i| Arc::clone(&s.cur.tasks.procs[i]))
-            });
+            let parent = self
+                .snapshot()
+                .and_then(|s| s.cur.tasks.procs.find_pid(r.tgid).cloned());
             let Some(p) = parent else {
                 self.status = Some(format!("process {} is gone", r.tgid));
                 return;

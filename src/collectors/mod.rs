@@ -159,7 +159,7 @@ impl Collectors {
         let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
         let perf = self.perf.sample(
             &cpu_ids,
-            &tasks.procs,
+            &tasks.procs.to_vec(),
             req.perf_tasks,
             req.perf_focus,
             &mut notes,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::dirents::list_numeric;
 use super::parse::{parse_cmdline, parse_passwd, parse_pid_io, parse_pid_stat, parse_status_euid};
 use super::procroot::ProcRoot;
-use crate::model::{IoCounters, Note, StatFields, TaskIdent, TaskRecord, TaskSample};
+use crate::model::{IoCounters, Note, StatFields, TaskIdent, TaskList, TaskRecord, TaskSample};
 
 /// Every task's io is re-read at least once per this many refreshes.
 const IO_SWEEP: u64 = 5;
@@ -50,6 +50,8 @@ pub struct TaskCollector {
     fds_kept: u64,
     fd_budget: u64,
     is_root: bool,
+    last_procs: Option<TaskList>,
+    last_threads: Option<TaskList>,
 }
 
 /// What the panes currently need from the task sweep.
@@ -78,6 +80,8 @@ impl TaskCollector {
             fd_budget: fd_budget(),
             // SAFETY: geteuid has no preconditions and cannot fail.
             is_root: unsafe { libc::geteuid() } == 0,
+            last_procs: None,
+            last_threads: None,
         }
     }
 
@@ -123,11 +127,16 @@ impl TaskCollector {
             });
         }
         let threads = if req.threads {
-            Some(self.sample_threads(&procs))
+            let t = self.sample_threads(&procs);
+            Some(TaskList::new(t, self.last_threads.as_ref()))
         } else {
             self.release_threads();
             None
         };
+        // Chunks of the list unchanged since the last sample are shared with it.
+        let procs = TaskList::new(procs, self.last_procs.as_ref());
+        self.last_procs = Some(procs.clone());
+        self.last_threads = threads.clone();
         TaskSample { procs, threads }
     }
 

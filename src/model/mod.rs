@@ -10,9 +10,11 @@ pub mod sample;
 pub mod slab;
 pub mod snapshot;
 pub mod sockets;
+pub mod tasklist;
 pub mod tasks;
 
 pub use counters::{delta, delta32, rate};
 pub use sample::*;
 pub use snapshot::*;
+pub use tasklist::TaskList;
 pub use tasks::*;

@@ -10,7 +10,7 @@ use super::net::NetSample;
 use super::perf::PerfSample;
 use super::slab::SlabSample;
 use super::sockets::SocketSample;
-use super::tasks::TaskRecord;
+use super::tasklist::TaskList;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Sample {
@@ -242,7 +242,7 @@ impl FsUsage {
 pub struct TaskSample {
     /// Every process, sorted by pid. Records unchanged since the previous sample are the same
     /// `Arc`, so a ring of samples costs little more than the tasks that changed.
-    pub procs: Vec<Arc<TaskRecord>>,
+    pub procs: TaskList,
     /// Every thread, sorted by (tgid, tid); `None` when no pane asked for threads.
-    pub threads: Option<Vec<Arc<TaskRecord>>>,
+    pub threads: Option<TaskList>,
 }

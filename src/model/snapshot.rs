@@ -219,7 +219,7 @@ impl Snapshot {
     /// Per-process rates over this snapshot's interval.
     pub fn tasks(&self) -> Vec<TaskRate> {
         derive_tasks(
-            self.prev.as_ref().map(|p| p.tasks.procs.as_slice()),
+            self.prev.as_ref().map(|p| &p.tasks.procs),
             &self.cur.tasks.procs,
             self.task_scale(),
         )
@@ -228,7 +228,7 @@ impl Snapshot {
     /// Per-thread rates; `None` when threads were not sampled.
     pub fn threads(&self) -> Option<Vec<TaskRate>> {
         let cur = self.cur.tasks.threads.as_ref()?;
-        let prev = self.prev.as_ref().and_then(|p| p.tasks.threads.as_deref());
+        let prev = self.prev.as_ref().and_then(|p| p.tasks.threads.as_ref());
         Some(derive_tasks(prev, cur, self.task_scale()))
     }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::counters::rate;
+use super::tasklist::TaskList;
 
 /// What rarely changes about a task; shared between every sample that sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,23 +110,16 @@ pub struct TaskScale {
 
 /// Joins two pid-sorted task lists and derives each current task's rates. Tasks in `prev`
 /// whose pid is reused with another start time are treated as gone.
-pub fn derive_tasks(
-    prev: Option<&[Arc<TaskRecord>]>,
-    cur: &[Arc<TaskRecord>],
-    scale: TaskScale,
-) -> Vec<TaskRate> {
-    let prev = prev.unwrap_or(&[]);
+pub fn derive_tasks(prev: Option<&TaskList>, cur: &TaskList, scale: TaskScale) -> Vec<TaskRate> {
     let key = |r: &TaskRecord| (r.tgid, r.stat.pid);
-    let mut j = 0;
+    let mut prev = prev.into_iter().flat_map(|p| p.iter()).peekable();
     let mut out = Vec::with_capacity(cur.len());
-    for rec in cur {
-        while j < prev.len() && key(&prev[j]) < key(rec) {
-            j += 1;
-        }
+    for rec in cur.iter() {
+        while prev.next_if(|p| key(p) < key(rec)).is_some() {}
         let before = prev
-            .get(j)
+            .peek()
             .filter(|p| key(p) == key(rec) && p.same_task(rec));
-        out.push(task_rate(before.map(|p| &**p), rec, scale));
+        out.push(task_rate(before.map(|p| &***p), rec, scale));
     }
     out
 }

@@ -151,17 +151,15 @@ fn comm_of(s: &Snapshot, pid: u32, tid: Option<u32>) -> String {
     {
         return t.ident.comm.clone();
     }
-    let procs = &s.cur.tasks.procs;
-    match procs.binary_search_by_key(&pid, |p| p.pid()) {
-        Ok(i) => {
-            let p = &procs[i];
+    match s.cur.tasks.procs.find_pid(pid) {
+        Some(p) => {
             if tid.is_none() && !p.ident.cmdline.is_empty() {
                 p.ident.cmdline.clone()
             } else {
                 p.ident.comm.clone()
             }
         }
-        Err(_) => "?".into(),
+        None => "?".into(),
     }
 }
 

@@ -459,11 +459,7 @@ fn process_of(app: &App, row: &TaskRate) -> Option<Arc<TaskRecord>> {
         return Some(Arc::clone(&row.rec));
     }
     let snap = app.snapshot()?;
-    let procs = &snap.cur.tasks.procs;
-    procs
-        .binary_search_by_key(&row.rec.tgid, |p| p.pid())
-        .ok()
-        .map(|i| Arc::clone(&procs[i]))
+    snap.cur.tasks.procs.find_pid(row.rec.tgid).cloned()
 }
 
 /// Opens the kill (`None`) or renice (`Some(delta)`) dialog on the selected row's process.

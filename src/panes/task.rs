@@ -12,7 +12,7 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use crate::app::{App, Level, dialog};
 use crate::model::detail::{Focus, TaskDetail, ThreadDetail, ThreadRates, thread_rates};
-use crate::model::{Snapshot, TaskRecord, rate};
+use crate::model::{Snapshot, TaskList, TaskRecord, rate};
 use crate::widgets::text::fit;
 use crate::widgets::{self, fmt};
 
@@ -35,9 +35,8 @@ pub struct TaskState {
 
 /// The process record of `pid` with this start time in a snapshot.
 fn find_proc(snap: &Snapshot, pid: u32, start_time: u64) -> Option<Arc<TaskRecord>> {
-    let procs = &snap.cur.tasks.procs;
-    let i = procs.binary_search_by_key(&pid, |p| p.pid()).ok()?;
-    Some(Arc::clone(&procs[i])).filter(|p| p.stat.start_time == start_time)
+    let p = snap.cur.tasks.procs.find_pid(pid)?;
+    Some(Arc::clone(p)).filter(|p| p.stat.start_time == start_time)
 }
 
 fn detail_of(s: &crate::model::Sample, pid: u32, start_time: u64) -> Option<&TaskDetail> {
@@ -49,9 +48,9 @@ fn detail_of(s: &crate::model::Sample, pid: u32, start_time: u64) -> Option<&Tas
 /// %CPU of one process over the interval ending at `snap`.
 fn proc_cpu(snap: &Snapshot, pid: u32, start_time: u64) -> Option<f64> {
     let prev = snap.prev.as_ref()?;
-    let find = |procs: &[Arc<TaskRecord>]| {
-        let i = procs.binary_search_by_key(&pid, |p| p.pid()).ok()?;
-        Some(Arc::clone(&procs[i])).filter(|p| p.stat.start_time == start_time)
+    let find = |procs: &TaskList| {
+        let p = procs.find_pid(pid)?;
+        Some(Arc::clone(p)).filter(|p| p.stat.start_time == start_time)
     };
     let (a, b) = (find(&prev.tasks.procs)?, find(&snap.cur.tasks.procs)?);
     let ticks = |r: &TaskRecord| r.stat.utime.saturating_add(r.stat.stime);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::StoreError;
 use super::format::{self, FORMAT_VERSION, FRAME_HEAD_LEN, Header, PRELUDE_LEN, SYNC};
-use crate::model::{Sample, TaskRecord};
+use crate::model::{Sample, TaskList};
 
 /// Random-access bytes: a file, or memory in tests.
 pub trait Bytes {
@@ -117,7 +117,7 @@ pub struct Reader<B: Bytes = File> {
     pub stats: ReadStats,
     path: PathBuf,
     /// The previous sample's tasks, to share unchanged records as live mode does.
-    prev_procs: Vec<Arc<TaskRecord>>,
+    prev_procs: TaskList,
     /// The previous decoded frame's postcard bytes and where that frame ended: a delta
     /// frame decodes only right after the frame it was made against.
     prev_raw: Option<(u64, Vec<u8>)>,
@@ -195,7 +195,7 @@ impl<B: Bytes> Reader<B> {
             header,
             stats: ReadStats::default(),
             path: path.to_path_buf(),
-            prev_procs: Vec::new(),
+            prev_procs: TaskList::default(),
             prev_raw: None,
         })
     }
@@ -258,7 +258,7 @@ impl<B: Bytes> Reader<B> {
     /// key frame, or the deltas up to the next key frame are lost).
     pub fn seek(&mut self, offset: u64) {
         self.pos = offset.min(self.len);
-        self.prev_procs.clear();
+        self.prev_procs = TaskList::default();
         self.prev_raw = None;
     }
 
@@ -364,9 +364,11 @@ impl<B: Bytes> Reader<B> {
     /// Reuses the previous sample's `Arc`s for task records that did not change, so a long
     /// replay costs about what the same time live costs.
     fn share_unchanged(&mut self, sample: &mut Sample) {
-        let prev = std::mem::take(&mut self.prev_procs);
+        let prev_list = std::mem::take(&mut self.prev_procs);
+        let prev = prev_list.to_vec();
+        let mut recs = sample.tasks.procs.to_vec();
         let mut j = 0;
-        for rec in sample.tasks.procs.iter_mut() {
+        for rec in recs.iter_mut() {
             let key = (rec.tgid, rec.stat.pid);
             while j < prev.len() && (prev[j].tgid, prev[j].stat.pid) < key {
                 j += 1;
@@ -379,6 +381,7 @@ impl<B: Bytes> Reader<B> {
                 }
             }
         }
+        sample.tasks.procs = TaskList::new(recs, Some(&prev_list));
         self.prev_procs = sample.tasks.procs.clone();
     }
 }
