@@ -15,11 +15,19 @@ fn read_exact_n(s: &mut TcpStream, n: usize) {
     s.read_exact(&mut buf).unwrap();
 }
 
+/// A complete dump: other tests open and close sockets at the same time, and a dump the
+/// kernel interrupted (NLM_F_DUMP_INTR, kept as "partial") may miss some of ours.
 fn sample(c: &mut SocketCollector) -> SocketSample {
-    let mut notes = Vec::new();
-    let s = c.sample(&mut notes);
-    assert!(s.error.is_none(), "{:?} {notes:?}", s.error);
-    s
+    for _ in 0..20 {
+        let mut notes = Vec::new();
+        let s = c.sample(&mut notes);
+        assert!(s.error.is_none(), "{:?} {notes:?}", s.error);
+        if !s.partial {
+            return s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("every socket dump was interrupted");
 }
 
 #[test]

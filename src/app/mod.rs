@@ -162,6 +162,7 @@ impl App {
                 u32::from(!self.drill.is_empty())
             },
             perf_focus: self.drill.first().map(|l| l.focus.pid),
+            slab_caches: self.pane == PaneId::Slab,
         }
     }
 

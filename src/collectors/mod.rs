@@ -102,6 +102,9 @@ pub struct Request {
     pub perf_tasks: u32,
     /// A process whose threads are counted whatever its rank (the drill-down's process).
     pub perf_focus: Option<u32>,
+    /// Every slab cache (the slab pane is shown, or a recording): otherwise only the totals
+    /// and the caches the overview needs.
+    pub slab_caches: bool,
 }
 
 pub struct Collectors {
@@ -152,7 +155,7 @@ impl Collectors {
         let disk = self.disk.sample(&mut notes);
         let net = self.net.sample(&mut notes);
         let sockets = self.sockets.sample(&mut notes);
-        let slab = self.slab.sample(&mut notes);
+        let slab = self.slab.sample(&mut notes, req.slab_caches);
         let detail = req
             .focus
             .and_then(|f| detail::sample(&self.root, f, &mut notes));

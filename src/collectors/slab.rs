@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::parse::{ParseError, parse_u64};
 use super::procroot::{ProcRoot, ReadError};
-use crate::model::{Note, slab::SlabCache, slab::SlabSample};
+use crate::model::{Note, slab::SlabCache, slab::SlabSample, slab::SlabTotals};
 
 /// What the pane and the USE row say when slabinfo is refused.
 pub const DENIED_REASON: &str = "slab caches need root (CAP_SYS_ADMIN to read /proc/slabinfo)";
@@ -29,7 +29,9 @@ impl SlabCollector {
         }
     }
 
-    pub fn sample(&mut self, notes: &mut Vec<Note>) -> SlabSample {
+    /// Every cache when `all` (the slab pane is shown); otherwise the totals and the caches
+    /// the overview looks at (see `SlabSample::complete`).
+    pub fn sample(&mut self, notes: &mut Vec<Note>, all: bool) -> SlabSample {
         let path = self.root.proc_path("slabinfo");
         let read = self.root.read_into(&path, &mut self.buf);
         let read =
@@ -37,10 +39,17 @@ impl SlabCollector {
         let (caches, note) = outcome(read);
         notes.extend(note);
         let caches = caches.map(|c| share_unchanged(c, self.last.as_deref()));
-        self.last = caches.clone();
+        let totals = caches.as_deref().map(SlabTotals::of);
+        let shown = match (&caches, all) {
+            (Some(c), false) => Some(notable(c, self.last.as_deref(), self.page_size)),
+            _ => caches.clone(),
+        };
+        self.last = caches;
         SlabSample {
-            caches,
+            caches: shown,
             page_size: self.page_size,
+            totals,
+            complete: all,
         }
     }
 }
@@ -56,6 +65,31 @@ fn share_unchanged(caches: Vec<SlabCache>, prev: Option<&[Arc<SlabCache>]>) -> V
             same.cloned().unwrap_or_else(|| Arc::new(c))
         })
         .collect()
+}
+
+/// Caches kept when the table is not shown: the largest and those whose size changed most
+/// since the previous reading (a leak is a cache that keeps growing), in slabinfo order.
+fn notable(
+    caches: &[Arc<SlabCache>],
+    prev: Option<&[Arc<SlabCache>]>,
+    page: u64,
+) -> Vec<Arc<SlabCache>> {
+    const KEEP: usize = 8;
+    let change = |i: usize, c: &SlabCache| {
+        let before = prev
+            .and_then(|p| p.get(i).filter(|p| p.name == c.name))
+            .map(|p| p.cache_bytes(page));
+        before.map_or(0, |b| c.cache_bytes(page).abs_diff(b))
+    };
+    let mut by_size: Vec<usize> = (0..caches.len()).collect();
+    by_size.sort_by_key(|&i| std::cmp::Reverse(caches[i].cache_bytes(page)));
+    let mut by_change: Vec<usize> = (0..caches.len()).collect();
+    by_change.sort_by_key(|&i| std::cmp::Reverse(change(i, &caches[i])));
+    let mut keep: Vec<usize> = by_size.into_iter().take(KEEP).collect();
+    keep.extend(by_change.into_iter().take(KEEP));
+    keep.sort_unstable();
+    keep.dedup();
+    keep.into_iter().map(|i| Arc::clone(&caches[i])).collect()
 }
 
 /// Turns the result of reading slabinfo into the sample's caches and, when it failed, the
@@ -256,7 +290,7 @@ caf\xc3\xa9\x1b[2J\xff 1 2 64 64 1 : tunables 0 0 0 : slabdata 1 1 0\n";
     fn live_slabinfo_parses_when_readable() {
         let root = ProcRoot::default();
         let mut notes = Vec::new();
-        let s = SlabCollector::new(&root).sample(&mut notes);
+        let s = SlabCollector::new(&root).sample(&mut notes, true);
         match s.caches {
             Some(c) => assert!(!c.is_empty()),
             None => assert_eq!(notes.len(), 1),

@@ -48,10 +48,18 @@ pub struct SlabSample {
     /// Page size of the machine, for CACHE SIZE (slabinfo counts pages per slab).
     #[serde(default)]
     pub page_size: u64,
+    /// Totals over every cache, also when `caches` holds only some of them.
+    #[serde(default)]
+    pub totals: Option<SlabTotals>,
+    /// True when `caches` holds every cache (the slab pane asked for them); otherwise only
+    /// the largest and the fastest-changing, which is what the overview needs, so the ring
+    /// does not keep 235 caches per snapshot that no pane shows.
+    #[serde(default)]
+    pub complete: bool,
 }
 
 /// slabtop's header lines, summed over every cache.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SlabTotals {
     pub active_objs: u64,
     pub num_objs: u64,
@@ -120,7 +128,9 @@ pub fn gauge_rate(prev: u64, cur: u64, dt_s: f64) -> Option<f64> {
 
 pub fn derive(_prev: Option<&SlabSample>, cur: &SlabSample, _dt_s: f64) -> SlabFigures {
     SlabFigures {
-        totals: cur.caches.as_deref().map(SlabTotals::of),
+        totals: cur
+            .totals
+            .or_else(|| cur.caches.as_deref().map(SlabTotals::of)),
     }
 }
 
@@ -198,6 +208,7 @@ mod tests {
         let p = SlabSample {
             caches: Some(vec![cache("a", 10, 20, 64, 2), cache("b", 0, 16, 256, 4)]),
             page_size: 4096,
+            ..SlabSample::default()
         };
         let c = SlabSample {
             caches: Some(vec![
@@ -206,6 +217,7 @@ mod tests {
                 cache("new", 1, 1, 8, 1),
             ]),
             page_size: 4096,
+            ..SlabSample::default()
         };
         let f = cache_rates(Some(&p), &c, 2.0);
         assert_eq!(f[0].growth_bps, Some(-4096.0));

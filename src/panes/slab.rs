@@ -341,6 +341,17 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
         None => Line::styled(" SUnreclaim n/a (meminfo unreadable)", t.unknown),
     };
+    // Until the pane's first sample, the snapshot holds only the caches the overview uses.
+    let mem_line = if s.cur.slab.complete || s.cur.slab.caches.is_none() {
+        mem_line
+    } else {
+        let mut l = mem_line;
+        l.push_span(Span::styled(
+            "  (largest and changing caches only: the full table comes with the next sample)",
+            t.dim,
+        ));
+        l
+    };
     f.render_widget(Paragraph::new(mem_line), mem);
 
     let Some(tot) = s.slab.totals else {

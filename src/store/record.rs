@@ -64,6 +64,8 @@ pub fn run(
         tasks: TaskRequest {
             threads: opts.threads,
         },
+        // A recording keeps every slab cache: replay may open the slab pane.
+        slab_caches: true,
         ..Request::default()
     };
     let started = Instant::now();
