@@ -455,7 +455,7 @@ pub fn sock_diag(data: &[u8]) {
     });
     assert!(n <= data.len() / 16);
     if let Ok(st) = st {
-        assert!(st.messages as usize == n);
+        assert!(st.messages == n);
     }
     assert!(counts.iter().map(|&c| c as usize).sum::<usize>() <= n);
     let _ = diag::parse_tcp_info(data);
