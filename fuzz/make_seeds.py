@@ -2,9 +2,9 @@
 """Writes fuzz/corpus/<target>/: the committed seed corpus of each fuzz target. Real samples
 are copied from the machine this runs on (its /proc and /sys), the rest are the fixture
 files and hand-made edge cases. Rerun to refresh the real samples, then commit the output.
-`make_seeds.py TARGET...` rewrites only those targets. The recordings of read_recording are
-written by `cargo test --test fuzz_seeds -- --ignored` (they need usetop's writer) and are
-kept here."""
+`make_seeds.py TARGET...` rewrites only those targets. The seeds of read_recording and
+recording_frames are written by `cargo test --test fuzz_seeds -- --ignored` (they need
+usetop's writer) and are kept here."""
 import ctypes, os, shutil, struct, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -12,7 +12,7 @@ OUT = os.path.join(HERE, "corpus")
 BASIC = os.path.join(HERE, "..", "tests", "fixtures", "basic", "t0")
 
 ONLY = set(sys.argv[1:])
-KEEP = {"read_recording"}
+KEEP = {"read_recording", "recording_frames"}
 
 def w(target, name, data):
     if ONLY and target not in ONLY:

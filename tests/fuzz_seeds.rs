@@ -1,5 +1,5 @@
-//! Writes the seed corpus of the read_recording fuzz target (fuzz/corpus/read_recording/):
-//! small recordings of the basic fixture, made with usetop's own writer. Run by hand after
+//! Writes the seed corpora of the read_recording and recording_frames fuzz targets: small
+//! recordings of the basic fixture made with usetop's own writer, and its samples' bytes. Run by hand after
 //! a format change, then commit the output:
 //! `cargo test --test fuzz_seeds -- --ignored`.
 
@@ -51,4 +51,20 @@ fn write_recording_seeds() {
     for (name, bytes) in seeds {
         std::fs::write(dir.join(name), bytes).expect("write");
     }
+    // recording_frames: a u16 length, then the postcard bytes of two samples.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/recording_frames");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let raw: Vec<Vec<u8>> = samples
+        .iter()
+        .map(|s| postcard::to_stdvec(s).expect("encode"))
+        .collect();
+    for (name, a, b) in [("t0-t1", &raw[0], &raw[1]), ("t1-t2", &raw[1], &raw[2])] {
+        let mut seed = (a.len() as u16).to_le_bytes().to_vec();
+        seed.extend_from_slice(a);
+        seed.extend_from_slice(b);
+        std::fs::write(dir.join(name), seed).expect("write");
+    }
+    let mut one = (raw[0].len() as u16).to_le_bytes().to_vec();
+    one.extend_from_slice(&raw[0]);
+    std::fs::write(dir.join("t0-only"), one).expect("write");
 }

@@ -16,7 +16,7 @@ use usetop::model::disk::{DiskDev, DiskSample, DiskStat};
 use usetop::model::net::{Duplex, IfaceStat, NetSample, NicFigures};
 use usetop::model::perf::{self, CounterSet, Ev};
 use usetop::model::sockets::StateCounts;
-use usetop::store::format::FRAME_HEAD_LEN;
+use usetop::store::format::{self, FRAME_HEAD_LEN, Header};
 use usetop::store::reader::Reader;
 
 use usetop::model::{CpuPct, CpuTimes, PsiLine, Sample, Snapshot, VmCounters};
@@ -53,6 +53,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("sock_diag", sock_diag),
     ("parse_config", parse_config),
     ("read_recording", read_recording),
+    ("recording_frames", recording_frames),
     ("parse_fake_perf", parse_fake_perf),
 ];
 
@@ -502,6 +503,72 @@ pub fn read_recording(data: &[u8]) {
     }
     assert!(r.good_end() <= data.len() as u64);
     let _ = r.stats.summary();
+}
+
+/// `data` as a zstd frame of one raw (stored) block: what the reader decompresses is then
+/// exactly `data`, so the fuzzer reaches the sample decoder past the checksums.
+fn zstd_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58];
+    let block = (data.len() as u32) << 3 | 1;
+    out.extend_from_slice(&block.to_le_bytes()[..3]);
+    out.extend_from_slice(data);
+    out
+}
+
+/// The recording `recording_frames` reads: a header and two frames around `data`.
+pub fn frames_file(data: &[u8]) -> Option<Vec<u8>> {
+    let (n, rest) = data.split_first_chunk::<2>()?;
+    let n = usize::from(u16::from_le_bytes(*n)).min(rest.len());
+    let header = Header {
+        format_version: format::FORMAT_VERSION,
+        ..Header::default()
+    };
+    let mut file = format::encode_header(&header).ok()?;
+    file.extend(format::encode_frame(
+        format::KIND_KEY,
+        1,
+        &zstd_stored(&rest[..n]),
+    ));
+    file.extend(format::encode_frame(
+        format::KIND_DELTA,
+        2,
+        &zstd_stored(&rest[n..]),
+    ));
+    Some(file)
+}
+
+/// A recording with valid checksums around fuzzed samples: `data` is a little-endian u16
+/// length, the postcard bytes of a key frame's sample of that length, then those of a
+/// delta frame's. Every frame read is derived against the one before, as replay does, and
+/// the figures must be finite (a hostile recording is input like any other).
+pub fn recording_frames(data: &[u8]) {
+    let Some(file) = frames_file(data) else {
+        return;
+    };
+    let Ok(mut r) = Reader::new(file, Path::new("fuzz.usetop")) else {
+        panic!("a header we wrote does not read back");
+    };
+    let mut prev: Option<Arc<Sample>> = None;
+    let mut seq = 0;
+    while let Some(f) = r.next_frame() {
+        let cur = Arc::new(f.sample);
+        let snap = Snapshot::derive(seq, prev.clone(), Arc::clone(&cur));
+        assert!(
+            snap.dt_s.is_finite() && snap.dt_s >= 0.0,
+            "dt {}",
+            snap.dt_s
+        );
+        let c = &snap.cpu;
+        c.total.iter().for_each(check_pct);
+        c.per_cpu
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .for_each(check_pct);
+        let rates = [c.ctxt_s, c.intr_s, c.forks_s];
+        rates_ok("cpu", &rates.into_iter().flatten().collect::<Vec<_>>());
+        prev = Some(cur);
+        seq += 1;
+    }
 }
 
 /// The fixture counter files: every target named in the text is opened and read, and the
