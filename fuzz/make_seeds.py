@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
 """Writes fuzz/corpus/<target>/: the committed seed corpus of each fuzz target. Real samples
 are copied from the machine this runs on (its /proc and /sys), the rest are the fixture
-files and hand-made edge cases. Rerun to refresh the real samples, then commit the output."""
-import ctypes, os, shutil, struct
+files and hand-made edge cases. Rerun to refresh the real samples, then commit the output.
+`make_seeds.py TARGET...` rewrites only those targets. The seeds of read_recording and
+recording_frames are written by `cargo test --test fuzz_seeds -- --ignored` (they need
+usetop's writer) and are kept here."""
+import ctypes, os, shutil, struct, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "corpus")
 BASIC = os.path.join(HERE, "..", "tests", "fixtures", "basic", "t0")
 
+ONLY = set(sys.argv[1:])
+KEEP = {"read_recording", "recording_frames"}
+
 def w(target, name, data):
+    if ONLY and target not in ONLY:
+        return
     d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
@@ -21,9 +29,36 @@ def real(target, name, path, limit=16384):
     except OSError:
         pass
 
-def fixture(target, name, rel):
-    with open(os.path.join(BASIC, rel), "rb") as f:
+def real_lines(target, name, path, limit=8000):
+    """A real file cut at a line boundary below the fuzzer's input size limit."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return
+    if len(data) > limit:
+        data = data[: data.rfind(b"\n", 0, limit) + 1]
+    w(target, "real-" + name, data)
+
+def fixture(target, name, rel, root=BASIC):
+    with open(os.path.join(root, rel), "rb") as f:
         w(target, "fixture-" + name, f.read())
+
+def fixture_in(seq, target, name, rel):
+    fixture(target, seq + "-" + name, rel, os.path.join(HERE, "..", "tests", "fixtures", seq, "t0"))
+
+def netlink_messages(path, limit=8000):
+    """The first whole netlink messages of a captured dump, up to `limit` bytes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 0
+    while pos + 16 <= len(data):
+        (n,) = struct.unpack_from("=I", data, pos)
+        step = max((n + 3) // 4 * 4, 16)
+        if pos + step > limit or pos + step > len(data):
+            break
+        pos += step
+    return data[:pos]
 
 def dirent(ino, name, dtype=4):
     raw = name.encode() + b"\0"
@@ -45,7 +80,9 @@ def getdents(path):
         os.close(fd)
 
 if os.path.exists(OUT):
-    shutil.rmtree(OUT)
+    for t in os.listdir(OUT):
+        if t not in KEEP and (not ONLY or t in ONLY):
+            shutil.rmtree(os.path.join(OUT, t))
 
 real("parse_proc_stat", "stat", "/proc/stat")
 fixture("parse_proc_stat", "stat", "proc/stat")
@@ -110,3 +147,70 @@ buf = getdents("/proc")
 if buf:
     w("parse_dirents", "real-proc", buf)
 w("parse_dirents", "synthetic", dirent(1, ".") + dirent(1, "..") + dirent(5, "1") + dirent(6, "self", 10) + dirent(7, "4194304"))
+
+# Block devices: /proc/diskstats and the /sys/block attributes.
+real("parse_diskstats", "diskstats", "/proc/diskstats")
+fixture("parse_diskstats", "diskstats", "proc/diskstats")
+fixture_in("disknet_bad", "parse_diskstats", "diskstats", "proc/diskstats")
+w("parse_diskstats", "old-kernel-14-fields", "   8       0 sda 1 2 3 4 5 6 7 8 9 10 11\n")
+w("parse_diskstats", "wrap32", "   8       0 sda 4294967290 0 8 4294967295 0 0 0 0 1 4294967295 4294967295 0 0 0 0 0 0\n")
+w("parse_sys_block", "ioerr-hex", "0x1a\n")
+w("parse_sys_block", "ioerr-bare", "ff\n")
+w("parse_sys_block", "names", "sda\nsda1\nnvme0n1\nnvme0n1p2\nmmcblk0\nmmcblk0p1\ndm-0\n")
+w("parse_sys_block", "real-names", "\n".join(sorted(os.listdir("/sys/block"))) + "\n")
+
+# Network: /proc/net/dev, snmp and netstat, /sys/class/net attributes.
+real("parse_net_dev", "dev", "/proc/net/dev")
+fixture("parse_net_dev", "dev", "proc/net/dev")
+fixture_in("disknet_bad", "parse_net_dev", "dev", "proc/net/dev")
+w("parse_net_dev", "old-kernel-no-space", "Inter-|   Receive\n face |bytes\n  eth0:1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n")
+real("parse_snmp", "snmp", "/proc/net/snmp")
+real_lines("parse_snmp", "netstat", "/proc/net/netstat")
+fixture("parse_snmp", "snmp", "proc/net/snmp")
+fixture("parse_snmp", "netstat", "proc/net/netstat")
+fixture_in("disknet_bad", "parse_snmp", "snmp", "proc/net/snmp")
+w("parse_snmp", "negative-maxconn", "Tcp: RtoMin MaxConn ActiveOpens\nTcp: 200 -1 5\n")
+for iface in sorted(os.listdir("/sys/class/net")):
+    for attr in ("speed", "duplex"):
+        real("parse_sys_net", iface + "-" + attr, "/sys/class/net/%s/%s" % (iface, attr))
+fixture("parse_sys_net", "speed", "sys/class/net/eth0/speed")
+fixture("parse_sys_net", "duplex", "sys/class/net/eth0/duplex")
+w("parse_sys_net", "unknown-speed", "-1\n")
+w("parse_sys_net", "huge-speed", "4294967295\n")
+
+# Slab caches.
+real_lines("parse_slabinfo", "slabinfo", "/proc/slabinfo")
+fixture("parse_slabinfo", "slabinfo", "proc/slabinfo")
+w("parse_slabinfo", "odd-names", "slabinfo - version: 2.1\n# name ...\nname with : colon  10 20 64 64 1 : tunables 0 0 0 : slabdata 1 1 0\n")
+
+# The drill-down's files.
+for f in ("status", "schedstat", "limits", "cgroup"):
+    real("parse_" + f, "self", "/proc/self/" + f)
+    real("parse_" + f, "init", "/proc/1/" + f)
+fixture("parse_status", "status", "proc/200/status")
+w("parse_status", "huge-kb", "VmRSS:\t18446744073709551615 kB\nVmSwap: 1\n")
+w("parse_schedstat", "two-fields", "123 456\n")
+w("parse_limits", "units", "Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 524288               files     \nMax cpu time              unlimited            unlimited            seconds   \nMax nice priority         0                    0                    \n")
+w("parse_cgroup", "v1-and-v2", "12:cpu,cpuacct:/a\n0::/user.slice/x:y.scope\n")
+
+# netlink sock_diag: whole messages from the committed captures.
+NL = os.path.join(HERE, "..", "tests", "fixtures", "netlink")
+for name in sorted(os.listdir(NL)):
+    if name.endswith(".bin"):
+        w("sock_diag", "capture-" + name[:-4], netlink_messages(os.path.join(NL, name)))
+w("sock_diag", "done-with-error", struct.pack("=IHHII", 20, 3, 2, 1, 0) + struct.pack("=i", -13))
+
+# The config file.
+readme = open(os.path.join(HERE, "..", "README.md")).read()
+w("parse_config", "readme-example", readme.split("```toml\n", 1)[1].split("```", 1)[0])
+w("parse_config", "valid", 'interval = 0.5\npane = "disk"\n\n[thresholds]\ndisk_util = { warn = 60, crit = 90 }\n')
+w("parse_config", "empty", "")
+w("parse_config", "unknown-key", "colour = 1\n")
+w("parse_config", "bad-interval", "interval = -1\n")
+w("parse_config", "bad-syntax", "[thresholds\ninterval = \n")
+w("parse_config", "multibyte-error", "# \u00e9\u00e9\u00e9\npane = \"\u00fcber\"\n")
+
+# Fixture perf counters (text).
+fixture("parse_fake_perf", "counters", "perf/counters.txt")
+w("parse_fake_perf", "fail", "fail hw ENOENT\nfail cpu EACCES\ntid5 sw 10 0 1 2 3 4\n")
+w("parse_fake_perf", "multiplexed", "cpu0 hw 18446744073709551615 1 18446744073709551615 1 1 1 1\n")

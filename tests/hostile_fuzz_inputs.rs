@@ -53,3 +53,16 @@ fn seed_corpus_passes() {
 fn crash_regressions_pass() {
     replay("fuzz/regressions");
 }
+
+/// The recording_frames seeds must reach the sample decoder, not stop at the framing.
+#[test]
+fn recording_frames_seeds_decode() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/recording_frames/t0-t1");
+    let file = checks::frames_file(&std::fs::read(seed).unwrap()).unwrap();
+    let mut r = usetop::store::reader::Reader::new(file, Path::new("seed")).unwrap();
+    let mut n = 0;
+    while r.next_frame().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 2, "{:?}", r.stats);
+}

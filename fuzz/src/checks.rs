@@ -5,8 +5,19 @@
 //! fixed. To cover a new parser: add a function here, a row in `TARGETS`, a three-line
 //! target file, a `[[bin]]` entry in fuzz/Cargo.toml and a seed directory.
 
+use std::path::Path;
 use std::sync::Arc;
-use usetop::collectors::{dirents, parse};
+use usetop::app::config::{Config, ConfigError};
+use usetop::collectors::perf::backend::{CounterBackend, Kind, Target};
+use usetop::collectors::perf::fake::FakeBackend;
+use usetop::collectors::sockets::diag::{self, Interner};
+use usetop::collectors::{detail, dirents, disk, net, parse, slab};
+use usetop::model::disk::{DiskDev, DiskSample, DiskStat};
+use usetop::model::net::{Duplex, IfaceStat, NetSample, NicFigures};
+use usetop::model::perf::{self, CounterSet, Ev};
+use usetop::model::sockets::StateCounts;
+use usetop::store::format::{self, FRAME_HEAD_LEN, Header};
+use usetop::store::reader::Reader;
 
 use usetop::model::{CpuPct, CpuTimes, PsiLine, Sample, Snapshot, VmCounters};
 
@@ -29,6 +40,21 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("parse_cmdline", parse_cmdline),
     ("unescape_octal", unescape_octal),
     ("parse_dirents", parse_dirents),
+    ("parse_diskstats", parse_diskstats),
+    ("parse_sys_block", parse_sys_block),
+    ("parse_net_dev", parse_net_dev),
+    ("parse_snmp", parse_snmp),
+    ("parse_sys_net", parse_sys_net),
+    ("parse_slabinfo", parse_slabinfo),
+    ("parse_status", parse_status),
+    ("parse_schedstat", parse_schedstat),
+    ("parse_limits", parse_limits),
+    ("parse_cgroup", parse_cgroup),
+    ("sock_diag", sock_diag),
+    ("parse_config", parse_config),
+    ("read_recording", read_recording),
+    ("recording_frames", recording_frames),
+    ("parse_fake_perf", parse_fake_perf),
 ];
 
 pub fn by_name(name: &str) -> Option<Check> {
@@ -186,4 +212,402 @@ pub fn parse_dirents(data: &[u8]) {
     let mut out = Vec::new();
     dirents::parse_dirents(data, &mut out);
     assert!(out.len() <= data.len() / 20 + 1);
+}
+
+fn rates_ok(what: &str, vals: &[f64]) {
+    for &v in vals {
+        assert!(v.is_finite() && v >= 0.0, "{what}: rate {v}");
+    }
+}
+
+fn check_disk_dev(d: &DiskDev) {
+    rates_ok(
+        "disk",
+        &[
+            d.r_s, d.w_s, d.rkb_s, d.wkb_s, d.rrqm_s, d.wrqm_s, d.r_await, d.w_await, d.aqu_sz,
+            d.rareq_sz, d.wareq_sz,
+        ],
+    );
+    let opt = [
+        d.d_s, d.f_s, d.dkb_s, d.drqm_s, d.d_await, d.f_await, d.dareq_sz,
+    ];
+    rates_ok("disk", &opt.into_iter().flatten().collect::<Vec<_>>());
+    for p in [d.pct_rrqm, d.pct_wrqm, d.util] {
+        assert!(share_ok(p), "disk share {p}: {d:?}");
+    }
+}
+
+/// Every device also goes through the iostat arithmetic: from zero, unchanged, and back to
+/// zero (a reset or a 32-bit wrap).
+pub fn parse_diskstats(data: &[u8]) {
+    let Ok(ds) = disk::parse_diskstats(data) else {
+        return;
+    };
+    assert!(!ds.devices.is_empty() || ds.bad.is_empty());
+    let zero = DiskSample {
+        devices: ds
+            .devices
+            .iter()
+            .map(|d| DiskStat {
+                major: d.major,
+                minor: d.minor,
+                name: d.name.clone(),
+                discard: d.discard.map(|_| [0; 4]),
+                flush: d.flush.map(|_| [0; 2]),
+                ioerr: d.ioerr.map(|_| 0),
+                ..DiskStat::default()
+            })
+            .collect(),
+        psi: None,
+    };
+    let cur = DiskSample {
+        devices: ds.devices,
+        psi: None,
+    };
+    for (a, b) in [(&zero, &cur), (&cur, &cur), (&cur, &zero)] {
+        for dt in [1.0, 0.001] {
+            let f = usetop::model::disk::derive(Some(a), b, dt);
+            f.devices.iter().for_each(check_disk_dev);
+        }
+    }
+}
+
+/// The /sys/block attributes: `device/ioerr_cnt` (hexadecimal) for each line, and the
+/// partition-by-name rule used where /sys/block cannot be read.
+pub fn parse_sys_block(data: &[u8]) {
+    let _ = disk::parse_hex_count(data);
+    let names: Vec<String> = data
+        .split(|&c| c == b'\n')
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    for (i, n) in names.iter().enumerate() {
+        let _ = disk::parse_hex_count(n.as_bytes());
+        if disk::looks_like_partition(n, &names[..i]) {
+            assert!(!names[..i].is_empty());
+        }
+    }
+}
+
+fn check_nic(f: &NicFigures) {
+    rates_ok(
+        "net",
+        &[
+            f.rxkb_s, f.txkb_s, f.rxpck_s, f.txpck_s, f.rx_avg, f.tx_avg, f.rxcmp_s, f.txcmp_s,
+            f.rxmcst_s, f.rxerr_s, f.txerr_s, f.coll_s, f.rxdrop_s, f.txdrop_s, f.txcarr_s,
+            f.rxfram_s, f.rxfifo_s, f.txfifo_s,
+        ],
+    );
+    if let Some(u) = f.util {
+        assert!(share_ok(u), "link utilisation {u}%");
+    }
+}
+
+/// Interfaces go through the sar -n DEV arithmetic from zero and back, on a 10 Mb/s
+/// half-duplex link (the busiest utilisation case).
+pub fn parse_net_dev(data: &[u8]) {
+    let Ok(nd) = net::parse_net_dev(data) else {
+        return;
+    };
+    assert!(!nd.ifaces.is_empty() || nd.bad.is_empty());
+    let cur = NetSample {
+        ifaces: nd
+            .ifaces
+            .into_iter()
+            .map(|(raw, mut st)| {
+                assert!(!raw.is_empty() && !raw.contains(&b':'));
+                st.speed_mbps = Some(10);
+                st.duplex = Some(Duplex::Half);
+                st
+            })
+            .collect(),
+        ..NetSample::default()
+    };
+    let zero = NetSample {
+        ifaces: cur
+            .ifaces
+            .iter()
+            .map(|i| IfaceStat {
+                name: i.name.clone(),
+                speed_mbps: i.speed_mbps,
+                duplex: i.duplex,
+                ..IfaceStat::default()
+            })
+            .collect(),
+        ..NetSample::default()
+    };
+    for (a, b) in [(&zero, &cur), (&cur, &zero)] {
+        for dt in [1.0, 0.001] {
+            usetop::model::net::derive(Some(a), b, dt)
+                .ifaces
+                .iter()
+                .for_each(check_nic);
+        }
+    }
+}
+
+/// /proc/net/snmp and /proc/net/netstat, through the sar -n TCP/ETCP/UDP arithmetic.
+pub fn parse_snmp(data: &[u8]) {
+    let m = net::parse_snmp(data);
+    let cur = NetSample {
+        tcp: net::tcp_counters(&m),
+        udp: net::udp_counters(&m),
+        tcp_ext: net::tcp_ext_counters(&m),
+        ..NetSample::default()
+    };
+    let zero = NetSample {
+        tcp: cur.tcp.map(|_| Default::default()),
+        udp: cur.udp.map(|_| Default::default()),
+        tcp_ext: cur.tcp_ext.map(|_| Default::default()),
+        ..NetSample::default()
+    };
+    for (a, b) in [(&zero, &cur), (&cur, &zero)] {
+        let f = usetop::model::net::derive(Some(a), b, 0.5);
+        if let Some(t) = f.tcp {
+            rates_ok(
+                "tcp",
+                &[
+                    t.active_s,
+                    t.passive_s,
+                    t.iseg_s,
+                    t.oseg_s,
+                    t.atmptf_s,
+                    t.estres_s,
+                    t.retrans_s,
+                    t.isegerr_s,
+                    t.orsts_s,
+                ],
+            );
+        }
+        if let Some(u) = f.udp {
+            rates_ok(
+                "udp",
+                &[
+                    u.idgm_s,
+                    u.odgm_s,
+                    u.noport_s,
+                    u.idgmerr_s,
+                    u.rcvbuferr_s,
+                    u.sndbuferr_s,
+                ],
+            );
+        }
+        if let Some(e) = f.tcp_ext {
+            rates_ok(
+                "tcp ext",
+                &[e.listen_overflows_s, e.listen_drops_s, e.timeouts_s],
+            );
+        }
+    }
+}
+
+/// /sys/class/net/IF/{speed,duplex}: a speed is a positive 32-bit figure.
+pub fn parse_sys_net(data: &[u8]) {
+    if let Some(s) = net::parse_speed(data) {
+        assert!(s > 0 && s < u64::from(u32::MAX));
+    }
+    let _ = net::parse_duplex(data);
+}
+
+/// The caches also go through slabtop's totals and per-cache figures.
+pub fn parse_slabinfo(data: &[u8]) {
+    let Ok(caches) = slab::parse_slabinfo(data) else {
+        return;
+    };
+    for c in &caches {
+        assert!(share_ok(c.use_pct()), "slab use {}%: {c:?}", c.use_pct());
+        let _ = c.cache_bytes(4096);
+    }
+    let t = usetop::model::slab::SlabTotals::of(&caches);
+    assert!(t.min_obj <= t.max_obj || caches.is_empty());
+    assert!(t.avg_obj <= t.max_obj.max(t.min_obj) || t.num_objs == 0);
+}
+
+pub fn parse_status(data: &[u8]) {
+    let _ = detail::parse_status(data);
+}
+
+pub fn parse_schedstat(data: &[u8]) {
+    let _ = detail::parse_schedstat(data);
+}
+
+pub fn parse_limits(data: &[u8]) {
+    for l in detail::parse_limits(data) {
+        assert!(!l.soft.is_empty() && !l.hard.is_empty());
+    }
+}
+
+pub fn parse_cgroup(data: &[u8]) {
+    if let Some(p) = detail::parse_cgroup(data) {
+        assert!(p.len() <= data.len() * 3);
+    }
+}
+
+/// One sock_diag dump: every message decoded both as a TCP socket and as a state count
+/// (a decode error is an answer, not a stop, so every message behind it is reached too).
+pub fn sock_diag(data: &[u8]) {
+    let mut names = Interner::default();
+    let mut counts = StateCounts::default();
+    let mut n = 0usize;
+    let st = diag::walk(data, None, |payload| {
+        n += 1;
+        let _ = diag::parse_tcp(payload, &mut names);
+        let _ = diag::count_state(payload, &mut counts);
+        Ok(())
+    });
+    assert!(n <= data.len() / 16);
+    if let Ok(st) = st {
+        assert!(st.messages == n);
+    }
+    assert!(counts.iter().map(|&c| c as usize).sum::<usize>() <= n);
+    let _ = diag::parse_tcp_info(data);
+}
+
+/// The config file: valid UTF-8 only (the loader reads it as a string). An error names a
+/// line and column within the text.
+pub fn parse_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Config::parse(text, Path::new("fuzz.toml")) {
+        Ok(c) => {
+            if let Some(i) = c.interval {
+                assert!(i.is_finite() && i > 0.0, "interval {i}");
+            }
+            let bands = format!("{:?}", c.thresholds);
+            assert!(
+                !bands.contains("NaN") && !bands.contains("inf"),
+                "threshold that is not a number: {bands}"
+            );
+        }
+        Err(ConfigError::Parse { line, col, .. }) => {
+            assert!(line >= 1 && line <= text.lines().count().max(1) + 1);
+            assert!(col >= 1);
+        }
+        Err(_) => {}
+    }
+}
+
+/// A recording read from memory to the end: never more frames than bytes allow, and the
+/// reader always moves forward.
+pub fn read_recording(data: &[u8]) {
+    let Ok(mut r) = Reader::new(data.to_vec(), Path::new("fuzz.usetop")) else {
+        return;
+    };
+    let mut frames = 0u64;
+    let mut last = 0u64;
+    while let Some(f) = r.next_frame() {
+        assert!(f.offset >= last && f.offset < data.len() as u64);
+        last = f.offset;
+        frames += 1;
+        assert!(frames as usize <= data.len() / FRAME_HEAD_LEN);
+    }
+    assert!(r.good_end() <= data.len() as u64);
+    let _ = r.stats.summary();
+}
+
+/// `data` as a zstd frame of one raw (stored) block: what the reader decompresses is then
+/// exactly `data`, so the fuzzer reaches the sample decoder past the checksums.
+fn zstd_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58];
+    let block = (data.len() as u32) << 3 | 1;
+    out.extend_from_slice(&block.to_le_bytes()[..3]);
+    out.extend_from_slice(data);
+    out
+}
+
+/// The recording `recording_frames` reads: a header and two frames around `data`.
+pub fn frames_file(data: &[u8]) -> Option<Vec<u8>> {
+    let (n, rest) = data.split_first_chunk::<2>()?;
+    let n = usize::from(u16::from_le_bytes(*n)).min(rest.len());
+    let header = Header {
+        format_version: format::FORMAT_VERSION,
+        ..Header::default()
+    };
+    let mut file = format::encode_header(&header).ok()?;
+    file.extend(format::encode_frame(
+        format::KIND_KEY,
+        1,
+        &zstd_stored(&rest[..n]),
+    ));
+    file.extend(format::encode_frame(
+        format::KIND_DELTA,
+        2,
+        &zstd_stored(&rest[n..]),
+    ));
+    Some(file)
+}
+
+/// A recording with valid checksums around fuzzed samples: `data` is a little-endian u16
+/// length, the postcard bytes of a key frame's sample of that length, then those of a
+/// delta frame's. Every frame read is derived against the one before, as replay does, and
+/// the figures must be finite (a hostile recording is input like any other).
+pub fn recording_frames(data: &[u8]) {
+    let Some(file) = frames_file(data) else {
+        return;
+    };
+    let Ok(mut r) = Reader::new(file, Path::new("fuzz.usetop")) else {
+        panic!("a header we wrote does not read back");
+    };
+    let mut prev: Option<Arc<Sample>> = None;
+    let mut seq = 0;
+    while let Some(f) = r.next_frame() {
+        let cur = Arc::new(f.sample);
+        let snap = Snapshot::derive(seq, prev.clone(), Arc::clone(&cur));
+        assert!(
+            snap.dt_s.is_finite() && snap.dt_s >= 0.0,
+            "dt {}",
+            snap.dt_s
+        );
+        let c = &snap.cpu;
+        c.total.iter().for_each(check_pct);
+        c.per_cpu
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .for_each(check_pct);
+        let rates = [c.ctxt_s, c.intr_s, c.forks_s];
+        rates_ok("cpu", &rates.into_iter().flatten().collect::<Vec<_>>());
+        prev = Some(cur);
+        seq += 1;
+    }
+}
+
+/// The fixture counter files: every target named in the text is opened and read, and the
+/// rates from zero are finite and never negative.
+pub fn parse_fake_perf(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut fake = FakeBackend::parse(&text);
+    let targets: Vec<Target> = text
+        .lines()
+        .filter_map(|l| {
+            let w = l.split_whitespace().next()?;
+            if let Some(n) = w.strip_prefix("cpu") {
+                n.parse().ok().map(Target::Cpu)
+            } else {
+                w.strip_prefix("tid")?.parse().ok().map(Target::Thread)
+            }
+        })
+        .take(64)
+        .collect();
+    for t in targets {
+        let mut set = CounterSet::default();
+        for kind in [Kind::Hw, Kind::Sw] {
+            for kernel in [false, true] {
+                if let Ok(mut g) = fake.open(t, kind, kernel) {
+                    let _ = g.read(&mut set);
+                }
+            }
+        }
+        let r = perf::rates(&CounterSet::default(), &set, 1.0);
+        for e in Ev::ALL {
+            if let Some(v) = r.get(e) {
+                assert!(v.is_finite() && v >= 0.0, "{e:?} rate {v}");
+            }
+        }
+        for v in [r.ipc(), r.miss_pct(), r.bmiss_pct(), r.cpu_pct()]
+            .into_iter()
+            .flatten()
+        {
+            assert!(v.is_finite() && v >= 0.0, "perf ratio {v}");
+        }
+    }
 }

@@ -180,15 +180,19 @@ fn parse_line(line: &[u8]) -> Result<SlabCache, ParseError> {
     if slabdata + 2 >= toks.len() {
         return Err(bad());
     }
+    // The kernel never counts more active objects (slabs) than objects (slabs); a line that
+    // does is damaged, and is capped rather than shown as a use over 100%.
+    let num_objs = num(n0 + 1)?;
+    let num_slabs = num(slabdata + 2)?;
     Ok(SlabCache {
         name: String::from_utf8_lossy(name).into_owned(),
-        active_objs: num(n0)?,
-        num_objs: num(n0 + 1)?,
+        active_objs: num(n0)?.min(num_objs),
+        num_objs,
         objsize: num(n0 + 2)?,
         objperslab: num(n0 + 3)?,
         pagesperslab: num(n0 + 4)?,
-        active_slabs: num(slabdata + 1)?,
-        num_slabs: num(slabdata + 2)?,
+        active_slabs: num(slabdata + 1)?.min(num_slabs),
+        num_slabs,
     })
 }
 

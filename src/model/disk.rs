@@ -174,8 +174,9 @@ pub fn device_figures(p: &DiskStat, c: &DiskStat, dt_s: f64) -> Option<DiskDev> 
         rrqm_s: rd_merges / dt_s,
         wrqm_s: wr_merges / dt_s,
         drqm_s: disc.map(|d| d[1] / dt_s),
-        pct_rrqm: per(rd_merges * 100.0, rd_merges + rd_ios),
-        pct_wrqm: per(wr_merges * 100.0, wr_merges + wr_ios),
+        // Rounding of huge counts can lift a share a hair over 100.
+        pct_rrqm: per(rd_merges * 100.0, rd_merges + rd_ios).min(100.0),
+        pct_wrqm: per(wr_merges * 100.0, wr_merges + wr_ios).min(100.0),
         r_await: per(rd_ticks, rd_ios),
         w_await: per(wr_ticks, wr_ios),
         d_await: disc.map(|d| per(d[3], d[0])),

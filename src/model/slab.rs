@@ -82,14 +82,19 @@ impl SlabTotals {
             ..SlabTotals::default()
         };
         for c in caches {
-            t.active_objs += c.active_objs;
-            t.num_objs += c.num_objs;
-            t.active_slabs += c.active_slabs;
-            t.num_slabs += c.num_slabs;
+            // Saturating: a damaged slabinfo must not overflow the sums.
+            t.active_objs = t.active_objs.saturating_add(c.active_objs);
+            t.num_objs = t.num_objs.saturating_add(c.num_objs);
+            t.active_slabs = t.active_slabs.saturating_add(c.active_slabs);
+            t.num_slabs = t.num_slabs.saturating_add(c.num_slabs);
             t.caches += 1;
             t.active_caches += u64::from(c.active_objs > 0);
-            t.active_bytes += c.active_objs.saturating_mul(c.objsize);
-            t.total_bytes += c.num_objs.saturating_mul(c.objsize);
+            t.active_bytes = t
+                .active_bytes
+                .saturating_add(c.active_objs.saturating_mul(c.objsize));
+            t.total_bytes = t
+                .total_bytes
+                .saturating_add(c.num_objs.saturating_mul(c.objsize));
             t.min_obj = t.min_obj.min(c.objsize);
             t.max_obj = t.max_obj.max(c.objsize);
         }

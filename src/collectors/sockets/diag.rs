@@ -277,8 +277,11 @@ pub fn walk(
                     .get(..4)
                     .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
                     .unwrap_or(0);
+                // Saturating: a damaged message may carry i32::MIN, which has no negation.
                 if code < 0 {
-                    return Err(DiagError::Kernel(io::Error::from_raw_os_error(-code)));
+                    return Err(DiagError::Kernel(io::Error::from_raw_os_error(
+                        code.saturating_neg(),
+                    )));
                 }
                 return Ok(st);
             }
