@@ -29,4 +29,4 @@ cargo clippy --all-targets --locked -- -D warnings
 cargo build --release --locked
 cargo test --locked
 # Every /proc and /sys parser fuzzed for a few seconds (longer: bash scripts/fuzz.sh 600).
-FUZZ_RUNS=2000000 bash scripts/fuzz.sh 15
+FUZZ_RUNS=2000000 bash scripts/fuzz.sh 8

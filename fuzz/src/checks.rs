@@ -417,6 +417,7 @@ pub fn parse_slabinfo(data: &[u8]) {
         assert!(share_ok(c.use_pct()), "slab use {}%: {c:?}", c.use_pct());
         let _ = c.cache_bytes(4096);
     }
+    let caches: Vec<_> = caches.into_iter().map(Arc::new).collect();
     let t = usetop::model::slab::SlabTotals::of(&caches);
     assert!(t.min_obj <= t.max_obj || caches.is_empty());
     assert!(t.avg_obj <= t.max_obj.max(t.min_obj) || t.num_objs == 0);
