@@ -66,22 +66,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
             .collect(),
         None => Vec::new(),
     };
-    let pos = app
-        .disk
-        .focus
-        .as_ref()
-        .and_then(|f| names.iter().position(|n| n == f));
     match key.code {
         KeyCode::Char('a') => app.disk.show_all = !app.disk.show_all,
-        KeyCode::Down | KeyCode::Char('j') => {
-            let i = pos.map(|p| (p + 1).min(names.len().saturating_sub(1)));
-            app.disk.focus = names.get(i.unwrap_or(0)).cloned();
-        }
-        KeyCode::Up | KeyCode::Char('k') => {
-            let i = pos.map(|p| p.saturating_sub(1)).unwrap_or(0);
-            app.disk.focus = names.get(i).cloned();
-        }
-        _ => return false,
+        code => return crate::widgets::move_focus(&names, &mut app.disk.focus, code),
     }
     true
 }

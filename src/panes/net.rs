@@ -59,22 +59,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
             .collect(),
         None => Vec::new(),
     };
-    let pos = app
-        .net
-        .focus
-        .as_ref()
-        .and_then(|f| names.iter().position(|n| n == f));
     match key.code {
         KeyCode::Char('l') => app.net.hide_lo = !app.net.hide_lo,
-        KeyCode::Down | KeyCode::Char('j') => {
-            let i = pos.map(|p| (p + 1).min(names.len().saturating_sub(1)));
-            app.net.focus = names.get(i.unwrap_or(0)).cloned();
-        }
-        KeyCode::Up | KeyCode::Char('k') => {
-            let i = pos.map(|p| p.saturating_sub(1)).unwrap_or(0);
-            app.net.focus = names.get(i).cloned();
-        }
-        _ => return false,
+        code => return crate::widgets::move_focus(&names, &mut app.net.focus, code),
     }
     true
 }
