@@ -41,6 +41,7 @@ pub struct SocketCollector {
     names: Interner,
     prev: HashMap<(u32, u64), Arc<TcpSock>>,
     owners: OwnerMap,
+    sampled: bool,
 }
 
 impl SocketCollector {
@@ -82,6 +83,7 @@ impl SocketCollector {
             names: Interner::default(),
             prev: HashMap::new(),
             owners: OwnerMap::default(),
+            sampled: false,
         }
     }
 
@@ -154,8 +156,13 @@ impl SocketCollector {
             ));
         }
 
-        let denied = self.owners.resolve(&self.root, &tcp);
-        out.owners_known = true;
+        // The first live sample leaves owners for the next one: mapping every inode means
+        // reading every /proc/PID/fd (~100 ms with 2,000 processes), and the first frame
+        // should be on screen well before that.
+        let lookup = self.sampled || !self.root.is_live();
+        self.sampled = true;
+        let denied = lookup && self.owners.resolve(&self.root, &tcp);
+        out.owners_known = lookup;
         let mut next = HashMap::with_capacity(tcp.len());
         out.tcp = tcp
             .into_iter()

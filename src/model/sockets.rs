@@ -58,7 +58,8 @@ pub struct SocketSample {
     pub error: Option<String>,
     /// Sockets whose owner stayed unknown because some /proc/PID/fd could not be read.
     pub owners_denied: u32,
-    /// True when owners were looked up at all (false in a recording made without them).
+    /// True when owners were looked up at all (false on the first live sample, which leaves
+    /// the costly /proc/PID/fd scan to the next one).
     pub owners_known: bool,
 }
 

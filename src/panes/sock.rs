@@ -314,6 +314,7 @@ fn owner_text(r: &SockRate, s: &SocketSample) -> String {
         Some(o) => format!("{} {}", o.pid, o.comm),
         None if r.sock.inode == 0 => "-".into(),
         None if s.owners_denied > 0 => "? (needs root)".into(),
+        None if !s.owners_known => "…".into(),
         None => "?".into(),
     }
 }
