@@ -27,6 +27,10 @@ export CI="${CI:-true}"   # insta: never write snapshots here, fail on a differe
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo build --release --locked
-cargo test --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --locked 2>&1 | tee "$log"
 # Every /proc and /sys parser fuzzed for a few seconds (longer: bash scripts/fuzz.sh 600).
 FUZZ_RUNS=2000000 bash scripts/fuzz.sh 8
+# One closing line for the whole run (cargo's last line is the empty doc-test binary's).
+awk '/^test result:/ {p += $4; f += $6} END {printf "tests: %d passed, %d failed\n", p, f}' "$log"
