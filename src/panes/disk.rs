@@ -98,6 +98,39 @@ pub struct Col<T> {
     pub cell: fn(&T, &Thresholds, &Theme) -> (String, Style),
 }
 
+/// A device table (disks, interfaces): the columns that fit, one row per device, the focused
+/// device highlighted.
+pub fn draw_rows<T>(
+    f: &mut Frame,
+    area: Rect,
+    app: &App,
+    all_cols: &[Col<T>],
+    shown: &[&T],
+    selected: Option<usize>,
+) {
+    let (t, th) = (&app.theme, &app.thresholds);
+    let cols = fit_cols(all_cols, area.width);
+    let header = Row::new(cols.iter().map(|c| Cell::from(c.header))).style(t.table_header);
+    let rows: Vec<Row> = shown
+        .iter()
+        .map(|d| {
+            Row::new(cols.iter().map(|c| {
+                let (text, style) = (c.cell)(d, th, t);
+                Cell::from(fit(&text, c.width as usize)).style(style)
+            }))
+        })
+        .collect();
+    let widths: Vec<Constraint> = cols.iter().map(|c| Constraint::Length(c.width)).collect();
+    let mut state = TableState::default().with_selected(selected);
+    f.render_stateful_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .row_highlight_style(t.selected),
+        area,
+        &mut state,
+    );
+}
+
 /// The columns that fit `width`, in their order; the lowest `drop` numbers go first.
 pub fn fit_cols<T>(cols: &[Col<T>], width: u16) -> Vec<&Col<T>> {
     let mut keep: Vec<bool> = vec![true; cols.len()];
@@ -328,32 +361,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         top,
     );
 
-    let all_cols = disk_cols();
-    let cols = fit_cols(&all_cols, table_area.width);
-    let header = Row::new(cols.iter().map(|c| Cell::from(c.header))).style(t.table_header);
-    let rows: Vec<Row> = shown
-        .iter()
-        .map(|d| {
-            Row::new(cols.iter().map(|c| {
-                let (text, style) = (c.cell)(d, th, t);
-                Cell::from(fit(&text, c.width as usize)).style(style)
-            }))
-        })
-        .collect();
-    let widths: Vec<Constraint> = cols.iter().map(|c| Constraint::Length(c.width)).collect();
     let selected = app
         .disk
         .focus
         .as_ref()
         .and_then(|n| shown.iter().position(|d| &d.name == n));
-    let mut state = TableState::default().with_selected(selected);
-    f.render_stateful_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .row_highlight_style(t.selected),
-        table_area,
-        &mut state,
-    );
+    draw_rows(f, table_area, app, &disk_cols(), &shown, selected);
 
     if s.cur.fs.is_empty() {
         let why = s

@@ -7,9 +7,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::Paragraph;
 
-use super::disk::{Col, fit_cols, num};
+use super::disk::{Col, num};
 use super::use_pane::{UseCell, UseRow};
 use crate::app::App;
 use crate::app::config::Thresholds;
@@ -251,7 +251,6 @@ fn nic_cols() -> Vec<Col<NicFigures>> {
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let Some(s) = app.snapshot() else { return };
     let t = &app.theme;
-    let th = &app.thresholds;
     let [top, table_area, stack] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
@@ -293,32 +292,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         top,
     );
 
-    let all_cols = nic_cols();
-    let cols = fit_cols(&all_cols, table_area.width);
-    let header = Row::new(cols.iter().map(|c| Cell::from(c.header))).style(t.table_header);
-    let rows: Vec<Row> = shown
-        .iter()
-        .map(|n| {
-            Row::new(cols.iter().map(|c| {
-                let (text, style) = (c.cell)(n, th, t);
-                Cell::from(fit(&text, c.width as usize)).style(style)
-            }))
-        })
-        .collect();
-    let widths: Vec<Constraint> = cols.iter().map(|c| Constraint::Length(c.width)).collect();
     let selected = app
         .net
         .focus
         .as_ref()
         .and_then(|n| shown.iter().position(|d| &d.name == n));
-    let mut state = TableState::default().with_selected(selected);
-    f.render_stateful_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .row_highlight_style(t.selected),
-        table_area,
-        &mut state,
-    );
+    super::disk::draw_rows(f, table_area, app, &nic_cols(), &shown, selected);
 
     f.render_widget(Paragraph::new(stack_lines(s, app)), stack);
 }

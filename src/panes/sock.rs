@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
@@ -173,18 +173,7 @@ impl SockState {
 pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
     let st = &mut app.sock;
     if st.editing {
-        match key.code {
-            KeyCode::Enter => st.editing = false,
-            KeyCode::Esc => {
-                st.editing = false;
-                st.filter.clear();
-            }
-            KeyCode::Backspace => {
-                st.filter.pop();
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => st.filter.push(c),
-            _ => {}
-        }
+        crate::widgets::edit_filter(&mut st.filter, &mut st.editing, key);
         return true;
     }
     let n = SockCol::ALL.len();

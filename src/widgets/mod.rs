@@ -47,6 +47,27 @@ pub fn history(
     f.render_widget(spark, area);
 }
 
+/// One key of a filter being typed: Enter keeps the text, Esc clears it, both end editing.
+pub fn edit_filter(
+    text: &mut String,
+    editing: &mut bool,
+    key: ratatui::crossterm::event::KeyEvent,
+) {
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+    match key.code {
+        KeyCode::Enter => *editing = false,
+        KeyCode::Esc => {
+            *editing = false;
+            text.clear();
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+        _ => {}
+    }
+}
+
 /// Moves a selection kept by name (a device, an interface) through `names` in display order,
 /// so it stays on the same device when the list reorders. True when `key` was Up or Down.
 pub fn move_focus(
