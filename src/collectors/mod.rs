@@ -162,7 +162,7 @@ impl Collectors {
         let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
         let perf = self.perf.sample(
             &cpu_ids,
-            &tasks.procs.to_vec(),
+            &tasks.procs,
             req.perf_tasks,
             req.perf_focus,
             &mut notes,

@@ -61,6 +61,12 @@ enum Stop {
     Refused(String),
 }
 
+/// The task sweep as the collector reads it: a slice in tests, the sample's chunked
+/// `TaskList` in the sampler (so no copy of the list is made per sample).
+pub trait Procs<'a>: IntoIterator<Item = &'a Arc<TaskRecord>> + Copy {}
+
+impl<'a, T: IntoIterator<Item = &'a Arc<TaskRecord>> + Copy> Procs<'a> for T {}
+
 pub struct PerfCollector {
     root: ProcRoot,
     backend: Option<Box<dyn CounterBackend>>,
@@ -132,10 +138,10 @@ impl PerfCollector {
     /// Reads (opening what is new) the per-CPU counters of `cpu_ids` and, when `top_n` > 0,
     /// the per-thread counters of the `top_n` processes that used the most CPU since the
     /// previous call (by utime + stime from `procs`, the task sweep just taken).
-    pub fn sample(
+    pub fn sample<'a>(
         &mut self,
         cpu_ids: &[u32],
-        procs: &[Arc<TaskRecord>],
+        procs: impl Procs<'a>,
         top_n: u32,
         focus: Option<u32>,
         notes: &mut Vec<Note>,
@@ -153,7 +159,7 @@ impl PerfCollector {
         // The process on screen in the drill-down is counted whatever its rank.
         if let Some(pid) = focus
             && !ranked.iter().any(|(p, _)| *p == pid)
-            && let Some(rec) = procs.iter().find(|r| r.pid() == pid)
+            && let Some(rec) = procs.into_iter().find(|r| r.pid() == pid)
         {
             if ranked.len() >= top_n as usize {
                 ranked.pop();
@@ -197,9 +203,10 @@ impl PerfCollector {
 
     /// The pids to count, busiest first: CPU ticks over the last interval, then in total.
     /// Kernel threads (nothing user-level to count) and zombies are left out.
-    fn rank(&mut self, procs: &[Arc<TaskRecord>], n: usize) -> Vec<(u32, u64)> {
-        let mut scored: Vec<(u64, u64, u32, u64)> = Vec::with_capacity(procs.len());
-        let mut ticks = HashMap::with_capacity(procs.len());
+    fn rank<'a>(&mut self, procs: impl Procs<'a>, n: usize) -> Vec<(u32, u64)> {
+        let len = procs.into_iter().size_hint().0.max(self.ticks.len());
+        let mut scored: Vec<(u64, u64, u32, u64)> = Vec::with_capacity(len);
+        let mut ticks = HashMap::with_capacity(len);
         for p in procs {
             let t = p.stat.utime.saturating_add(p.stat.stime);
             let st = p.stat.start_time;
