@@ -447,10 +447,10 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
 fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
     use crate::export::dump::{self, Format, View};
     let view = View::for_pane(a.pane).map_err(anyhow::Error::msg)?;
-    let mut opts = cli.options(&Config::load(cli.config.as_deref())?)?;
-    opts.history = 2;
-    opts.interval = Duration::from_secs_f64(a.interval);
-    let mut app = App::new(opts);
+    // The config is still checked: a broken one is an error here as everywhere.
+    cli.options(&Config::load(cli.config.as_deref())?)?;
+    let mut timeline = crate::timeline::Timeline::new(2);
+    let request = crate::collectors::Request::default();
     // Live: one sample more than the count, since the first has no interval to rate over.
     // Replay: every frame after the first, or `count` of them.
     let mut source: Box<dyn SampleSource> = match &a.replay {
@@ -479,14 +479,11 @@ fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
     }
     let mut last = None;
     while printed < limit {
-        let Some(sample) = source.next_sample(frame, app.request()) else {
+        let Some(sample) = source.next_sample(frame, request) else {
             break;
         };
         frame += 1;
-        app.push_sample(sample);
-        let Some(snap) = app.ring.latest().cloned() else {
-            continue;
-        };
+        let snap = timeline.push(sample);
         if !snap.has_rates() {
             continue;
         }

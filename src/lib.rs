@@ -12,4 +12,5 @@ pub mod panes;
 pub mod ring;
 pub mod store;
 pub mod theme;
+pub mod timeline;
 pub mod widgets;

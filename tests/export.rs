@@ -30,7 +30,7 @@ fn snapshot_of(fixture: &str) -> Arc<Snapshot> {
         let s = src.next_sample(i, app.request()).unwrap();
         app.push_sample(s);
     }
-    let snap = app.ring.latest().cloned().unwrap();
+    let snap = app.timeline.latest().cloned().unwrap();
     assert!(snap.has_rates());
     snap
 }

@@ -48,7 +48,7 @@ fn exposition(samples: Vec<Sample>, per_process: usize) -> String {
     let mut ex = Exporter::new(per_process);
     for s in samples {
         app.push_sample(s);
-        ex.update(app.ring.latest().unwrap());
+        ex.update(app.timeline.latest().unwrap());
     }
     ex.encode()
 }
@@ -390,9 +390,9 @@ fn tcp_socket_gauges_count_the_sock_fixture_by_state() {
     let mut ex = Exporter::new(0);
     for s in samples {
         app.push_sample(s);
-        ex.update(app.ring.latest().unwrap());
+        ex.update(app.timeline.latest().unwrap());
     }
-    let snap = app.ring.latest().unwrap();
+    let snap = app.timeline.latest().unwrap();
     let om = ex.encode();
     let (ok, msg) = promtool_check(&to_prometheus_text(&om));
     assert!(ok, "promtool check metrics: {msg}\n{om}");

@@ -165,10 +165,8 @@ fn event_loop(app: &mut App, source: Source) -> Result<()> {
                 app.push_sample(s);
             }
             // The first snapshot has no interval to rate over: start on the second.
-            app.cursor = match (app.ring.oldest_seq(), app.ring.latest_seq()) {
-                (Some(lo), Some(hi)) => Some((lo + 1).min(hi)),
-                _ => None,
-            };
+            app.timeline.oldest();
+            app.timeline.step(1);
         }
     }
     std::thread::Builder::new()

@@ -22,8 +22,8 @@ use crate::collectors::{ProcRoot, Request, TaskRequest};
 use crate::model::detail::Focus;
 use crate::model::{Sample, Snapshot, TaskRate};
 use crate::panes::{self, PaneId};
-use crate::ring::Ring;
 use crate::theme::Theme;
+use crate::timeline::Timeline;
 use config::Thresholds;
 
 /// Choices that come from the command line and the config file beyond the basics.
@@ -61,10 +61,8 @@ pub struct Level {
 }
 
 pub struct App {
-    pub ring: Ring<Arc<Snapshot>>,
+    pub timeline: Timeline,
     pub pane: PaneId,
-    /// Sequence number being viewed while paused; `None` follows the newest snapshot.
-    pub cursor: Option<u64>,
     pub show_help: bool,
     pub quit: bool,
     /// A one-line message for the status bar (errors from actions, hints).
@@ -84,7 +82,6 @@ pub struct App {
     pub sock: panes::sock::SockState,
     pub slab: panes::slab::SlabState,
     pub perf: panes::perf::PerfState,
-    last: Option<Arc<Sample>>,
 }
 
 impl App {
@@ -95,9 +92,8 @@ impl App {
         }
         proc.filter = opts.ui.filter.clone();
         App {
-            ring: Ring::new(opts.history),
+            timeline: Timeline::new(opts.history),
             pane: opts.pane,
-            cursor: None,
             show_help: false,
             quit: false,
             status: None,
@@ -115,35 +111,30 @@ impl App {
             sock: Default::default(),
             slab: Default::default(),
             perf: Default::default(),
-            last: None,
         }
     }
 
     /// Derives a snapshot from the new sample and the previous one, and stores it.
     pub fn push_sample(&mut self, sample: Sample) {
-        let cur = Arc::new(sample);
-        let seq = self.ring.next_seq();
-        let snap = Snapshot::derive(seq, self.last.take(), Arc::clone(&cur));
-        self.last = Some(cur);
-        self.ring.push(Arc::new(snap));
-        // A paused cursor that fell off the old end of the ring moves to the oldest kept.
-        if let (Some(c), Some(oldest)) = (self.cursor, self.ring.oldest_seq())
-            && c < oldest
-        {
-            self.cursor = Some(oldest);
-        }
+        self.timeline.push(sample);
     }
 
     /// The snapshot being viewed: the paused cursor's, or the newest.
     pub fn snapshot(&self) -> Option<&Arc<Snapshot>> {
-        match self.cursor {
-            Some(seq) => self.ring.get(seq).or_else(|| self.ring.latest()),
-            None => self.ring.latest(),
-        }
+        self.timeline.snapshot()
     }
 
     pub fn paused(&self) -> bool {
-        self.cursor.is_some()
+        self.timeline.paused()
+    }
+
+    /// What history graphs draw from.
+    pub fn history(&self) -> crate::widgets::History<'_> {
+        crate::widgets::History {
+            timeline: &self.timeline,
+            interval: self.interval,
+            style: self.theme.spark,
+        }
     }
 
     /// What the sampler must collect for the panes as they are now.
@@ -210,10 +201,7 @@ impl App {
                     self.switch_pane(*p);
                 }
             }
-            KeyCode::Left => {
-                self.cursor = self.ring.latest_seq();
-                self.step(-1);
-            }
+            KeyCode::Left => self.timeline.step(-1),
             // From the CPU pane, Enter shows the tasks using the CPUs.
             KeyCode::Enter if self.pane == PaneId::Cpu && self.drill.is_empty() => {
                 self.switch_pane(PaneId::Proc);
@@ -249,32 +237,16 @@ impl App {
             return false;
         }
         match key.code {
-            KeyCode::Char(' ') => self.toggle_pause(),
+            KeyCode::Char(' ') => self.timeline.toggle_pause(),
             // While live, Left is the pane's first (a pane may scroll sideways); the
             // global fallback below pauses one step back.
-            KeyCode::Left if self.paused() => self.step(-1),
-            KeyCode::Right if self.paused() => self.step(1),
-            KeyCode::Home => self.cursor = self.ring.oldest_seq(),
-            KeyCode::End => self.cursor = None,
+            KeyCode::Left if self.paused() => self.timeline.step(-1),
+            KeyCode::Right if self.paused() => self.timeline.step(1),
+            KeyCode::Home => self.timeline.oldest(),
+            KeyCode::End => self.timeline.live(),
             _ => return false,
         }
         true
-    }
-
-    fn toggle_pause(&mut self) {
-        self.cursor = match self.cursor {
-            Some(_) => None,
-            None => self.ring.latest_seq(),
-        };
-    }
-
-    fn step(&mut self, by: i64) {
-        let (Some(cur), Some(lo), Some(hi)) =
-            (self.cursor, self.ring.oldest_seq(), self.ring.latest_seq())
-        else {
-            return;
-        };
-        self.cursor = Some(cur.saturating_add_signed(by).clamp(lo, hi));
     }
 
     /// Opens the drill-down on a task row (a process, or a thread of one).

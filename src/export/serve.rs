@@ -17,11 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::openmetrics::{CONTENT_TYPE, Exporter, PROMETHEUS_TEXT_TYPE, to_prometheus_text};
-use crate::app::config::Thresholds;
-use crate::app::{App, Options};
 use crate::collectors::{Collectors, Control, Request, spawn_sampler};
-use crate::panes::PaneId;
-use crate::theme::Theme;
+use crate::timeline::Timeline;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9273";
 
@@ -43,18 +40,6 @@ pub struct ServeOptions {
     pub per_process: usize,
 }
 
-/// An app that keeps only what derive needs: the previous sample and the newest snapshot.
-fn derive_app(interval: Duration) -> App {
-    App::new(Options {
-        interval,
-        history: 2,
-        pane: PaneId::Use,
-        theme: Theme::mono(),
-        thresholds: Thresholds::default(),
-        ui: Default::default(),
-    })
-}
-
 /// Serves until the process is stopped. `ready` is told the bound address (port 0 picks one).
 pub fn run(
     opts: ServeOptions,
@@ -70,7 +55,7 @@ pub fn run(
         interval: opts.interval,
     });
     let producer = Arc::clone(&shared);
-    let state = Mutex::new((derive_app(opts.interval), Exporter::new(opts.per_process)));
+    let state = Mutex::new((Timeline::new(2), Exporter::new(opts.per_process)));
     // The sender must outlive the server: the sampler stops when its control channel closes.
     let (_ctl_tx, ctl_rx) = mpsc::channel::<Control>();
     spawn_sampler(
@@ -82,11 +67,9 @@ pub fn run(
             let Ok(mut st) = state.lock() else {
                 return false;
             };
-            let (app, exporter) = &mut *st;
-            app.push_sample(sample);
-            if let Some(snap) = app.ring.latest().cloned() {
-                exporter.update(&snap);
-            }
+            let (timeline, exporter) = &mut *st;
+            let snap = timeline.push(sample);
+            exporter.update(&snap);
             let om = exporter.encode();
             let classic = Bytes::from(to_prometheus_text(&om));
             let text = Bytes::from(om);

@@ -4,6 +4,7 @@
 pub mod counters;
 pub mod detail;
 pub mod disk;
+pub mod level;
 pub mod net;
 pub mod perf;
 pub mod sample;
@@ -12,8 +13,10 @@ pub mod snapshot;
 pub mod sockets;
 pub mod tasklist;
 pub mod tasks;
+pub mod thresholds;
 
 pub use counters::{delta, delta32, rate};
+pub use level::Level;
 pub use sample::*;
 pub use snapshot::*;
 pub use tasklist::TaskList;

@@ -166,7 +166,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     f.render_widget(table, tarea);
     f.render_widget(Paragraph::new(Line::styled(title, t.dim)), note);
 
-    history(f, hist, app, "CPU busy %", 100.0, |s| {
+    history(f, hist, &app.history(), "CPU busy %", 100.0, |s| {
         s.cpu.total.map(|c| c.busy())
     });
 }

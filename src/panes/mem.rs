@@ -209,7 +209,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         f.render_widget(Table::new(rows, widths).header(header), swap_area);
     }
 
-    history(f, hist, app, "memory used %", 100.0, |s| {
+    history(f, hist, &app.history(), "memory used %", 100.0, |s| {
         s.free.and_then(|f| f.used_pct())
     });
 }

@@ -216,11 +216,7 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
         }
         spans.push(Span::raw(format!("{} UTC ", fmt::clock(c.wall_ms))));
         if app.paused() {
-            let age = app
-                .ring
-                .latest()
-                .map(|l| (l.cur.mono_ns.saturating_sub(c.mono_ns)) as f64 / 1e9)
-                .unwrap_or(0.0);
+            let age = app.timeline.age_s();
             // Right after the name, so a narrow terminal never cuts it off.
             spans.insert(
                 1,

@@ -392,7 +392,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
     match thread {
         None => {
             let ncpu = snap.cpu.ncpu.max(1) as f64;
-            widgets::history(f, g1, app, "%CPU", 100.0 * ncpu, |s| {
+            widgets::history(f, g1, &app.history(), "%CPU", 100.0 * ncpu, |s| {
                 proc_cpu(s, pid, start)
             });
             let total_mib = snap
@@ -403,7 +403,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                 .map(|m| m.total as f64 / 1048576.0)
                 .unwrap_or(1.0);
             let page = snap.cur.page_size as f64;
-            widgets::history(f, g2, app, "RSS MiB", total_mib, move |s| {
+            widgets::history(f, g2, &app.history(), "RSS MiB", total_mib, move |s| {
                 find_proc(s, pid, start).map(|r| r.stat.rss_pages as f64 * page / 1048576.0)
             });
             // The process's TCP sockets share the lower area with its threads.
@@ -421,7 +421,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
             super::sock::draw_process_sockets(f, sockets, app, pid);
         }
         Some(tid) => {
-            widgets::history(f, g1, app, "thread %CPU", 100.0, |s| {
+            widgets::history(f, g1, &app.history(), "thread %CPU", 100.0, |s| {
                 thread_cpu(s, pid, start, tid)
             });
         }

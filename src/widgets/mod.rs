@@ -10,24 +10,34 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Sparkline};
 
-use crate::app::App;
 use crate::model::Snapshot;
+use crate::timeline::Timeline;
+
+/// What a history graph draws from: the timeline (ending at the viewed snapshot), the
+/// sampling interval (for the time span in the title) and the graph's style.
+pub struct History<'a> {
+    pub timeline: &'a Timeline,
+    pub interval: std::time::Duration,
+    pub style: Style,
+}
 
 /// Draws the history of `value` over the ring, ending at the viewed snapshot, with the
 /// title carrying the current value and the scale, so the graph is never unitless.
 pub fn history(
     f: &mut Frame,
     area: Rect,
-    app: &App,
+    hist: &History<'_>,
     title: &str,
     max: f64,
     value: impl Fn(&Snapshot) -> Option<f64>,
 ) {
-    let Some(snap) = app.snapshot() else { return };
+    let Some(snap) = hist.timeline.snapshot() else {
+        return;
+    };
     let width = area.width.saturating_sub(2) as usize;
-    let points: Vec<u64> = app
-        .ring
-        .window(snap.seq, width)
+    let points: Vec<u64> = hist
+        .timeline
+        .window(width)
         .map(|s| {
             value(s)
                 .map(|v| (v.clamp(0.0, max) * 10.0).round() as u64)
@@ -37,13 +47,13 @@ pub fn history(
     let now = value(snap)
         .map(|v| format!("{v:.1}"))
         .unwrap_or_else(|| "-".into());
-    let secs = app.interval.as_secs_f64() * points.len() as f64;
+    let secs = hist.interval.as_secs_f64() * points.len() as f64;
     let title = format!(" {title}: {now} (scale 0–{max:.0}, last {secs:.0}s) ");
     let spark = Sparkline::default()
         .block(Block::default().borders(Borders::TOP).title(title))
         .data(&points)
         .max((max * 10.0) as u64)
-        .style(app.theme.spark);
+        .style(hist.style);
     f.render_widget(spark, area);
 }
 

@@ -1,0 +1,122 @@
+//! The thresholds that colour the USE cells: each figure's yellow and red bands. Plain data,
+//! loaded from the config's `[thresholds]` table; the verdicts in the model read them.
+
+use serde::Deserialize;
+
+/// `warn` and `crit` are the lower bounds of the yellow and red bands.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    pub warn: f64,
+    pub crit: f64,
+}
+
+/// Every field may be set in `[thresholds]`; a field left out keeps its default, so new
+/// thresholds need no loader change.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// CPU busy percent.
+    pub cpu_util: Band,
+    /// Run-queue length per CPU (runnable tasks beyond those running, load-style).
+    pub cpu_runq: Band,
+    /// PSI "some" stall percent, any resource.
+    pub psi_some: Band,
+    /// Memory used percent (total - available).
+    pub mem_util: Band,
+    /// Swap-in plus swap-out, KiB/s.
+    pub swap_kbs: Band,
+    /// Major faults per second.
+    pub majflt_s: Band,
+    /// Filesystem used percent.
+    pub fs_util: Band,
+    /// Disk %util (iostat: time the device had I/O in flight).
+    pub disk_util: Band,
+    /// Disk average queue length (iostat aqu-sz).
+    pub disk_aqu: Band,
+    /// Network interface %util against the link speed.
+    pub nic_util: Band,
+    /// Interface drops plus FIFO overruns, packets per second.
+    pub nic_drops_s: Band,
+    /// Interface errors (rx/tx errors, frame, carrier, collisions) per second.
+    pub nic_errors_s: Band,
+    /// Established TCP connections.
+    pub tcp_estab: Band,
+    /// TCP retransmitted segments as a percent of segments sent.
+    pub tcp_retrans_pct: Band,
+    /// Listen queue overflows plus drops, per second.
+    pub tcp_listen_s: Band,
+    /// Established connections reset plus segments received in error, per second.
+    pub tcp_errors_s: Band,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            cpu_util: Band {
+                warn: 70.0,
+                crit: 90.0,
+            },
+            cpu_runq: Band {
+                warn: 1.0,
+                crit: 2.0,
+            },
+            psi_some: Band {
+                warn: 5.0,
+                crit: 20.0,
+            },
+            mem_util: Band {
+                warn: 85.0,
+                crit: 95.0,
+            },
+            swap_kbs: Band {
+                warn: 1.0,
+                crit: 1024.0,
+            },
+            majflt_s: Band {
+                warn: 10.0,
+                crit: 100.0,
+            },
+            fs_util: Band {
+                warn: 85.0,
+                crit: 95.0,
+            },
+            disk_util: Band {
+                warn: 60.0,
+                crit: 90.0,
+            },
+            disk_aqu: Band {
+                warn: 2.0,
+                crit: 8.0,
+            },
+            nic_util: Band {
+                warn: 70.0,
+                crit: 90.0,
+            },
+            nic_drops_s: Band {
+                warn: 1.0,
+                crit: 100.0,
+            },
+            nic_errors_s: Band {
+                warn: 0.1,
+                crit: 10.0,
+            },
+            tcp_estab: Band {
+                warn: 20_000.0,
+                crit: 100_000.0,
+            },
+            tcp_retrans_pct: Band {
+                warn: 1.0,
+                crit: 5.0,
+            },
+            tcp_listen_s: Band {
+                warn: 0.1,
+                crit: 10.0,
+            },
+            tcp_errors_s: Band {
+                warn: 10.0,
+                crit: 100.0,
+            },
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The timeline: the ring of derived snapshots, the previous raw sample that the next one is
+//! derived against, and the cursor that pausing and time travel move. Live, headless,
+//! replay, dump and serve all push samples through it, so derive runs in one place.
+
+use std::sync::Arc;
+
+use crate::model::{Sample, Snapshot};
+use crate::ring::Ring;
+
+pub struct Timeline {
+    ring: Ring<Arc<Snapshot>>,
+    /// The raw sample the next one is derived against.
+    last: Option<Arc<Sample>>,
+    /// Sequence number being viewed while paused; `None` follows the newest snapshot.
+    cursor: Option<u64>,
+}
+
+impl Timeline {
+    /// A timeline keeping the last `history` snapshots (at least 2).
+    pub fn new(history: usize) -> Timeline {
+        Timeline {
+            ring: Ring::new(history),
+            last: None,
+            cursor: None,
+        }
+    }
+
+    /// Derives a snapshot from the new sample and the previous one, stores it and returns it.
+    pub fn push(&mut self, sample: Sample) -> Arc<Snapshot> {
+        let cur = Arc::new(sample);
+        let seq = self.ring.next_seq();
+        let snap = Arc::new(Snapshot::derive(seq, self.last.take(), Arc::clone(&cur)));
+        self.last = Some(cur);
+        self.ring.push(Arc::clone(&snap));
+        // A paused cursor that fell off the old end of the ring moves to the oldest kept.
+        if let (Some(c), Some(oldest)) = (self.cursor, self.ring.oldest_seq())
+            && c < oldest
+        {
+            self.cursor = Some(oldest);
+        }
+        snap
+    }
+
+    /// The snapshot being viewed: the paused cursor's, or the newest.
+    pub fn snapshot(&self) -> Option<&Arc<Snapshot>> {
+        match self.cursor {
+            Some(seq) => self.ring.get(seq).or_else(|| self.ring.latest()),
+            None => self.ring.latest(),
+        }
+    }
+
+    pub fn latest(&self) -> Option<&Arc<Snapshot>> {
+        self.ring.latest()
+    }
+
+    pub fn paused(&self) -> bool {
+        self.cursor.is_some()
+    }
+
+    pub fn cursor(&self) -> Option<u64> {
+        self.cursor
+    }
+
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+
+    /// Pauses on the newest snapshot, or resumes following the newest.
+    pub fn toggle_pause(&mut self) {
+        self.cursor = match self.cursor {
+            Some(_) => None,
+            None => self.ring.latest_seq(),
+        };
+    }
+
+    /// Pauses on a given snapshot (clamped to what is stored).
+    pub fn pause_at(&mut self, seq: u64) {
+        let (Some(lo), Some(hi)) = (self.ring.oldest_seq(), self.ring.latest_seq()) else {
+            return;
+        };
+        self.cursor = Some(seq.clamp(lo, hi));
+    }
+
+    /// Moves a paused cursor `by` snapshots (negative: older); pauses first when live.
+    pub fn step(&mut self, by: i64) {
+        let (Some(lo), Some(hi)) = (self.ring.oldest_seq(), self.ring.latest_seq()) else {
+            return;
+        };
+        let cur = self.cursor.unwrap_or(hi);
+        self.cursor = Some(cur.saturating_add_signed(by).clamp(lo, hi));
+    }
+
+    /// Jumps to the oldest stored snapshot.
+    pub fn oldest(&mut self) {
+        self.cursor = self.ring.oldest_seq();
+    }
+
+    /// Back to following the newest snapshot.
+    pub fn live(&mut self) {
+        self.cursor = None;
+    }
+
+    /// The `n` snapshots up to and including the viewed one, oldest first (history graphs).
+    pub fn window(&self, n: usize) -> impl Iterator<Item = &Arc<Snapshot>> {
+        let seq = self.snapshot().map(|s| s.seq).unwrap_or(0);
+        self.ring.window(seq, if self.is_empty() { 0 } else { n })
+    }
+
+    /// Seconds between the viewed snapshot and the newest (how far back a pause looks).
+    pub fn age_s(&self) -> f64 {
+        match (self.snapshot(), self.latest()) {
+            (Some(s), Some(l)) => l.cur.mono_ns.saturating_sub(s.cur.mono_ns) as f64 / 1e9,
+            _ => 0.0,
+        }
+    }
+}
