@@ -194,12 +194,12 @@ fn render(pane: PaneId, frames: usize) -> Result<(f64, f64)> {
     // the same snapshot only draw, as between two samples in the live loop.
     let cpu0 = cpu_ns();
     app.prepare();
-    term.draw(|f| panes::draw(f, &app))?;
+    term.draw(|f| usetop::app::ui::draw(f, &app))?;
     let first_ms = (cpu_ns() - cpu0) as f64 / 1e6;
     let cpu0 = cpu_ns();
     for _ in 0..frames {
         app.prepare();
-        term.draw(|f| panes::draw(f, &app))?;
+        term.draw(|f| usetop::app::ui::draw(f, &app))?;
     }
     Ok((first_ms, (cpu_ns() - cpu0) as f64 / 1e6 / frames as f64))
 }
@@ -248,7 +248,7 @@ fn main() -> Result<()> {
         "{:<24} {:>14} {:>14}",
         "render 200x60", "first ms", "CPU ms/frame"
     );
-    for &pane in PaneId::ALL {
+    for pane in PaneId::all() {
         let (first_ms, per) = render(pane, n * 5)?;
         println!("{:<24} {:>14.3} {:>14.3}", pane.name(), first_ms, per);
     }

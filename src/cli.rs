@@ -80,9 +80,9 @@ pub struct Cli {
     /// Refresh interval in seconds (0.1–60).
     #[arg(short, long, default_value = "1", value_parser = parse_interval)]
     pub interval: f64,
-    /// Pane to start on.
-    #[arg(short = 'P', long, value_enum, default_value = "use")]
-    pub pane: PaneId,
+    /// Pane to start on (default: the config's, else use).
+    #[arg(short = 'P', long, value_parser = crate::panes::parse_pane)]
+    pub pane: Option<PaneId>,
     /// Root of the proc filesystem (a fake tree for tests). Headless mode accepts it several
     /// times: frame i reads the i-th root (the last repeats).
     #[arg(long, default_value = "/proc", global = true)]
@@ -161,10 +161,9 @@ impl Cli {
             Some(v) if self.interval == 1.0 => v,
             _ => self.interval,
         };
-        let pane = match cfg.pane {
-            Some(p) if self.pane == PaneId::Use => p,
-            _ => self.pane,
-        };
+        // A flag given on the command line wins over the config, even when it names the
+        // default.
+        let pane = self.pane.or(cfg.pane).unwrap_or(PaneId::Use);
         let columns = cfg.columns.clone();
         let mut filter = Vec::new();
         if let Some(u) = &self.user {
@@ -300,7 +299,7 @@ pub struct ReplayArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub begin: Option<String>,
     /// Pane to start on (default: the top-level --pane).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = crate::panes::parse_pane)]
     pub pane: Option<PaneId>,
     /// Print frames as text instead of opening the dashboard.
     #[arg(long)]
@@ -335,7 +334,7 @@ pub struct DumpArgs {
     /// What to print: use or mem (system summary), cpu (each CPU), proc (each process), disk
     /// (each block device), net (each interface), sock (each TCP socket), slab (each cache),
     /// perf (each CPU's counters).
-    #[arg(long, value_enum, default_value = "use")]
+    #[arg(long, value_parser = crate::panes::parse_pane, default_value = "use")]
     pub pane: PaneId,
 }
 
@@ -428,7 +427,7 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
     };
     let loaded = crate::store::replay::load(&a.file, a.begin.as_deref(), max)?;
     let mut opts = cli.options(&Config::load(cli.config.as_deref())?)?;
-    opts.pane = a.pane.unwrap_or(cli.pane);
+    opts.pane = a.pane.or(cli.pane).unwrap_or(opts.pane);
     let describe = loaded.describe();
     if headless {
         eprintln!("usetop: {describe}");
@@ -446,7 +445,7 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
 
 fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
     use crate::export::dump::{self, Format, View};
-    let view = View::for_pane(a.pane).map_err(anyhow::Error::msg)?;
+    let view = View::for_pane(a.pane.name()).map_err(anyhow::Error::msg)?;
     // The config is still checked: a broken one is an error here as everywhere.
     cli.options(&Config::load(cli.config.as_deref())?)?;
     let mut timeline = crate::timeline::Timeline::new(2);

@@ -14,7 +14,6 @@ use crate::app::keys::parse_keys;
 use crate::app::source::{RootsSource, SampleSource};
 use crate::app::{App, Options};
 use crate::collectors::ProcRoot;
-use crate::panes;
 
 pub struct HeadlessOptions {
     pub app: Options,
@@ -107,7 +106,7 @@ pub fn render_from(
         };
         app.push_sample(sample);
         app.prepare();
-        terminal.draw(|f| panes::draw(f, &app))?;
+        terminal.draw(|f| crate::app::ui::draw(f, &app))?;
         if frame > 0 {
             out.push_str("\x0c\n");
         }

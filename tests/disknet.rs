@@ -306,14 +306,26 @@ fn enter_on_overview_focuses_the_device() {
     }
     app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.pane, PaneId::Disk);
-    assert_eq!(app.disk.focus.as_deref(), Some("vda"));
+    assert_eq!(
+        app.pane_state::<usetop::panes::disk::DiskState>()
+            .unwrap()
+            .focus
+            .as_deref(),
+        Some("vda")
+    );
     app.pane = PaneId::Use;
     for _ in vda..eth0 {
         app.handle_key(key(KeyCode::Down));
     }
     app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.pane, PaneId::Net);
-    assert_eq!(app.net.focus.as_deref(), Some("eth0"));
+    assert_eq!(
+        app.pane_state::<usetop::panes::net::NetState>()
+            .unwrap()
+            .focus
+            .as_deref(),
+        Some("eth0")
+    );
 }
 
 macro_rules! snapshots {

@@ -49,7 +49,7 @@ fn insane_text(frame: &str) -> Option<String> {
 }
 
 fn render_all(fixture: &str) {
-    for &pane in PaneId::ALL {
+    for pane in PaneId::all() {
         for (cols, rows) in [(80, 24), (160, 50), (40, 10)] {
             for keys in ["", "H", "? "] {
                 let out =

@@ -41,7 +41,7 @@ fn bad_values_are_errors() {
     assert!(e.contains("outside 0.1–60"), "{e}");
     let e = err("pane = \"nope\"\n");
     assert!(e.starts_with("config.toml:1:8:"), "{e}");
-    assert!(e.contains("unknown pane \"nope\""), "{e}");
+    assert!(e.contains("unknown pane 'nope'"), "{e}");
     let e = err("theme = \"neon\"\n");
     assert!(e.contains("unknown theme \"neon\""), "{e}");
     let e = err("interval = \"fast\"\n");

@@ -311,20 +311,33 @@ fn mouse_clicks_tabs_headers_and_rows() {
     };
     // Header row of the table is frame row 3; PID is its first column.
     app.handle_mouse(click(2, 3), area);
-    assert_eq!(app.proc.sort, ProcCol::Pid);
+    assert_eq!(
+        app.pane_state::<usetop::panes::proc::ProcState>()
+            .unwrap()
+            .sort,
+        ProcCol::Pid
+    );
     app.prepare();
     // Third data row (frame row 6), then the same row again opens it.
     app.handle_mouse(click(10, 6), area);
-    assert_eq!(app.proc.selected, 2);
+    assert_eq!(
+        app.pane_state::<usetop::panes::proc::ProcState>()
+            .unwrap()
+            .selected,
+        2
+    );
     app.handle_mouse(click(10, 6), area);
-    assert_eq!(app.drill.len(), 1);
+    assert_eq!(app.task.levels.len(), 1);
     // The wheel scrolls; a click on the "3:cpu" tab switches pane and leaves the drill-down.
     app.handle_mouse(click(20, 1), area);
     assert_eq!(app.pane, PaneId::Cpu);
-    assert!(app.drill.is_empty());
+    assert!(!app.task.is_open());
     app.pane = PaneId::Proc;
     app.prepare();
-    let before = app.proc.selected;
+    let before = app
+        .pane_state::<usetop::panes::proc::ProcState>()
+        .unwrap()
+        .selected;
     app.handle_mouse(
         MouseEvent {
             kind: MouseEventKind::ScrollDown,
@@ -334,7 +347,12 @@ fn mouse_clicks_tabs_headers_and_rows() {
         },
         area,
     );
-    assert_eq!(app.proc.selected, before + 1);
+    assert_eq!(
+        app.pane_state::<usetop::panes::proc::ProcState>()
+            .unwrap()
+            .selected,
+        before + 1
+    );
 }
 
 #[test]
@@ -349,7 +367,11 @@ fn configured_key_alias_works() {
     };
     let mut app = sampled_app(ui);
     app.handle_key(KeyEvent::from(KeyCode::F(8)));
-    assert!(app.proc.tree);
+    assert!(
+        app.pane_state::<usetop::panes::proc::ProcState>()
+            .unwrap()
+            .tree
+    );
 }
 
 #[test]
@@ -371,4 +393,59 @@ fn wide_and_broken_names_keep_the_columns() {
             );
         }
     }
+}
+
+/// Typing a filter in the sockets pane takes every key as text: Space, Home and End do not
+/// travel in time, and configured key aliases do not rewrite the characters.
+#[test]
+fn sock_filter_takes_time_keys_and_aliases_as_text() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    use usetop::panes::sock::SockState;
+    let ui = usetop::app::UiOptions {
+        key_aliases: vec![(
+            KeyEvent::from(KeyCode::Char('x')),
+            KeyEvent::from(KeyCode::Char('q')),
+        )],
+        ..Default::default()
+    };
+    let mut app = sampled_app(ui);
+    app.switch_pane(PaneId::Sock);
+    let key = |c| KeyEvent::from(c);
+    app.handle_key(key(KeyCode::Char('/')));
+    for c in [
+        KeyCode::Char('a'),
+        KeyCode::Char(' '),
+        KeyCode::Char('x'),
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::Char('b'),
+    ] {
+        app.handle_key(key(c));
+    }
+    assert!(!app.paused(), "Space or Home paused while typing");
+    assert!(!app.quit, "the alias x→q was applied to typed text");
+    let st = app.pane_state::<SockState>().unwrap();
+    assert!(st.editing);
+    assert_eq!(st.filter, "a xb");
+    // Once the filter is kept, Space pauses again.
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(key(KeyCode::Char(' ')));
+    assert!(app.paused());
+}
+
+/// `k` is never "up" in a table (it signals in the process table): one keymap for every
+/// table.
+#[test]
+fn k_does_not_move_up_in_any_table() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    use usetop::panes::slab::SlabState;
+    use usetop::panes::sock::SockState;
+    let mut app = sampled_app(Default::default());
+    for pane in [PaneId::Sock, PaneId::Slab] {
+        app.switch_pane(pane);
+        app.handle_key(KeyEvent::from(KeyCode::Down));
+        app.handle_key(KeyEvent::from(KeyCode::Char('k')));
+    }
+    assert_eq!(app.pane_state::<SockState>().unwrap().selected, 1);
+    assert!(app.pane_state::<SlabState>().unwrap().selected <= 1);
 }

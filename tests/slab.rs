@@ -30,7 +30,7 @@ fn slab_sorts_by_any_column() {
         pos(&by_name, "TCPv6") < pos(&by_name, "dentry"),
         "{by_name}"
     );
-    let by_growth = headless("basic", PaneId::Slab, 100, 30, "g");
+    let by_growth = headless("basic", PaneId::Slab, 100, 30, "w");
     assert!(by_growth.contains("GROWTH/s▼"), "{by_growth}");
     assert!(
         pos(&by_growth, "dentry") < pos(&by_growth, "ext4_inode"),
@@ -69,7 +69,7 @@ fn samples_denied() -> Vec<Sample> {
 
 fn render(app: &App, cols: u16, rows: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap();
-    term.draw(|f| panes::draw(f, app)).unwrap();
+    term.draw(|f| usetop::app::ui::draw(f, app)).unwrap();
     buffer_text(term.backend().buffer())
 }
 

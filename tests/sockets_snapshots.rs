@@ -47,7 +47,7 @@ fn app_over_fixture(pane: PaneId) -> App {
 fn process_sockets_view() {
     let app = app_over_fixture(PaneId::Proc);
     let mut term = Terminal::new(TestBackend::new(100, 12)).unwrap();
-    term.draw(|f| draw_process_sockets(f, f.area(), &app, 200))
+    term.draw(|f| draw_process_sockets(f, f.area(), &app.view_ctx().unwrap(), 200))
         .unwrap();
     let out = buffer_text(term.backend().buffer());
     assert!(out.contains("TCP sockets of pid 200"), "{out}");
@@ -94,7 +94,7 @@ fn proc_pane_has_tcp_net_columns() {
 
 fn render(app: &App, cols: u16, rows: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap();
-    term.draw(|f| usetop::panes::draw(f, app)).unwrap();
+    term.draw(|f| usetop::app::ui::draw(f, app)).unwrap();
     buffer_text(term.backend().buffer())
 }
 

@@ -79,26 +79,17 @@ fn de_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 
 fn de_pane<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PaneId>, D::Error> {
     let s = String::deserialize(d)?;
-    PaneId::ALL
-        .iter()
-        .find(|p| p.name() == s)
-        .copied()
+    crate::panes::parse_pane(&s)
         .map(Some)
-        .ok_or_else(|| {
-            let names: Vec<&str> = PaneId::ALL.iter().map(|p| p.name()).collect();
-            serde::de::Error::custom(format!(
-                "unknown pane {s:?}, expected one of {}",
-                names.join(", ")
-            ))
-        })
+        .map_err(serde::de::Error::custom)
 }
 
-fn de_columns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<ProcCol>>, D::Error> {
+fn de_columns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     let names = Vec::<String>::deserialize(d)?;
     names
         .iter()
         .map(|n| {
-            ProcCol::from_name(n).ok_or_else(|| {
+            ProcCol::from_name(n).map(|c| c.name()).ok_or_else(|| {
                 let all: Vec<String> = ProcCol::ALL.iter().map(|c| c.name()).collect();
                 serde::de::Error::custom(format!(
                     "unknown column {n:?}, expected some of {}",
@@ -135,7 +126,7 @@ pub struct Config {
     /// Process table columns (pid, user, state, cpu, mem, rss, thr, minflt, majflt, read,
     /// write, time, command); the table keeps its own order.
     #[serde(deserialize_with = "de_columns")]
-    pub columns: Option<Vec<ProcCol>>,
+    pub columns: Option<Vec<String>>,
     pub thresholds: Thresholds,
     #[serde(deserialize_with = "de_theme")]
     pub theme: Option<String>,

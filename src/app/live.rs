@@ -23,7 +23,6 @@ use ratatui::crossterm::{cursor, execute};
 use super::App;
 use crate::collectors::{Collectors, Control, spawn_sampler};
 use crate::model::Sample;
-use crate::panes;
 
 enum Msg {
     Sample(Box<Sample>),
@@ -193,7 +192,7 @@ fn event_loop(app: &mut App, source: Source) -> Result<()> {
     loop {
         if dirty {
             app.prepare();
-            terminal.draw(|f| panes::draw(f, app))?;
+            terminal.draw(|f| crate::app::ui::draw(f, app))?;
             dirty = false;
             if panic_after_first_frame {
                 panic!("USETOP_TEST_PANIC=1: forced panic after the first frame");

@@ -1,7 +1,7 @@
-//! Application state: the snapshot ring, which pane is shown, where the cursor is in time,
-//! the drill-down stack (system → process → thread), an open dialog, and each pane's view
-//! state. Key handling here is pure (no terminal, no clock), so the live loop and headless
-//! mode drive exactly the same code.
+//! Application state: the timeline, the registered panes and which one is shown, the
+//! drill-down view, an open dialog, help and the status line. Panes answer keys with
+//! actions; this module carries them out. Key handling is pure (no terminal, no clock), so
+//! the live loop and headless mode drive exactly the same code.
 
 pub mod config;
 pub mod dialog;
@@ -9,6 +9,7 @@ pub mod keys;
 pub mod live;
 pub mod signal;
 pub mod source;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +20,9 @@ use ratatui::crossterm::event::{
 use ratatui::layout::Rect;
 
 use crate::collectors::{ProcRoot, Request, TaskRequest};
-use crate::model::detail::Focus;
-use crate::model::{Sample, Snapshot, TaskRate};
-use crate::panes::{self, PaneId};
+use crate::model::{Sample, Snapshot};
+use crate::panes::task::TaskView;
+use crate::panes::{self, Action, Pane, PaneConfig, PaneId, Reply, Target, ViewCtx};
 use crate::theme::Theme;
 use crate::timeline::Timeline;
 use config::Thresholds;
@@ -31,8 +32,8 @@ use config::Thresholds;
 pub struct UiOptions {
     /// Every key that would signal or renice is a no-op with a message.
     pub read_only: bool,
-    /// Process table columns, in order; `None` shows every column.
-    pub columns: Option<Vec<panes::proc::ProcCol>>,
+    /// Process table columns by name, in order; `None` shows the default set.
+    pub columns: Option<Vec<String>>,
     /// Initial process filter (from `-u` and `-p`), editable with `/`.
     pub filter: String,
     /// Extra keys: (key pressed, built-in key it stands for).
@@ -50,20 +51,13 @@ pub struct Options {
     pub ui: UiOptions,
 }
 
-/// One level of the drill-down below the system view. A task is named by pid and start
-/// time, so a recycled pid shows as gone rather than as a stranger's data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Level {
-    pub focus: Focus,
-    pub start_time: u64,
-    /// The task's name when it was opened, for the breadcrumb (sanitised when drawn).
-    pub name: String,
-}
-
 pub struct App {
     pub timeline: Timeline,
+    /// The pane shown (its tab is highlighted).
     pub pane: PaneId,
     pub show_help: bool,
+    /// First line of the help text shown (help scrolls).
+    pub help_scroll: u16,
     pub quit: bool,
     /// A one-line message for the status bar (errors from actions, hints).
     pub status: Option<String>,
@@ -71,46 +65,32 @@ pub struct App {
     pub thresholds: Thresholds,
     pub interval: Duration,
     pub ui: UiOptions,
-    /// Drill-down below the pane: empty at the system level, then a process, then a thread.
-    pub drill: Vec<Level>,
+    /// The drill-down below the panes: system → process → thread.
+    pub task: TaskView,
     pub dialog: Option<dialog::Dialog>,
-    pub task: panes::task::TaskState,
-    pub proc: panes::proc::ProcState,
-    pub use_view: panes::use_pane::UseState,
-    pub disk: panes::disk::DiskState,
-    pub net: panes::net::NetState,
-    pub sock: panes::sock::SockState,
-    pub slab: panes::slab::SlabState,
-    pub perf: panes::perf::PerfState,
+    panes: Vec<Box<dyn Pane>>,
 }
 
 impl App {
     pub fn new(opts: Options) -> App {
-        let mut proc = panes::proc::ProcState::default();
-        if let Some(cols) = &opts.ui.columns {
-            proc.columns = cols.clone();
-        }
-        proc.filter = opts.ui.filter.clone();
+        let cfg = PaneConfig {
+            proc_columns: opts.ui.columns.clone(),
+            filter: opts.ui.filter.clone(),
+        };
         App {
             timeline: Timeline::new(opts.history),
             pane: opts.pane,
             show_help: false,
+            help_scroll: 0,
             quit: false,
             status: None,
             theme: opts.theme,
             thresholds: opts.thresholds,
             interval: opts.interval,
             ui: opts.ui,
-            drill: Vec::new(),
+            task: TaskView::default(),
             dialog: None,
-            task: Default::default(),
-            proc,
-            use_view: panes::use_pane::UseState::default(),
-            disk: Default::default(),
-            net: Default::default(),
-            sock: Default::default(),
-            slab: Default::default(),
-            perf: Default::default(),
+            panes: panes::build_all(&cfg),
         }
     }
 
@@ -137,23 +117,73 @@ impl App {
         }
     }
 
+    /// The pane shown.
+    pub fn current(&self) -> &dyn Pane {
+        &*self.panes[self.pane.index()]
+    }
+
+    /// A registered pane's state, by its type (tests and the config use this).
+    pub fn pane_state<T: Pane>(&self) -> Option<&T> {
+        self.panes
+            .iter()
+            .find_map(|p| (&**p as &dyn std::any::Any).downcast_ref::<T>())
+    }
+
+    pub fn pane_state_mut<T: Pane>(&mut self) -> Option<&mut T> {
+        self.panes
+            .iter_mut()
+            .find_map(|p| (&mut **p as &mut dyn std::any::Any).downcast_mut::<T>())
+    }
+
+    /// The view context for the viewed snapshot, with the pane list split off so a pane can
+    /// be borrowed mutably beside it.
+    fn split(&mut self) -> (Option<ViewCtx<'_>>, &mut Vec<Box<dyn Pane>>, &mut TaskView) {
+        let ctx = self.timeline.snapshot().map(|snap| ViewCtx {
+            snap,
+            timeline: &self.timeline,
+            theme: &self.theme,
+            thresholds: &self.thresholds,
+            interval: self.interval,
+        });
+        (ctx, &mut self.panes, &mut self.task)
+    }
+
+    pub fn view_ctx(&self) -> Option<ViewCtx<'_>> {
+        self.timeline.snapshot().map(|snap| ViewCtx {
+            snap,
+            timeline: &self.timeline,
+            theme: &self.theme,
+            thresholds: &self.thresholds,
+            interval: self.interval,
+        })
+    }
+
     /// What the sampler must collect for the panes as they are now.
     pub fn request(&self) -> Request {
+        let needs = if self.task.is_open() {
+            panes::Needs::default()
+        } else {
+            self.current().needs()
+        };
+        let drill = self.task.is_open();
         Request {
             tasks: TaskRequest {
-                threads: self.pane == PaneId::Proc
-                    && self.proc.show_threads
-                    && self.drill.is_empty(),
+                threads: needs.threads,
             },
-            focus: self.drill.last().map(|l| l.focus),
+            focus: self.task.focus(),
             // The drill-down shows its process's per-thread counters: count at least it.
-            perf_tasks: if self.pane == PaneId::Perf {
-                self.perf.top_n
-            } else {
-                u32::from(!self.drill.is_empty())
-            },
-            perf_focus: self.drill.first().map(|l| l.focus.pid),
-            slab_caches: self.pane == PaneId::Slab,
+            perf_tasks: if drill { 1 } else { needs.perf_tasks },
+            perf_focus: self.task.process(),
+            slab_caches: needs.slab_caches,
+        }
+    }
+
+    /// True while the shown pane (or the drill-down) takes keys as text.
+    fn capturing_text(&self) -> bool {
+        if self.task.is_open() {
+            false
+        } else {
+            self.current().capturing_text()
         }
     }
 
@@ -167,59 +197,104 @@ impl App {
         }
         let key = self.alias(key);
         if self.show_help {
-            // Any key closes help; q still quits.
-            self.show_help = false;
-            if key.code == KeyCode::Char('q') {
-                self.quit = true;
-            }
+            self.help_key(key);
             return;
         }
         if self.dialog.is_some() {
             dialog::handle_key(self, key);
             return;
         }
-        // Time travel keys mean the same everywhere, so they come before the panes'.
-        if self.time_key(key) {
+        // Time travel keys mean the same everywhere, so they come before the panes' —
+        // except while a pane takes text, which sees every key first.
+        if !self.capturing_text() && self.time_key(key) {
             return;
         }
-        if !self.drill.is_empty() {
-            if panes::task::handle_key(self, key) {
+        self.prepare();
+        let reply = {
+            let pane = self.pane.index();
+            let (ctx, panes, task) = self.split();
+            match ctx {
+                Some(ctx) if task.is_open() => task.key(key, &ctx),
+                Some(ctx) => panes[pane].key(key, &ctx),
+                None => Reply::Ignored,
+            }
+        };
+        match reply {
+            Reply::Handled => return,
+            Reply::Do(action) => {
+                self.act(action);
                 return;
             }
-        } else if panes::handle_key(self, key) {
-            // A pane in a text-entry mode sees every key first.
-            return;
+            Reply::Ignored => {}
         }
         self.status = None;
         match key.code {
             KeyCode::Char('q') => self.quit = true,
-            KeyCode::Char('?') | KeyCode::F(1) => self.show_help = true,
+            KeyCode::Char('?') | KeyCode::F(1) => {
+                self.show_help = true;
+                self.help_scroll = 0;
+            }
             KeyCode::Tab => self.switch_pane(self.pane.next()),
             KeyCode::BackTab => self.switch_pane(self.pane.prev()),
-            KeyCode::Char(c @ '1'..='9') => {
-                if let Some(p) = PaneId::ALL.get(usize::from(c as u8 - b'1')) {
-                    self.switch_pane(*p);
+            KeyCode::Char(c @ '0'..='9') => {
+                // 1–9 are the first nine panes, 0 the tenth; Alt-1…Alt-9 the 11th to 19th.
+                let n = (c as usize - '0' as usize + 9) % 10;
+                let n = if key.modifiers.contains(KeyModifiers::ALT) {
+                    n + 10
+                } else {
+                    n
+                };
+                if let Some(e) = panes::REGISTRY.get(n) {
+                    self.switch_pane(e.id);
                 }
             }
             KeyCode::Left => self.timeline.step(-1),
-            // From the CPU pane, Enter shows the tasks using the CPUs.
-            KeyCode::Enter if self.pane == PaneId::Cpu && self.drill.is_empty() => {
-                self.switch_pane(PaneId::Proc);
-                self.proc.sort_by(panes::proc::ProcCol::Cpu, true);
-            }
             _ => {}
         }
     }
 
-    fn switch_pane(&mut self, p: PaneId) {
+    /// Help scrolls with Up/Down/PgUp/PgDn; `q`, `Esc`, `?` and any other key close it.
+    fn help_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.help_scroll = self.help_scroll.saturating_add(1)
+            }
+            KeyCode::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+            KeyCode::PageDown => self.help_scroll = self.help_scroll.saturating_add(10),
+            KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+            _ => self.show_help = false,
+        }
+    }
+
+    /// Carries out what a pane asked for.
+    pub fn act(&mut self, action: Action) {
+        match action {
+            Action::OpenTask(row) => {
+                let snap = self.snapshot().cloned();
+                if let Err(msg) = self.task.open(&row, snap.as_deref()) {
+                    self.status = Some(msg);
+                }
+            }
+            Action::Signal { task, renice } => dialog::open(self, &task, renice),
+            Action::Show { pane, target } => {
+                self.switch_pane(pane);
+                if target != Target::Pane {
+                    self.panes[pane.index()].show(&target);
+                }
+            }
+            Action::Status(msg) => self.status = Some(msg),
+        }
+    }
+
+    pub fn switch_pane(&mut self, p: PaneId) {
         self.pane = p;
-        self.drill.clear();
+        self.task.close();
     }
 
     /// A configured extra key becomes the built-in key it stands for.
     fn alias(&self, key: KeyEvent) -> KeyEvent {
         // Text entry takes keys literally.
-        if self.proc.editing {
+        if self.capturing_text() {
             return key;
         }
         self.ui
@@ -233,13 +308,10 @@ impl App {
     /// Space pauses and resumes; Left/Right step while paused; Home jumps to the oldest
     /// snapshot, End back to live.
     fn time_key(&mut self, key: KeyEvent) -> bool {
-        if self.proc.editing || self.proc.picker.is_some() {
-            return false;
-        }
         match key.code {
             KeyCode::Char(' ') => self.timeline.toggle_pause(),
             // While live, Left is the pane's first (a pane may scroll sideways); the
-            // global fallback below pauses one step back.
+            // global fallback pauses one step back.
             KeyCode::Left if self.paused() => self.timeline.step(-1),
             KeyCode::Right if self.paused() => self.timeline.step(1),
             KeyCode::Home => self.timeline.oldest(),
@@ -249,50 +321,8 @@ impl App {
         true
     }
 
-    /// Opens the drill-down on a task row (a process, or a thread of one).
-    pub fn open_task(&mut self, row: &TaskRate) {
-        let r = &row.rec;
-        if r.is_thread() {
-            let parent = self
-                .snapshot()
-                .and_then(|s| s.cur.tasks.procs.find_pid(r.tgid).cloned());
-            let Some(p) = parent else {
-                self.status = Some(format!("process {} is gone", r.tgid));
-                return;
-            };
-            self.drill = vec![
-                Level {
-                    focus: Focus {
-                        pid: p.pid(),
-                        tid: None,
-                    },
-                    start_time: p.stat.start_time,
-                    name: p.ident.comm.clone(),
-                },
-                Level {
-                    focus: Focus {
-                        pid: r.tgid,
-                        tid: Some(r.pid()),
-                    },
-                    start_time: r.stat.start_time,
-                    name: r.ident.comm.clone(),
-                },
-            ];
-        } else {
-            self.drill = vec![Level {
-                focus: Focus {
-                    pid: r.pid(),
-                    tid: None,
-                },
-                start_time: r.stat.start_time,
-                name: r.ident.comm.clone(),
-            }];
-        }
-        self.task = Default::default();
-    }
-
-    /// Mouse: wheel scrolls, a click on the tab row switches pane, a click in a table
-    /// selects (or sorts, on the process table's header).
+    /// Mouse: wheel scrolls, a click on the tab row switches pane, a click in the body goes
+    /// to the pane (or the drill-down).
     pub fn handle_mouse(&mut self, ev: MouseEvent, area: Rect) {
         if self.dialog.is_some() || self.show_help {
             if matches!(ev.kind, MouseEventKind::Down(_)) {
@@ -306,37 +336,42 @@ impl App {
             MouseEventKind::ScrollUp => self.handle_key(key(KeyCode::Up)),
             MouseEventKind::Down(MouseButton::Left) => {
                 if ev.row == area.y + 1 {
-                    if let Some(p) = panes::tab_at(ev.column.saturating_sub(area.x)) {
+                    if let Some(p) = ui::tab_at(area.width, ev.column.saturating_sub(area.x)) {
                         self.switch_pane(p);
                     }
                     return;
                 }
-                let body = panes::body_area(area);
+                let body = ui::body_area(area);
                 if ev.row < body.y || ev.row >= body.y + body.height {
                     return;
                 }
-                if !self.drill.is_empty() {
-                    panes::task::click(self, body, ev.column, ev.row);
-                } else if self.pane == PaneId::Proc {
-                    panes::proc::click(self, body, ev.column, ev.row);
-                } else if self.pane == PaneId::Use {
-                    let row = usize::from(ev.row - body.y);
-                    if row >= 1 {
-                        self.use_view.selected = row - 1;
+                self.prepare();
+                let reply = {
+                    let pane = self.pane.index();
+                    let (ctx, panes, task) = self.split();
+                    match ctx {
+                        Some(ctx) if task.is_open() => task.click(body, ev.column, ev.row, &ctx),
+                        Some(ctx) => panes[pane].click(body, ev.column, ev.row, &ctx),
+                        None => Reply::Ignored,
                     }
+                };
+                if let Reply::Do(a) = reply {
+                    self.act(a);
                 }
             }
             _ => {}
         }
     }
 
-    /// Brings derived view caches up to date with the viewed snapshot. Called before drawing.
+    /// Brings the shown pane's caches up to date with the viewed snapshot. Called before
+    /// drawing and before keys.
     pub fn prepare(&mut self) {
-        let Some(snap) = self.snapshot().cloned() else {
-            return;
-        };
-        if self.pane == PaneId::Proc && self.drill.is_empty() {
-            self.proc.prepare(&snap);
+        let pane = self.pane.index();
+        let (ctx, panes, task) = self.split();
+        if let Some(ctx) = ctx
+            && !task.is_open()
+        {
+            panes[pane].prepare(&ctx);
         }
     }
 }

@@ -6,10 +6,48 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Row, Table};
 
-use crate::app::App;
 use crate::model::{CpuPct, Psi};
 use crate::theme::Level;
 use crate::widgets::{fmt, history, kv_line};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::{Action, Entry, Pane, PaneId, Reply, Target, ViewCtx};
+
+pub const KEYS: &[(&str, &str)] = &[("Enter", "the process table sorted by %CPU (the tasks using the CPUs)")];
+
+pub const ENTRY: Entry = Entry {
+    id: PaneId::Cpu,
+    title: "CPU",
+    make: || Box::new(CpuPane),
+};
+
+pub struct CpuPane;
+
+impl Pane for CpuPane {
+    fn id(&self) -> PaneId {
+        PaneId::Cpu
+    }
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    /// Enter shows the tasks using the CPUs: the process table by %CPU, from the top.
+    fn key(&mut self, key: KeyEvent, _ctx: &ViewCtx) -> Reply {
+        match key.code {
+            KeyCode::Enter => Reply::Do(Action::Show {
+                pane: PaneId::Proc,
+                target: Target::TopBy("cpu"),
+            }),
+            _ => Reply::Ignored,
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        draw(f, area, ctx)
+    }
+}
+
 
 pub fn psi_line(name: &str, psi: Option<&Psi>, interval: Option<f64>) -> String {
     match psi {
@@ -30,10 +68,10 @@ pub fn psi_line(name: &str, psi: Option<&Psi>, interval: Option<f64>) -> String 
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let Some(s) = app.snapshot() else { return };
-    let t = &app.theme;
-    let th = &app.thresholds;
+fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+    let s = ctx.snap;
+    let t = ctx.theme;
+    let th = ctx.thresholds;
     let c = &s.cur.cpu;
     let ncpu = s.cpu.ncpu;
     let [summary, table_area, hist] = Layout::vertical([
@@ -166,7 +204,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     f.render_widget(table, tarea);
     f.render_widget(Paragraph::new(Line::styled(title, t.dim)), note);
 
-    history(f, hist, &app.history(), "CPU busy %", 100.0, |s| {
+    history(f, hist, &ctx.history(), "CPU busy %", 100.0, |s| {
         s.cpu.total.map(|c| c.busy())
     });
 }

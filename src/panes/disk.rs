@@ -10,8 +10,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::use_pane::{UseCell, UseRow};
-use crate::app::App;
-use crate::app::config::Thresholds;
+use super::{Entry, Pane, PaneId, Reply, Target, ViewCtx};
+use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::model::disk::DiskDev;
 use crate::theme::{Level, Theme};
@@ -58,19 +58,46 @@ pub fn visible<'a>(s: &'a Snapshot, st: &DiskState) -> Vec<&'a DiskDev> {
         .collect()
 }
 
-pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    let names: Vec<String> = match app.snapshot() {
-        Some(s) => visible(s, &app.disk)
+pub const ENTRY: Entry = Entry {
+    id: PaneId::Disk,
+    title: "Disks",
+    make: || Box::new(DiskState::default()),
+};
+
+impl Pane for DiskState {
+    fn id(&self) -> PaneId {
+        PaneId::Disk
+    }
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
+        let names: Vec<String> = visible(ctx.snap, self)
             .iter()
             .map(|d| d.name.clone())
-            .collect(),
-        None => Vec::new(),
-    };
-    match key.code {
-        KeyCode::Char('a') => app.disk.show_all = !app.disk.show_all,
-        code => return crate::widgets::move_focus(&names, &mut app.disk.focus, code),
+            .collect();
+        match key.code {
+            KeyCode::Char('a') => self.show_all = !self.show_all,
+            code => {
+                if !crate::widgets::move_focus(&names, &mut self.focus, code) {
+                    return Reply::Ignored;
+                }
+            }
+        }
+        Reply::Handled
     }
-    true
+
+    fn show(&mut self, target: &Target) {
+        if let Target::Resource(r) = target {
+            self.focus_resource(r);
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        draw(f, area, self, ctx)
+    }
 }
 
 /// Fixed-point like iostat's `%.2f`, wider values with fewer decimals so a column stays 7
@@ -103,12 +130,12 @@ pub struct Col<T> {
 pub fn draw_rows<T>(
     f: &mut Frame,
     area: Rect,
-    app: &App,
+    ctx: &ViewCtx,
     all_cols: &[Col<T>],
     shown: &[&T],
     selected: Option<usize>,
 ) {
-    let (t, th) = (&app.theme, &app.thresholds);
+    let (t, th) = (ctx.theme, ctx.thresholds);
     let cols = fit_cols(all_cols, area.width);
     let header = Row::new(cols.iter().map(|c| Cell::from(c.header))).style(t.table_header);
     let rows: Vec<Row> = shown
@@ -285,10 +312,10 @@ fn disk_cols() -> Vec<Col<DiskDev>> {
     ]
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let Some(s) = app.snapshot() else { return };
-    let t = &app.theme;
-    let th = &app.thresholds;
+fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
+    let s = ctx.snap;
+    let t = ctx.theme;
+    let th = ctx.thresholds;
     let fs_h = if s.cur.fs.is_empty() {
         1
     } else {
@@ -301,7 +328,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(area);
 
-    let shown = visible(s, &app.disk);
+    let shown = visible(s, st);
     let all = s.disk.devices.len();
     let mut info = if s.cur.disk.devices.is_empty() {
         match s.cur.note("disk") {
@@ -313,7 +340,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             "{} devices; rates from the next sample",
             s.cur.disk.devices.len()
         )
-    } else if app.disk.show_all {
+    } else if st.show_all {
         format!("{all} devices, all shown (a: hide partitions and idle)")
     } else {
         format!(
@@ -361,12 +388,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         top,
     );
 
-    let selected = app
-        .disk
+    let selected = st
         .focus
         .as_ref()
         .and_then(|n| shown.iter().position(|d| &d.name == n));
-    draw_rows(f, table_area, app, &disk_cols(), &shown, selected);
+    draw_rows(f, table_area, ctx, &disk_cols(), &shown, selected);
 
     if s.cur.fs.is_empty() {
         let why = s

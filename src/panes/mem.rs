@@ -7,14 +7,33 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Row, Table};
 
 use super::cpu::psi_line;
-use crate::app::App;
 use crate::theme::Level;
 use crate::widgets::{fmt, history, kv_line};
+use super::{Entry, Pane, PaneId, ViewCtx};
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let Some(s) = app.snapshot() else { return };
-    let t = &app.theme;
-    let th = &app.thresholds;
+pub const ENTRY: Entry = Entry {
+    id: PaneId::Mem,
+    title: "Memory",
+    make: || Box::new(MemPane),
+};
+
+pub struct MemPane;
+
+impl Pane for MemPane {
+    fn id(&self) -> PaneId {
+        PaneId::Mem
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        draw(f, area, ctx)
+    }
+}
+
+
+fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+    let s = ctx.snap;
+    let t = ctx.theme;
+    let th = ctx.thresholds;
     let swaps = &s.cur.mem.swaps;
     let swap_h = if swaps.is_empty() {
         1
@@ -209,7 +228,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         f.render_widget(Table::new(rows, widths).header(header), swap_area);
     }
 
-    history(f, hist, &app.history(), "memory used %", 100.0, |s| {
+    history(f, hist, &ctx.history(), "memory used %", 100.0, |s| {
         s.free.and_then(|f| f.used_pct())
     });
 }

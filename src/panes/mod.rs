@@ -1,318 +1,224 @@
-//! One module per pane. `draw` lays out the chrome every pane shares (header, tabs, status
-//! line, help overlay, "terminal too small") and hands the body to the selected pane.
+//! Panes as units. Each pane owns its state, says what it needs from the sampler and
+//! whether it is capturing text, draws from a read-only [`ViewCtx`] and answers keys with
+//! [`Action`]s instead of changing the rest of the app. The registry at the bottom lists
+//! them: a new pane is one file plus one name in `registry!`, and the tab row, the digit
+//! keys, help, the mouse, `-P` and the config follow from it.
 
-pub mod cpu;
-pub mod disk;
-pub mod mem;
-pub mod net;
-pub mod perf;
-pub mod proc;
-pub mod slab;
-pub mod sock;
-pub mod task;
-pub mod use_pane;
+use std::sync::Arc;
+use std::time::Duration;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::layout::Rect;
 
-use crate::app::App;
-use crate::widgets::fmt;
-use crate::widgets::text::fit;
+use crate::model::thresholds::Thresholds;
+use crate::model::{Snapshot, TaskRate, TaskRecord};
+use crate::theme::Theme;
+use crate::timeline::Timeline;
+use crate::widgets::History;
 
-pub const MIN_COLS: u16 = 80;
-pub const MIN_ROWS: u16 = 24;
+/// A pane's name: what `-P`, the config's `pane =` and the tab row call it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PaneId(pub &'static str);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum PaneId {
-    Use,
-    Proc,
-    Cpu,
-    Mem,
-    Disk,
-    Net,
-    Sock,
-    Slab,
-    Perf,
-}
-
+#[allow(non_upper_case_globals)]
 impl PaneId {
-    pub const ALL: &'static [PaneId] = &[
-        PaneId::Use,
-        PaneId::Proc,
-        PaneId::Cpu,
-        PaneId::Mem,
-        PaneId::Disk,
-        PaneId::Net,
-        PaneId::Sock,
-        PaneId::Slab,
-        PaneId::Perf,
-    ];
+    pub const Use: PaneId = PaneId("use");
+    pub const Proc: PaneId = PaneId("proc");
+    pub const Cpu: PaneId = PaneId("cpu");
+    pub const Mem: PaneId = PaneId("mem");
+    pub const Disk: PaneId = PaneId("disk");
+    pub const Net: PaneId = PaneId("net");
+    pub const Sock: PaneId = PaneId("sock");
+    pub const Slab: PaneId = PaneId("slab");
+    pub const Perf: PaneId = PaneId("perf");
 
     pub fn name(self) -> &'static str {
-        match self {
-            PaneId::Use => "use",
-            PaneId::Cpu => "cpu",
-            PaneId::Mem => "mem",
-            PaneId::Proc => "proc",
-            PaneId::Disk => "disk",
-            PaneId::Net => "net",
-            PaneId::Sock => "sock",
-            PaneId::Slab => "slab",
-            PaneId::Perf => "perf",
-        }
+        self.0
+    }
+
+    /// Every registered pane, in tab order.
+    pub fn all() -> impl Iterator<Item = PaneId> {
+        REGISTRY.iter().map(|e| e.id)
+    }
+
+    /// The registered pane of this name.
+    pub fn from_name(name: &str) -> Option<PaneId> {
+        PaneId::all().find(|p| p.0 == name)
+    }
+
+    /// Position in the tab row.
+    pub fn index(self) -> usize {
+        REGISTRY.iter().position(|e| e.id == self).unwrap_or(0)
+    }
+
+    pub fn entry(self) -> &'static Entry {
+        &REGISTRY[self.index()]
     }
 
     pub fn title(self) -> &'static str {
-        match self {
-            PaneId::Use => "USE",
-            PaneId::Cpu => "CPU",
-            PaneId::Mem => "Memory",
-            PaneId::Proc => "Processes",
-            PaneId::Disk => "Disks",
-            PaneId::Net => "Network",
-            PaneId::Sock => "Sockets",
-            PaneId::Slab => "Slab",
-            PaneId::Perf => "Counters",
-        }
-    }
-
-    fn index(self) -> usize {
-        PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0)
+        self.entry().title
     }
 
     pub fn next(self) -> PaneId {
-        PaneId::ALL[(self.index() + 1) % PaneId::ALL.len()]
+        REGISTRY[(self.index() + 1) % REGISTRY.len()].id
     }
 
     pub fn prev(self) -> PaneId {
-        PaneId::ALL[(self.index() + PaneId::ALL.len() - 1) % PaneId::ALL.len()]
-    }
-
-    /// Keys this pane adds to the global ones, for the help screen.
-    pub fn keys(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            PaneId::Use => use_pane::KEYS,
-            PaneId::Cpu | PaneId::Mem => &[],
-            PaneId::Proc => proc::KEYS,
-            PaneId::Disk => disk::KEYS,
-            PaneId::Net => net::KEYS,
-            PaneId::Sock => sock::KEYS,
-            PaneId::Slab => slab::KEYS,
-            PaneId::Perf => perf::KEYS,
-        }
+        REGISTRY[(self.index() + REGISTRY.len() - 1) % REGISTRY.len()].id
     }
 }
 
-pub const GLOBAL_KEYS: &[(&str, &str)] = &[
-    ("Tab / S-Tab", "next / previous pane (mouse: click a tab)"),
-    ("1-9", "go to pane by number"),
-    ("Space", "pause / resume (time travel)"),
-    ("Left / Right", "older / newer snapshot (Left pauses)"),
-    ("Home / End", "oldest stored snapshot / back to live"),
-    ("? / F1", "this help"),
-    ("q / C-c", "quit"),
-];
-
-/// The pane whose tab is under column `x` of the tab row.
-pub fn tab_at(x: u16) -> Option<PaneId> {
-    let mut left = 0u16;
-    for (i, p) in PaneId::ALL.iter().enumerate() {
-        let w = format!(" {}:{} ", i + 1, p.name()).len() as u16;
-        if x >= left && x < left + w {
-            return Some(*p);
-        }
-        left += w + 1;
-    }
-    None
-}
-
-/// Where pane bodies go in a frame of `area` (below the header and tabs, above the status).
-pub fn body_area(area: Rect) -> Rect {
-    let [_, _, body, _] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    body
-}
-
-/// Gives the selected pane the first look at a key; true when it used it.
-pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    match app.pane {
-        PaneId::Proc => proc::handle_key(app, key),
-        PaneId::Use => use_pane::handle_key(app, key),
-        PaneId::Disk => disk::handle_key(app, key),
-        PaneId::Net => net::handle_key(app, key),
-        PaneId::Sock => sock::handle_key(app, key),
-        PaneId::Slab => slab::handle_key(app, key),
-        PaneId::Perf => perf::handle_key(app, key),
-        PaneId::Cpu | PaneId::Mem => false,
+impl std::fmt::Display for PaneId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
     }
 }
 
-pub fn draw(f: &mut Frame, app: &App) {
-    let area = f.area();
-    if area.width < MIN_COLS || area.height < MIN_ROWS {
-        let msg = format!(
-            "terminal too small: need {MIN_COLS}x{MIN_ROWS}, have {}x{}",
-            area.width, area.height
-        );
-        f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
-        return;
-    }
-    let [header, tabs, body, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    draw_header(f, header, app);
-    draw_tabs(f, tabs, app);
-    match app.snapshot() {
-        None => f.render_widget(Paragraph::new("waiting for the first sample…"), body),
-        Some(_) if !app.drill.is_empty() => task::draw(f, body, app),
-        Some(_) => match app.pane {
-            PaneId::Use => use_pane::draw(f, body, app),
-            PaneId::Cpu => cpu::draw(f, body, app),
-            PaneId::Mem => mem::draw(f, body, app),
-            PaneId::Proc => proc::draw(f, body, app),
-            PaneId::Disk => disk::draw(f, body, app),
-            PaneId::Net => net::draw(f, body, app),
-            PaneId::Sock => sock::draw(f, body, app),
-            PaneId::Slab => slab::draw(f, body, app),
-            PaneId::Perf => perf::draw(f, body, app),
-        },
-    }
-    draw_status(f, status, app);
-    crate::app::dialog::draw(f, body, app);
-    if app.show_help {
-        // The whole frame: the help of the process table needs every row of 80x24.
-        draw_help(f, area, app);
-    }
-}
-
-fn draw_header(f: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let mut spans = vec![Span::styled(" usetop ", t.title)];
-    if let Some(s) = app.snapshot() {
-        let c = &s.cur;
-        spans.push(Span::raw(fit(&format!("{} ", c.host.hostname), 24)));
-        spans.push(Span::styled(
-            fit(&format!("Linux {} ", c.host.kernel), 24),
-            t.dim,
-        ));
-        spans.push(Span::raw(format!("up {} ", fmt::uptime(c.uptime_s))));
-        if let Some(l) = c.cpu.load {
-            spans.push(Span::raw(format!(
-                "load {:.2} {:.2} {:.2} ",
-                l.one, l.five, l.fifteen
-            )));
-        }
-        spans.push(Span::raw(format!("{} UTC ", fmt::clock(c.wall_ms))));
-        if app.paused() {
-            let age = app.timeline.age_s();
-            // Right after the name, so a narrow terminal never cuts it off.
-            spans.insert(
-                1,
-                Span::styled(
-                    format!(
-                        " PAUSED {} UTC #{} (-{age:.0}s) ",
-                        fmt::clock(c.wall_ms),
-                        s.seq
-                    ),
-                    t.crit,
-                ),
-            );
-        }
-    }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn draw_tabs(f: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let mut spans = Vec::new();
-    for (i, p) in PaneId::ALL.iter().enumerate() {
-        let style = if *p == app.pane { t.tab_active } else { t.tab };
-        spans.push(Span::styled(format!(" {}:{} ", i + 1, p.name()), style));
-        spans.push(Span::raw(" "));
-    }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-/// The status line: an action's message if any, else the first figure that could not be
-/// read and why, else the key hint.
-fn draw_status(f: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let text = if let Some(msg) = &app.status {
-        Span::styled(fit(msg, area.width as usize), t.status)
-    } else if let Some(note) = app.snapshot().and_then(|s| s.cur.notes.first().cloned()) {
-        let more = app.snapshot().map(|s| s.cur.notes.len()).unwrap_or(1) - 1;
-        let extra = if more > 0 {
-            format!(" (+{more} more, see ?)")
-        } else {
-            String::new()
-        };
-        Span::styled(
-            fit(&format!("n/a: {}{extra}", note.reason), area.width as usize),
-            t.status,
+/// `-P NAME` and `pane = "NAME"`: a registered pane or a one-line error naming them all.
+pub fn parse_pane(name: &str) -> Result<PaneId, String> {
+    PaneId::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = PaneId::all().map(PaneId::name).collect();
+        format!(
+            "unknown pane '{name}' (possible values: {})",
+            names.join(", ")
         )
-    } else {
-        Span::styled("? help  Tab pane  Space pause  q quit", t.dim)
-    };
-    f.render_widget(Paragraph::new(Line::from(text)), area);
+    })
 }
 
-fn draw_help(f: &mut Frame, body: Rect, app: &App) {
-    let t = &app.theme;
-    let (title, keys) = if app.dialog.is_some() {
-        ("dialog", crate::app::dialog::KEYS)
-    } else if !app.drill.is_empty() {
-        ("task view", task::KEYS)
-    } else {
-        (app.pane.title(), app.pane.keys())
-    };
-    let mut lines = vec![Line::styled(format!("Keys — {title}"), t.title)];
-    let kw = keys
-        .iter()
-        .chain(GLOBAL_KEYS)
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(28);
-    for (k, v) in keys.iter().chain(GLOBAL_KEYS) {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{k:>kw$}  "), t.title),
-            Span::raw(*v),
-        ]));
-    }
-    if let Some(s) = app.snapshot()
-        && !s.cur.notes.is_empty()
-    {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled("Not available:", t.title));
-        for n in &s.cur.notes {
-            let text = format!(" {}: {}", n.source, n.reason);
-            lines.push(Line::raw(fit(&text, body.width.saturating_sub(4) as usize)));
+/// Everything a pane draws from, read-only: the viewed snapshot, the timeline for history,
+/// the theme and the thresholds.
+pub struct ViewCtx<'a> {
+    pub snap: &'a Arc<Snapshot>,
+    pub timeline: &'a Timeline,
+    pub theme: &'a Theme,
+    pub thresholds: &'a Thresholds,
+    pub interval: Duration,
+}
+
+impl ViewCtx<'_> {
+    pub fn history(&self) -> History<'_> {
+        History {
+            timeline: self.timeline,
+            interval: self.interval,
+            style: self.theme.spark,
         }
     }
-    lines.push(Line::styled("any key closes this help", t.dim));
-    let h = (lines.len() as u16 + 2).min(body.height);
-    let w = body.width.min(100);
-    let area = Rect {
-        x: body.x + (body.width - w) / 2,
-        y: body.y,
-        width: w,
-        height: h,
-    };
-    f.render_widget(Clear, area);
-    f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" help ")),
-        area,
-    );
 }
+
+/// What a pane may ask of the app.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Drill down into a task row (a process, or a thread of one).
+    OpenTask(TaskRate),
+    /// Ask to signal (`renice: None`) or renice a process: the app opens the dialog.
+    Signal {
+        task: Arc<TaskRecord>,
+        renice: Option<i32>,
+    },
+    /// Switch to another pane and point it at something.
+    Show { pane: PaneId, target: Target },
+    /// A one-line message for the status line.
+    Status(String),
+}
+
+/// What [`Action::Show`] points a pane at.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// The pane as it is.
+    Pane,
+    /// A resource by its overview name (`Disk vda`, `NIC eth0`).
+    Resource(String),
+    /// The table sorted by this column (a field name), biggest first, from the top.
+    TopBy(&'static str),
+}
+
+/// A pane's answer to a key or a click.
+#[derive(Debug)]
+pub enum Reply {
+    /// Not a key of this pane: the app's global keys get it.
+    Ignored,
+    Handled,
+    Do(Action),
+}
+
+/// What the sampler must collect while a pane is shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Every thread of every process, not just processes.
+    pub threads: bool,
+    /// How many of the busiest processes get per-thread counters.
+    pub perf_tasks: u32,
+    /// Every slab cache, not just the totals.
+    pub slab_caches: bool,
+}
+
+/// Options that come from the command line and config for the panes.
+#[derive(Clone, Debug, Default)]
+pub struct PaneConfig {
+    /// Process table columns by name, in order; `None` shows the default set.
+    pub proc_columns: Option<Vec<String>>,
+    /// Initial process filter (from `-u` and `-p`).
+    pub filter: String,
+}
+
+pub trait Pane: std::any::Any {
+    fn id(&self) -> PaneId;
+    /// Keys this pane adds to the global ones, for the help screen.
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+    fn needs(&self) -> Needs {
+        Needs::default()
+    }
+    /// True while the pane takes keys as text (a filter being typed, a picker open): time
+    /// keys and configured key aliases then stand aside.
+    fn capturing_text(&self) -> bool {
+        false
+    }
+    fn configure(&mut self, _cfg: &PaneConfig) {}
+    /// Brings caches up to date with the viewed snapshot before drawing or keys.
+    fn prepare(&mut self, _ctx: &ViewCtx) {}
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx);
+    fn key(&mut self, _key: KeyEvent, _ctx: &ViewCtx) -> Reply {
+        Reply::Ignored
+    }
+    /// A left click at (`x`, `y`) inside the pane's `area`.
+    fn click(&mut self, _area: Rect, _x: u16, _y: u16, _ctx: &ViewCtx) -> Reply {
+        Reply::Ignored
+    }
+    /// Point the pane at something (see [`Target`]).
+    fn show(&mut self, _target: &Target) {}
+}
+
+/// One registered pane.
+pub struct Entry {
+    pub id: PaneId,
+    /// The help screen's and dump's title.
+    pub title: &'static str,
+    pub make: fn() -> Box<dyn Pane>,
+}
+
+/// Builds every registered pane, configured.
+pub fn build_all(cfg: &PaneConfig) -> Vec<Box<dyn Pane>> {
+    REGISTRY
+        .iter()
+        .map(|e| {
+            let mut p = (e.make)();
+            p.configure(cfg);
+            p
+        })
+        .collect()
+}
+
+/// Declares the pane modules and lists them in tab order: adding a pane is adding its name.
+macro_rules! registry {
+    ($($m:ident),* $(,)?) => {
+        $(pub mod $m;)*
+        pub const REGISTRY: &[Entry] = &[$($m::ENTRY),*];
+    };
+}
+
+registry!(use_pane, proc, cpu, mem, disk, net, sock, slab, perf);
+
+pub mod task;

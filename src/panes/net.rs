@@ -11,8 +11,8 @@ use ratatui::widgets::Paragraph;
 
 use super::disk::{Col, num};
 use super::use_pane::{UseCell, UseRow};
-use crate::app::App;
-use crate::app::config::Thresholds;
+use super::{Entry, Pane, PaneId, Reply, Target, ViewCtx};
+use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::model::net::{Duplex, NicFigures};
 use crate::theme::Level;
@@ -51,19 +51,46 @@ fn visible<'a>(s: &'a Snapshot, st: &NetState) -> Vec<&'a NicFigures> {
         .collect()
 }
 
-pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    let names: Vec<String> = match app.snapshot() {
-        Some(s) => visible(s, &app.net)
-            .iter()
-            .map(|n| n.name.clone())
-            .collect(),
-        None => Vec::new(),
-    };
-    match key.code {
-        KeyCode::Char('l') => app.net.hide_lo = !app.net.hide_lo,
-        code => return crate::widgets::move_focus(&names, &mut app.net.focus, code),
+pub const ENTRY: Entry = Entry {
+    id: PaneId::Net,
+    title: "Network",
+    make: || Box::new(NetState::default()),
+};
+
+impl Pane for NetState {
+    fn id(&self) -> PaneId {
+        PaneId::Net
     }
-    true
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
+        let names: Vec<String> = visible(ctx.snap, self)
+            .iter()
+            .map(|d| d.name.clone())
+            .collect();
+        match key.code {
+            KeyCode::Char('l') => self.hide_lo = !self.hide_lo,
+            code => {
+                if !crate::widgets::move_focus(&names, &mut self.focus, code) {
+                    return Reply::Ignored;
+                }
+            }
+        }
+        Reply::Handled
+    }
+
+    fn show(&mut self, target: &Target) {
+        if let Target::Resource(r) = target {
+            self.focus_resource(r);
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        draw(f, area, self, ctx)
+    }
 }
 
 fn plain(s: String) -> (String, Style) {
@@ -248,9 +275,9 @@ fn nic_cols() -> Vec<Col<NicFigures>> {
     ]
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let Some(s) = app.snapshot() else { return };
-    let t = &app.theme;
+fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
+    let s = ctx.snap;
+    let t = ctx.theme;
     let [top, table_area, stack] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
@@ -258,7 +285,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(area);
 
-    let shown = visible(s, &app.net);
+    let shown = visible(s, st);
     let mut info = if s.cur.net.ifaces.is_empty() {
         match s.cur.note("net") {
             Some(r) => format!("interfaces: n/a ({r})"),
@@ -292,14 +319,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         top,
     );
 
-    let selected = app
-        .net
+    let selected = st
         .focus
         .as_ref()
         .and_then(|n| shown.iter().position(|d| &d.name == n));
-    super::disk::draw_rows(f, table_area, app, &nic_cols(), &shown, selected);
+    super::disk::draw_rows(f, table_area, ctx, &nic_cols(), &shown, selected);
 
-    f.render_widget(Paragraph::new(stack_lines(s, app)), stack);
+    f.render_widget(Paragraph::new(stack_lines(s, ctx)), stack);
 }
 
 /// Retransmitted segments as a percent of segments sent (0 when none were sent).
@@ -322,9 +348,9 @@ fn short(x: f64) -> String {
     }
 }
 
-fn stack_lines<'a>(s: &Snapshot, app: &App) -> Vec<Line<'a>> {
-    let t = &app.theme;
-    let th = &app.thresholds;
+fn stack_lines<'a>(s: &Snapshot, ctx: &ViewCtx) -> Vec<Line<'a>> {
+    let t = ctx.theme;
+    let th = ctx.thresholds;
     let n = short;
     let mut lines = Vec::new();
     match (&s.net.tcp, s.cur.net.tcp) {
@@ -335,7 +361,7 @@ fn stack_lines<'a>(s: &Snapshot, app: &App) -> Vec<Line<'a>> {
                 0.0
             };
             let lvl =
-                |v: f64, b: crate::app::config::Band| t.level(Level::of(Some(v), b.warn, b.crit));
+                |v: f64, b: crate::model::thresholds::Band| t.level(Level::of(Some(v), b.warn, b.crit));
             lines.push(kv_line(
                 &[
                     ("TCP active/s", n(tc.active_s), t.base),

@@ -9,10 +9,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
-use super::PaneId;
 use super::use_pane::{UseCell, UseRow};
-use crate::app::App;
-use crate::app::config::Thresholds;
+use super::{Entry, Pane, PaneId, Reply, ViewCtx};
+use crate::model::thresholds::Thresholds;
 use crate::collectors::perf::DEFAULT_TOP_N;
 use crate::model::Snapshot;
 use crate::model::perf::{self, Ev, Rates};
@@ -203,20 +202,49 @@ pub fn task_rows(s: &Snapshot, st: &PerfState) -> Vec<TaskRow> {
     rows
 }
 
-pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    let n = app
-        .snapshot()
-        .map(|s| task_rows(s, &app.perf).len())
-        .unwrap_or(0);
-    let hw_off = app
-        .snapshot()
-        .is_some_and(|s| s.cur.perf.hw_reason.is_some());
-    let st = &mut app.perf;
+pub const ENTRY: Entry = Entry {
+    id: PaneId::Perf,
+    title: "Counters",
+    make: || Box::new(PerfState::default()),
+};
+
+impl Pane for PerfState {
+    fn id(&self) -> PaneId {
+        PaneId::Perf
+    }
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    fn needs(&self) -> super::Needs {
+        super::Needs {
+            perf_tasks: self.top_n,
+            ..Default::default()
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
+        if handle_key(self, key, ctx) {
+            Reply::Handled
+        } else {
+            Reply::Ignored
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        draw(f, area, self, ctx)
+    }
+}
+
+fn handle_key(st: &mut PerfState, key: KeyEvent, ctx: &ViewCtx) -> bool {
+    let n = task_rows(ctx.snap, st).len();
+    let hw_off = ctx.snap.cur.perf.hw_reason.is_some();
     let last = n.saturating_sub(1);
     let default_desc = |c: PerfCol| !matches!(c, PerfCol::Pid | PerfCol::Command);
     match key.code {
         KeyCode::Down | KeyCode::Char('j') => st.selected = (st.selected + 1).min(last),
-        KeyCode::Up | KeyCode::Char('k') => st.selected = st.selected.saturating_sub(1),
+        KeyCode::Up => st.selected = st.selected.saturating_sub(1),
         KeyCode::PageDown => st.selected = (st.selected + 10).min(last),
         KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
         KeyCode::Char('g') => st.selected = 0,
@@ -368,10 +396,9 @@ fn cpu_table_header(hw_off: bool, wide: bool) -> Vec<&'static str> {
     hdr
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let Some(s) = app.snapshot() else { return };
-    let t = &app.theme;
-    let st = &app.perf;
+fn draw(f: &mut Frame, area: Rect, st: &PerfState, ctx: &ViewCtx) {
+    let s = ctx.snap;
+    let t = ctx.theme;
     let p = &s.cur.perf;
     let hw_off = p.hw_reason.is_some();
     let wide = area.width >= 120;

@@ -12,8 +12,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState};
 
-use crate::app::App;
-use crate::app::dialog;
+use super::{Action, Entry, Pane, PaneConfig, PaneId, Reply, Target, ViewCtx};
 use crate::model::{Snapshot, TaskRate, TaskRecord, cpu_ticks};
 use crate::widgets::fmt;
 use crate::widgets::text::{fit, sanitize};
@@ -454,23 +453,22 @@ impl ProcState {
 }
 
 /// The process a row belongs to: itself, or a thread's process in this snapshot.
-fn process_of(app: &App, row: &TaskRate) -> Option<Arc<TaskRecord>> {
+fn process_of(snap: &Snapshot, row: &TaskRate) -> Option<Arc<TaskRecord>> {
     if !row.rec.is_thread() {
         return Some(Arc::clone(&row.rec));
     }
-    let snap = app.snapshot()?;
     snap.cur.tasks.procs.find_pid(row.rec.tgid).cloned()
 }
 
-/// Opens the kill (`None`) or renice (`Some(delta)`) dialog on the selected row's process.
-pub fn act_on_selected(app: &mut App, renice: Option<i32>) {
-    let Some(row) = app.proc.selected_row().cloned() else {
-        return;
+/// Asks to signal (`None`) or renice (`Some(delta)`) the selected row's process.
+fn act_on_selected(st: &ProcState, snap: &Snapshot, renice: Option<i32>) -> Reply {
+    let Some(row) = st.selected_row() else {
+        return Reply::Handled;
     };
-    match process_of(app, &row) {
-        Some(rec) => dialog::open(app, &rec, renice),
-        None => app.status = Some(format!("process {} is gone", row.rec.tgid)),
-    }
+    Reply::Do(match process_of(snap, row) {
+        Some(task) => Action::Signal { task, renice },
+        None => Action::Status(format!("process {} is gone", row.rec.tgid)),
+    })
 }
 
 fn picker_key(st: &mut ProcState, key: KeyEvent) {
@@ -496,15 +494,73 @@ fn picker_key(st: &mut ProcState, key: KeyEvent) {
     }
 }
 
-pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    let st = &mut app.proc;
+pub const ENTRY: Entry = Entry {
+    id: PaneId::Proc,
+    title: "Processes",
+    make: || Box::new(ProcState::default()),
+};
+
+impl Pane for ProcState {
+    fn id(&self) -> PaneId {
+        PaneId::Proc
+    }
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    fn needs(&self) -> super::Needs {
+        super::Needs {
+            threads: self.show_threads,
+            ..Default::default()
+        }
+    }
+
+    fn capturing_text(&self) -> bool {
+        self.editing || self.picker.is_some()
+    }
+
+    fn configure(&mut self, cfg: &PaneConfig) {
+        if let Some(cols) = &cfg.proc_columns {
+            self.columns = cols.iter().filter_map(|n| ProcCol::from_name(n)).collect();
+        }
+        self.filter = cfg.filter.clone();
+    }
+
+    fn prepare(&mut self, ctx: &ViewCtx) {
+        ProcState::prepare(self, ctx.snap);
+    }
+
+    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
+        handle_key(self, key, ctx)
+    }
+
+    fn click(&mut self, area: Rect, x: u16, y: u16, _ctx: &ViewCtx) -> Reply {
+        click(self, area, x, y)
+    }
+
+    fn show(&mut self, target: &Target) {
+        if let Target::TopBy(name) = target
+            && let Some(col) = ProcCol::from_name(name)
+        {
+            self.sort_by(col, true);
+            self.select(0);
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        draw(f, area, self, ctx)
+    }
+}
+
+fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
     if st.picker.is_some() {
         picker_key(st, key);
-        return true;
+        return Reply::Handled;
     }
     if st.editing {
         crate::widgets::edit_filter(&mut st.filter, &mut st.editing, key);
-        return true;
+        return Reply::Handled;
     }
     let page = 10;
     match key.code {
@@ -527,15 +583,15 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
         KeyCode::Char('C') => st.picker = Some(0),
         KeyCode::Enter | KeyCode::Char('l') => {
             if let Some(row) = st.selected_row().cloned() {
-                app.open_task(&row);
+                return Reply::Do(Action::OpenTask(row));
             }
         }
-        KeyCode::Char('k') | KeyCode::F(9) => act_on_selected(app, None),
-        KeyCode::Char('n') => act_on_selected(app, Some(1)),
-        KeyCode::Char('N') => act_on_selected(app, Some(-1)),
-        _ => return false,
+        KeyCode::Char('k') | KeyCode::F(9) => return act_on_selected(st, ctx.snap, None),
+        KeyCode::Char('n') => return act_on_selected(st, ctx.snap, Some(1)),
+        KeyCode::Char('N') => return act_on_selected(st, ctx.snap, Some(-1)),
+        _ => return Reply::Ignored,
     }
-    true
+    Reply::Handled
 }
 
 /// Columns that fit `width` out of those enabled, dropping in `DROP_ORDER` until COMMAND
@@ -569,12 +625,11 @@ fn table_area(area: Rect) -> Rect {
 
 /// A click in the body: on the header sorts by that column (again: inverts), on a row
 /// selects it (again: opens it).
-pub fn click(app: &mut App, body: Rect, x: u16, y: u16) {
+fn click(st: &mut ProcState, body: Rect, x: u16, y: u16) -> Reply {
     let table = table_area(body);
     if y < table.y {
-        return;
+        return Reply::Ignored;
     }
-    let st = &mut app.proc;
     if y == table.y {
         let cols = visible_columns(table.width, &st.columns);
         let mut left = table.x;
@@ -586,24 +641,25 @@ pub fn click(app: &mut App, body: Rect, x: u16, y: u16) {
             };
             if x >= left && x < left.saturating_add(w) {
                 st.set_sort(c);
-                return;
+                return Reply::Handled;
             }
             left = left.saturating_add(w);
         }
-        return;
+        return Reply::Handled;
     }
     let (offset, _) = window(st.selected, table);
     let i = offset + usize::from(y - table.y - 1);
     if i >= st.rows.len() {
-        return;
+        return Reply::Handled;
     }
     if i == st.selected {
         if let Some(row) = st.selected_row().cloned() {
-            app.open_task(&row);
+            return Reply::Do(Action::OpenTask(row));
         }
     } else {
         st.select(i);
     }
+    Reply::Handled
 }
 
 fn cell(col: ProcCol, t: &TaskRate, hz: u64, net: &NetPerPid) -> String {
@@ -639,10 +695,9 @@ fn cell(col: ProcCol, t: &TaskRate, hz: u64, net: &NetPerPid) -> String {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let Some(snap) = app.snapshot() else { return };
-    let t = &app.theme;
-    let st = &app.proc;
+fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
+    let snap = ctx.snap;
+    let t = ctx.theme;
     let [summary, table_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(area);
 
@@ -742,17 +797,17 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         TableState::default().with_selected((!rows.is_empty()).then_some(st.selected - offset));
     f.render_stateful_widget(table, table_area, &mut state);
     if let Some(cur) = st.picker {
-        draw_picker(f, area, app, cur);
+        draw_picker(f, area, st, ctx, cur);
     }
 }
 
-fn draw_picker(f: &mut Frame, area: Rect, app: &App, cur: usize) {
-    let t = &app.theme;
+fn draw_picker(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx, cur: usize) {
+    let t = ctx.theme;
     let mut lines: Vec<Line> = ProcCol::ALL
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let on = if app.proc.columns.contains(c) {
+            let on = if st.columns.contains(c) {
                 "x"
             } else {
                 " "

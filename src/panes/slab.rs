@@ -10,10 +10,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
-use super::PaneId;
 use super::use_pane::{UseCell, UseRow};
-use crate::app::App;
-use crate::app::config::Thresholds;
+use super::{Entry, Pane, PaneId, Reply, ViewCtx};
+use crate::model::thresholds::Thresholds;
 use crate::collectors::slab::DENIED_REASON;
 use crate::model::Snapshot;
 use crate::model::slab::{self, SlabRate, gauge_rate};
@@ -22,11 +21,12 @@ use crate::widgets::fmt;
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down / PgUp / PgDn", "move the selection"),
+    ("Up / Down / j / PgUp / PgDn", "move the selection"),
+    ("g / G", "first / last row"),
     ("< / >", "sort by the previous / next column"),
     ("I", "invert the sort order"),
     (
-        "o a u s b l c g n",
+        "o a u s b l c w n",
         "sort by OBJS ACTIVE USE SIZE OBJ/SLAB SLABS CACHE GROWTH NAME",
     ),
 ];
@@ -164,16 +164,47 @@ fn page_size(s: &Snapshot) -> u64 {
     }
 }
 
-pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    let n = app
-        .snapshot()
-        .and_then(|s| s.cur.slab.caches.as_ref().map(Vec::len))
-        .unwrap_or(0);
-    let st = &mut app.slab;
+pub const ENTRY: Entry = Entry {
+    id: PaneId::Slab,
+    title: "Slab",
+    make: || Box::new(SlabState::default()),
+};
+
+impl Pane for SlabState {
+    fn id(&self) -> PaneId {
+        PaneId::Slab
+    }
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    fn needs(&self) -> super::Needs {
+        super::Needs {
+            slab_caches: true,
+            ..Default::default()
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
+        if handle_key(self, key, ctx) {
+            Reply::Handled
+        } else {
+            Reply::Ignored
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        draw(f, area, self, ctx)
+    }
+}
+
+fn handle_key(st: &mut SlabState, key: KeyEvent, ctx: &ViewCtx) -> bool {
+    let n = ctx.snap.cur.slab.caches.as_ref().map(Vec::len).unwrap_or(0);
     let last = n.saturating_sub(1);
     match key.code {
         KeyCode::Down | KeyCode::Char('j') => st.selected = (st.selected + 1).min(last),
-        KeyCode::Up | KeyCode::Char('k') => st.selected = st.selected.saturating_sub(1),
+        KeyCode::Up => st.selected = st.selected.saturating_sub(1),
         KeyCode::PageDown => st.selected = (st.selected + 10).min(last),
         KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
         KeyCode::Char('>') | KeyCode::Char('.') => {
@@ -192,7 +223,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
         KeyCode::Char('b') => st.sort_by(SlabCol::ObjPerSlab),
         KeyCode::Char('l') => st.sort_by(SlabCol::Slabs),
         KeyCode::Char('c') => st.sort_by(SlabCol::CacheSize),
-        KeyCode::Char('g') => st.sort_by(SlabCol::Growth),
+        KeyCode::Char('w') => st.sort_by(SlabCol::Growth),
+        KeyCode::Char('g') => st.selected = 0,
+        KeyCode::Char('G') => st.selected = last,
         KeyCode::Char('n') => st.sort_by(SlabCol::Name),
         _ => return false,
     }
@@ -316,10 +349,9 @@ fn cell(col: SlabCol, r: &SlabRate, page: u64) -> String {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let Some(s) = app.snapshot() else { return };
-    let t = &app.theme;
-    let st = &app.slab;
+fn draw(f: &mut Frame, area: Rect, st: &SlabState, ctx: &ViewCtx) {
+    let s = ctx.snap;
+    let t = ctx.theme;
     // Without slabinfo the header is the one line saying why.
     let head_h = if s.slab.totals.is_some() { 5 } else { 1 };
     let [head, mem, table_area] = Layout::vertical([

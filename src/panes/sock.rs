@@ -11,10 +11,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
-use super::PaneId;
 use super::use_pane::{UseCell, UseRow};
-use crate::app::App;
-use crate::app::config::Thresholds;
+use super::{Entry, Pane, PaneId, Reply, ViewCtx};
+use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::model::sockets::{
     LISTEN_NEAR_FULL_PCT, SockRate, SocketSample, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
@@ -170,8 +169,40 @@ impl SockState {
     }
 }
 
-pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    let st = &mut app.sock;
+pub const ENTRY: Entry = Entry {
+    id: PaneId::Sock,
+    title: "Sockets",
+    make: || Box::new(SockState::default()),
+};
+
+impl Pane for SockState {
+    fn id(&self) -> PaneId {
+        PaneId::Sock
+    }
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    /// While a filter is typed every key is text, Space and Home included.
+    fn capturing_text(&self) -> bool {
+        self.editing
+    }
+
+    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
+        if handle_key(self, key, ctx) {
+            Reply::Handled
+        } else {
+            Reply::Ignored
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        draw(f, area, self, ctx)
+    }
+}
+
+fn handle_key(st: &mut SockState, key: KeyEvent, _ctx: &ViewCtx) -> bool {
     if st.editing {
         crate::widgets::edit_filter(&mut st.filter, &mut st.editing, key);
         return true;
@@ -179,7 +210,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
     let n = SockCol::ALL.len();
     match key.code {
         KeyCode::Down | KeyCode::Char('j') => st.selected = st.selected.saturating_add(1),
-        KeyCode::Up | KeyCode::Char('k') => st.selected = st.selected.saturating_sub(1),
+        KeyCode::Up => st.selected = st.selected.saturating_sub(1),
         KeyCode::PageDown => st.selected = st.selected.saturating_add(10),
         KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
         KeyCode::Char('g') => st.selected = 0,
@@ -402,10 +433,9 @@ fn summary(snap: &Snapshot, width: u16) -> String {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let Some(snap) = app.snapshot() else { return };
-    let t = &app.theme;
-    let st = &app.sock;
+fn draw(f: &mut Frame, area: Rect, st: &SockState, ctx: &ViewCtx) {
+    let snap = ctx.snap;
+    let t = ctx.theme;
     let s = &snap.cur.sockets;
     if let Some(e) = &s.error
         && s.tcp.is_empty()
@@ -461,7 +491,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     draw_table(
         f,
         table_area,
-        app,
+        ctx,
         &cols,
         &rows,
         Some((st.sort, st.desc)),
@@ -472,14 +502,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
 fn draw_table(
     f: &mut Frame,
     area: Rect,
-    app: &App,
+    ctx: &ViewCtx,
     cols: &[SockCol],
     rows: &[SockRate],
     sort: Option<(SockCol, bool)>,
     selected: Option<usize>,
 ) {
-    let Some(snap) = app.snapshot() else { return };
-    let t = &app.theme;
+    let snap = ctx.snap;
+    let t = ctx.theme;
     let header = Row::new(cols.iter().map(|c| {
         let mark = match sort {
             Some((s, desc)) if s == *c => {
@@ -538,9 +568,9 @@ fn draw_table(
 }
 
 /// One process's TCP sockets, for the process detail view.
-pub fn draw_process_sockets(f: &mut Frame, area: Rect, app: &App, pid: u32) {
-    let Some(snap) = app.snapshot() else { return };
-    let t = &app.theme;
+pub fn draw_process_sockets(f: &mut Frame, area: Rect, ctx: &ViewCtx, pid: u32) {
+    let snap = ctx.snap;
+    let t = ctx.theme;
     let s = &snap.cur.sockets;
     let [head, table_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
@@ -586,7 +616,7 @@ pub fn draw_process_sockets(f: &mut Frame, area: Rect, app: &App, pid: u32) {
     let mut cols = visible_columns(table_area.width, &all);
     // Without PROCESS the last column just takes what is left.
     cols.retain(|c| *c != SockCol::Process);
-    draw_table(f, table_area, app, &cols, &rows, None, None);
+    draw_table(f, table_area, ctx, &cols, &rows, None, None);
 }
 
 /// The "TCP sockets" row of the USE overview: socket-level saturation (listen queues near

@@ -10,9 +10,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
-use crate::app::{App, Level, dialog};
+use super::{Action, Reply, ViewCtx};
 use crate::model::detail::{Focus, TaskDetail, ThreadDetail, ThreadRates, thread_rates};
-use crate::model::{Snapshot, TaskList, TaskRecord, rate};
+use crate::model::{Snapshot, TaskList, TaskRate, TaskRecord, rate};
 use crate::widgets::text::fit;
 use crate::widgets::{self, fmt};
 
@@ -27,10 +27,66 @@ pub const KEYS: &[(&str, &str)] = &[
     ("n / N", "renice the process (asks first)"),
 ];
 
+/// One level of the drill-down below the system view. A task is named by pid and start
+/// time, so a recycled pid shows as gone rather than as a stranger's data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Level {
+    pub focus: Focus,
+    pub start_time: u64,
+    /// The task's name when it was opened, for the breadcrumb (sanitised when drawn).
+    pub name: String,
+}
+
+/// The drill-down: empty at the system level, then a process, then a thread of it.
 #[derive(Clone, Debug, Default)]
-pub struct TaskState {
+pub struct TaskView {
+    pub levels: Vec<Level>,
     /// Row in the thread list.
     pub selected: usize,
+}
+
+impl TaskView {
+    pub fn is_open(&self) -> bool {
+        !self.levels.is_empty()
+    }
+
+    pub fn close(&mut self) {
+        *self = TaskView::default();
+    }
+
+    /// The task whose costly files the sampler reads while this view is open.
+    pub fn focus(&self) -> Option<Focus> {
+        self.levels.last().map(|l| l.focus)
+    }
+
+    /// The process of the view (its threads are counted by the perf collector).
+    pub fn process(&self) -> Option<u32> {
+        self.levels.first().map(|l| l.focus.pid)
+    }
+
+    /// Opens the view on a task row (a process, or a thread of one, found in `snap`).
+    pub fn open(&mut self, row: &TaskRate, snap: Option<&Snapshot>) -> Result<(), String> {
+        let r = &row.rec;
+        let level = |pid: u32, tid: Option<u32>, rec: &TaskRecord| Level {
+            focus: Focus { pid, tid },
+            start_time: rec.stat.start_time,
+            name: rec.ident.comm.clone(),
+        };
+        let levels = if r.is_thread() {
+            let parent = snap.and_then(|s| s.cur.tasks.procs.find_pid(r.tgid).cloned());
+            let Some(p) = parent else {
+                return Err(format!("process {} is gone", r.tgid));
+            };
+            vec![level(p.pid(), None, &p), level(r.tgid, Some(r.pid()), r)]
+        } else {
+            vec![level(r.pid(), None, r)]
+        };
+        *self = TaskView {
+            levels,
+            selected: 0,
+        };
+        Ok(())
+    }
 }
 
 /// The process record of `pid` with this start time in a snapshot.
@@ -72,9 +128,9 @@ fn thread_cpu(snap: &Snapshot, pid: u32, start: u64, tid: u32) -> Option<f64> {
     thread_rates(prev, cur, snap.dt_s, snap.cur.hz).cpu_pct
 }
 
-fn crumbs(app: &App) -> String {
+fn crumbs(levels: &[Level]) -> String {
     let mut s = String::from("system");
-    for l in &app.drill {
+    for l in levels {
         let id = l.focus.tid.unwrap_or(l.focus.pid);
         s.push_str(&format!(" › {} ({id})", l.name));
     }
@@ -112,82 +168,81 @@ fn layout(body: Rect, thread: bool) -> Areas {
     }
 }
 
-pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    let Some(level) = app.drill.last().cloned() else {
-        return false;
-    };
-    let threads = app
-        .snapshot()
-        .and_then(|s| {
-            detail_of(&s.cur, level.focus.pid, level.start_time).map(|d| d.threads.clone())
-        })
-        .unwrap_or_default();
-    let n = threads.len();
-    let st = &mut app.task;
-    let page = 10;
-    match key.code {
-        KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('h') => {
-            app.drill.pop();
-            app.task = TaskState::default();
-        }
-        KeyCode::Down | KeyCode::Char('j') => {
-            st.selected = (st.selected + 1).min(n.saturating_sub(1))
-        }
-        KeyCode::Up => st.selected = st.selected.saturating_sub(1),
-        KeyCode::PageDown => st.selected = (st.selected + page).min(n.saturating_sub(1)),
-        KeyCode::PageUp => st.selected = st.selected.saturating_sub(page),
-        KeyCode::Char('g') => st.selected = 0,
-        KeyCode::Char('G') => st.selected = n.saturating_sub(1),
-        KeyCode::Enter | KeyCode::Char('l') if level.focus.tid.is_none() => {
-            if let Some(t) = threads.get(st.selected) {
-                app.drill.push(Level {
-                    focus: Focus {
-                        pid: level.focus.pid,
-                        tid: Some(t.tid),
+impl TaskView {
+    pub fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
+        let Some(level) = self.levels.last().cloned() else {
+            return Reply::Ignored;
+        };
+        let threads = detail_of(&ctx.snap.cur, level.focus.pid, level.start_time)
+            .map(|d| d.threads.clone())
+            .unwrap_or_default();
+        let n = threads.len();
+        let page = 10;
+        match key.code {
+            KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('h') => {
+                self.levels.pop();
+                self.selected = 0;
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(n.saturating_sub(1))
+            }
+            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
+            KeyCode::PageDown => self.selected = (self.selected + page).min(n.saturating_sub(1)),
+            KeyCode::PageUp => self.selected = self.selected.saturating_sub(page),
+            KeyCode::Char('g') => self.selected = 0,
+            KeyCode::Char('G') => self.selected = n.saturating_sub(1),
+            KeyCode::Enter | KeyCode::Char('l') if level.focus.tid.is_none() => {
+                if let Some(t) = threads.get(self.selected) {
+                    self.levels.push(Level {
+                        focus: Focus {
+                            pid: level.focus.pid,
+                            tid: Some(t.tid),
+                        },
+                        start_time: t.stat.start_time,
+                        name: t.comm.clone(),
+                    });
+                }
+            }
+            KeyCode::Char('k') | KeyCode::F(9) | KeyCode::Char('n') | KeyCode::Char('N') => {
+                let pid = level.focus.pid;
+                let start = self.levels.first().map(|l| l.start_time).unwrap_or(0);
+                return Reply::Do(match find_proc(ctx.snap, pid, start) {
+                    Some(task) => Action::Signal {
+                        task,
+                        renice: match key.code {
+                            KeyCode::Char('n') => Some(1),
+                            KeyCode::Char('N') => Some(-1),
+                            _ => None,
+                        },
                     },
-                    start_time: t.stat.start_time,
-                    name: t.comm.clone(),
+                    None => Action::Status(format!("process {pid} is gone")),
                 });
             }
+            _ => return Reply::Ignored,
         }
-        KeyCode::Char('k') | KeyCode::F(9) | KeyCode::Char('n') | KeyCode::Char('N') => {
-            let pid = level.focus.pid;
-            let start = app.drill.first().map(|l| l.start_time).unwrap_or(0);
-            match app.snapshot().and_then(|s| find_proc(s, pid, start)) {
-                Some(rec) => {
-                    let renice = match key.code {
-                        KeyCode::Char('n') => Some(1),
-                        KeyCode::Char('N') => Some(-1),
-                        _ => None,
-                    };
-                    dialog::open(app, &rec, renice);
-                }
-                None => app.status = Some(format!("process {pid} is gone")),
-            }
-        }
-        _ => return false,
+        Reply::Handled
     }
-    true
-}
 
-/// A click on the thread list selects the row (again: opens it).
-pub fn click(app: &mut App, body: Rect, _x: u16, y: u16) {
-    let Some(level) = app.drill.last() else {
-        return;
-    };
-    if level.focus.tid.is_some() {
-        return;
-    }
-    let a = layout(body, false);
-    if y <= a.table.y || y >= a.table.y + a.table.height {
-        return;
-    }
-    let (offset, _) = list_window(app.task.selected, a.table);
-    let i = offset + usize::from(y - a.table.y - 1);
-    if i == app.task.selected {
-        handle_key(app, KeyEvent::from(KeyCode::Enter));
-    } else {
-        app.task.selected = i;
+    /// A click on the thread list selects the row (again: opens it).
+    pub fn click(&mut self, body: Rect, _x: u16, y: u16, ctx: &ViewCtx) -> Reply {
+        let Some(level) = self.levels.last() else {
+            return Reply::Ignored;
+        };
+        if level.focus.tid.is_some() {
+            return Reply::Ignored;
+        }
+        let a = layout(body, false);
+        if y <= a.table.y || y >= a.table.y + a.table.height {
+            return Reply::Ignored;
+        }
+        let (offset, _) = list_window(self.selected, a.table);
+        let i = offset + usize::from(y - a.table.y - 1);
+        if i == self.selected {
+            self.key(KeyEvent::from(KeyCode::Enter), ctx)
+        } else {
+            self.selected = i;
+            Reply::Handled
+        }
     }
 }
 
@@ -200,20 +255,27 @@ fn opt_bytes(v: Option<u64>) -> String {
     v.map(fmt::bytes).unwrap_or_else(|| "n/a".into())
 }
 
-pub fn draw(f: &mut Frame, body: Rect, app: &App) {
-    let (Some(snap), Some(level)) = (app.snapshot(), app.drill.last()) else {
+impl TaskView {
+    pub fn draw(&self, f: &mut Frame, body: Rect, ctx: &ViewCtx) {
+        draw(f, body, self, ctx)
+    }
+}
+
+fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
+    let snap = ctx.snap;
+    let Some(level) = view.levels.last() else {
         return;
     };
-    let t = &app.theme;
+    let t = ctx.theme;
     let w = body.width as usize;
     let thread = level.focus.tid;
     let a = layout(body, thread.is_some());
     f.render_widget(
-        Paragraph::new(Line::styled(fit(&crumbs(app), w), t.title)),
+        Paragraph::new(Line::styled(fit(&crumbs(&view.levels), w), t.title)),
         a.crumb,
     );
     let pid = level.focus.pid;
-    let start = app.drill.first().map(|l| l.start_time).unwrap_or(0);
+    let start = view.levels.first().map(|l| l.start_time).unwrap_or(0);
     let Some(rec) = find_proc(snap, pid, start) else {
         let msg = format!(
             "process {pid} is not in this snapshot (it exited, its pid was reused, or it had not started). Esc goes back."
@@ -330,7 +392,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                 lines.push(kv(&[("limits", fit(&lim, w.saturating_sub(8)))]));
             } else {
                 lines.push(Line::styled(
-                    if app.paused() {
+                    if ctx.timeline.paused() {
                         "detail: not recorded in this snapshot (the view was not open then)"
                     } else {
                         "detail: waiting for the next sample"
@@ -353,7 +415,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                 None => lines.push(Line::styled(
                     if detail.is_some() {
                         "thread: gone in this snapshot"
-                    } else if app.paused() {
+                    } else if ctx.timeline.paused() {
                         "thread: not recorded in this snapshot (the view was not open then)"
                     } else {
                         "thread: waiting for the next sample"
@@ -392,7 +454,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
     match thread {
         None => {
             let ncpu = snap.cpu.ncpu.max(1) as f64;
-            widgets::history(f, g1, &app.history(), "%CPU", 100.0 * ncpu, |s| {
+            widgets::history(f, g1, &ctx.history(), "%CPU", 100.0 * ncpu, |s| {
                 proc_cpu(s, pid, start)
             });
             let total_mib = snap
@@ -403,7 +465,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                 .map(|m| m.total as f64 / 1048576.0)
                 .unwrap_or(1.0);
             let page = snap.cur.page_size as f64;
-            widgets::history(f, g2, &app.history(), "RSS MiB", total_mib, move |s| {
+            widgets::history(f, g2, &ctx.history(), "RSS MiB", total_mib, move |s| {
                 find_proc(s, pid, start).map(|r| r.stat.rss_pages as f64 * page / 1048576.0)
             });
             // The process's TCP sockets share the lower area with its threads.
@@ -417,11 +479,11 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
             let sock_h = (nsock + 2).min(a.table.height / 2).max(2);
             let [threads, sockets] =
                 Layout::vertical([Constraint::Min(2), Constraint::Length(sock_h)]).areas(a.table);
-            draw_threads(f, threads, app, snap, detail, prev);
-            super::sock::draw_process_sockets(f, sockets, app, pid);
+            draw_threads(f, threads, view, ctx, detail, prev);
+            super::sock::draw_process_sockets(f, sockets, ctx, pid);
         }
         Some(tid) => {
-            widgets::history(f, g1, &app.history(), "thread %CPU", 100.0, |s| {
+            widgets::history(f, g1, &ctx.history(), "thread %CPU", 100.0, |s| {
                 thread_cpu(s, pid, start, tid)
             });
         }
@@ -489,12 +551,13 @@ fn figures(
 fn draw_threads(
     f: &mut Frame,
     area: Rect,
-    app: &App,
-    snap: &Snapshot,
+    view: &TaskView,
+    ctx: &ViewCtx,
     detail: Option<&TaskDetail>,
     prev: Option<&TaskDetail>,
 ) {
-    let t = &app.theme;
+    let t = ctx.theme;
+    let snap = ctx.snap;
     let Some(d) = detail else { return };
     // Counters per thread where the perf collector counts this process (tiptop's view).
     let perf = crate::model::perf::tasks(snap);
@@ -527,7 +590,7 @@ fn draw_threads(
         })
         .sum();
     let cmd_w = area.width.saturating_sub(fixed) as usize;
-    let (offset, visible) = list_window(app.task.selected, area);
+    let (offset, visible) = list_window(view.selected, area);
     let rows: Vec<Row> = d
         .threads
         .iter()
@@ -568,7 +631,7 @@ fn draw_threads(
             Row::new(cells)
         })
         .collect();
-    let sel = app.task.selected.min(d.threads.len().saturating_sub(1));
+    let sel = view.selected.min(d.threads.len().saturating_sub(1));
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)

@@ -8,9 +8,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
-use super::PaneId;
-use crate::app::App;
-use crate::app::config::Thresholds;
+use super::{Action, Entry, Pane, PaneId, Reply, Target, ViewCtx};
+use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::theme::Level;
 use crate::widgets::fmt;
@@ -264,44 +263,62 @@ fn fs_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
     rows
 }
 
-pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
-    let n = app
-        .snapshot()
-        .map(|s| use_rows(s, &app.thresholds).len())
-        .unwrap_or(0);
-    match key.code {
-        KeyCode::Down | KeyCode::Char('j') => {
-            app.use_view.selected = (app.use_view.selected + 1).min(n.saturating_sub(1))
-        }
-        KeyCode::Up | KeyCode::Char('k') => {
-            app.use_view.selected = app.use_view.selected.saturating_sub(1)
-        }
-        KeyCode::Enter => {
-            let rows = app
-                .snapshot()
-                .map(|s| use_rows(s, &app.thresholds))
-                .unwrap_or_default();
-            match rows
-                .get(app.use_view.selected)
-                .map(|r| (r.pane, r.resource.clone()))
-            {
-                Some((Some(p), name)) => {
-                    match p {
-                        PaneId::Disk => app.disk.focus_resource(&name),
-                        PaneId::Net => app.net.focus_resource(&name),
-                        _ => {}
-                    }
-                    app.pane = p
-                }
-                Some((None, name)) => {
-                    app.status = Some(format!("{name}: no pane for this resource yet"))
-                }
-                None => {}
-            }
-        }
-        _ => return false,
+pub const ENTRY: Entry = Entry {
+    id: PaneId::Use,
+    title: "USE",
+    make: || Box::new(UseState::default()),
+};
+
+impl Pane for UseState {
+    fn id(&self) -> PaneId {
+        PaneId::Use
     }
-    true
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
+        let rows = use_rows(ctx.snap, ctx.thresholds);
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(rows.len().saturating_sub(1))
+            }
+            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Enter => {
+                return match rows.get(self.selected) {
+                    Some(UseRow {
+                        pane: Some(p),
+                        resource,
+                        ..
+                    }) => Reply::Do(Action::Show {
+                        pane: *p,
+                        target: Target::Resource(resource.clone()),
+                    }),
+                    Some(r) => Reply::Do(Action::Status(format!(
+                        "{}: no pane for this resource yet",
+                        r.resource
+                    ))),
+                    None => Reply::Handled,
+                };
+            }
+            _ => return Reply::Ignored,
+        }
+        Reply::Handled
+    }
+
+    /// A click on a row selects it.
+    fn click(&mut self, area: Rect, _x: u16, y: u16, _ctx: &ViewCtx) -> Reply {
+        let row = usize::from(y.saturating_sub(area.y));
+        if row >= 1 {
+            self.selected = row - 1;
+        }
+        Reply::Handled
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        draw(f, area, self, ctx)
+    }
 }
 
 /// Column widths from the content: each column as wide as its widest text, the resource
@@ -336,17 +353,17 @@ pub fn column_widths(rows: &[UseRow], width: u16) -> [u16; 4] {
     cols
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
-    let Some(s) = app.snapshot() else { return };
-    let t = &app.theme;
-    let rows = use_rows(s, &app.thresholds);
+fn draw(f: &mut Frame, area: Rect, st: &UseState, ctx: &ViewCtx) {
+    let s = ctx.snap;
+    let t = ctx.theme;
+    let rows = use_rows(s, ctx.thresholds);
     let reds: Vec<String> = rows
         .iter()
         .flat_map(|r| [&r.u, &r.s, &r.e].into_iter().map(move |c| (r, c)))
         .filter(|(_, c)| c.level == Level::Crit)
         .filter_map(|(r, c)| c.why.as_ref().map(|w| format!("{}: {w}", r.resource)))
         .collect();
-    let selected = app.use_view.selected.min(rows.len().saturating_sub(1));
+    let selected = st.selected.min(rows.len().saturating_sub(1));
     // The selected row's cells in full, for what the columns had to cut and for n/a reasons.
     let detail: Vec<String> = rows
         .get(selected)

@@ -93,7 +93,7 @@ pub fn move_focus(
         KeyCode::Down | KeyCode::Char('j') => {
             pos.map_or(0, |p| (p + 1).min(names.len().saturating_sub(1)))
         }
-        KeyCode::Up | KeyCode::Char('k') => pos.map_or(0, |p| p.saturating_sub(1)),
+        KeyCode::Up => pos.map_or(0, |p| p.saturating_sub(1)),
         _ => return false,
     };
     *focus = names.get(i).cloned();
