@@ -27,6 +27,15 @@ pub const GLOBAL_KEYS: &[(&str, &str)] = &[
 /// One way to write a tab's label: (index, name) → (label, gap after it).
 type TabForm = dyn Fn(usize, &str) -> (String, u16);
 
+/// The key that reaches the i-th pane: 1–9, 0, then M1… (Alt-1…).
+fn key(i: usize) -> String {
+    match i {
+        0..=8 => format!("{}", i + 1),
+        9 => "0".into(),
+        _ => format!("M{}", i - 9),
+    }
+}
+
 /// The tab row's labels and where each starts, for a row `width` wide: ` 1:name ` while
 /// they fit, then tighter forms, so a dozen panes still fit 80 columns.
 pub fn tab_layout(width: u16) -> Vec<(PaneId, u16, String)> {
@@ -35,11 +44,6 @@ pub fn tab_layout(width: u16) -> Vec<(PaneId, u16, String)> {
 }
 
 fn tabs_for(ids: &[PaneId], width: u16) -> Vec<(PaneId, u16, String)> {
-    let key = |i: usize| match i {
-        0..=8 => format!("{}", i + 1),
-        9 => "0".into(),
-        _ => format!("M{}", i - 9),
-    };
     let forms: [&TabForm; 3] = [
         &|i, n| (format!(" {}:{n} ", key(i)), 1),
         &|i, n| (format!("{}:{n}", key(i)), 1),
