@@ -14,7 +14,7 @@ use ratatui::backend::TestBackend;
 use usetop::app::config::Thresholds;
 use usetop::app::{App, Options};
 use usetop::collectors::{Collectors, ProcRoot, Request, SystemClock, TaskRequest};
-use usetop::panes::{self, PaneId};
+use usetop::panes::PaneId;
 use usetop::theme::Theme;
 
 /// CPU time consumed by this process so far (every thread), in nanoseconds.
