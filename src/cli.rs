@@ -446,7 +446,7 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
 
 fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
     use crate::export::dump::{self, Format, View};
-    let view = View::for_pane(a.pane).map_err(anyhow::Error::msg)?;
+    let view = View::for_pane(a.pane.name()).map_err(anyhow::Error::msg)?;
     // The config is still checked: a broken one is an error here as everywhere.
     cli.options(&Config::load(cli.config.as_deref())?)?;
     let mut timeline = crate::timeline::Timeline::new(2);

@@ -11,7 +11,6 @@ pub use super::records::{
     SlabRecord, SockHeader, SockRecord, TcpRecord, UdpRecord,
 };
 use crate::model::Snapshot;
-use crate::panes::PaneId;
 use crate::store::format_utc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -36,16 +35,21 @@ pub enum View {
 }
 
 impl View {
-    pub fn for_pane(p: PaneId) -> Result<View, String> {
-        match p {
-            PaneId::Use | PaneId::Mem => Ok(View::System),
-            PaneId::Cpu => Ok(View::Cpu),
-            PaneId::Proc => Ok(View::Proc),
-            PaneId::Disk => Ok(View::Disk),
-            PaneId::Net => Ok(View::Net),
-            PaneId::Sock => Ok(View::Sock),
-            PaneId::Slab => Ok(View::Slab),
-            PaneId::Perf => Ok(View::Perf),
+    /// The view for a pane, by the pane's name (`--pane`): export knows pane names, not the
+    /// panes themselves. The USE and memory panes dump the system summary.
+    pub fn for_pane(name: &str) -> Result<View, String> {
+        match name {
+            "use" | "mem" => Ok(View::System),
+            "cpu" => Ok(View::Cpu),
+            "proc" => Ok(View::Proc),
+            "disk" => Ok(View::Disk),
+            "net" => Ok(View::Net),
+            "sock" => Ok(View::Sock),
+            "slab" => Ok(View::Slab),
+            "perf" => Ok(View::Perf),
+            other => Err(format!(
+                "no dump view for pane {other:?}; one of: use, mem, cpu, proc, disk, net, sock, slab, perf"
+            )),
         }
     }
 
