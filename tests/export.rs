@@ -322,6 +322,10 @@ fn every_pane_has_a_dump_view() {
     for p in PaneId::all() {
         assert!(View::for_pane(p.name()).is_ok(), "{p:?}");
     }
+    assert_eq!(View::for_pane("mem"), Ok(View::System));
+    assert_eq!(View::for_pane("sock"), Ok(View::Sock));
+    let err = View::for_pane("cgroup").unwrap_err();
+    assert!(err.contains("\"cgroup\"") && err.contains("proc"), "{err}");
 }
 
 /// Recorded, then dumped from the recording: every view survives the round trip through the

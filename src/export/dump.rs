@@ -35,7 +35,8 @@ pub enum View {
 }
 
 impl View {
-    /// The view of a pane, by the pane's name.
+    /// The view for a pane, by the pane's name (`--pane`): export knows pane names, not the
+    /// panes themselves. The USE and memory panes dump the system summary.
     pub fn for_pane(name: &str) -> Result<View, String> {
         match name {
             "use" | "mem" => Ok(View::System),
@@ -46,7 +47,9 @@ impl View {
             "sock" => Ok(View::Sock),
             "slab" => Ok(View::Slab),
             "perf" => Ok(View::Perf),
-            other => Err(format!("the {other} pane has no dump view")),
+            other => Err(format!(
+                "no dump view for pane {other:?}; one of: use, mem, cpu, proc, disk, net, sock, slab, perf"
+            )),
         }
     }
 
