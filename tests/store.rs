@@ -130,26 +130,49 @@ fn recording_file_is_private_and_locked() {
 fn appending_continues_after_the_last_whole_frame() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rec.usetop");
-    let samples = fixture_samples("basic", 3);
+    let samples = fixture_samples("basic", 4);
     {
         let mut rec = Recorder::open(&path, header()).unwrap();
         rec.append(&samples[0]).unwrap();
         rec.append(&samples[1]).unwrap();
     }
-    // A crash mid-frame leaves a partial frame; the next recorder cuts it off.
-    let len = std::fs::metadata(&path).unwrap().len();
-    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-    f.set_len(len - 7).unwrap();
-    drop(f);
     {
         let mut rec = Recorder::open(&path, header()).unwrap();
-        assert_eq!(rec.existing_frames, 1);
+        assert_eq!(rec.existing_frames, 2);
+        assert!(rec.take_notices().is_empty());
         rec.append(&samples[2]).unwrap();
     }
     let (back, r) = read_all(std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(r.stats.summary(), None);
-    assert_eq!(back.len(), 2);
-    assert_eq!(dbg(&back[1]), dbg(&samples[2]));
+    assert_eq!(back.len(), 3);
+    assert_eq!(dbg(&back[2]), dbg(&samples[2]));
+
+    // A crash mid-frame leaves a partial frame: the next recorder does not cut it (those
+    // bytes are not its own) but moves the whole file aside and says so.
+    let len = std::fs::metadata(&path).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(len - 7).unwrap();
+    drop(f);
+    let cut = std::fs::read(&path).unwrap();
+    let mut rec = Recorder::open(&path, header()).unwrap();
+    assert_eq!(rec.existing_frames, 0);
+    let notices = rec.take_notices();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains("moved, unchanged"), "{notices:?}");
+    rec.append(&samples[3]).unwrap();
+    drop(rec);
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p != &path)
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert!(notices[0].contains(&aside[0].display().to_string()));
+    assert_eq!(std::fs::read(&aside[0]).unwrap(), cut);
+    let (back, r) = read_all(std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(r.stats.summary(), None);
+    assert_eq!(back.len(), 1);
+    assert_eq!(dbg(&back[0]), dbg(&samples[3]));
 }
 
 #[test]

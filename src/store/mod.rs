@@ -31,10 +31,20 @@ pub enum StoreError {
     BadHeader { path: PathBuf, reason: String },
     #[error("{path}: cannot append: {reason}")]
     Append { path: PathBuf, reason: String },
+    #[error("{path}: refusing to record here: {reason}")]
+    Refused { path: PathBuf, reason: String },
     #[error(
         "{path}: write failed after {frames} frame(s): {err}; recording stopped, the frames written so far are readable"
     )]
     Write {
+        path: PathBuf,
+        frames: u64,
+        err: std::io::Error,
+    },
+    #[error(
+        "{path}: flushing the recording to disk failed after {frames} frame(s): {err}; the last frames may not be on disk"
+    )]
+    Sync {
         path: PathBuf,
         frames: u64,
         err: std::io::Error,

@@ -1,6 +1,7 @@
 //! `usetop record`: samples on the normal schedule and appends each raw Sample to a file
-//! until a count, a duration or a signal (SIGINT, SIGTERM, SIGHUP) stops it. A write error
-//! stops it too, with the frames already written left intact.
+//! until a count, a duration or a signal (SIGINT, SIGTERM, SIGHUP) stops it, even in the
+//! middle of a write that blocks. A write error stops it too, with the frames already
+//! written left intact.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,17 +26,30 @@ pub struct RecordSummary {
     pub existing_frames: u64,
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
+/// Set by SIGTERM, SIGINT and SIGHUP while recording.
+pub static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_sig: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-fn install_signal_handlers() {
+/// Makes SIGTERM, SIGINT and SIGHUP set `STOP`. The handlers are installed without
+/// `SA_RESTART`, so a write blocked in the kernel returns EINTR and the writer, seeing
+/// `STOP`, gives up instead of blocking again.
+pub fn install_stop_handlers() -> std::io::Result<()> {
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        // SAFETY: an all-zero sigaction is a valid value (no flags, empty mask) to fill in.
+        let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+        sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+        sa.sa_flags = 0;
+        // SAFETY: sigemptyset initialises the mask inside `sa`, which we own.
+        unsafe { libc::sigemptyset(&mut sa.sa_mask) };
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+        if unsafe { libc::sigaction(sig, &sa, std::ptr::null_mut()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
     }
+    Ok(())
 }
 
 pub fn header_for(first: &crate::model::Sample, interval: Duration) -> Header {
@@ -59,7 +73,11 @@ pub fn run(
     clock: &dyn Clock,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<RecordSummary, StoreError> {
-    install_signal_handlers();
+    STOP.store(false, Ordering::SeqCst);
+    install_stop_handlers().map_err(|err| StoreError::Io {
+        path: opts.path.clone(),
+        err,
+    })?;
     let req = Request {
         tasks: TaskRequest {
             threads: opts.threads,
@@ -71,10 +89,24 @@ pub fn run(
     let started = Instant::now();
     let first = collectors.sample(clock, req);
     let mut rec = Recorder::open(&opts.path, header_for(&first, opts.interval))?;
+    rec.stop_on(&STOP);
+    tell(&mut rec);
     let mut sample = first;
     let mut next = Instant::now();
     loop {
-        rec.append(&sample)?;
+        let appended = rec.append(&sample);
+        tell(&mut rec);
+        match appended {
+            Ok(_) => {}
+            // A signal interrupted the write: stop; the frame was not written and is not
+            // counted.
+            Err(StoreError::Write { err, .. })
+                if err.kind() == std::io::ErrorKind::Interrupted && STOP.load(Ordering::SeqCst) =>
+            {
+                break;
+            }
+            Err(e) => return Err(e),
+        }
         progress(rec.frames(), rec.bytes());
         if opts.count.is_some_and(|n| rec.frames() >= n) {
             break;
@@ -91,12 +123,20 @@ pub fn run(
         }
         sample = collectors.sample(clock, req);
     }
-    let _ = rec.sync();
+    rec.sync()?;
     Ok(RecordSummary {
         frames: rec.frames(),
         bytes: rec.bytes(),
         existing_frames: rec.existing_frames,
     })
+}
+
+/// Tells the user on stderr what the recorder did besides recording (a damaged file moved
+/// aside, a truncation followed), as it happens.
+fn tell(rec: &mut Recorder) {
+    for notice in rec.take_notices() {
+        eprintln!("usetop: {notice}");
+    }
 }
 
 /// Sleeps in short steps so a signal stops recording promptly; false when signalled.
