@@ -77,9 +77,9 @@ fn parse_history(s: &str) -> Result<usize, String> {
 #[derive(Debug, Parser)]
 #[command(name = "usetop", version, about)]
 pub struct Cli {
-    /// Refresh interval in seconds (0.1–60).
-    #[arg(short, long, default_value = "1", value_parser = parse_interval)]
-    pub interval: f64,
+    /// Refresh interval in seconds (0.1–60; default: the config's, else 1).
+    #[arg(short, long, value_parser = parse_interval)]
+    pub interval: Option<f64>,
     /// Pane to start on (default: the config's, else use).
     #[arg(short = 'P', long, value_parser = crate::panes::parse_pane)]
     pub pane: Option<PaneId>,
@@ -145,9 +145,35 @@ impl Cli {
             .collect()
     }
 
+    /// `-u` names a user of the tree's passwd file, or is a number (a uid): anything else
+    /// would show an empty table with no hint why.
+    fn check_user(&self, user: &str) -> Result<()> {
+        if user.parse::<u32>().is_ok() {
+            return Ok(());
+        }
+        let Some(root) = self.roots().into_iter().next() else {
+            return Ok(());
+        };
+        let path = root.etc.join("passwd");
+        match std::fs::read(&path) {
+            Ok(b) => {
+                let known = crate::collectors::parse::parse_passwd(&b)
+                    .values()
+                    .any(|n| n == user);
+                if known {
+                    Ok(())
+                } else {
+                    anyhow::bail!("-u {user}: no such user in {}", path.display())
+                }
+            }
+            // Without a passwd file names cannot be checked; the filter still matches names.
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Options from the flags over the config file over the defaults. A flag left at its
     /// default gives way to the config's value.
-    fn options(&self, cfg: &Config) -> Result<Options> {
+    pub fn options(&self, cfg: &Config) -> Result<Options> {
         let no_color = self.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let theme_name = self.theme.as_deref().or(cfg.theme.as_deref());
         let theme = if no_color {
@@ -157,16 +183,16 @@ impl Cli {
                 .and_then(Theme::builtin)
                 .unwrap_or_else(Theme::dark)
         };
-        let interval = match cfg.interval {
-            Some(v) if self.interval == 1.0 => v,
-            _ => self.interval,
-        };
+        // A flag given on the command line wins over the config, even when it names the
+        // default.
+        let interval = self.interval.or(cfg.interval).unwrap_or(1.0);
         // A flag given on the command line wins over the config, even when it names the
         // default.
         let pane = self.pane.or(cfg.pane).unwrap_or(PaneId::Use);
         let columns = cfg.columns.clone();
         let mut filter = Vec::new();
         if let Some(u) = &self.user {
+            self.check_user(u)?;
             filter.push(format!("user:{u}"));
         }
         if let Some(PidList(p)) = &self.pids {

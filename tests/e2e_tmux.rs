@@ -286,6 +286,10 @@ fn bad_cli_values_are_one_line_and_exit_2() {
     assert_one_line_error(&run(&["--no-such-flag"]), "--no-such-flag");
     assert_one_line_error(&run(&["--size", "80x24"]), "--headless");
     assert_one_line_error(&run(&["--proc-root", "/nonexistent"]), "not a proc");
+    assert_one_line_error(
+        &run(&["-u", "no_such_user_here", "--headless"]),
+        "no such user",
+    );
     // Help and version are not errors.
     let out = run(&["--help"]);
     assert_eq!(out.status.code(), Some(0));

@@ -125,3 +125,38 @@ fn theme_flag_and_unknown_theme() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown theme"), "{err}");
 }
+
+/// A flag on the command line wins over the config even when it names the default value.
+#[test]
+fn flags_equal_to_defaults_still_beat_the_config() {
+    use clap::Parser;
+    let cfg = Config::parse("pane = \"proc\"\ninterval = 2\n", Path::new("c.toml")).unwrap();
+    let cli = usetop::cli::Cli::try_parse_from(["usetop", "-P", "use", "-i", "1"]).unwrap();
+    let o = cli.options(&cfg).unwrap();
+    assert_eq!(o.pane, PaneId::Use);
+    assert_eq!(o.interval, std::time::Duration::from_secs(1));
+    // Without the flags the config decides.
+    let cli = usetop::cli::Cli::try_parse_from(["usetop"]).unwrap();
+    let o = cli.options(&cfg).unwrap();
+    assert_eq!(o.pane, PaneId::Proc);
+    assert_eq!(o.interval, std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn empty_columns_and_bindings_of_built_in_keys_are_errors() {
+    let e = err("columns = []\n");
+    assert!(e.starts_with("config.toml:1:11:"), "{e}");
+    assert!(e.contains("at least one"), "{e}");
+    for (text, key) in [
+        ("[keys]\nkill = \"q\"\n", "q"),
+        ("[keys]\ntree = \"Space\"\n", "Space"),
+        ("[keys]\nfilter = \"3\"\n", "3"),
+        ("[keys]\nthreads = \"C-c\"\n", "C-c"),
+    ] {
+        let e = err(text);
+        assert!(e.starts_with("config.toml:2:"), "{e}");
+        assert!(e.contains("built-in key") && e.contains(key), "{e}");
+    }
+    // A free key is still fine.
+    assert!(Config::parse("[keys]\nkill = \"F8\"\n", Path::new("c.toml")).is_ok());
+}

@@ -59,10 +59,27 @@ impl Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyName(pub KeyEvent);
 
+/// Keys that keep their built-in meaning everywhere (quit, help, panes, time, rows): a
+/// binding may not take them over.
+const RESERVED_KEYS: &[&str] = &[
+    "q", "?", "F1", "Tab", "BackTab", "Space", "Left", "Right", "Up", "Down", "Home", "End",
+    "PgUp", "PgDn", "Enter", "Esc", "C-c", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+];
+
 impl<'de> Deserialize<'de> for KeyName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse_key(&s).map(KeyName).map_err(serde::de::Error::custom)
+        let key = parse_key(&s).map_err(serde::de::Error::custom)?;
+        let reserved = RESERVED_KEYS
+            .iter()
+            .filter_map(|r| parse_key(r).ok())
+            .any(|r| r.code == key.code && r.modifiers == key.modifiers);
+        if reserved {
+            return Err(serde::de::Error::custom(format!(
+                "{s:?} is a built-in key (quit, help, panes, time or rows) and cannot be bound"
+            )));
+        }
+        Ok(KeyName(key))
     }
 }
 
@@ -86,6 +103,12 @@ fn de_pane<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PaneId>, D::Error> 
 
 fn de_columns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     let names = Vec::<String>::deserialize(d)?;
+    if names.is_empty() {
+        return Err(serde::de::Error::custom(
+            "columns = [] would leave the process table without a column; list at least one, \
+             or leave the key out for the default set",
+        ));
+    }
     names
         .iter()
         .map(|n| {
