@@ -242,4 +242,72 @@ mod tests {
             .is_err()
         );
     }
+
+    /// xterm's default palette, for contrast checks.
+    fn rgb(c: Color) -> Option<(f64, f64, f64)> {
+        let v = |r: u8, g: u8, b: u8| Some((f64::from(r), f64::from(g), f64::from(b)));
+        match c {
+            Color::Black => v(0, 0, 0),
+            Color::Red => v(205, 0, 0),
+            Color::Green => v(0, 205, 0),
+            Color::Yellow => v(205, 205, 0),
+            Color::Blue => v(0, 0, 238),
+            Color::Magenta => v(205, 0, 205),
+            Color::Cyan => v(0, 205, 205),
+            Color::Gray => v(229, 229, 229),
+            Color::DarkGray => v(127, 127, 127),
+            Color::LightRed => v(255, 0, 0),
+            Color::LightGreen => v(0, 255, 0),
+            Color::LightYellow => v(255, 255, 0),
+            Color::LightBlue => v(92, 92, 255),
+            Color::LightMagenta => v(255, 0, 255),
+            Color::LightCyan => v(0, 255, 255),
+            Color::White => v(255, 255, 255),
+            Color::Rgb(r, g, b) => v(r, g, b),
+            _ => None,
+        }
+    }
+
+    /// WCAG contrast ratio of a colour against white.
+    fn contrast_on_white(c: Color) -> Option<f64> {
+        let (r, g, b) = rgb(c)?;
+        let lin = |x: f64| {
+            let x = x / 255.0;
+            if x <= 0.03928 {
+                x / 12.92
+            } else {
+                ((x + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let l = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+        Some(1.05 / (l + 0.05))
+    }
+
+    /// Text drawn straight on a light background (no background colour of its own) must be
+    /// readable: the dim labels and the sort marker were silver on white.
+    #[test]
+    fn light_theme_text_is_readable_on_white() {
+        let t = Theme::builtin("light").unwrap();
+        for (name, s) in [
+            ("dim", t.dim),
+            ("unknown", t.unknown),
+            ("tab", t.tab),
+            ("title", t.title),
+            ("status", t.status),
+            ("crit", t.crit),
+            ("warn", t.warn),
+            ("ok", t.ok),
+            ("usr", t.usr),
+            ("sys", t.sys),
+            ("io", t.io),
+            ("spark", t.spark),
+        ] {
+            if s.bg.is_some() {
+                continue;
+            }
+            let Some(fg) = s.fg else { continue };
+            let ratio = contrast_on_white(fg).unwrap_or(21.0);
+            assert!(ratio >= 3.0, "{name}: {fg:?} has contrast {ratio:.1} on white");
+        }
+    }
 }
