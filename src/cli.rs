@@ -118,6 +118,9 @@ pub struct Cli {
     /// Never send signals or renice: those keys only show a message.
     #[arg(long)]
     pub read_only: bool,
+    /// Leave the mouse to the terminal: no mouse capture (select and paste as usual).
+    #[arg(long)]
+    pub no_mouse: bool,
     /// Show only processes of this user (name or uid).
     #[arg(short = 'u', long = "user", value_name = "USER")]
     pub user: Option<String>,
@@ -216,6 +219,8 @@ impl Cli {
             thresholds: cfg.thresholds.clone(),
             ui: UiOptions {
                 read_only: self.read_only || cfg.read_only,
+                no_mouse: self.no_mouse || cfg.mouse == Some(false),
+                replay: false,
                 columns,
                 filter: filter.join(" "),
                 key_aliases,
@@ -458,12 +463,14 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
     if headless {
         eprintln!("usetop: {describe}");
         let frames = loaded.samples.len();
+        opts.ui.replay = true;
         let mut source = loaded.samples.into_iter();
         let text = render_from(opts, a.size, frames, &a.keys, &mut source)?;
         print_out(&text);
         return Ok(());
     }
     opts.history = opts.history.max(loaded.samples.len()).max(2);
+    opts.ui.replay = true;
     let mut app = App::new(opts);
     app.status = Some(format!("{describe}; ←/→ step, space follows the end"));
     live::run_source(app, live::Source::Loaded(loaded.samples))

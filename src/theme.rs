@@ -307,7 +307,10 @@ mod tests {
             }
             let Some(fg) = s.fg else { continue };
             let ratio = contrast_on_white(fg).unwrap_or(21.0);
-            assert!(ratio >= 3.0, "{name}: {fg:?} has contrast {ratio:.1} on white");
+            assert!(
+                ratio >= 3.0,
+                "{name}: {fg:?} has contrast {ratio:.1} on white"
+            );
         }
     }
 }

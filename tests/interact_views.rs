@@ -449,3 +449,21 @@ fn k_does_not_move_up_in_any_table() {
     assert_eq!(app.pane_state::<SockState>().unwrap().selected, 1);
     assert!(app.pane_state::<SlabState>().unwrap().selected <= 1);
 }
+
+/// A key with no meaning where it is pressed says so on the status line; F10 quits as in htop.
+#[test]
+fn unknown_keys_say_so_and_f10_quits() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let mut app = sampled_app(Default::default());
+    app.switch_pane(PaneId::Cpu);
+    app.handle_key(KeyEvent::from(KeyCode::F(2)));
+    assert_eq!(
+        app.status.as_deref(),
+        Some("F2: no action here; ? for keys")
+    );
+    app.handle_key(KeyEvent::from(KeyCode::Char('x')));
+    assert_eq!(app.status.as_deref(), Some("x: no action here; ? for keys"));
+    assert!(!app.quit);
+    app.handle_key(KeyEvent::from(KeyCode::F(10)));
+    assert!(app.quit);
+}

@@ -43,6 +43,12 @@ fn record_then_replay_headless_and_dump() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let frames = text(&out.stdout);
     assert_eq!(frames.split("\x0c\n").count(), 3);
+    // Every replayed frame says it is a replay, with the recording's date and time.
+    for frame in frames.split("\x0c\n") {
+        let header = frame.lines().next().unwrap_or_default();
+        assert!(header.contains(" REPLAY 20"), "{header}");
+        assert!(header.contains(" UTC #"), "{header}");
+    }
     assert!(text(&out.stderr).contains("frames 1–3 of 3"));
 
     let out = usetop(&[

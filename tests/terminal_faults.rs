@@ -218,3 +218,18 @@ fn stdin_not_a_terminal() {
     assert!(err.contains("needs a terminal"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(2));
 }
+
+/// `--no-mouse` leaves the mouse to the terminal; by default usetop captures it, and gives it
+/// back on quit (an ssh drop mid-session is the other path, covered by the restore tests).
+#[test]
+fn mouse_capture_follows_no_mouse_and_is_released_on_quit() {
+    for (args, want) in [("", "1"), ("--no-mouse", "0")] {
+        let t = Tmux::start(100, 30, &wrapped(&format!("{args} {}", basic()), ""));
+        t.wait_for("1:use", 10);
+        assert_eq!(t.format("#{mouse_any_flag}"), want, "args {args:?}");
+        t.keys(&["q"]);
+        assert_restored(&t);
+        assert_eq!(t.format("#{mouse_any_flag}"), "0", "mouse left captured");
+        t.kill_server();
+    }
+}

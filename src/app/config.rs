@@ -155,6 +155,8 @@ pub struct Config {
     pub theme: Option<String>,
     /// Never send signals or renice.
     pub read_only: bool,
+    /// `mouse = false`: no mouse capture (as `--no-mouse`).
+    pub mouse: Option<bool>,
     /// Extra keys: `kill = "F9"`.
     pub keys: BTreeMap<Action, KeyName>,
 }

@@ -5,6 +5,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub fn parse_key(name: &str) -> Result<KeyEvent, String> {
     let (mods, base) = if let Some(rest) = name.strip_prefix("C-") {
         (KeyModifiers::CONTROL, rest)
+    } else if let Some(rest) = name.strip_prefix("M-") {
+        (KeyModifiers::ALT, rest)
     } else if let Some(rest) = name.strip_prefix("S-") {
         (KeyModifiers::SHIFT, rest)
     } else {
@@ -42,6 +44,26 @@ pub fn parse_key(name: &str) -> Result<KeyEvent, String> {
     Ok(KeyEvent::new(code, mods))
 }
 
+/// A key's name as `parse_key` reads it (for messages).
+pub fn key_name(k: &KeyEvent) -> String {
+    let base = match k.code {
+        KeyCode::Char(' ') => "Space".to_string(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::BackTab => "S-Tab".to_string(),
+        KeyCode::PageUp => "PgUp".to_string(),
+        KeyCode::PageDown => "PgDn".to_string(),
+        other => format!("{other:?}"),
+    };
+    if k.modifiers.contains(KeyModifiers::CONTROL) {
+        format!("C-{base}")
+    } else if k.modifiers.contains(KeyModifiers::ALT) {
+        format!("M-{base}")
+    } else {
+        base
+    }
+}
+
 pub fn parse_keys(s: &str) -> Result<Vec<KeyEvent>, String> {
     s.split_whitespace().map(parse_key).collect()
 }
@@ -59,5 +81,9 @@ mod tests {
         assert_eq!(parse_key("/").unwrap().code, KeyCode::Char('/'));
         assert!(parse_key("Nope").is_err());
         assert_eq!(parse_keys("a  b").unwrap().len(), 2);
+        assert_eq!(parse_key("M-1").unwrap().modifiers, KeyModifiers::ALT);
+        for n in ["F2", "x", "C-x", "M-1", "Space", "S-Tab", "PgDn", "Home"] {
+            assert_eq!(key_name(&parse_key(n).unwrap()), n);
+        }
     }
 }

@@ -61,15 +61,19 @@ fn install_signal_handlers() {
     }
 }
 
-/// Takes the terminal: raw mode, alternate screen, hidden cursor.
+/// Whether the dashboard captures the mouse (off with `--no-mouse` / `mouse = false`).
+static MOUSE: AtomicBool = AtomicBool::new(true);
+
+/// Takes the terminal: raw mode, alternate screen, hidden cursor, and the mouse unless it
+/// was left to the terminal.
 fn enter_terminal() -> Result<()> {
     enable_raw_mode().context("cannot switch the terminal to raw mode")?;
-    if let Err(e) = execute!(
-        io::stdout(),
-        EnterAlternateScreen,
-        EnableMouseCapture,
-        cursor::Hide
-    ) {
+    let mut out = io::stdout();
+    let mut r = execute!(out, EnterAlternateScreen, cursor::Hide);
+    if r.is_ok() && MOUSE.load(Ordering::SeqCst) {
+        r = execute!(out, EnableMouseCapture);
+    }
+    if let Err(e) = r {
         restore_terminal();
         return Err(e).context("cannot enter the alternate screen");
     }
@@ -139,6 +143,7 @@ pub fn run_source(mut app: App, source: Source) -> Result<()> {
     }
     install_panic_hook();
     install_signal_handlers();
+    MOUSE.store(!app.ui.no_mouse, Ordering::SeqCst);
     enter_terminal()?;
     let result = event_loop(&mut app, source);
     restore_terminal();

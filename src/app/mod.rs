@@ -40,6 +40,10 @@ pub struct UiOptions {
     pub key_aliases: Vec<(KeyEvent, KeyEvent)>,
     /// The tree signals go to. `None` or a fixture tree: nothing is ever signalled.
     pub root: Option<ProcRoot>,
+    /// Leave the mouse to the terminal (`--no-mouse`, `mouse = false`).
+    pub no_mouse: bool,
+    /// The snapshots come from a recording: the header says REPLAY.
+    pub replay: bool,
 }
 
 pub struct Options {
@@ -229,7 +233,7 @@ impl App {
         }
         self.status = None;
         match key.code {
-            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Char('q') | KeyCode::F(10) => self.quit = true,
             KeyCode::Char('?') | KeyCode::F(1) => {
                 self.show_help = true;
                 self.help_scroll = 0;
@@ -249,7 +253,14 @@ impl App {
                 }
             }
             KeyCode::Left => self.timeline.step(-1),
-            _ => {}
+            // Moving keys a pane has no use for (the wheel on a pane without rows) are quiet.
+            KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Right => {}
+            _ => {
+                self.status = Some(format!(
+                    "{}: no action here; ? for keys",
+                    keys::key_name(&key)
+                ))
+            }
         }
     }
 

@@ -21,7 +21,7 @@ pub const GLOBAL_KEYS: &[(&str, &str)] = &[
     ("Left / Right", "older / newer snapshot (Left pauses)"),
     ("Home / End", "oldest stored snapshot / back to live"),
     ("? / F1", "this help (Up/Down/PgUp/PgDn scroll)"),
-    ("q / C-c", "quit"),
+    ("q / F10 / C-c", "quit"),
 ];
 
 /// One way to write a tab's label: (index, name) → (label, gap after it).
@@ -150,7 +150,22 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
             )));
         }
         spans.push(Span::raw(format!("{} UTC ", fmt::clock(c.wall_ms))));
-        if app.paused() {
+        if app.ui.replay {
+            // Every frame of a replay says so, with the recording's time.
+            spans.insert(
+                1,
+                Span::styled(
+                    format!(
+                        " REPLAY {} {} UTC #{}{} ",
+                        fmt::date(c.wall_ms),
+                        fmt::clock(c.wall_ms),
+                        s.seq,
+                        if app.paused() { "" } else { " (end)" }
+                    ),
+                    t.crit,
+                ),
+            );
+        } else if app.paused() {
             let age = app.timeline.age_s();
             // Right after the name, so a narrow terminal never cuts it off.
             spans.insert(

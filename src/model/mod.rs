@@ -14,6 +14,7 @@ pub mod sockets;
 pub mod tasklist;
 pub mod tasks;
 pub mod thresholds;
+pub mod time;
 
 pub use counters::{delta, delta32, rate};
 pub use level::Level;

@@ -85,6 +85,12 @@ pub fn clock(wall_ms: i64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
 }
 
+/// Unix milliseconds as the UTC date, `YYYY-MM-DD`.
+pub fn date(wall_ms: i64) -> String {
+    let t = crate::model::time::Civil::from_unix_ms(wall_ms);
+    format!("{:04}-{:02}-{:02}", t.year, t.month, t.day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +105,7 @@ mod tests {
         assert_eq!(count_rate(None), "-");
         assert_eq!(count(12345.0), "12k");
         assert_eq!(clock(VIRT), "00:00:05");
+        assert_eq!(date(VIRT), "2026-01-01");
     }
     const VIRT: i64 = 1_767_225_605_000;
 }
