@@ -467,3 +467,38 @@ fn unknown_keys_say_so_and_f10_quits() {
     app.handle_key(KeyEvent::from(KeyCode::F(10)));
     assert!(app.quit);
 }
+
+/// `q` inside help closes help (help says any key closes it); Up/Down/PgDn scroll it.
+#[test]
+fn help_scrolls_and_q_only_closes_it() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let mut app = sampled_app(Default::default());
+    app.handle_key(KeyEvent::from(KeyCode::Char('?')));
+    assert!(app.show_help);
+    app.handle_key(KeyEvent::from(KeyCode::PageDown));
+    app.handle_key(KeyEvent::from(KeyCode::Down));
+    assert!(app.show_help);
+    assert_eq!(app.help_scroll, 11);
+    app.handle_key(KeyEvent::from(KeyCode::Char('q')));
+    assert!(!app.show_help);
+    assert!(!app.quit, "q in help quit usetop");
+}
+
+/// At 80x24 help with many n/a reasons is longer than the screen: it says it scrolls, and
+/// scrolled down it shows the reasons at its end.
+#[test]
+fn help_scrolled_shows_its_end_at_80x24() {
+    let top = common::headless("hostile_empty_truncated", PaneId::Proc, 80, 24, "?");
+    assert!(top.contains("PgDn scroll"), "{top}");
+    assert!(top.contains("q / F10 / C-c"), "{top}");
+    let end = common::headless(
+        "hostile_empty_truncated",
+        PaneId::Proc,
+        80,
+        24,
+        "? PgDn PgDn PgDn",
+    );
+    assert!(!top.contains("slab: slab caches"), "{top}");
+    assert!(end.contains("slab: slab caches"), "{end}");
+    assert!(end.contains("PgDn scroll"), "{end}");
+}

@@ -258,12 +258,12 @@ fn draw_help(f: &mut Frame, body: Rect, app: &App) {
     let inner = body.height.saturating_sub(2);
     let total = lines.len() as u16;
     let scroll = app.help_scroll.min(total.saturating_sub(inner));
+    // On the frame, so it shows however far the text is scrolled.
     let more = if total > inner {
-        "Up/Down/PgUp/PgDn scroll; any other key closes this help"
+        " Up/Down/PgUp/PgDn scroll; any other key closes this help "
     } else {
-        "any key closes this help"
+        " any key closes this help "
     };
-    lines.push(Line::styled(more, t.dim));
     let h = (lines.len() as u16 + 2).min(body.height);
     let w = body.width.min(100);
     let area = Rect {
@@ -274,9 +274,12 @@ fn draw_help(f: &mut Frame, body: Rect, app: &App) {
     };
     f.render_widget(Clear, area);
     f.render_widget(
-        Paragraph::new(lines)
-            .scroll((scroll, 0))
-            .block(Block::default().borders(Borders::ALL).title(" help ")),
+        Paragraph::new(lines).scroll((scroll, 0)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" help ")
+                .title_bottom(Line::styled(more, t.dim)),
+        ),
         area,
     );
 }
