@@ -502,3 +502,22 @@ fn help_scrolled_shows_its_end_at_80x24() {
     assert!(end.contains("slab: slab caches"), "{end}");
     assert!(end.contains("PgDn scroll"), "{end}");
 }
+
+/// `+` and `-` walk the refresh interval up and down a fixed ladder, within 0.1–60 s.
+#[test]
+fn plus_and_minus_change_the_refresh_interval() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    use std::time::Duration;
+    let mut app = sampled_app(Default::default());
+    app.switch_pane(PaneId::Cpu);
+    app.handle_key(KeyEvent::from(KeyCode::Char('+')));
+    assert_eq!(app.interval, Duration::from_secs(2));
+    assert_eq!(app.status.as_deref(), Some("refresh every 2s"));
+    for _ in 0..5 {
+        app.handle_key(KeyEvent::from(KeyCode::Char('-')));
+    }
+    assert_eq!(app.interval, Duration::from_millis(100));
+    app.handle_key(KeyEvent::from(KeyCode::Char('-')));
+    assert_eq!(app.interval, Duration::from_millis(100));
+    assert!(app.status.as_deref().unwrap_or("").contains("limit"));
+}

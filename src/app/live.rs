@@ -156,6 +156,7 @@ fn event_loop(app: &mut App, source: Source) -> Result<()> {
     let (ctl_tx, ctl_rx) = mpsc::channel::<Control>();
     let sample_tx = tx.clone();
     let mut req = app.request();
+    let mut interval = app.interval;
     match source {
         Source::Sampler(collectors) => {
             spawn_sampler(*collectors, app.interval, req, ctl_rx, move |s| {
@@ -262,6 +263,10 @@ fn event_loop(app: &mut App, source: Source) -> Result<()> {
         if r != req {
             req = r;
             let _ = ctl_tx.send(Control::Request(r));
+        }
+        if app.interval != interval {
+            interval = app.interval;
+            let _ = ctl_tx.send(Control::Interval(interval));
         }
     }
 }

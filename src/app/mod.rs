@@ -253,6 +253,8 @@ impl App {
                 }
             }
             KeyCode::Left => self.timeline.step(-1),
+            KeyCode::Char('+') => self.change_interval(1),
+            KeyCode::Char('-') => self.change_interval(-1),
             // Moving keys a pane has no use for (the wheel on a pane without rows) are quiet.
             KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Right => {}
             _ => {
@@ -261,6 +263,24 @@ impl App {
                     keys::key_name(&key)
                 ))
             }
+        }
+    }
+
+    /// `+` / `-`: the next longer / shorter refresh interval of a fixed ladder.
+    fn change_interval(&mut self, dir: i32) {
+        const LADDER: [f64; 10] = [0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0];
+        let now = self.interval.as_secs_f64();
+        let next = if dir > 0 {
+            LADDER.iter().copied().find(|v| *v > now + 1e-9)
+        } else {
+            LADDER.iter().rev().copied().find(|v| *v < now - 1e-9)
+        };
+        match next {
+            Some(v) => {
+                self.interval = Duration::from_secs_f64(v);
+                self.status = Some(format!("refresh every {v}s"));
+            }
+            None => self.status = Some(format!("refresh every {now}s (the limit)")),
         }
     }
 

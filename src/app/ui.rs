@@ -20,6 +20,7 @@ pub const GLOBAL_KEYS: &[(&str, &str)] = &[
     ("Space", "pause / resume (time travel)"),
     ("Left / Right", "older / newer snapshot (Left pauses)"),
     ("Home / End", "oldest stored snapshot / back to live"),
+    ("+ / -", "refresh less / more often (0.1 s to 60 s)"),
     ("? / F1", "this help (Up/Down/PgUp/PgDn scroll)"),
     ("q / F10 / C-c", "quit"),
 ];

@@ -25,7 +25,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("< / >", "sort by the previous / next column"),
     ("I", "invert the sort order"),
     ("t", "threads of the counted processes instead of processes"),
-    ("+ / -", "count 8 more / fewer processes (default 32)"),
+    ("] / [", "count 8 more / fewer processes (default 32)"),
 ];
 
 /// IPC below this is flagged in the overview: most cycles are stalled (memory, branches).
@@ -270,8 +270,8 @@ fn handle_key(st: &mut PerfState, key: KeyEvent, ctx: &ViewCtx) -> bool {
             st.show_threads = !st.show_threads;
             st.selected = 0;
         }
-        KeyCode::Char('+') => st.top_n = (st.top_n + 8).min(1024),
-        KeyCode::Char('-') => st.top_n = st.top_n.saturating_sub(8).max(8),
+        KeyCode::Char(']') => st.top_n = (st.top_n + 8).min(1024),
+        KeyCode::Char('[') => st.top_n = st.top_n.saturating_sub(8).max(8),
         _ => return false,
     }
     true
