@@ -73,6 +73,11 @@ pub struct App {
     pub task: TaskView,
     pub dialog: Option<dialog::Dialog>,
     panes: Vec<Box<dyn Pane>>,
+    /// When each n/a reason was first seen (snapshot sequence): the status line says a
+    /// reason once, for a few refreshes; help keeps the full list.
+    notes_seen: std::collections::HashMap<(String, String), u64>,
+    /// A brief status message (an unknown key) is cleared once this snapshot is replaced.
+    status_until: Option<u64>,
 }
 
 impl App {
@@ -95,12 +100,48 @@ impl App {
             task: TaskView::default(),
             dialog: None,
             panes: panes::build_all(&cfg),
+            notes_seen: Default::default(),
+            status_until: None,
         }
     }
 
     /// Derives a snapshot from the new sample and the previous one, and stores it.
     pub fn push_sample(&mut self, sample: Sample) {
-        self.timeline.push(sample);
+        let snap = self.timeline.push(sample);
+        if self.status_until.is_some_and(|until| snap.seq > until) {
+            self.status = None;
+            self.status_until = None;
+        }
+        // Only reasons still given are kept, so churn (reasons naming pids) cannot grow it.
+        let mut seen = std::collections::HashMap::with_capacity(snap.cur.notes.len());
+        for n in &snap.cur.notes {
+            let key = (n.source.clone(), n.reason.clone());
+            let first = self.notes_seen.get(&key).copied().unwrap_or(snap.seq);
+            seen.insert(key, first);
+        }
+        self.notes_seen = seen;
+    }
+
+    /// Refreshes a new n/a reason stays on the status line.
+    pub const NOTE_FRESH: u64 = 3;
+
+    /// The n/a reasons of the viewed snapshot that are new (first seen within the last
+    /// `NOTE_FRESH` snapshots), and how many there are in all.
+    pub fn fresh_notes(&self) -> (Vec<&crate::model::Note>, usize) {
+        let Some(s) = self.snapshot() else {
+            return (Vec::new(), 0);
+        };
+        let fresh = s
+            .cur
+            .notes
+            .iter()
+            .filter(|n| {
+                self.notes_seen
+                    .get(&(n.source.clone(), n.reason.clone()))
+                    .is_some_and(|first| s.seq < first + Self::NOTE_FRESH)
+            })
+            .collect();
+        (fresh, s.cur.notes.len())
     }
 
     /// The snapshot being viewed: the paused cursor's, or the newest.
@@ -261,7 +302,9 @@ impl App {
                 self.status = Some(format!(
                     "{}: no action here; ? for keys",
                     keys::key_name(&key)
-                ))
+                ));
+                // Said briefly: gone after the next refresh.
+                self.status_until = Some(self.timeline.latest().map_or(0, |s| s.seq + 1));
             }
         }
     }

@@ -204,18 +204,25 @@ fn draw_tabs(f: &mut Frame, area: Rect, app: &App) {
 /// read and why, else the key hint.
 fn draw_status(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
+    let w = area.width as usize;
+    let (fresh, all) = app.fresh_notes();
     let text = if let Some(msg) = &app.status {
-        Span::styled(fit(msg, area.width as usize), t.status)
-    } else if let Some(note) = app.snapshot().and_then(|s| s.cur.notes.first().cloned()) {
-        let more = app.snapshot().map(|s| s.cur.notes.len()).unwrap_or(1) - 1;
-        let extra = if more > 0 {
-            format!(" (+{more} more, see ?)")
+        Span::styled(fit(msg, w), t.status)
+    } else if let Some(note) = fresh.first() {
+        // A new reason is said once, for a few refreshes; `?` keeps the whole list.
+        let extra = if all > 1 {
+            format!(" (+{} more, see ?)", all - 1)
         } else {
             String::new()
         };
+        Span::styled(fit(&format!("n/a: {}{extra}", note.reason), w), t.status)
+    } else if all > 0 {
         Span::styled(
-            fit(&format!("n/a: {}{extra}", note.reason), area.width as usize),
-            t.status,
+            fit(
+                &format!("? help ({all} n/a)  Tab pane  Space pause  q quit"),
+                w,
+            ),
+            t.dim,
         )
     } else {
         Span::styled("? help  Tab pane  Space pause  q quit", t.dim)
