@@ -26,17 +26,28 @@ fn parse_interval(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The largest headless frame, per side: a frame is a buffer of cols × rows cells held
+/// several times over, and 20000x20000 would ask for tens of gigabytes.
+pub const MAX_FRAME_SIDE: u16 = 1000;
+
 fn parse_size(s: &str) -> Result<(u16, u16), String> {
     let (c, r) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("{s:?} is not COLSxROWS"))?;
     let n = |v: &str| {
-        v.parse::<u16>()
+        v.parse::<u32>()
             .ok()
             .filter(|&n| n > 0)
             .ok_or_else(|| format!("{s:?} is not COLSxROWS"))
     };
-    Ok((n(c)?, n(r)?))
+    let (c, r) = (n(c)?, n(r)?);
+    let max = u32::from(MAX_FRAME_SIDE);
+    match (u16::try_from(c), u16::try_from(r)) {
+        (Ok(c), Ok(r)) if u32::from(c) <= max && u32::from(r) <= max => Ok((c, r)),
+        _ => Err(format!(
+            "{c}x{r} is larger than the limit of {max}x{max} cells"
+        )),
+    }
 }
 
 fn parse_theme(s: &str) -> Result<String, String> {
@@ -99,7 +110,7 @@ pub struct Cli {
     /// Print frames as text instead of opening the dashboard.
     #[arg(long)]
     pub headless: bool,
-    /// Headless frame size.
+    /// Headless frame size, COLSxROWS (at most 1000x1000).
     #[arg(long, default_value = "80x24", value_parser = parse_size, requires = "headless")]
     pub size: (u16, u16),
     /// Headless frame count.
@@ -305,7 +316,7 @@ pub struct ReplayArgs {
     /// Print frames as text instead of opening the dashboard.
     #[arg(long)]
     pub headless: bool,
-    /// Headless frame size.
+    /// Headless frame size, COLSxROWS (at most 1000x1000).
     #[arg(long, default_value = "80x24", value_parser = parse_size)]
     pub size: (u16, u16),
     /// Headless frame count (default: every frame loaded).
