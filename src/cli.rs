@@ -26,17 +26,28 @@ fn parse_interval(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The largest headless frame, per side: a frame is a buffer of cols × rows cells held
+/// several times over, and 20000x20000 would ask for tens of gigabytes.
+pub const MAX_FRAME_SIDE: u16 = 1000;
+
 fn parse_size(s: &str) -> Result<(u16, u16), String> {
     let (c, r) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("{s:?} is not COLSxROWS"))?;
     let n = |v: &str| {
-        v.parse::<u16>()
+        v.parse::<u32>()
             .ok()
             .filter(|&n| n > 0)
             .ok_or_else(|| format!("{s:?} is not COLSxROWS"))
     };
-    Ok((n(c)?, n(r)?))
+    let (c, r) = (n(c)?, n(r)?);
+    let max = u32::from(MAX_FRAME_SIDE);
+    match (u16::try_from(c), u16::try_from(r)) {
+        (Ok(c), Ok(r)) if u32::from(c) <= max && u32::from(r) <= max => Ok((c, r)),
+        _ => Err(format!(
+            "{c}x{r} is larger than the limit of {max}x{max} cells"
+        )),
+    }
 }
 
 fn parse_theme(s: &str) -> Result<String, String> {
@@ -99,7 +110,7 @@ pub struct Cli {
     /// Print frames as text instead of opening the dashboard.
     #[arg(long)]
     pub headless: bool,
-    /// Headless frame size.
+    /// Headless frame size, COLSxROWS (at most 1000x1000).
     #[arg(long, default_value = "80x24", value_parser = parse_size, requires = "headless")]
     pub size: (u16, u16),
     /// Headless frame count.
@@ -335,7 +346,7 @@ pub struct ReplayArgs {
     /// Print frames as text instead of opening the dashboard.
     #[arg(long)]
     pub headless: bool,
-    /// Headless frame size.
+    /// Headless frame size, COLSxROWS (at most 1000x1000).
     #[arg(long, default_value = "80x24", value_parser = parse_size)]
     pub size: (u16, u16),
     /// Headless frame count (default: every frame loaded).
@@ -380,6 +391,27 @@ pub struct ServeArgs {
     /// Export per-process series for the N busiest processes (pid and comm labels only).
     #[arg(long, default_value = "0")]
     pub per_process: usize,
+    /// Connections open at once (at most a quarter of the open-files limit); at the cap a new
+    /// connection closes the stalest idle one.
+    #[arg(long, value_name = "N", default_value = "256", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a whole request head before the connection is closed.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_timeout)]
+    pub header_timeout: f64,
+    /// Seconds an idle keep-alive connection (or a stalled response) is kept.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_timeout)]
+    pub idle_timeout: f64,
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if (0.1..=3600.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside 0.1–3600 seconds"))
+    }
 }
 
 fn single_root(cli: &Cli) -> Result<ProcRoot> {
@@ -546,9 +578,9 @@ fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
 }
 
 fn run_serve(a: &ServeArgs, cli: &Cli) -> Result<()> {
-    use crate::export::serve::{self, ServeOptions};
+    use crate::export::serve::{self, Limits, ServeOptions};
     let root = single_root(cli)?;
-    if !a.listen.ip().is_loopback() {
+    if !serve::is_loopback(&a.listen) {
         eprintln!(
             "usetop: warning: serving metrics on {} is reachable from other machines; \
              there is no authentication",
@@ -560,8 +592,21 @@ fn run_serve(a: &ServeArgs, cli: &Cli) -> Result<()> {
             listen: a.listen,
             interval: Duration::from_secs_f64(a.interval),
             per_process: a.per_process,
+            limits: Limits {
+                max_connections: a.max_connections as usize,
+                header_timeout: Duration::from_secs_f64(a.header_timeout),
+                idle_timeout: Duration::from_secs_f64(a.idle_timeout),
+            },
         },
         Collectors::new(root),
-        |addr| eprintln!("usetop: serving OpenMetrics on http://{addr}/metrics"),
+        |addr, l| {
+            eprintln!(
+                "usetop: serving OpenMetrics on http://{addr}/metrics (at most {} connections, \
+                 {} s for a request head, {} s idle)",
+                l.max_connections,
+                l.header_timeout.as_secs_f64(),
+                l.idle_timeout.as_secs_f64()
+            )
+        },
     )
 }

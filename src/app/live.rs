@@ -137,9 +137,27 @@ pub fn run(app: App, collectors: Collectors) -> Result<()> {
     run_source(app, Source::Sampler(Box::new(collectors)))
 }
 
+/// Why the full-screen dashboard cannot run here, if it cannot: stdin/stdout not a terminal
+/// (whatever TERM says), or TERM=dumb (a terminal that cannot move the cursor).
+pub fn unusable_terminal(term: Option<&std::ffi::OsStr>, ttys: bool) -> Option<String> {
+    const HINT: &str = "use `usetop dump` or `usetop --headless` for text output";
+    if !ttys {
+        return Some(format!(
+            "the dashboard needs a terminal on stdin and stdout; {HINT}"
+        ));
+    }
+    if term.is_some_and(|t| t == "dumb") {
+        return Some(format!(
+            "TERM=dumb cannot show the full-screen dashboard; {HINT}"
+        ));
+    }
+    None
+}
+
 pub fn run_source(mut app: App, source: Source) -> Result<()> {
-    if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
-        bail!("usetop needs a terminal on stdin and stdout (use --headless for text output)");
+    let ttys = io::stdin().is_terminal() && io::stdout().is_terminal();
+    if let Some(why) = unusable_terminal(std::env::var_os("TERM").as_deref(), ttys) {
+        bail!(why);
     }
     install_panic_hook();
     install_signal_handlers();

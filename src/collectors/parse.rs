@@ -306,6 +306,56 @@ pub fn parse_swaps(b: &[u8]) -> Result<Vec<SwapDevice>, ParseError> {
 
 /// Undoes the kernel's `\ooo` escaping of spaces, tabs and backslashes in mount and swap names.
 pub fn unescape_octal(b: &[u8]) -> String {
+    String::from_utf8_lossy(&unescape_octal_bytes(b)).into_owned()
+}
+
+/// The bytes of a path as text: valid UTF-8 as it is, every byte of an invalid sequence as
+/// `\xNN`, so a path that is not UTF-8 is still shown (and told apart from its neighbours)
+/// instead of vanishing or collapsing into U+FFFD. Control characters stay: they are
+/// replaced where text is drawn or exported.
+pub fn escape_non_utf8(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+/// One line of /proc/mounts (or /proc/self/mounts): the device and mount point as raw bytes
+/// (a mount point need not be UTF-8, and statvfs needs the real path), the type and options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountEntry {
+    pub device: Vec<u8>,
+    pub mount: Vec<u8>,
+    pub fstype: String,
+    pub options: String,
+}
+
+/// /proc/mounts. Fields are separated by single spaces; the kernel escapes space, tab,
+/// newline and backslash inside them as `\ooo`, and leaves every other byte (escape
+/// sequences, invalid UTF-8) as it is.
+pub fn parse_mount_entries(b: &[u8]) -> Vec<MountEntry> {
+    lines(b)
+        .filter_map(|line| {
+            let mut it = line.split(|&c| c == b' ').filter(|f| !f.is_empty());
+            Some(MountEntry {
+                device: unescape_octal_bytes(it.next()?),
+                mount: unescape_octal_bytes(it.next()?),
+                fstype: String::from_utf8_lossy(it.next()?).into_owned(),
+                options: it
+                    .next()
+                    .map(|o| String::from_utf8_lossy(o).into_owned())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Like [`unescape_octal`], keeping the bytes as they are.
+pub fn unescape_octal_bytes(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -323,7 +373,7 @@ pub fn unescape_octal(b: &[u8]) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// `/proc/PID/stat`. The comm sits between the first `(` and the *last* `)`: it may itself
@@ -466,14 +516,14 @@ pub fn parse_cpu_list_count(b: &[u8]) -> Result<u32, ParseError> {
 
 /// `/proc/mounts` lines: (device, mount point, fstype), with octal escapes undone.
 pub fn parse_mounts(b: &[u8]) -> Vec<(String, String, String)> {
-    lines(b)
-        .filter_map(|line| {
-            let mut it = fields(line);
-            Some((
-                unescape_octal(it.next()?),
-                unescape_octal(it.next()?),
-                String::from_utf8_lossy(it.next()?).into_owned(),
-            ))
+    parse_mount_entries(b)
+        .into_iter()
+        .map(|m| {
+            (
+                escape_non_utf8(&m.device),
+                escape_non_utf8(&m.mount),
+                m.fstype,
+            )
         })
         .collect()
 }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::parse::{
-    ParseError, parse_cpu_list_count, parse_loadavg, parse_meminfo, parse_mounts, parse_pressure,
-    parse_proc_stat, parse_swaps, parse_vmstat,
+    MountEntry, ParseError, escape_non_utf8, parse_cpu_list_count, parse_loadavg, parse_meminfo,
+    parse_mount_entries, parse_pressure, parse_proc_stat, parse_swaps, parse_vmstat,
+    unescape_octal_bytes,
 };
 use super::procroot::{ProcRoot, ReadError};
 use crate::model::{CpuSample, FsUsage, HostInfo, MemSample, Note};
@@ -168,10 +169,11 @@ const SKIP_FS: &[&str] = &[
 ];
 
 /// Where capacity figures come from: the live kernel (statvfs), or for a fixture tree the
-/// file `<proc>/../statvfs` with lines `MOUNT TOTAL FREE AVAIL FILES FFREE` (bytes).
+/// file `<proc>/../statvfs` with lines `MOUNT TOTAL FREE AVAIL FILES FFREE` (bytes; MOUNT may
+/// use the kernel's `\ooo` escapes, and need not be UTF-8).
 pub enum FsProbe {
     Live,
-    Fixture(HashMap<String, [u64; 5]>),
+    Fixture(HashMap<Vec<u8>, [u64; 5]>),
 }
 
 impl FsProbe {
@@ -180,19 +182,23 @@ impl FsProbe {
             return FsProbe::Live;
         }
         let path = root.proc.parent().unwrap_or(&root.proc).join("statvfs");
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let text = std::fs::read(path).unwrap_or_default();
         let map = text
-            .lines()
+            .split(|&c| c == b'\n')
             .filter_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                let n: Vec<u64> = f.get(1..6)?.iter().filter_map(|v| v.parse().ok()).collect();
-                Some((f[0].to_string(), <[u64; 5]>::try_from(n).ok()?))
+                let f: Vec<&[u8]> = l.split(|&c| c == b' ').filter(|f| !f.is_empty()).collect();
+                let n: Vec<u64> = f
+                    .get(1..6)?
+                    .iter()
+                    .filter_map(|v| std::str::from_utf8(v).ok()?.parse().ok())
+                    .collect();
+                Some((unescape_octal_bytes(f[0]), <[u64; 5]>::try_from(n).ok()?))
             })
             .collect();
         FsProbe::Fixture(map)
     }
 
-    fn stat(&self, mount: &str) -> Option<[u64; 5]> {
+    fn stat(&self, mount: &[u8]) -> Option<[u64; 5]> {
         match self {
             FsProbe::Fixture(m) => m.get(mount).copied(),
             FsProbe::Live => statvfs(mount),
@@ -200,7 +206,7 @@ impl FsProbe {
     }
 }
 
-fn statvfs(mount: &str) -> Option<[u64; 5]> {
+fn statvfs(mount: &[u8]) -> Option<[u64; 5]> {
     let c = std::ffi::CString::new(mount).ok()?;
     // SAFETY: a zeroed statvfs is a valid out-parameter; `c` is a NUL-terminated path.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
@@ -219,32 +225,46 @@ fn statvfs(mount: &str) -> Option<[u64; 5]> {
 }
 
 pub fn sample_fs(root: &ProcRoot, probe: &FsProbe, notes: &mut Vec<Note>) -> Vec<FsUsage> {
-    let Some(mounts) = read_parse(root, "mounts", "fs", notes, |b| Ok(parse_mounts(b))) else {
+    let Some(mounts) = read_parse(root, "mounts", "fs", notes, |b| Ok(parse_mount_entries(b)))
+    else {
         return Vec::new();
     };
-    let mut seen_dev: Vec<&str> = Vec::new();
+    if let Some(reason) = hidepid_note(&mounts, root, Identity::current()) {
+        // First, so the status line shows it: it explains a process table that looks short.
+        notes.insert(
+            0,
+            Note {
+                source: "proc.hidepid".into(),
+                reason,
+            },
+        );
+    }
+    let mut seen_dev: Vec<&[u8]> = Vec::new();
     let mut out = Vec::new();
-    for (dev, mount, fstype) in &mounts {
-        if SKIP_FS.contains(&fstype.as_str())
+    for m in &mounts {
+        let fstype = m.fstype.as_str();
+        if SKIP_FS.contains(&fstype)
             || fstype.starts_with("fuse")
-            || seen_dev.contains(&dev.as_str())
+            || seen_dev.contains(&m.device.as_slice())
         {
             continue;
         }
-        if fstype == "tmpfs" && !(mount == "/tmp" || mount == "/dev/shm") {
+        if fstype == "tmpfs" && !(m.mount == b"/tmp" || m.mount == b"/dev/shm") {
             continue;
         }
-        let Some([total, free, avail, files, ffree]) = probe.stat(mount) else {
+        let Some([total, free, avail, files, ffree]) = probe.stat(&m.mount) else {
             continue;
         };
         if total == 0 {
             continue;
         }
-        seen_dev.push(dev);
+        seen_dev.push(&m.device);
         out.push(FsUsage {
-            mount: mount.clone(),
-            device: dev.clone(),
-            fstype: fstype.clone(),
+            // Not UTF-8: shown with \xNN escapes rather than dropped. Controls are replaced
+            // where the text is drawn or exported.
+            mount: escape_non_utf8(&m.mount),
+            device: escape_non_utf8(&m.device),
+            fstype: m.fstype.clone(),
             total_bytes: total,
             free_bytes: free,
             avail_bytes: avail,
@@ -253,4 +273,67 @@ pub fn sample_fs(root: &ProcRoot, probe: &FsProbe, notes: &mut Vec<Note>) -> Vec
         });
     }
     out
+}
+
+/// Who is looking at /proc: hidepid hides other users' processes from anyone but root and
+/// the members of the mount's `gid=` group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub euid: u32,
+    pub groups: Vec<u32>,
+}
+
+impl Identity {
+    pub fn current() -> Identity {
+        // SAFETY: geteuid and getegid cannot fail and touch no memory.
+        let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let mut groups = vec![egid];
+        let mut buf = vec![0 as libc::gid_t; 256];
+        // SAFETY: getgroups writes at most `buf.len()` gids into `buf`.
+        let n = unsafe { libc::getgroups(buf.len() as libc::c_int, buf.as_mut_ptr()) };
+        if let Ok(n) = usize::try_from(n) {
+            groups.extend_from_slice(&buf[..n.min(buf.len())]);
+        }
+        Identity { euid, groups }
+    }
+}
+
+/// A note when the proc filesystem at `root` is mounted with `hidepid` and `who` is subject
+/// to it: then the process table holds only what this user may see, and says so.
+pub fn hidepid_note(mounts: &[MountEntry], root: &ProcRoot, who: Identity) -> Option<String> {
+    // The proc mount at the root's path, else at /proc (a fixture tree stands for /proc).
+    // The last mount on a path is the one in effect.
+    let at = |p: &[u8]| {
+        mounts
+            .iter()
+            .rev()
+            .find(|m| m.fstype == "proc" && m.mount == p)
+    };
+    let m = at(root.proc.as_os_str().as_encoded_bytes()).or_else(|| at(b"/proc"))?;
+    let opt = |name: &str| {
+        m.options
+            .split(',')
+            .find_map(|o| o.strip_prefix(name)?.strip_prefix('='))
+    };
+    let hidepid = opt("hidepid")?;
+    if who.euid == 0 {
+        return None;
+    }
+    if let Some(gid) = opt("gid").and_then(|g| g.parse::<u32>().ok())
+        && who.groups.contains(&gid)
+    {
+        return None;
+    }
+    match hidepid {
+        "0" | "off" => None,
+        "1" | "noaccess" => Some(format!(
+            "other users' process details are unreadable (hidepid={hidepid})"
+        )),
+        "4" | "ptraceable" => Some(format!(
+            "processes you cannot ptrace are hidden (hidepid={hidepid})"
+        )),
+        _ => Some(format!(
+            "other users' processes are hidden (hidepid={hidepid})"
+        )),
+    }
 }

@@ -566,10 +566,12 @@ impl Exporter {
         self.fs_size.clear();
         self.fs_avail.clear();
         for fs in &s.fs {
+            // Mount paths are anyone's data (whoever can mount, or name a directory):
+            // printable like device and interface labels.
             let labels = l(&[
-                ("mountpoint", &fs.mount),
-                ("device", &fs.device),
-                ("fstype", &fs.fstype),
+                ("mountpoint", &sanitize(&fs.mount)),
+                ("device", &sanitize(&fs.device)),
+                ("fstype", &sanitize(&fs.fstype)),
             ]);
             let g = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
             self.fs_size.get_or_create(&labels).set(g(fs.total_bytes));
