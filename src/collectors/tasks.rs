@@ -194,8 +194,9 @@ impl TaskCollector {
             .filter(|p| p.stat.pid == fields.pid && p.stat.start_time == fields.start_time);
         if prev.is_none() {
             // A new task, perhaps on a recycled pid: what was learnt about the previous
-            // owner (io refused, its io descriptor) does not apply to this one.
+            // owner (io refused, no schedstat, its io descriptor) does not apply to this one.
             kept.io_denied = false;
+            kept.sched_absent = false;
             if kept.io.take().is_some() {
                 self.fds_kept = self.fds_kept.saturating_sub(1);
             }
