@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
-command -v iostat >/dev/null 2>&1 || need_apt+=(sysstat)  # disknet_live compares with iostat -x
+command -v pidstat >/dev/null 2>&1 || need_apt+=(sysstat)  # disknet_live, sysstat_live: iostat, pidstat, mpstat
 # tests/prometheus.rs: promtool and a real Prometheus server scraping `usetop serve`.
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then

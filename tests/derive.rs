@@ -354,3 +354,118 @@ fn missing_files_leave_notes_not_failures() {
     let snap = Snapshot::derive(0, None, Arc::new(s));
     assert!(snap.free.is_none());
 }
+
+/// A clock that moves on by `step_ns` each time it is read, as the real one does while
+/// the collectors work.
+struct TickingClock {
+    now: std::cell::Cell<u64>,
+    step_ns: u64,
+}
+
+impl usetop::collectors::Clock for TickingClock {
+    fn mono_ns(&self) -> u64 {
+        let t = self.now.get();
+        self.now.set(t + self.step_ns);
+        t
+    }
+    fn wall_ms(&self) -> i64 {
+        1_767_225_600_000
+    }
+}
+
+#[test]
+fn each_group_is_stamped_when_it_is_read() {
+    use usetop::model::detail::Focus;
+    let req = Request {
+        focus: Some(Focus {
+            pid: 200,
+            tid: None,
+        }),
+        ..Request::default()
+    };
+    let clock = TickingClock {
+        now: std::cell::Cell::new(5_000_000_000),
+        step_ns: 1_000_000,
+    };
+    let s = Collectors::new(fixture_roots("basic")[0].clone()).sample(&clock, req);
+    let o = s.read_at;
+    // Read in this order after the system-wide group, each later than the one before.
+    let order = [o.tasks, o.disk, o.net, o.sockets, o.slab, o.detail, o.perf];
+    assert!(order[0] > 0, "{o:?}");
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{o:?}");
+}
+
+#[test]
+fn a_rate_uses_its_own_groups_interval() {
+    // The system-wide counters were read 1 s apart, but the drill-down's files 0.8 s apart
+    // (the first time they were read late, after opening them, sockets and slab): pid
+    // 200's 100 reads (make_basic.py) are 125/s, not 100/s. Its process-table figures come
+    // from the task sweep, read 0.9 s apart: its %CPU is the 1 s figure / 0.9.
+    use usetop::model::detail::{Focus, thread_rates};
+    let req = Request {
+        focus: Some(Focus {
+            pid: 200,
+            tid: None,
+        }),
+        ..Request::default()
+    };
+    let (mut s0, mut s1) = samples(req);
+    s0.read_at.detail = 300_000_000;
+    s1.read_at.detail = 100_000_000;
+    s0.read_at.tasks = 150_000_000;
+    s1.read_at.tasks = 50_000_000;
+    let snap = Snapshot::derive(1, Some(Arc::new(s0)), Arc::new(s1));
+    assert_eq!(snap.dt_s, 1.0);
+    close(Some(snap.dt.detail), 0.8, "detail interval");
+    let (a, b) = (
+        snap.prev.as_ref().unwrap().detail.as_ref().unwrap(),
+        snap.cur.detail.as_ref().unwrap(),
+    );
+    let r = thread_rates(Some(&a.main), &b.main, snap.dt.detail, snap.cur.hz);
+    close(r.syscr_s, 125.0, "syscr/s");
+    // The system-wide figures keep their own 1 s.
+    close(snap.cpu.ctxt_s, snapshot().cpu.ctxt_s.unwrap(), "ctxt/s");
+    let t = snap.tasks();
+    let p = task(&t, 200);
+    let plain = snapshot();
+    let pt = plain.tasks();
+    let want = task(&pt, 200).cpu_pct.unwrap() / 0.9;
+    close(
+        p.cpu_pct,
+        want,
+        "pid 200 %CPU over the sweep's own interval",
+    );
+}
+
+#[test]
+fn the_drill_down_shows_rates_over_its_own_reads() {
+    // The same two samples drawn in the process view: syscr/s is 125, not 100.
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use usetop::app::App;
+    use usetop::model::detail::Focus;
+    use usetop::panes::PaneId;
+    let req = Request {
+        focus: Some(Focus {
+            pid: 200,
+            tid: None,
+        }),
+        ..Request::default()
+    };
+    let (mut s0, mut s1) = samples(req);
+    s0.read_at.detail = 300_000_000;
+    s1.read_at.detail = 100_000_000;
+    let mut app = App::new(common::options(PaneId::Proc));
+    app.push_sample(s0);
+    app.push_sample(s1);
+    let rows = app.snapshot().unwrap().tasks();
+    app.open_task(task(&rows, 200));
+    let mut term = Terminal::new(TestBackend::new(160, 50)).unwrap();
+    term.draw(|f| usetop::panes::draw(f, &app)).unwrap();
+    let out = usetop::headless::buffer_text(term.backend().buffer());
+    let line = out
+        .lines()
+        .find(|l| l.contains("syscr/s"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("syscr/s 125"), "{line}");
+}

@@ -456,3 +456,48 @@ fn begin_lands_inside_a_delta_chain() {
     assert_eq!(loaded.first, 3);
     assert_eq!(dbg(&loaded.samples[0]), dbg(&samples[3]));
 }
+
+#[test]
+fn a_version_1_recording_is_still_read() {
+    // Format 1 had no per-group read times and no disk kinds at the end of a Sample. A
+    // file written then (a key frame, then a delta frame made against its bytes) reads
+    // back with those at their defaults: every group as read with the system one.
+    use std::io::Write;
+    let samples: Vec<Sample> = fixture_samples("basic", 2)
+        .into_iter()
+        .map(|mut s| {
+            s.read_at = Default::default();
+            s.disk_kinds = Default::default();
+            s
+        })
+        .collect();
+    let tail = usetop::model::sample::v1_tail();
+    let v1_raw = |s: &Sample| {
+        let raw = postcard::to_stdvec(s).unwrap();
+        assert!(raw.ends_with(&tail));
+        raw[..raw.len() - tail.len()].to_vec()
+    };
+    let (a, b) = (v1_raw(&samples[0]), v1_raw(&samples[1]));
+    let mut bytes = format::encode_header(&Header {
+        format_version: 1,
+        ..header()
+    })
+    .unwrap();
+    let key = zstd::bulk::compress(&a, format::ZSTD_LEVEL).unwrap();
+    bytes.extend(format::encode_frame(format::KIND_KEY, 1, &key));
+    let mut enc =
+        zstd::stream::write::Encoder::with_ref_prefix(Vec::new(), format::ZSTD_LEVEL, &a[..])
+            .unwrap();
+    enc.write_all(&b).unwrap();
+    bytes.extend(format::encode_frame(
+        format::KIND_DELTA,
+        2,
+        &enc.finish().unwrap(),
+    ));
+    let (got, r) = read_all(bytes).expect("a version-1 file opens");
+    assert_eq!(r.stats.corrupt, 0, "{:?}", r.stats);
+    assert_eq!(got.len(), 2);
+    for (g, want) in got.iter().zip(&samples) {
+        assert_eq!(dbg(g), dbg(want));
+    }
+}

@@ -254,3 +254,163 @@ fn process_losing_its_threads_has_no_cpu_spike() {
         "main thread of 300 shows {cpu}% after its threads exited"
     );
 }
+
+/// Gives every process of the copy a `schedstat` (run ns, wait ns, slices), as a kernel with
+/// sched_info has.
+fn add_schedstat(l: &Live) {
+    for e in std::fs::read_dir(l.proc()).unwrap() {
+        let e = e.unwrap();
+        if e.file_name().to_string_lossy().parse::<u32>().is_ok() {
+            std::fs::write(e.path().join("schedstat"), b"5000000 100000 40\n").unwrap();
+        }
+    }
+}
+
+/// Rewrites one `key: value` line of a proc file in place.
+fn bump(path: &Path, key: &str, by: u64) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let out: String = text
+        .lines()
+        .map(|line| match line.split_once(": ") {
+            Some((k, v)) if k == key => {
+                format!("{k}: {}\n", v.trim().parse::<u64>().unwrap() + by)
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    std::fs::write(path, out).unwrap();
+}
+
+/// Adds `by` ns to the run time in a schedstat file (the task ran, less than a tick).
+fn bump_run(path: &Path, by: u64) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut f: Vec<u64> = text
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    f[0] += by;
+    f[2] += 1;
+    std::fs::write(path, format!("{} {} {}\n", f[0], f[1], f[2])).unwrap();
+}
+
+fn task_rates(a: Sample, b: Sample, pid: u32) -> usetop::model::TaskRate {
+    let snap = Snapshot::derive(1, Some(Arc::new(a)), Arc::new(b));
+    snap.tasks()
+        .into_iter()
+        .find(|t| t.rec.stat.pid == pid)
+        .unwrap()
+}
+
+#[test]
+fn io_of_a_task_using_less_than_a_tick_is_exact_every_interval() {
+    // A writer that spends microseconds per second on CPU: its stat ticks never move, its
+    // run time (schedstat, ns) does. Every interval must show its steady 3200 KiB/s, not
+    // 0, 0, then a multiple of it.
+    let mut l = Live::new();
+    add_schedstat(&l);
+    let io = l.proc().join("200/io");
+    let sched = l.proc().join("200/schedstat");
+    let mut prev = l.sample(Request::default());
+    let mut seen = Vec::new();
+    for _ in 0..7 {
+        bump(&io, "write_bytes", 3200 * 1024);
+        bump(&io, "wchar", 3200 * 1024);
+        bump(&io, "syscw", 800);
+        bump_run(&sched, 40_000);
+        let cur = l.sample(Request::default());
+        let t = task_rates(prev, cur.clone(), 200);
+        seen.push(t.write_bps.map(|w| w / 1024.0));
+        prev = cur;
+    }
+    assert!(
+        seen.iter().all(|w| *w == Some(3200.0)),
+        "KiB/s written per interval: {seen:?}"
+    );
+}
+
+#[test]
+fn without_schedstat_every_figure_is_still_right() {
+    // basic has no schedstat files (a kernel without sched_info): stat and io are read
+    // for every task every refresh, so a quiet writer's rate is exact too.
+    let mut l = Live::new();
+    assert!(!l.proc().join("200/schedstat").exists());
+    let io = l.proc().join("1/io");
+    let mut prev = l.sample(Request::default());
+    for _ in 0..6 {
+        bump(&io, "write_bytes", 4096 * 10);
+        let cur = l.sample(Request::default());
+        let t = task_rates(prev, cur.clone(), 1);
+        assert_eq!(t.write_bps, Some(40960.0));
+        prev = cur;
+    }
+}
+
+#[test]
+fn a_task_that_did_not_run_shows_rss_and_nice_changes_within_five_refreshes() {
+    // Reclaim shrinks a sleeping task's RSS and someone else renices it: its run time does
+    // not move, so only the rotation re-reads its stat. The README promises at most 5
+    // refreshes.
+    let mut l = Live::new();
+    add_schedstat(&l);
+    let _ = l.sample(Request::default());
+    let _ = l.sample(Request::default());
+    let stat = l.proc().join("500/stat");
+    let text = std::fs::read_to_string(&stat).unwrap();
+    // nice 0 -> 5 (field 19), rss 500 -> 120 pages (field 24).
+    let changed = text.replace(" 20 0 1 0 900 6144000 500 ", " 25 5 1 0 900 6144000 120 ");
+    assert_ne!(changed, text);
+    std::fs::write(&stat, changed).unwrap();
+    let mut after = None;
+    for n in 1..=5 {
+        let s = l.sample(Request::default());
+        let r = rec(&s, 500);
+        if r.stat.rss_pages == 120 {
+            assert_eq!(r.stat.nice, 5);
+            after = Some(n);
+            break;
+        }
+    }
+    assert!(
+        after.is_some(),
+        "RSS change of a sleeping task not seen in 5 refreshes"
+    );
+}
+
+#[test]
+fn a_multi_threaded_process_is_read_every_refresh() {
+    // /proc/PID/schedstat is the main thread's only: a worker thread can write while the
+    // main thread sleeps, so a process with several threads is never gated by it.
+    let mut l = Live::new();
+    add_schedstat(&l);
+    let io = l.proc().join("300/io");
+    let mut prev = l.sample(Request::default());
+    for _ in 0..6 {
+        bump(&io, "write_bytes", 8192);
+        let cur = l.sample(Request::default());
+        let t = task_rates(prev, cur.clone(), 300);
+        assert_eq!(t.write_bps, Some(8192.0));
+        prev = cur;
+    }
+}
+
+#[test]
+fn a_task_whose_stat_vanishes_after_its_schedstat_is_dropped() {
+    // The task ran (schedstat moved) and exited before its stat was read: it is gone from
+    // this sample, without a note or a failed sample.
+    let mut l = Live::new();
+    add_schedstat(&l);
+    let _ = l.sample(Request::default());
+    bump_run(&l.proc().join("500/schedstat"), 1000);
+    // procfs answers a kept descriptor of a dead task with an error; an emptied, then
+    // removed file does the same to the kept descriptor and to a fresh open.
+    std::fs::write(l.proc().join("500/stat"), b"").unwrap();
+    std::fs::remove_file(l.proc().join("500/stat")).unwrap();
+    let s = l.sample(Request::default());
+    assert!(s.tasks.procs.iter().all(|t| t.stat.pid != 500));
+    assert!(s.tasks.procs.iter().any(|t| t.stat.pid == 200));
+    assert!(
+        s.notes.iter().all(|n| !n.reason.contains("500")),
+        "{:?}",
+        s.notes
+    );
+}

@@ -3,11 +3,12 @@
 //! it could not read rather than failing the whole file.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::parse::{ParseError, parse_pressure, parse_u64};
 use super::procroot::{ProcRoot, ReadError};
 use crate::model::Note;
-use crate::model::disk::{DiskSample, DiskStat};
+use crate::model::disk::{DiskKind, DiskSample, DiskStat};
 
 /// What a diskstats file held: the devices read and a description of each line that was not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -91,11 +92,21 @@ pub fn parse_hex_count(b: &[u8]) -> Option<u64> {
     u64::from_str_radix(std::str::from_utf8(t).ok()?, 16).ok()
 }
 
+/// What /sys says about one device, asked once per device, not every sample.
+#[derive(Clone, Copy)]
+struct Known {
+    partition: bool,
+    has_ioerr: bool,
+    rotational: Option<bool>,
+    queue_depth: Option<u32>,
+}
+
 pub struct DiskCollector {
     root: ProcRoot,
-    /// Per (major, minor, name): whether it is a partition and whether it has an
-    /// `ioerr_cnt`; /sys is asked once per device, not every sample.
-    kinds: HashMap<(u32, u32, String), (bool, bool)>,
+    /// Per (major, minor, name).
+    kinds: HashMap<(u32, u32, String), Known>,
+    /// The whole devices' kinds, in diskstats order; rebuilt only when devices come or go.
+    list: Arc<Vec<DiskKind>>,
 }
 
 impl DiskCollector {
@@ -103,7 +114,28 @@ impl DiskCollector {
         DiskCollector {
             root: root.clone(),
             kinds: HashMap::new(),
+            list: Arc::default(),
         }
+    }
+
+    /// Each whole device's kind (rotational flag, queue depth), as of the last sample.
+    pub fn kinds(&self) -> Arc<Vec<DiskKind>> {
+        Arc::clone(&self.list)
+    }
+
+    /// `queue/rotational` and the queue depth of a whole device (`sys` = its sysfs name).
+    fn read_kind(root: &ProcRoot, sys: &str) -> (Option<bool>, Option<u32>) {
+        let num = |rel: String| {
+            root.read_sys(&rel)
+                .ok()
+                .and_then(|b| parse_u64(b.trim_ascii()))
+        };
+        let rotational = num(format!("block/{sys}/queue/rotational")).map(|v| v != 0);
+        let depth = num(format!("block/{sys}/device/queue_depth"))
+            .or_else(|| num(format!("block/{sys}/queue/nr_requests")))
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|&v| v > 0);
+        (rotational, depth)
     }
 
     /// sysfs spells a `/` in a device name (cciss/c0d0) as `!`.
@@ -171,25 +203,39 @@ impl DiskCollector {
                 ),
             );
         }
+        let before = self.kinds.len();
         self.kinds.retain(|k, _| {
             ds.devices
                 .iter()
                 .any(|d| (d.major, d.minor, &d.name) == (k.0, k.1, &k.2))
         });
+        let mut changed = self.kinds.len() != before;
         let names: Vec<String> = ds.devices.iter().map(|d| d.name.clone()).collect();
         for d in &mut ds.devices {
             let key = (d.major, d.minor, d.name.clone());
             let root = &self.root;
             let sys = Self::sys_name(&d.name);
             let ioerr_rel = format!("block/{sys}/device/ioerr_cnt");
-            let (partition, has_ioerr) = *self.kinds.entry(key).or_insert_with(|| {
+            let known = *self.kinds.entry(key).or_insert_with(|| {
+                changed = true;
                 let partition = if have_sys_block {
                     !root.sys_path(&format!("block/{sys}")).exists()
                 } else {
                     looks_like_partition(&d.name, &names)
                 };
-                (partition, !partition && root.sys_path(&ioerr_rel).exists())
+                let (rotational, queue_depth) = if partition {
+                    (None, None)
+                } else {
+                    Self::read_kind(root, &sys)
+                };
+                Known {
+                    partition,
+                    has_ioerr: !partition && root.sys_path(&ioerr_rel).exists(),
+                    rotational,
+                    queue_depth,
+                }
             });
+            let (partition, has_ioerr) = (known.partition, known.has_ioerr);
             d.partition = partition;
             if has_ioerr {
                 d.ioerr = root
@@ -197,6 +243,23 @@ impl DiskCollector {
                     .ok()
                     .and_then(|b| parse_hex_count(&b));
             }
+        }
+        if changed {
+            self.list = Arc::new(
+                ds.devices
+                    .iter()
+                    .filter_map(|d| {
+                        let k = self.kinds.get(&(d.major, d.minor, d.name.clone()))?;
+                        (!k.partition).then(|| DiskKind {
+                            major: d.major,
+                            minor: d.minor,
+                            name: d.name.clone(),
+                            rotational: k.rotational,
+                            queue_depth: k.queue_depth,
+                        })
+                    })
+                    .collect(),
+            );
         }
         DiskSample {
             devices: ds.devices,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use crate::model::{HostInfo, Sample};
+use crate::model::{HostInfo, ReadOffsets, Sample};
 pub use procroot::ProcRoot;
 use system::FsProbe;
 pub use tasks::TaskRequest;
@@ -144,31 +144,36 @@ impl Collectors {
 
     pub fn sample(&mut self, clock: &dyn Clock, req: Request) -> Sample {
         let mut notes = Vec::new();
-        // The timestamp is taken first: the counters below are read within a few ms of it,
-        // and the error is the same at both ends of an interval.
+        // The system-wide group is read first, right after this timestamp; every other
+        // group is stamped with the midpoint of its own reads (`ReadOffsets`), so each
+        // rate's interval is the interval of its own reads.
         let mono_ns = clock.mono_ns();
         let wall_ms = clock.wall_ms();
         let cpu = system::sample_cpu(&self.root, &mut notes);
         let mem = system::sample_mem(&self.root, &mut notes);
-        let tasks = self.tasks.sample(req.tasks, &mut notes);
+        let (tasks, t_tasks) = timed(clock, || self.tasks.sample(req.tasks, &mut notes));
         let fs = system::sample_fs(&self.root, &self.fs, &mut notes);
-        let disk = self.disk.sample(&mut notes);
-        let net = self.net.sample(&mut notes);
-        let sockets = self.sockets.sample(&mut notes);
-        let slab = self.slab.sample(&mut notes, req.slab_caches);
-        let detail = req
-            .focus
-            .and_then(|f| detail::sample(&self.root, f, &mut notes));
+        let (disk, t_disk) = timed(clock, || self.disk.sample(&mut notes));
+        let (net, t_net) = timed(clock, || self.net.sample(&mut notes));
+        let (sockets, t_sockets) = timed(clock, || self.sockets.sample(&mut notes));
+        let (slab, t_slab) = timed(clock, || self.slab.sample(&mut notes, req.slab_caches));
+        let (detail, t_detail) = timed(clock, || {
+            req.focus
+                .and_then(|f| detail::sample(&self.root, f, &mut notes))
+        });
         let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
-        let perf = self.perf.sample(
-            &cpu_ids,
-            &tasks.procs,
-            req.perf_tasks,
-            req.perf_focus,
-            &mut notes,
-        );
+        let (perf, t_perf) = timed(clock, || {
+            self.perf.sample(
+                &cpu_ids,
+                &tasks.procs,
+                req.perf_tasks,
+                req.perf_focus,
+                &mut notes,
+            )
+        });
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
+        let after = |t: u64| t.saturating_sub(mono_ns);
         Sample {
             mono_ns,
             wall_ms,
@@ -187,8 +192,27 @@ impl Collectors {
             perf,
             detail,
             notes,
+            read_at: ReadOffsets {
+                tasks: after(t_tasks),
+                disk: after(t_disk),
+                net: after(t_net),
+                sockets: after(t_sockets),
+                slab: after(t_slab),
+                detail: after(t_detail),
+                perf: after(t_perf),
+            },
+            disk_kinds: self.disk.kinds(),
         }
     }
+}
+
+/// Runs `f` and returns its result with the monotonic midpoint of the run: the instant its
+/// counters were read, give or take half its duration.
+fn timed<T>(clock: &dyn Clock, f: impl FnOnce() -> T) -> (T, u64) {
+    let t0 = clock.mono_ns();
+    let out = f();
+    let t1 = clock.mono_ns();
+    (out, t0 + t1.saturating_sub(t0) / 2)
 }
 
 fn sysconf(name: libc::c_int, fallback: u64) -> u64 {

@@ -1,8 +1,14 @@
-//! Every process each refresh, every thread when a pane shows them. The sweep keeps one
-//! descriptor per process's `stat` open and re-reads it with pread (the kernel regenerates
-//! the text; no open/close per refresh), reads `io` only for tasks whose stat moved (plus a
-//! rotating fifth of the rest, so slow trickles are never lost), and reuses the previous
-//! record's `Arc` when nothing changed, so the ring shares unchanged tasks.
+//! Every process each refresh, every thread when a pane shows them. The sweep keeps
+//! descriptors open and re-reads them with pread (the kernel regenerates the text; no
+//! open/close per refresh), and reuses the previous record's `Arc` when nothing changed, so
+//! the ring shares unchanged tasks.
+//!
+//! The gate: `schedstat` (1.7 µs) is read for every process; its run time is in
+//! nanoseconds, so a task that made even one system call has moved. `stat` and `io` are
+//! re-read only for a process that moved, plus a rotating fifth of the rest (what changes
+//! without running: RSS under reclaim, a nice set by someone else). `/proc/PID/schedstat` is
+//! the main thread's only, so a process with several threads, and every process on a kernel
+//! without schedstat, has `stat` and `io` read every refresh.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -10,13 +16,16 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::detail::parse_schedstat;
 use super::dirents::list_numeric;
 use super::parse::{parse_cmdline, parse_passwd, parse_pid_io, parse_pid_stat, parse_status_euid};
 use super::procroot::ProcRoot;
-use crate::model::{IoCounters, Note, StatFields, TaskIdent, TaskList, TaskRecord, TaskSample};
+use crate::model::detail::SchedStat;
+use crate::model::{IoCounters, Note, TaskIdent, TaskList, TaskRecord, TaskSample};
 
-/// Every task's io is re-read at least once per this many refreshes.
-const IO_SWEEP: u64 = 5;
+/// A process whose run time did not move still has its `stat` and `io` re-read once per
+/// this many refreshes: a change made without it running shows within this many.
+pub const STAT_SWEEP: u64 = 5;
 /// Descriptors left free for everything else when deciding how many to keep open.
 const FD_RESERVE: u64 = 512;
 
@@ -31,9 +40,22 @@ enum Got {
 struct Kept {
     stat: Option<File>,
     io: Option<File>,
+    sched: Option<File>,
     io_denied: bool,
+    /// `schedstat` could not be opened: not asked again for this task.
+    sched_absent: bool,
+    /// The last `schedstat` read, the gate's reference.
+    sched_last: Option<SchedStat>,
     last: Option<Arc<TaskRecord>>,
     seen: u64,
+}
+
+impl Kept {
+    fn fds(&self) -> u64 {
+        u64::from(self.stat.is_some())
+            + u64::from(self.io.is_some())
+            + u64::from(self.sched.is_some())
+    }
 }
 
 pub struct TaskCollector {
@@ -110,7 +132,7 @@ impl TaskCollector {
         self.procs.retain(|_, k| {
             let keep = k.seen == epoch;
             if !keep {
-                closed += u64::from(k.stat.is_some()) + u64::from(k.io.is_some());
+                closed += k.fds();
             }
             keep
         });
@@ -145,13 +167,24 @@ impl TaskCollector {
         let budget = self.fd_budget;
         let mut kept = self.procs.remove(&pid).unwrap_or_default();
         kept.seen = epoch;
+        let sched = self.read_sched(pid, &mut kept);
+        let sweep = (epoch + u64::from(pid)).is_multiple_of(STAT_SWEEP);
+        if !sweep && let Some(last) = kept.last.as_ref().filter(|_| still(&kept, sched)) {
+            // The only thread did not run since the last read: nothing it counts moved.
+            let rec = Arc::clone(last);
+            self.procs.insert(pid, kept);
+            return Some(rec);
+        }
+        kept.sched_last = sched;
         if self.read_kept(pid, None, "stat", &mut kept.stat, budget) != Got::Read {
-            // The task is gone: its io descriptor closes with `kept`.
-            self.fds_kept -= u64::from(kept.io.is_some()).min(self.fds_kept);
+            // The task is gone: its other descriptors close with `kept`.
+            self.fds_kept -= kept.fds().min(self.fds_kept);
             return None;
         }
         let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
-            // A half-written or foreign stat file: skip this task this time, keep its fd.
+            // A half-written or foreign stat file: skip this task this time, keep its fds,
+            // and read its stat again next time whether it ran or not.
+            kept.sched_last = None;
             self.procs.insert(pid, kept);
             return None;
         };
@@ -161,8 +194,9 @@ impl TaskCollector {
             .filter(|p| p.stat.pid == fields.pid && p.stat.start_time == fields.start_time);
         if prev.is_none() {
             // A new task, perhaps on a recycled pid: what was learnt about the previous
-            // owner (io refused, its io descriptor) does not apply to this one.
+            // owner (io refused, no schedstat, its io descriptor) does not apply to this one.
             kept.io_denied = false;
+            kept.sched_absent = false;
             if kept.io.take().is_some() {
                 self.fds_kept = self.fds_kept.saturating_sub(1);
             }
@@ -175,14 +209,10 @@ impl TaskCollector {
                 self.read_ident(pid, None, comm)
             }
         };
-        let moved = prev
-            .as_ref()
-            .is_none_or(|p| activity_changed(&p.stat, &fields));
-        let sweep = (self.epoch + u64::from(pid)).is_multiple_of(IO_SWEEP);
-        let io = if (moved || sweep) && !kept.io_denied {
-            self.read_io(pid, &mut kept)
+        let io = if kept.io_denied {
+            None
         } else {
-            prev.as_ref().and_then(|p| p.io)
+            self.read_io(pid, &mut kept)
         };
         let rec = match prev {
             Some(p) if p.stat == fields && p.io == io && Arc::ptr_eq(&p.ident, &ident) => p,
@@ -196,6 +226,30 @@ impl TaskCollector {
         kept.last = Some(Arc::clone(&rec));
         self.procs.insert(pid, kept);
         Some(rec)
+    }
+
+    /// The process's (main thread's) `schedstat`, or `None` where the kernel has none or
+    /// it says nothing (all zero: sched_info off).
+    fn read_sched(&mut self, pid: u32, kept: &mut Kept) -> Option<SchedStat> {
+        if kept.sched_absent {
+            return None;
+        }
+        let budget = self.fd_budget;
+        let mut fd = kept.sched.take();
+        let got = self.read_kept(pid, None, "schedstat", &mut fd, budget);
+        kept.sched = fd;
+        if got != Got::Read {
+            kept.sched_absent = got == Got::Denied || !self.pid_dir_exists(pid);
+            return None;
+        }
+        parse_schedstat(&self.buf).filter(|s| s.run_ns > 0)
+    }
+
+    /// Whether `PID/schedstat` is missing because the kernel has none (the task is still
+    /// there) rather than because the task went.
+    fn pid_dir_exists(&mut self, pid: u32) -> bool {
+        self.set_path(pid, None, "stat");
+        self.path.exists()
     }
 
     fn read_io(&mut self, pid: u32, kept: &mut Kept) -> Option<IoCounters> {
@@ -375,18 +429,18 @@ fn comm_eq(kept: &str, raw: &[u8]) -> bool {
     kept.as_bytes() == raw || String::from_utf8_lossy(raw) == kept
 }
 
-/// True when a task ran, faulted or changed state since the previous sample; only then can
-/// its I/O counters have moved.
-fn activity_changed(a: &StatFields, b: &StatFields) -> bool {
-    a.utime != b.utime
-        || a.stime != b.stime
-        || a.minflt != b.minflt
-        || a.majflt != b.majflt
-        || a.state != b.state
-        || a.blkio_ticks != b.blkio_ticks
+/// True when the gate may skip this process's `stat` and `io`: it had one thread at its
+/// last read (`/proc/PID/schedstat` covers the main thread only) and its run time, run-queue
+/// wait and timeslice count are exactly as then (a task that ran at all moved them; a
+/// recycled pid's new task cannot have the same nanoseconds).
+fn still(kept: &Kept, now: Option<SchedStat>) -> bool {
+    let single = kept.last.as_ref().is_some_and(|r| r.stat.num_threads <= 1);
+    single && now.is_some() && now == kept.sched_last
 }
 
-/// pread from offset 0 until EOF into `buf` (cleared first).
+/// pread from offset 0 until EOF into `buf` (cleared first). A read shorter than the room
+/// it was given is the end: procfs's seq_file fills the whole buffer unless the text ended,
+/// so a task file costs one system call, not two.
 fn read_at_full(f: &File, buf: &mut Vec<u8>) -> std::io::Result<()> {
     buf.clear();
     if buf.capacity() < 4096 {
@@ -404,6 +458,9 @@ fn read_at_full(f: &File, buf: &mut Vec<u8>) -> std::io::Result<()> {
             }
             Ok(n) => {
                 buf.truncate(len + n);
+                if len + n < cap {
+                    return Ok(());
+                }
                 if buf.len() == buf.capacity() {
                     buf.reserve(buf.capacity());
                 }

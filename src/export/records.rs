@@ -314,7 +314,7 @@ pub fn sock(s: &Snapshot) -> (SockHeader, Vec<SockRecord>) {
         owners_denied: raw.owners_denied,
     };
     let prev = s.prev.as_ref().map(|p| &p.sockets);
-    let rows = socket_rates(prev, raw, s.dt_s)
+    let rows = socket_rates(prev, raw, s.dt.sockets)
         .into_iter()
         .map(|r| {
             let k = &r.sock;

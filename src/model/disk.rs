@@ -38,6 +38,20 @@ pub struct DiskStat {
     pub ioerr: Option<u64>,
 }
 
+/// What a block device is, from `/sys/block/X/queue` (read once per device): whether it
+/// serves one request at a time (a spinning disk) or many in parallel, and how many.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskKind {
+    pub major: u32,
+    pub minor: u32,
+    pub name: String,
+    /// `queue/rotational`; `None` where sysfs does not say.
+    pub rotational: Option<bool>,
+    /// Requests the device takes at once: `device/queue_depth` (SCSI, SATA), else
+    /// `queue/nr_requests` (the block layer's queue for it).
+    pub queue_depth: Option<u32>,
+}
+
 /// Raw counters as read; part of the recording format (add fields with `#[serde(default)]`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiskSample {
@@ -79,6 +93,9 @@ pub struct DiskDev {
     pub ioerr: Option<u64>,
     /// Any request completed or in flight during the interval (iostat -z shows only these).
     pub active: bool,
+    /// From the device's `DiskKind`, where known.
+    pub rotational: Option<bool>,
+    pub queue_depth: Option<u32>,
 }
 
 /// Rates and USE figures derived from two samples.
@@ -190,6 +207,8 @@ pub fn device_figures(p: &DiskStat, c: &DiskStat, dt_s: f64) -> Option<DiskDev> 
         in_flight: c.in_flight,
         ioerr,
         active,
+        rotational: None,
+        queue_depth: None,
     })
 }
 
@@ -233,6 +252,142 @@ pub fn derive(prev: Option<&DiskSample>, cur: &DiskSample, dt_s: f64) -> DiskFig
         .map(|p| p.name.clone())
         .collect();
     out
+}
+
+impl DiskFigures {
+    /// Gives each device its kind (rotational flag, queue depth) from the sample's list.
+    pub fn with_kinds(mut self, kinds: &[DiskKind]) -> DiskFigures {
+        for d in &mut self.devices {
+            if let Some(k) = kinds.iter().find(|k| k.name == d.name) {
+                d.rotational = k.rotational;
+                d.queue_depth = k.queue_depth;
+            }
+        }
+        self
+    }
+}
+
+/// Where a figure stands: the model's grades, coloured by the panes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Grade {
+    Ok,
+    Warn,
+    Crit,
+}
+
+impl Grade {
+    /// `warn` and `crit` are the lower bounds of each band.
+    pub fn of(v: f64, warn: f64, crit: f64) -> Grade {
+        if v >= crit {
+            Grade::Crit
+        } else if v >= warn {
+            Grade::Warn
+        } else {
+            Grade::Ok
+        }
+    }
+}
+
+/// The thresholds a disk verdict uses: (warn, crit) lower bounds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DiskBands {
+    /// Percent busy: %util, or the share of a parallel device's queue depth in use.
+    pub util: (f64, f64),
+    /// Requests queued: aqu-sz, or for a parallel device those beyond its queue depth.
+    pub queue: (f64, f64),
+}
+
+/// How a device's utilization and saturation are judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    /// A device that serves one request at a time (a spinning disk), or one whose kind or
+    /// queue depth is unknown: %util is its utilization, aqu-sz its saturation.
+    Util,
+    /// A device that serves requests in parallel (SSD, NVMe, multi-queue virtual disk):
+    /// %util says only that it was never idle, so the average queue (aqu-sz) is judged
+    /// against the queue depth instead, and the requests beyond it are the saturation.
+    Queue { depth: u32 },
+}
+
+/// The USE verdict on one device over one interval: what was judged, the grades, and the
+/// figures behind them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DiskVerdict {
+    pub basis: Basis,
+    /// Utilization in percent: %util, or aqu-sz as a share of the queue depth.
+    pub u_pct: f64,
+    pub u: Grade,
+    /// Requests waiting: aqu-sz, or aqu-sz beyond the queue depth.
+    pub waiting: f64,
+    pub s: Grade,
+    /// iostat's %util, kept as information where it is not the verdict.
+    pub util: f64,
+    pub aqu_sz: f64,
+    pub r_await: f64,
+    pub w_await: f64,
+}
+
+impl DiskVerdict {
+    /// One line on what U says and why it is judged that way.
+    pub fn u_why(&self, bands: &DiskBands) -> String {
+        match self.basis {
+            Basis::Util => format!(
+                "busy {:.0}% of the interval (red from {:.0}%)",
+                self.util, bands.util.1
+            ),
+            Basis::Queue { depth } => format!(
+                "{:.1} of {depth} requests in flight on average, {:.0}% of its queue depth \
+                 (red from {:.0}%); serves in parallel, so %util {:.0} is information only",
+                self.aqu_sz, self.u_pct, bands.util.1, self.util
+            ),
+        }
+    }
+
+    /// One line on the requests waiting, with the latency they see.
+    pub fn s_why(&self, bands: &DiskBands) -> String {
+        match self.basis {
+            Basis::Util => format!(
+                "queue {:.1} requests deep (red from {:.0}), await r {:.1} w {:.1} ms",
+                self.aqu_sz, bands.queue.1, self.r_await, self.w_await
+            ),
+            Basis::Queue { depth } => format!(
+                "{:.1} requests beyond the queue depth of {depth} (red from {:.0}), \
+                 await r {:.1} w {:.1} ms",
+                self.waiting, bands.queue.1, self.r_await, self.w_await
+            ),
+        }
+    }
+}
+
+/// Judges a device's utilization and saturation. A spinning disk serves one request at a
+/// time, so the share of time it was busy (%util) is its utilization and the queue (aqu-sz)
+/// its saturation. A device that serves requests in parallel shows 100% util with one
+/// request in flight at all times, long before it is full (iostat's manual says as much):
+/// there the average queue is set against the queue depth, and only requests beyond the
+/// depth wait. A non-rotational device with no known depth falls back to %util.
+pub fn verdict(d: &DiskDev, bands: &DiskBands) -> DiskVerdict {
+    let basis = match (d.rotational, d.queue_depth) {
+        (Some(false), Some(depth)) if depth > 0 => Basis::Queue { depth },
+        _ => Basis::Util,
+    };
+    let (u_pct, waiting) = match basis {
+        Basis::Util => (d.util, d.aqu_sz),
+        Basis::Queue { depth } => {
+            let depth = f64::from(depth);
+            (d.aqu_sz * 100.0 / depth, (d.aqu_sz - depth).max(0.0))
+        }
+    };
+    DiskVerdict {
+        basis,
+        u_pct,
+        u: Grade::of(u_pct, bands.util.0, bands.util.1),
+        waiting,
+        s: Grade::of(waiting, bands.queue.0, bands.queue.1),
+        util: d.util,
+        aqu_sz: d.aqu_sz,
+        r_await: d.r_await,
+        w_await: d.w_await,
+    }
 }
 
 #[cfg(test)]

@@ -289,7 +289,7 @@ pub struct PerfTasks {
 
 /// Per-task counter rates of a snapshot (derived now from its two samples).
 pub fn tasks(s: &super::Snapshot) -> PerfTasks {
-    derive_task_rates(s.prev.as_deref().map(|p| &p.perf), &s.cur.perf, s.dt_s)
+    derive_task_rates(s.prev.as_deref().map(|p| &p.perf), &s.cur.perf, s.dt.perf)
 }
 
 impl PerfTasks {

@@ -1,6 +1,7 @@
 //! The raw Sample: cumulative counters exactly as the kernel reported them at one instant,
-//! plus the instant itself. Recordings store Samples, so field names here are a format:
-//! add fields with `#[serde(default)]`, never rename one.
+//! plus the instants they were read at. Recordings store Samples, and postcard is
+//! positional: a new field goes last (with a format version bump and `v1_tail`'s kind of
+//! upgrade for older files), and no field is ever renamed or moved.
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -44,6 +45,43 @@ pub struct Sample {
     pub detail: Option<super::detail::TaskDetail>,
     /// Figures that could not be read this time, with the reason (shown as `n/a`).
     pub notes: Vec<Note>,
+    // Added in recording format 2. New fields go here, last: a version-1 frame is read by
+    // appending the encoding of their defaults (`V1_TAIL`).
+    /// When each group of counters was read, relative to `mono_ns`.
+    pub read_at: ReadOffsets,
+    /// Each block device's kind and queue depth (read once per device, carried in every
+    /// sample so a replay judges disks as live did).
+    pub disk_kinds: Arc<Vec<super::disk::DiskKind>>,
+}
+
+/// Nanoseconds after `mono_ns` at which each group of counters was read (the midpoint of
+/// its reads). `mono_ns` itself stamps the system-wide group (/proc/stat, meminfo, vmstat,
+/// PSI), read first. A rate divides by the interval between its own group's reads: the
+/// drill-down's files are read last, after sockets and slab, and a first sample of a group
+/// pays for opening its files, so one timestamp for everything under-reads. 0 (a recording
+/// from before these were kept) reads as "with the system group".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadOffsets {
+    pub tasks: u64,
+    pub disk: u64,
+    pub net: u64,
+    pub sockets: u64,
+    pub slab: u64,
+    pub detail: u64,
+    pub perf: u64,
+}
+
+/// A group of counters read together, for `Sample::read_ns`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    System,
+    Tasks,
+    Disk,
+    Net,
+    Sockets,
+    Slab,
+    Detail,
+    Perf,
 }
 
 /// Something that could not be read, and why. `source` is a short stable key such as
@@ -54,7 +92,30 @@ pub struct Note {
     pub reason: String,
 }
 
+/// The postcard encoding of the fields added in format 2, at their defaults: appended to a
+/// version-1 frame's bytes, it makes them a valid sample of today's layout.
+pub fn v1_tail() -> Vec<u8> {
+    let tail = (ReadOffsets::default(), Vec::<super::disk::DiskKind>::new());
+    postcard::to_stdvec(&tail).unwrap_or_default()
+}
+
 impl Sample {
+    /// Monotonic time (ns) at which a group of counters was read.
+    pub fn read_ns(&self, g: Group) -> u64 {
+        let o = &self.read_at;
+        let off = match g {
+            Group::System => 0,
+            Group::Tasks => o.tasks,
+            Group::Disk => o.disk,
+            Group::Net => o.net,
+            Group::Sockets => o.sockets,
+            Group::Slab => o.slab,
+            Group::Detail => o.detail,
+            Group::Perf => o.perf,
+        };
+        self.mono_ns.saturating_add(off)
+    }
+
     pub fn note(&self, source: &str) -> Option<&str> {
         self.notes
             .iter()

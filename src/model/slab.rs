@@ -141,7 +141,7 @@ pub fn derive(_prev: Option<&SlabSample>, cur: &SlabSample, _dt_s: f64) -> SlabF
 
 /// Every cache of a snapshot with its growth, in slabinfo order.
 pub fn caches(s: &super::Snapshot) -> Vec<SlabRate<'_>> {
-    cache_rates(s.prev.as_deref().map(|p| &p.slab), &s.cur.slab, s.dt_s)
+    cache_rates(s.prev.as_deref().map(|p| &p.slab), &s.cur.slab, s.dt.slab)
 }
 
 /// Each cache of `cur` with its growth since `prev` (caches are matched by name).

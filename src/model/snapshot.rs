@@ -149,6 +149,36 @@ impl FreeFigures {
     }
 }
 
+/// Seconds between the two samples' reads of each group of counters (`Sample::read_ns`);
+/// each group's rates divide by its own. 0 where there is no interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Intervals {
+    pub system: f64,
+    pub tasks: f64,
+    pub disk: f64,
+    pub net: f64,
+    pub sockets: f64,
+    pub slab: f64,
+    pub detail: f64,
+    pub perf: f64,
+}
+
+impl Intervals {
+    fn between(p: &Sample, c: &Sample) -> Intervals {
+        let dt = |g: Group| c.read_ns(g).saturating_sub(p.read_ns(g)) as f64 / 1e9;
+        Intervals {
+            system: dt(Group::System),
+            tasks: dt(Group::Tasks),
+            disk: dt(Group::Disk),
+            net: dt(Group::Net),
+            sockets: dt(Group::Sockets),
+            slab: dt(Group::Slab),
+            detail: dt(Group::Detail),
+            perf: dt(Group::Perf),
+        }
+    }
+}
+
 /// One point in time as the panes see it: the raw sample, the previous one, the measured
 /// interval between them and the derived system figures. Per-task rates are derived on
 /// demand (`tasks()`), so a ring of 600 snapshots never holds 600 copies of the task table.
@@ -157,8 +187,11 @@ pub struct Snapshot {
     pub seq: u64,
     pub cur: Arc<Sample>,
     pub prev: Option<Arc<Sample>>,
-    /// Measured seconds between `prev` and `cur`; 0 when there is no `prev`.
+    /// Measured seconds between `prev` and `cur` (their system-wide reads); 0 when there
+    /// is no `prev`.
     pub dt_s: f64,
+    /// The interval of each group of counters; rates of a group use its own.
+    pub dt: Intervals,
     pub cpu: CpuFigures,
     pub mem: MemFigures,
     pub free: Option<FreeFigures>,
@@ -187,6 +220,7 @@ impl Snapshot {
         // Two samples at the same instant (or a clock that went back) have no interval.
         let prev = if dt_s > 0.0 { prev } else { None };
         let p = prev.as_deref();
+        let dt = p.map(|p| Intervals::between(p, &cur)).unwrap_or_default();
 
         let cpu = derive_cpu(p.map(|p| &p.cpu), &cur.cpu, dt_s);
         let mem = derive_mem(
@@ -202,12 +236,13 @@ impl Snapshot {
             psi_cpu_some: psi(|s| s.cpu.psi.as_ref().map(|p| &p.some)),
             psi_mem_some: psi(|s| s.mem.psi.as_ref().map(|p| &p.some)),
             psi_mem_full: psi(|s| s.mem.psi.as_ref().and_then(|p| p.full.as_ref())),
-            disk: disk::derive(p.map(|p| &p.disk), &cur.disk, dt_s),
-            net: net::derive(p.map(|p| &p.net), &cur.net, dt_s),
-            sockets: sockets::derive(p.map(|p| &p.sockets), &cur.sockets, dt_s),
-            slab: slab::derive(p.map(|p| &p.slab), &cur.slab, dt_s),
-            perf: perf::derive(p.map(|p| &p.perf), &cur.perf, dt_s),
+            disk: disk::derive(p.map(|p| &p.disk), &cur.disk, dt.disk).with_kinds(&cur.disk_kinds),
+            net: net::derive(p.map(|p| &p.net), &cur.net, dt.net),
+            sockets: sockets::derive(p.map(|p| &p.sockets), &cur.sockets, dt.sockets),
+            slab: slab::derive(p.map(|p| &p.slab), &cur.slab, dt.slab),
+            perf: perf::derive(p.map(|p| &p.perf), &cur.perf, dt.perf),
             dt_s,
+            dt,
             cpu,
             mem,
             free,
@@ -234,7 +269,7 @@ impl Snapshot {
 
     fn task_scale(&self) -> TaskScale {
         TaskScale {
-            dt_s: self.dt_s,
+            dt_s: self.dt.tasks,
             hz: self.cur.hz,
             page_size: self.cur.page_size,
             mem_total: self.cur.mem.info.as_ref().map(|m| m.total),

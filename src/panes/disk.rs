@@ -13,7 +13,7 @@ use super::use_pane::{UseCell, UseRow};
 use super::{Entry, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
-use crate::model::disk::DiskDev;
+use crate::model::disk::{Basis, DiskBands, DiskDev, DiskVerdict, Grade, verdict};
 use crate::theme::{Level, Theme};
 use crate::widgets::fmt;
 use crate::widgets::text::fit;
@@ -484,6 +484,17 @@ pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
         }];
     }
 
+    // The verdict (model::disk::verdict): %util for a spinning disk, the queue against
+    // its depth for one that serves requests in parallel.
+    let bands = DiskBands {
+        util: (th.disk_util.warn, th.disk_util.crit),
+        queue: (th.disk_aqu.warn, th.disk_aqu.crit),
+    };
+    let grade = |g: Grade| match g {
+        Grade::Ok => Level::Ok,
+        Grade::Warn => Level::Warn,
+        Grade::Crit => Level::Crit,
+    };
     // Worst first: a device with errors or a red figure before a merely busy one.
     let level = |d: &DiskDev| {
         let e = if d.ioerr.unwrap_or(0) > 0 {
@@ -491,20 +502,13 @@ pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
         } else {
             Level::Ok
         };
-        e.max(Level::of(
-            Some(d.util),
-            th.disk_util.warn,
-            th.disk_util.crit,
-        ))
-        .max(Level::of(
-            Some(d.aqu_sz),
-            th.disk_aqu.warn,
-            th.disk_aqu.crit,
-        ))
+        let v = verdict(d, &bands);
+        e.max(grade(v.u)).max(grade(v.s))
     };
+    let u_pct = |d: &DiskDev| verdict(d, &bands).u_pct;
     devs.sort_by(|a, b| {
-        (level(b), b.util)
-            .partial_cmp(&(level(a), a.util))
+        (level(b), u_pct(b))
+            .partial_cmp(&(level(a), u_pct(a)))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     let mut rows: Vec<UseRow> = devs
@@ -512,8 +516,8 @@ pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
         .take(USE_SHOWN)
         .enumerate()
         .map(|(i, d)| {
-            let u_level = Level::of(Some(d.util), th.disk_util.warn, th.disk_util.crit);
-            let q_level = Level::of(Some(d.aqu_sz), th.disk_aqu.warn, th.disk_aqu.crit);
+            let v = verdict(d, &bands);
+            let (u_level, q_level) = (grade(v.u), grade(v.s));
             // PSI io is system-wide: it colours the first (busiest) disk only.
             let (psi_text, pl) = if i == 0 {
                 (
@@ -539,21 +543,20 @@ pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
                 resource: format!("{USE_PREFIX}{}", d.name),
                 pane: Some(super::PaneId::Disk),
                 u: UseCell {
-                    text: format!("{:.1}% util", d.util),
+                    text: match v.basis {
+                        Basis::Util => format!("{:.1}% util", d.util),
+                        Basis::Queue { depth } => {
+                            format!("{:.1}% of qd {depth}, util {:.0}%", v.u_pct, d.util)
+                        }
+                    },
                     level: u_level,
-                    why: Some(format!(
-                        "busy {:.0}% of the interval (red from {:.0}%)",
-                        d.util, th.disk_util.crit
-                    )),
+                    why: Some(v.u_why(&bands)),
                 },
                 s: UseCell {
                     text: format!("aqu {:.2}{psi_text}", d.aqu_sz),
                     level: q_level.max(pl),
                     why: Some(if q_level == Level::Crit {
-                        format!(
-                            "queue {:.1} requests deep, await w {:.1} ms",
-                            d.aqu_sz, d.w_await
-                        )
+                        v.s_why(&bands)
                     } else {
                         format!(
                             "tasks stalled on I/O {:.1}% of the time",
@@ -567,20 +570,26 @@ pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
         .collect();
     if devs.len() > USE_SHOWN {
         let rest = &devs[USE_SHOWN..];
-        let max_util = rest.iter().map(|d| d.util).fold(0.0, f64::max);
+        let max_util = rest.iter().map(|d| u_pct(d)).fold(0.0, f64::max);
         let max_aqu = rest.iter().map(|d| d.aqu_sz).fold(0.0, f64::max);
+        let worst = |f: fn(&DiskVerdict) -> Grade| {
+            rest.iter()
+                .map(|d| grade(f(&verdict(d, &bands))))
+                .max()
+                .unwrap_or(Level::Unknown)
+        };
         let errs: u64 = rest.iter().filter_map(|d| d.ioerr).sum();
         rows.push(UseRow {
             resource: format!("{USE_PREFIX}+{}", rest.len()),
             pane: Some(super::PaneId::Disk),
             u: UseCell {
                 text: format!("≤{max_util:.1}%"),
-                level: Level::of(Some(max_util), th.disk_util.warn, th.disk_util.crit),
+                level: worst(|v| v.u),
                 why: None,
             },
             s: UseCell {
                 text: format!("aqu ≤{max_aqu:.2}"),
-                level: Level::of(Some(max_aqu), th.disk_aqu.warn, th.disk_aqu.crit),
+                level: worst(|v| v.s),
                 why: None,
             },
             e: UseCell {

@@ -301,7 +301,7 @@ pub fn rows(snap: &Snapshot, st: &SockState) -> Vec<SockRate> {
     let mut rows = socket_rates(
         snap.prev.as_ref().map(|p| &p.sockets),
         &snap.cur.sockets,
-        snap.dt_s,
+        snap.dt.sockets,
     );
     let words: Vec<String> = st
         .filter
@@ -575,7 +575,7 @@ pub fn draw_process_sockets(f: &mut Frame, area: Rect, ctx: &ViewCtx, pid: u32) 
     let [head, table_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     let mut rows: Vec<SockRate> =
-        socket_rates(snap.prev.as_ref().map(|p| &p.sockets), s, snap.dt_s)
+        socket_rates(snap.prev.as_ref().map(|p| &p.sockets), s, snap.dt.sockets)
             .into_iter()
             .filter(|r| r.sock.owner.as_ref().is_some_and(|o| o.pid == pid))
             .collect();

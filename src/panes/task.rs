@@ -110,7 +110,7 @@ fn proc_cpu(snap: &Snapshot, pid: u32, start_time: u64) -> Option<f64> {
     };
     let (a, b) = (find(&prev.tasks.procs)?, find(&snap.cur.tasks.procs)?);
     let ticks = |r: &TaskRecord| r.stat.utime.saturating_add(r.stat.stime);
-    rate(ticks(&a), ticks(&b), snap.dt_s).map(|t| t * 100.0 / snap.cur.hz.max(1) as f64)
+    rate(ticks(&a), ticks(&b), snap.dt.tasks).map(|t| t * 100.0 / snap.cur.hz.max(1) as f64)
 }
 
 fn thread_in(d: &TaskDetail, tid: u32) -> Option<&ThreadDetail> {
@@ -125,7 +125,7 @@ fn thread_cpu(snap: &Snapshot, pid: u32, start: u64, tid: u32) -> Option<f64> {
         .as_ref()
         .and_then(|p| detail_of(p, pid, start))
         .and_then(|d| thread_in(d, tid));
-    thread_rates(prev, cur, snap.dt_s, snap.cur.hz).cpu_pct
+    thread_rates(prev, cur, snap.dt.detail, snap.cur.hz).cpu_pct
 }
 
 fn crumbs(levels: &[Level]) -> String {
@@ -332,7 +332,7 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
                 ),
             ]));
             let r = detail
-                .map(|d| process_rates(d, prev, snap.dt_s, hz))
+                .map(|d| process_rates(d, prev, snap.dt.detail, hz))
                 .unwrap_or_default();
             lines.extend(figures(&r, detail.map(|d| &d.main), false, &kv));
             let st = detail.and_then(|d| d.main.status);
@@ -423,7 +423,8 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
                     t.dim,
                 )),
                 Some(th) => {
-                    let r = thread_rates(prev.and_then(|p| thread_in(p, tid)), th, snap.dt_s, hz);
+                    let r =
+                        thread_rates(prev.and_then(|p| thread_in(p, tid)), th, snap.dt.detail, hz);
                     lines.push(kv(&[
                         ("thread", fit(&th.comm, 20)),
                         ("tid", th.tid.to_string()),
@@ -598,7 +599,7 @@ fn draw_threads(
         .take(visible)
         .map(|th| {
             let p = prev.and_then(|p| thread_in(p, th.tid));
-            let r = thread_rates(p, th, snap.dt_s, snap.cur.hz);
+            let r = thread_rates(p, th, snap.dt.detail, snap.cur.hz);
             let counters = counted.map(|c| {
                 let rates = c.iter().find(|x| x.tid == th.tid).map(|x| &x.rates);
                 let mcyc = rates

@@ -19,6 +19,16 @@ use unicode_width::UnicodeWidthStr;
 pub const KEYS: &[(&str, &str)] = &[
     ("Up / Down", "select a resource"),
     ("Enter", "open the resource's pane"),
+    ("Disk U, S", "spinning disk: %util, and aqu-sz queued"),
+    ("", "SSD, NVMe, multi-queue: serve requests in parallel, so"),
+    (
+        "",
+        "100% util (never idle) is not full: U is aqu-sz as a share",
+    ),
+    (
+        "",
+        "of the queue depth, S the requests beyond it; %util is info",
+    ),
 ];
 
 #[derive(Debug, Default)]

@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 8] = b"USETOPRC";
 pub const SYNC: &[u8; 4] = b"UFRM";
-/// Bumped when a change would make an older reader misread a file. Adding `#[serde(default)]`
-/// fields at the end of `Sample` does not bump it: postcard is positional, so older readers
-/// would misread those too, which is why every new field goes last and why a reader refuses
-/// files whose version is newer than its own.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped when the layout of `Sample` changes (postcard is positional, so an older reader
+/// would misread it); a reader refuses files whose version is newer than its own. Version 2
+/// added `Sample::read_at` and `Sample::disk_kinds` at the end; a version-1 frame is read
+/// with their defaults appended (`model::sample::v1_tail`).
+pub const FORMAT_VERSION: u32 = 2;
 pub const PRELUDE_LEN: usize = 8 + 4 + 4 + 4;
 pub const FRAME_HEAD_LEN: usize = 4 + 4 + 8 + 8 + 4;
 pub const KIND_KEY: u32 = 0;

@@ -223,8 +223,9 @@ impl<B: Bytes> Reader<B> {
                     continue;
                 }
             };
+            let version = self.header.format_version;
             let decoded = decompress(&payload, prefix.as_deref()).and_then(|raw| {
-                let sample = postcard::from_bytes::<Sample>(&raw).map_err(|e| e.to_string())?;
+                let sample = decode_sample(&raw, version)?;
                 Ok((raw, sample))
             });
             match decoded {
@@ -384,6 +385,19 @@ impl<B: Bytes> Reader<B> {
         sample.tasks.procs = TaskList::new(recs, Some(&prev_list));
         self.prev_procs = sample.tasks.procs.clone();
     }
+}
+
+/// A frame's postcard bytes as a `Sample`. Version 1 lacked the fields format 2 added at
+/// the end; their defaults are appended (the raw bytes stay as written: the next delta
+/// frame is made against them).
+fn decode_sample(raw: &[u8], version: u32) -> Result<Sample, String> {
+    if version >= 2 {
+        return postcard::from_bytes::<Sample>(raw).map_err(|e| e.to_string());
+    }
+    let mut upgraded = Vec::with_capacity(raw.len() + 16);
+    upgraded.extend_from_slice(raw);
+    upgraded.extend_from_slice(&crate::model::sample::v1_tail());
+    postcard::from_bytes::<Sample>(&upgraded).map_err(|e| e.to_string())
 }
 
 /// zstd (against the previous frame's bytes for a delta frame), with the size bounded so a
