@@ -99,7 +99,7 @@ fn snapshot_exposition(roots: &[ProcRoot]) -> String {
     for root in roots {
         let mut c = Collectors::new(root.clone());
         app.push_sample(c.sample(&clock, Request::default()));
-        ex.update(app.ring.latest().unwrap());
+        ex.update(app.timeline.latest().unwrap());
         clock.advance(Duration::from_secs(1));
     }
     ex.encode()
