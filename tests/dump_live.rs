@@ -21,11 +21,17 @@ fn deadlines_stay_on_the_grid_and_skip_missed_ones() {
     // On time, or a little late: the next grid point.
     assert_eq!(next_deadline(start, SEC, start), start + SEC);
     assert_eq!(next_deadline(start, SEC, start + 300 * ms), start + SEC);
-    assert_eq!(next_deadline(start, SEC, start + SEC + 2 * ms), start + 2 * SEC);
+    assert_eq!(
+        next_deadline(start, SEC, start + SEC + 2 * ms),
+        start + 2 * SEC
+    );
     // Exactly on a deadline: the one after it.
     assert_eq!(next_deadline(start, SEC, start + 3 * SEC), start + 4 * SEC);
     // 2.5 intervals late: the missed deadlines are skipped, the grid is kept.
-    assert_eq!(next_deadline(start, SEC, start + 3_500 * ms), start + 4 * SEC);
+    assert_eq!(
+        next_deadline(start, SEC, start + 3_500 * ms),
+        start + 4 * SEC
+    );
     // A clock read before the start, and a zero interval, do not panic or stall.
     assert_eq!(next_deadline(start, SEC, 0), start + SEC);
     assert_eq!(next_deadline(start, 0, start), start + 1);
@@ -175,10 +181,17 @@ fn slab_dump_lists_every_cache_of_the_fixture() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let caches = v["caches"].as_array().unwrap();
-    let got: Vec<&str> = caches.iter().map(|c| c["cache"].as_str().unwrap()).collect();
+    let got: Vec<&str> = caches
+        .iter()
+        .map(|c| c["cache"].as_str().unwrap())
+        .collect();
     assert_eq!(got.len(), names.len(), "{got:?}");
     for n in &names {
         assert!(got.contains(&n.as_str()), "{n:?} missing from {got:?}");
