@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use usetop::app::source::{RootsSource, SampleSource};
 use usetop::collectors::Request;
-use usetop::model::{Note, Sample, StatFields, TaskRecord};
+use usetop::model::{Note, Sample, StatFields, TaskIdent, TaskRecord};
 use usetop::store::format::{self, FRAME_HEAD_LEN, Header};
 use usetop::store::{FORMAT_VERSION, Recorder};
 
@@ -217,8 +217,9 @@ fn with_notes(base: &Sample, n: usize, len: usize) -> Sample {
     s
 }
 
-/// `n` processes with every field empty: a few bytes each on disk, hundreds in memory.
-fn with_tasks(base: &Sample, n: u32) -> Sample {
+/// `n` processes with every field empty but a command line of `cmdline` bytes: a few
+/// bytes each on disk beside it, hundreds in memory.
+fn with_tasks(base: &Sample, n: u32, cmdline: usize) -> Sample {
     let mut s = base.clone();
     s.tasks.procs = (0..n)
         .map(|pid| {
@@ -228,6 +229,10 @@ fn with_tasks(base: &Sample, n: u32) -> Sample {
                     pid,
                     ..StatFields::default()
                 },
+                ident: Arc::new(TaskIdent {
+                    cmdline: "c".repeat(cmdline),
+                    ..TaskIdent::default()
+                }),
                 ..TaskRecord::default()
             })
         })
@@ -248,7 +253,7 @@ fn write_recording(path: &Path, runs: &[(&Sample, u64)]) {
 
 /// Frames that decode to absurd sizes (a million empty notes: 2 bytes each on disk, some
 /// 48 MB in memory; 300,000 empty processes) beside heavy ones that are just allowed (many
-/// empty or one-byte notes, 100,000 empty processes) and plain ones: dump streams them and
+/// empty or one-byte notes, 100,000 processes) and plain ones: dump streams them and
 /// replay keeps what fits its budget.
 #[test]
 fn hostile_frames_keep_replay_and_dump_under_256_mib() {
@@ -256,10 +261,11 @@ fn hostile_frames_keep_replay_and_dump_under_256_mib() {
     let path = dir.path().join("hostile.usetop");
     let base = base_sample();
     let absurd = with_notes(&base, 1_000_000, 0);
-    let absurd_tasks = with_tasks(&base, 300_000);
+    let absurd_tasks = with_tasks(&base, 300_000, 0);
     let heavy = with_notes(&base, 300_000, 0);
     let short = with_notes(&base, 250_000, 1);
-    let tasks = with_tasks(&base, 100_000);
+    // Close to the limit, and the closest to its estimate in real memory.
+    let tasks = with_tasks(&base, 100_000, 100);
     let mut runs = Vec::new();
     for _ in 0..2 {
         runs.extend([
@@ -268,7 +274,7 @@ fn hostile_frames_keep_replay_and_dump_under_256_mib() {
             (&absurd, 1),
             (&short, 2),
             (&absurd_tasks, 1),
-            (&tasks, 2),
+            (&tasks, 4),
         ]);
     }
     write_recording(&path, &runs);
@@ -290,6 +296,36 @@ fn hostile_frames_keep_replay_and_dump_under_256_mib() {
 
     let run = usetop(&["replay", f, "--headless", "--frames", "600"], limit);
     bounded(&run);
+}
+
+/// Frames near the limit whose estimate is closest to the memory they take (processes with
+/// command lines), none sharing a record with the one before: replay's worst case.
+#[test]
+fn replay_of_frames_near_the_limit_that_share_nothing_stays_under_256_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.usetop");
+    let a = with_tasks(&base_sample(), 100_000, 100);
+    let mut b = a.clone();
+    b.tasks.procs = a
+        .tasks
+        .procs
+        .iter()
+        .map(|r| {
+            let mut r = (**r).clone();
+            r.stat.utime += 1;
+            Arc::new(r)
+        })
+        .collect();
+    write_recording(&path, &[(&a, 1), (&b, 1), (&a, 1), (&b, 1)]);
+    let f = path.to_str().unwrap();
+    let limit = Duration::from_secs(120);
+    let run = usetop(&["replay", f, "--headless", "--pane", "proc"], limit);
+    bounded(&run);
+    assert!(run.stderr.contains("more would take over"), "{run:?}");
+    // Each line lists 100,000 processes, written a row at a time.
+    let run = usetop(&["dump", "--replay", f, "--pane", "proc"], limit);
+    bounded(&run);
+    assert_eq!(run.stdout.lines().count(), 3, "{run:?}");
 }
 
 /// A long recording of heavy (allowed) frames: `dump -n 1` decodes two of them, and

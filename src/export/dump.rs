@@ -266,8 +266,12 @@ fn to_map(v: impl Serialize) -> Map<String, Value> {
     }
 }
 
-fn maps<T: Serialize>(rows: Vec<T>) -> Vec<Map<String, Value>> {
-    rows.into_iter().map(to_map).collect()
+/// A view's rows, each turned into a map only when it is written: a map per row for every
+/// row at once would cost some 2 KB per process.
+type Rows = Box<dyn Iterator<Item = Map<String, Value>>>;
+
+fn maps<T: Serialize + 'static>(rows: Vec<T>) -> Rows {
+    Box::new(rows.into_iter().map(to_map))
 }
 
 /// A per-row view of one snapshot: figures of the whole snapshot (`header`) and the rows
@@ -275,12 +279,16 @@ fn maps<T: Serialize>(rows: Vec<T>) -> Vec<Map<String, Value>> {
 struct Parts {
     header: Map<String, Value>,
     key: &'static str,
-    rows: Vec<Map<String, Value>>,
+    rows: Rows,
 }
 
 fn parts(view: View, s: &Snapshot) -> Parts {
     let (header, key, rows) = match view {
-        View::System => (to_map(SystemRecord::from_snapshot(s)), "", Vec::new()),
+        View::System => (
+            to_map(SystemRecord::from_snapshot(s)),
+            "",
+            Box::new(std::iter::empty()) as Rows,
+        ),
         View::Cpu => (Map::new(), "cpus", maps(cpu_records(s))),
         View::Proc => (Map::new(), "procs", maps(proc_records(s))),
         View::Disk => {
@@ -321,17 +329,32 @@ fn context(s: &Snapshot) -> Map<String, Value> {
 /// (`cpus`, `procs`, `disks`, `interfaces`, `sockets`, `caches`) beside the snapshot's time,
 /// interval and whole-snapshot figures.
 pub fn json_line(view: View, s: &Snapshot) -> String {
+    let mut out = Vec::new();
+    // Writing to memory does not fail.
+    let _ = write_json(view, s, &mut out);
+    String::from_utf8_lossy(&out).trim_end().to_string()
+}
+
+/// `json_line` and its newline, written a row at a time.
+pub fn write_json(view: View, s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
     let p = parts(view, s);
     if view == View::System {
-        return Value::Object(p.header).to_string();
+        serde_json::to_writer(&mut *out, &Value::Object(p.header))?;
+        return out.write_all(b"\n");
     }
     let mut m = context(s);
     m.extend(p.header);
-    m.insert(
-        p.key.into(),
-        Value::Array(p.rows.into_iter().map(Value::Object).collect()),
-    );
-    Value::Object(m).to_string()
+    // The object's fields in order, then the rows' array as its last field.
+    let head = Value::Object(m).to_string();
+    out.write_all(head.strip_suffix('}').unwrap_or(&head).as_bytes())?;
+    write!(out, ",{}:[", Value::from(p.key))?;
+    for (i, row) in p.rows.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, &Value::Object(row))?;
+    }
+    out.write_all(b"]}\n")
 }
 
 /// A snapshot's figures for CSV: a nested object (`tcp`, `udp`) becomes prefixed columns.
@@ -356,30 +379,38 @@ fn flatten(m: Map<String, Value>) -> Map<String, Value> {
 /// interface, socket or cache, each repeating the snapshot's time and figures. Cells follow
 /// `csv_header`; a figure the snapshot lacks is an empty cell.
 pub fn csv_rows(view: View, s: &Snapshot) -> Vec<Vec<String>> {
+    csv_row_iter(view, s).collect()
+}
+
+/// `csv_rows` as lines, written a row at a time.
+pub fn write_csv(view: View, s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
+    for row in csv_row_iter(view, s) {
+        out.write_all(csv_line(&row).as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn csv_row_iter(view: View, s: &Snapshot) -> impl Iterator<Item = Vec<String>> {
     let header = csv_header(view);
     let p = parts(view, s);
-    let rows: Vec<Map<String, Value>> = if view == View::System {
-        vec![p.header]
+    let rows: Rows = if view == View::System {
+        Box::new(std::iter::once(p.header))
     } else {
         let mut base = context(s);
         base.extend(flatten(p.header));
-        p.rows
-            .into_iter()
-            .map(|item| {
-                let mut m = base.clone();
-                m.extend(item);
-                m
-            })
-            .collect()
+        Box::new(p.rows.map(move |item| {
+            let mut m = base.clone();
+            m.extend(item);
+            m
+        }))
     };
-    rows.into_iter()
-        .map(|m| {
-            header
-                .iter()
-                .map(|k| m.get(k).map(csv_cell).unwrap_or_default())
-                .collect()
-        })
-        .collect()
+    rows.map(move |m| {
+        header
+            .iter()
+            .map(|k| m.get(k).map(csv_cell).unwrap_or_default())
+            .collect()
+    })
 }
 
 /// The CSV header line's fields for a view.
@@ -494,7 +525,8 @@ pub fn next_deadline(start: u64, interval: u64, now: u64) -> u64 {
 /// Derives each sample against the one before and prints the snapshot.
 struct Printer<'w> {
     opts: DumpOptions,
-    out: &'w mut dyn Write,
+    /// Buffered: a snapshot of many rows goes out in large writes, flushed once.
+    out: std::io::BufWriter<&'w mut dyn Write>,
     prev: Option<Arc<Sample>>,
     seq: u64,
     limit: u64,
@@ -508,7 +540,7 @@ impl<'w> Printer<'w> {
     fn new(opts: DumpOptions, default_count: u64, out: &'w mut dyn Write) -> Printer<'w> {
         Printer {
             opts,
-            out,
+            out: std::io::BufWriter::new(out),
             prev: None,
             seq: 0,
             limit: opts.count.unwrap_or(default_count),
@@ -541,18 +573,15 @@ impl<'w> Printer<'w> {
         }
         self.printed += 1;
         let view = self.opts.view;
-        let text = match self.opts.format {
-            Format::Json => json_line(view, &snap) + "\n",
-            Format::Csv => csv_rows(view, &snap)
-                .iter()
-                .map(|r| csv_line(r) + "\n")
-                .collect(),
+        let written = match self.opts.format {
+            Format::Json => write_json(view, &snap, &mut self.out),
+            Format::Csv => write_csv(view, &snap, &mut self.out),
             Format::Openmetrics => {
                 self.last = Some(snap);
                 return !self.done();
             }
         };
-        self.write(&text) && !self.done()
+        written.and_then(|()| self.out.flush()).is_ok() && !self.done()
     }
 
     fn write(&mut self, text: &str) -> bool {

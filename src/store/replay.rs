@@ -13,7 +13,7 @@ use crate::model::Sample;
 /// Memory the frames loaded for replay may take (the reader's estimate, task records shared
 /// between frames counted once). Frames of 2,000 processes take well under 1 MiB each, so
 /// the default history of 600 fits; a recording of larger frames loads fewer.
-pub const REPLAY_BUDGET: u64 = 96 << 20;
+pub const REPLAY_BUDGET: u64 = 128 << 20;
 
 pub struct Loaded {
     pub samples: Vec<Sample>,
