@@ -10,9 +10,11 @@ use super::reader::Frame;
 use super::{ReadStats, Reader, StoreError, format_utc, parse_begin};
 use crate::model::Sample;
 
-/// Memory the frames loaded for replay may take (the reader's estimate, task records shared
-/// between frames counted once). Frames of 2,000 processes take well under 1 MiB each, so
-/// the default history of 600 fits; a recording of larger frames loads fewer.
+/// Memory the frames loaded for replay may take (the reader's estimate, which counts once
+/// the task records, sockets and slab caches consecutive frames share). A frame of 2,000
+/// processes, a quarter of them changing each second, adds about 200 KB, so the default
+/// history of 600 fits; a recording of larger frames loads fewer. With the frame being
+/// decoded (`reader::MAX_DECODED`) and its bytes, replay stays well under 256 MiB.
 pub const REPLAY_BUDGET: u64 = 128 << 20;
 
 pub struct Loaded {
