@@ -8,7 +8,6 @@ use anyhow::Result;
 use clap::Parser;
 
 use crate::app::config::{Config, KeyName};
-use crate::app::source::{RootsSource, SampleSource};
 use crate::app::{App, Options, UiOptions, live};
 use crate::collectors::{Collectors, ProcRoot};
 use crate::headless::{HeadlessOptions, render_from, render_headless};
@@ -509,70 +508,33 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
 }
 
 fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
-    use crate::export::dump::{self, Format, View};
+    use crate::export::dump::{self, DumpOptions, View};
     let view = View::for_pane(a.pane.name()).map_err(anyhow::Error::msg)?;
-    // The config is still checked: a broken one is an error here as everywhere.
+    // A bad config file is reported here as in every other mode.
     cli.options(&Config::load(cli.config.as_deref())?)?;
-    let mut timeline = crate::timeline::Timeline::new(2);
-    let request = crate::collectors::Request::default();
-    // Live: one sample more than the count, since the first has no interval to rate over.
-    // Replay: every frame after the first, or `count` of them.
-    let mut source: Box<dyn SampleSource> = match &a.replay {
+    let opts = DumpOptions {
+        view,
+        format: a.format,
+        count: a.count,
+    };
+    let mut out = std::io::stdout().lock();
+    match &a.replay {
         Some(path) => {
-            let loaded = crate::store::replay::load(path, a.begin.as_deref(), usize::MAX)?;
-            if let Some(problems) = loaded.stats.summary() {
+            let stats = dump::run_replay(opts, path, a.begin.as_deref(), &mut out)?;
+            if let Some(problems) = stats.summary() {
                 eprintln!("usetop: {}: {problems}", path.display());
             }
-            Box::new(loaded.samples.into_iter())
         }
-        None => Box::new(RootsSource::new(
-            vec![single_root(cli)?],
-            Duration::from_secs_f64(a.interval),
-            false,
-        )),
-    };
-    let limit = match (&a.replay, a.count) {
-        (_, Some(n)) => n,
-        (Some(_), None) => u64::MAX,
-        (None, None) => 1,
-    };
-    let mut printed = 0u64;
-    let mut frame = 0;
-    if a.format == Format::Csv && !print_out(&(dump::csv_line(&dump::csv_header(view)) + "\n")) {
-        return Ok(());
-    }
-    let mut last = None;
-    while printed < limit {
-        let Some(sample) = source.next_sample(frame, request) else {
-            break;
-        };
-        frame += 1;
-        let snap = timeline.push(sample);
-        if !snap.has_rates() {
-            continue;
+        None => {
+            let mut collectors = Collectors::new(single_root(cli)?);
+            dump::run_live(
+                opts,
+                Duration::from_secs_f64(a.interval),
+                &crate::collectors::SystemClock,
+                |clock, req| collectors.sample(clock, req),
+                &mut out,
+            );
         }
-        printed += 1;
-        let text = match a.format {
-            Format::Json => dump::json_line(view, &snap) + "\n",
-            Format::Csv => dump::csv_rows(view, &snap)
-                .iter()
-                .map(|r| dump::csv_line(r) + "\n")
-                .collect(),
-            Format::Openmetrics => {
-                last = Some(snap);
-                continue;
-            }
-        };
-        // A closed pipe (`| head`) ends the dump quietly.
-        if !print_out(&text) {
-            return Ok(());
-        }
-    }
-    if let Some(snap) = last {
-        // One exposition (it ends with `# EOF`), of the last snapshot.
-        let mut exporter = crate::export::openmetrics::Exporter::new(0);
-        exporter.update(&snap);
-        print_out(&exporter.encode());
     }
     Ok(())
 }

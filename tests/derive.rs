@@ -459,9 +459,9 @@ fn the_drill_down_shows_rates_over_its_own_reads() {
     app.push_sample(s0);
     app.push_sample(s1);
     let rows = app.snapshot().unwrap().tasks();
-    app.open_task(task(&rows, 200));
+    app.act(usetop::panes::Action::OpenTask(task(&rows, 200).clone()));
     let mut term = Terminal::new(TestBackend::new(160, 50)).unwrap();
-    term.draw(|f| usetop::panes::draw(f, &app)).unwrap();
+    term.draw(|f| usetop::app::ui::draw(f, &app)).unwrap();
     let out = usetop::headless::buffer_text(term.backend().buffer());
     let line = out
         .lines()

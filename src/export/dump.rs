@@ -1,6 +1,14 @@
 //! `usetop dump`: snapshots as JSON lines or CSV for scripts. Field names carry their unit
 //! (`_pct`, `_bytes`, `_per_s`, `_kbps` = KiB/s) and are documented in the README; a figure
 //! that could not be measured is `null` in JSON and empty in CSV.
+//!
+//! Live, dump samples on fixed deadlines (start + k × interval), as live mode and record do;
+//! from a recording it streams: one frame decoded at a time, never the whole file.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -10,8 +18,11 @@ pub use super::records::{
     DiskHeader, DiskRecord, NetHeader, NicRecord, PerfCpuRecord, PerfHeader, SlabHeader,
     SlabRecord, SockHeader, SockRecord, TcpRecord, UdpRecord,
 };
-use crate::model::Snapshot;
+use crate::collectors::{Clock, Request, SystemClock};
+use crate::model::{Sample, Snapshot};
+use crate::store::ReadStats;
 use crate::store::format_utc;
+use crate::store::replay::{ReplayError, Stream};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -259,8 +270,12 @@ fn to_map(v: impl Serialize) -> Map<String, Value> {
     }
 }
 
-fn maps<T: Serialize>(rows: Vec<T>) -> Vec<Map<String, Value>> {
-    rows.into_iter().map(to_map).collect()
+/// A view's rows, each turned into a map only when it is written: a map per row for every
+/// row at once would cost some 2 KB per process.
+type Rows = Box<dyn Iterator<Item = Map<String, Value>>>;
+
+fn maps<T: Serialize + 'static>(rows: Vec<T>) -> Rows {
+    Box::new(rows.into_iter().map(to_map))
 }
 
 /// A per-row view of one snapshot: figures of the whole snapshot (`header`) and the rows
@@ -268,12 +283,16 @@ fn maps<T: Serialize>(rows: Vec<T>) -> Vec<Map<String, Value>> {
 struct Parts {
     header: Map<String, Value>,
     key: &'static str,
-    rows: Vec<Map<String, Value>>,
+    rows: Rows,
 }
 
 fn parts(view: View, s: &Snapshot) -> Parts {
     let (header, key, rows) = match view {
-        View::System => (to_map(SystemRecord::from_snapshot(s)), "", Vec::new()),
+        View::System => (
+            to_map(SystemRecord::from_snapshot(s)),
+            "",
+            Box::new(std::iter::empty()) as Rows,
+        ),
         View::Cpu => (Map::new(), "cpus", maps(cpu_records(s))),
         View::Proc => (Map::new(), "procs", maps(proc_records(s))),
         View::Disk => {
@@ -314,17 +333,32 @@ fn context(s: &Snapshot) -> Map<String, Value> {
 /// (`cpus`, `procs`, `disks`, `interfaces`, `sockets`, `caches`) beside the snapshot's time,
 /// interval and whole-snapshot figures.
 pub fn json_line(view: View, s: &Snapshot) -> String {
+    let mut out = Vec::new();
+    // Writing to memory does not fail.
+    let _ = write_json(view, s, &mut out);
+    String::from_utf8_lossy(&out).trim_end().to_string()
+}
+
+/// `json_line` and its newline, written a row at a time.
+pub fn write_json(view: View, s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
     let p = parts(view, s);
     if view == View::System {
-        return Value::Object(p.header).to_string();
+        serde_json::to_writer(&mut *out, &Value::Object(p.header))?;
+        return out.write_all(b"\n");
     }
     let mut m = context(s);
     m.extend(p.header);
-    m.insert(
-        p.key.into(),
-        Value::Array(p.rows.into_iter().map(Value::Object).collect()),
-    );
-    Value::Object(m).to_string()
+    // The object's fields in order, then the rows' array as its last field.
+    let head = Value::Object(m).to_string();
+    out.write_all(head.strip_suffix('}').unwrap_or(&head).as_bytes())?;
+    write!(out, ",{}:[", Value::from(p.key))?;
+    for (i, row) in p.rows.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, &Value::Object(row))?;
+    }
+    out.write_all(b"]}\n")
 }
 
 /// A snapshot's figures for CSV: a nested object (`tcp`, `udp`) becomes prefixed columns.
@@ -349,30 +383,38 @@ fn flatten(m: Map<String, Value>) -> Map<String, Value> {
 /// interface, socket or cache, each repeating the snapshot's time and figures. Cells follow
 /// `csv_header`; a figure the snapshot lacks is an empty cell.
 pub fn csv_rows(view: View, s: &Snapshot) -> Vec<Vec<String>> {
+    csv_row_iter(view, s).collect()
+}
+
+/// `csv_rows` as lines, written a row at a time.
+pub fn write_csv(view: View, s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
+    for row in csv_row_iter(view, s) {
+        out.write_all(csv_line(&row).as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn csv_row_iter(view: View, s: &Snapshot) -> impl Iterator<Item = Vec<String>> {
     let header = csv_header(view);
     let p = parts(view, s);
-    let rows: Vec<Map<String, Value>> = if view == View::System {
-        vec![p.header]
+    let rows: Rows = if view == View::System {
+        Box::new(std::iter::once(p.header))
     } else {
         let mut base = context(s);
         base.extend(flatten(p.header));
-        p.rows
-            .into_iter()
-            .map(|item| {
-                let mut m = base.clone();
-                m.extend(item);
-                m
-            })
-            .collect()
+        Box::new(p.rows.map(move |item| {
+            let mut m = base.clone();
+            m.extend(item);
+            m
+        }))
     };
-    rows.into_iter()
-        .map(|m| {
-            header
-                .iter()
-                .map(|k| m.get(k).map(csv_cell).unwrap_or_default())
-                .collect()
-        })
-        .collect()
+    rows.map(move |m| {
+        header
+            .iter()
+            .map(|k| m.get(k).map(csv_cell).unwrap_or_default())
+            .collect()
+    })
 }
 
 /// The CSV header line's fields for a view.
@@ -435,4 +477,187 @@ pub fn csv_quote(s: &str) -> String {
 
 pub fn csv_line(fields: &[String]) -> String {
     fields.join(",")
+}
+
+// ---- Running a dump: live on fixed deadlines, or streamed from a recording ----
+
+/// What to print and how many snapshots (`None`: live 1, from a recording every one).
+#[derive(Clone, Copy, Debug)]
+pub struct DumpOptions {
+    pub view: View,
+    pub format: Format,
+    pub count: Option<u64>,
+}
+
+/// What the sampler must collect for a view: every slab cache for the slab view (otherwise
+/// it keeps only the totals and the caches the overview needs).
+pub fn request(view: View) -> Request {
+    Request {
+        slab_caches: view == View::Slab,
+        ..Request::default()
+    }
+}
+
+/// The clock live dump samples on, and a way to wait on it (a virtual one in tests).
+pub trait Pacer: Clock {
+    /// Returns once the monotonic clock reads `mono_ns` or later.
+    fn sleep_until(&self, mono_ns: u64);
+}
+
+impl Pacer for SystemClock {
+    fn sleep_until(&self, mono_ns: u64) {
+        loop {
+            let now = self.mono_ns();
+            if now >= mono_ns {
+                return;
+            }
+            std::thread::sleep(Duration::from_nanos(mono_ns - now));
+        }
+    }
+}
+
+/// The next sampling deadline after `now` on the fixed grid `start + k × interval` (k ≥ 1),
+/// all in monotonic nanoseconds. A sample that ran late skips the deadlines it missed
+/// rather than catching up in a burst; one on time keeps the grid, so the period does not
+/// grow by each sample's own cost.
+pub fn next_deadline(start: u64, interval: u64, now: u64) -> u64 {
+    let interval = interval.max(1);
+    let k = now.saturating_sub(start) / interval + 1;
+    start.saturating_add(k.saturating_mul(interval))
+}
+
+/// Derives each sample against the one before and prints the snapshot.
+struct Printer<'w> {
+    opts: DumpOptions,
+    /// Buffered: a snapshot of many rows goes out in large writes, flushed once.
+    out: std::io::BufWriter<&'w mut dyn Write>,
+    prev: Option<Arc<Sample>>,
+    seq: u64,
+    limit: u64,
+    printed: u64,
+    header_done: bool,
+    /// OpenMetrics prints one exposition, of the last snapshot, at the end.
+    last: Option<Snapshot>,
+}
+
+impl<'w> Printer<'w> {
+    fn new(opts: DumpOptions, default_count: u64, out: &'w mut dyn Write) -> Printer<'w> {
+        Printer {
+            opts,
+            out: std::io::BufWriter::new(out),
+            prev: None,
+            seq: 0,
+            limit: opts.count.unwrap_or(default_count),
+            printed: 0,
+            header_done: false,
+            last: None,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.printed >= self.limit
+    }
+
+    /// Takes one sample; false when the dump is over (count reached, or the reader of
+    /// the output went away: `| head` ends the dump quietly).
+    fn push(&mut self, sample: Sample) -> bool {
+        if !self.header_done {
+            self.header_done = true;
+            if self.opts.format == Format::Csv
+                && !self.write(&(csv_line(&csv_header(self.opts.view)) + "\n"))
+            {
+                return false;
+            }
+        }
+        let cur = Arc::new(sample);
+        let snap = Snapshot::derive(self.seq, self.prev.replace(Arc::clone(&cur)), cur);
+        self.seq += 1;
+        if !snap.has_rates() {
+            return !self.done();
+        }
+        self.printed += 1;
+        let view = self.opts.view;
+        let written = match self.opts.format {
+            Format::Json => write_json(view, &snap, &mut self.out),
+            Format::Csv => write_csv(view, &snap, &mut self.out),
+            Format::Openmetrics => {
+                self.last = Some(snap);
+                return !self.done();
+            }
+        };
+        written.and_then(|()| self.out.flush()).is_ok() && !self.done()
+    }
+
+    fn write(&mut self, text: &str) -> bool {
+        self.out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.flush())
+            .is_ok()
+    }
+
+    fn finish(mut self) {
+        if let Some(snap) = self.last.take() {
+            let mut exporter = super::openmetrics::Exporter::new(0);
+            exporter.update(&snap);
+            let text = exporter.encode();
+            self.write(&text);
+        }
+    }
+}
+
+/// Samples this machine on fixed deadlines and prints `count` snapshots (default 1; the
+/// first sample only starts the first interval). `take` takes one sample on the clock.
+pub fn run_live(
+    opts: DumpOptions,
+    interval: Duration,
+    pacer: &dyn Pacer,
+    mut take: impl FnMut(&dyn Clock, Request) -> Sample,
+    out: &mut dyn Write,
+) {
+    let req = request(opts.view);
+    let interval_ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
+    let mut printer = Printer::new(opts, 1, out);
+    let start = pacer.mono_ns();
+    loop {
+        let sample = take(pacer, req);
+        if !printer.push(sample) {
+            break;
+        }
+        pacer.sleep_until(next_deadline(start, interval_ns, pacer.mono_ns()));
+    }
+    printer.finish();
+}
+
+/// Prints the snapshots of a recording (every one, or `count`), decoding one frame at a
+/// time: what it holds is the frame at hand and the one before, whatever the file's size.
+/// Returns what was wrong with the part of the file read.
+pub fn run_replay(
+    opts: DumpOptions,
+    path: &Path,
+    begin: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<ReadStats, ReplayError> {
+    // Only `--begin` needs a pass over the file first: the end of it may be its reference.
+    let mut stream = match begin {
+        Some(_) => Stream::open_counted(path, begin)?,
+        None => Stream::open(path)?,
+    };
+    let mut printer = Printer::new(opts, u64::MAX, out);
+    let mut frames = 0u64;
+    while let Some(f) = stream.next_frame() {
+        frames += 1;
+        if !printer.push(f.sample) {
+            break;
+        }
+    }
+    let stats = stream.stats();
+    if frames == 0 {
+        let why = stats
+            .summary()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        return Err(ReplayError::Empty(path.display().to_string(), why));
+    }
+    printer.finish();
+    Ok(stats)
 }

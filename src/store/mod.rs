@@ -2,6 +2,7 @@
 //! read back for replay and dump through the same derive as live mode. `format` is the
 //! layout, `writer` appends, `reader` reads robustly, `record` is the recording loop.
 
+pub mod budget;
 pub mod format;
 pub mod reader;
 pub mod record;
