@@ -203,7 +203,8 @@ fn sort_keys() {
 
 #[test]
 fn column_picker_hides_a_column() {
-    let out = headless("interact", PaneId::Proc, 80, 24, "C Down Space Esc");
+    // PID, then PPID (hidden by default), then USER.
+    let out = headless("interact", PaneId::Proc, 80, 24, "C Down Down Space Esc");
     assert!(!out.contains("USER"), "{out}");
     assert!(out.contains("PID"), "{out}");
 }
@@ -300,7 +301,6 @@ fn sampled_app(ui: usetop::app::UiOptions) -> usetop::app::App {
 fn mouse_clicks_tabs_headers_and_rows() {
     use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
     use ratatui::layout::Rect;
-    use usetop::panes::proc::ProcCol;
     let mut app = sampled_app(Default::default());
     let area = Rect::new(0, 0, 80, 24);
     let click = |column, row| MouseEvent {
@@ -314,8 +314,9 @@ fn mouse_clicks_tabs_headers_and_rows() {
     assert_eq!(
         app.pane_state::<usetop::panes::proc::ProcState>()
             .unwrap()
+            .table
             .sort,
-        ProcCol::Pid
+        "pid"
     );
     app.prepare();
     // Third data row (frame row 6), then the same row again opens it.
@@ -323,7 +324,8 @@ fn mouse_clicks_tabs_headers_and_rows() {
     assert_eq!(
         app.pane_state::<usetop::panes::proc::ProcState>()
             .unwrap()
-            .selected,
+            .table
+            .selected(),
         2
     );
     app.handle_mouse(click(10, 6), area);
@@ -337,7 +339,8 @@ fn mouse_clicks_tabs_headers_and_rows() {
     let before = app
         .pane_state::<usetop::panes::proc::ProcState>()
         .unwrap()
-        .selected;
+        .table
+        .selected();
     app.handle_mouse(
         MouseEvent {
             kind: MouseEventKind::ScrollDown,
@@ -350,7 +353,8 @@ fn mouse_clicks_tabs_headers_and_rows() {
     assert_eq!(
         app.pane_state::<usetop::panes::proc::ProcState>()
             .unwrap()
-            .selected,
+            .table
+            .selected(),
         before + 1
     );
 }
