@@ -283,12 +283,17 @@ fn escape_bytes_never_reach_the_screen() {
 
 /// An app that has sampled the whole fixture sequence.
 fn sampled_app(ui: usetop::app::UiOptions) -> usetop::app::App {
+    sampled_app_on("interact", ui)
+}
+
+/// An app that has sampled a fixture sequence.
+fn sampled_app_on(fixture: &str, ui: usetop::app::UiOptions) -> usetop::app::App {
     use usetop::collectors::{Collectors, Request, VirtualClock};
     let mut opts = common::options(PaneId::Proc);
     opts.ui = ui;
     let mut app = usetop::app::App::new(opts);
     let mut clock = VirtualClock::new();
-    for root in common::fixture_roots("interact") {
+    for root in common::fixture_roots(fixture) {
         let mut c = Collectors::new(root);
         app.push_sample(c.sample(&clock, Request::default()));
         clock.advance(std::time::Duration::from_secs(1));
@@ -444,12 +449,42 @@ fn k_does_not_move_up_in_any_table() {
     use ratatui::crossterm::event::{KeyCode, KeyEvent};
     use usetop::panes::slab::SlabState;
     use usetop::panes::sock::SockState;
+    // The sock fixture has sockets to move over; `interact` has none.
+    let mut app = sampled_app_on("sock", Default::default());
+    app.switch_pane(PaneId::Sock);
+    app.handle_key(KeyEvent::from(KeyCode::Down));
+    app.handle_key(KeyEvent::from(KeyCode::Char('k')));
+    assert_eq!(app.pane_state::<SockState>().unwrap().table.selected(), 1);
     let mut app = sampled_app(Default::default());
-    for pane in [PaneId::Sock, PaneId::Slab] {
-        app.switch_pane(pane);
-        app.handle_key(KeyEvent::from(KeyCode::Down));
-        app.handle_key(KeyEvent::from(KeyCode::Char('k')));
-    }
-    assert_eq!(app.pane_state::<SockState>().unwrap().selected, 1);
+    app.switch_pane(PaneId::Slab);
+    app.handle_key(KeyEvent::from(KeyCode::Down));
+    app.handle_key(KeyEvent::from(KeyCode::Char('k')));
     assert!(app.pane_state::<SlabState>().unwrap().selected <= 1);
+}
+
+/// The selection is a socket, not a line: re-sorting keeps it on the same socket.
+#[test]
+fn sock_selection_stays_on_its_socket_through_a_resort() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    use usetop::panes::sock::SockState;
+    let mut app = sampled_app_on("sock", Default::default());
+    app.switch_pane(PaneId::Sock);
+    app.prepare();
+    for _ in 0..3 {
+        app.handle_key(KeyEvent::from(KeyCode::Down));
+    }
+    let cookie = |app: &usetop::app::App| {
+        let st = app.pane_state::<SockState>().unwrap();
+        st.rows()[st.table.selected()].rate.sock.cookie
+    };
+    let before = cookie(&app);
+    let at = app.pane_state::<SockState>().unwrap().table.selected();
+    app.handle_key(KeyEvent::from(KeyCode::Char('R')));
+    app.prepare();
+    assert_eq!(cookie(&app), before);
+    assert_ne!(
+        app.pane_state::<SockState>().unwrap().table.selected(),
+        at,
+        "the socket moved in the new order"
+    );
 }

@@ -507,6 +507,7 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
         theme: t,
         prefixes: &st.prefixes,
         flex_min: FLEX_MIN,
+        select: true,
     };
     table::draw(f, table_area, &st.table, &st.shown(), &st.rows, &look);
     if let Some(cur) = st.picker {

@@ -272,6 +272,8 @@ pub struct Look<'a> {
     /// Tree drawing put before the flexible column's text, by row index.
     pub prefixes: &'a [String],
     pub flex_min: u16,
+    /// Highlight the selected row (a table that only lists, not selects, says false).
+    pub select: bool,
 }
 
 /// Where a table's parts go in `area`: the table itself and, when rows are out of the
@@ -397,7 +399,8 @@ pub fn draw<R>(
         .header(header_row)
         .column_spacing(1)
         .row_highlight_style(t.selected);
-    let sel = (!rows.is_empty()).then(|| st.selected.min(rows.len() - 1).saturating_sub(offset));
+    let sel = (look.select && !rows.is_empty())
+        .then(|| st.selected.min(rows.len() - 1).saturating_sub(offset));
     let mut state = ratatui::widgets::TableState::default().with_selected(sel);
     f.render_stateful_widget(table, area, &mut state);
     if let Some(text) = parts.label {
@@ -663,6 +666,7 @@ mod tests {
                 theme: &theme,
                 prefixes: &[],
                 flex_min: 12,
+                select: true,
             };
             term.draw(|f| draw(f, f.area(), st, &refs, &rows, &look))
                 .unwrap();
@@ -695,6 +699,7 @@ mod tests {
             theme: &theme,
             prefixes: &[],
             flex_min: 12,
+            select: true,
         };
         term.draw(|f| draw(f, f.area(), &st, &refs, few, &look))
             .unwrap();
