@@ -459,7 +459,7 @@ fn k_does_not_move_up_in_any_table() {
     app.switch_pane(PaneId::Slab);
     app.handle_key(KeyEvent::from(KeyCode::Down));
     app.handle_key(KeyEvent::from(KeyCode::Char('k')));
-    assert!(app.pane_state::<SlabState>().unwrap().selected <= 1);
+    assert!(app.pane_state::<SlabState>().unwrap().table.selected() <= 1);
 }
 
 /// The selection is a socket, not a line: re-sorting keeps it on the same socket.

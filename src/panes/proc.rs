@@ -242,7 +242,8 @@ impl ProcState {
                 task,
             })
             .collect();
-        self.table.sort_rows(&mut rows, &self.cols, ProcRow::key);
+        self.table
+            .sort_rows(&mut rows, &self.cols, |a, b| a.key().cmp(&b.key()));
         if self.tree {
             let (r, p) = tree_order(rows);
             rows = r;

@@ -255,7 +255,8 @@ impl Pane for SockState {
                 owners_known: s.owners_known,
             })
             .collect();
-        self.table.sort_rows(&mut rows, &self.cols, SockRow::key);
+        self.table
+            .sort_rows(&mut rows, &self.cols, |a, b| a.key().cmp(&b.key()));
         self.rows = rows;
         self.sync();
         self.built = Some(key);

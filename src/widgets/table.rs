@@ -154,8 +154,13 @@ impl TableState {
         (sel.saturating_sub(visible.saturating_sub(1)), visible)
     }
 
-    /// Sorts `rows` by the sort column, ties by key, in the chosen direction.
-    pub fn sort_rows<R>(&self, rows: &mut Vec<R>, cols: &[Column<R>], key: fn(&R) -> u64) {
+    /// Sorts `rows` by the sort column, ties by `tie`, all in the chosen direction.
+    pub fn sort_rows<R>(
+        &self,
+        rows: &mut Vec<R>,
+        cols: &[Column<R>],
+        tie: impl Fn(&R, &R) -> std::cmp::Ordering,
+    ) {
         let Some(sort) = cols
             .iter()
             .find(|c| c.name == self.sort)
@@ -164,15 +169,22 @@ impl TableState {
             return;
         };
         // One value per row, not two per comparison.
-        let mut keyed: Vec<(Value, u64, R)> =
-            rows.drain(..).map(|r| (sort(&r), key(&r), r)).collect();
+        let mut keyed: Vec<(Value, R)> = rows.drain(..).map(|r| (sort(&r), r)).collect();
         let desc = self.desc;
         keyed.sort_by(|a, b| {
-            let o = a.0.compare(&b.0).then(a.1.cmp(&b.1));
+            let o = a.0.compare(&b.0).then_with(|| tie(&a.1, &b.1));
             if desc { o.reverse() } else { o }
         });
-        rows.extend(keyed.into_iter().map(|(_, _, r)| r));
+        rows.extend(keyed.into_iter().map(|(_, r)| r));
     }
+}
+
+/// A row key from a name (a cache, a device), for tables whose rows have no number.
+pub fn name_key(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
 }
 
 /// The one keymap of tables: Up, Down, j, PgUp, PgDn, g (first), G (last) move the
@@ -546,7 +558,7 @@ mod tests {
         let cols = cols();
         let mut rows = rows();
         let st = TableState::new("n", true);
-        st.sort_rows(&mut rows, &cols, |r| r.id);
+        st.sort_rows(&mut rows, &cols, |a, b| a.id.cmp(&b.id));
         let ns: Vec<u64> = rows.iter().map(|r| r.n).collect();
         assert!(ns.windows(2).all(|w| w[0] >= w[1]), "{ns:?}");
         // Ties by key, inverted with the direction.
@@ -555,7 +567,7 @@ mod tests {
                 .all(|w| w[0].n != w[1].n || w[0].id > w[1].id)
         );
         let st = TableState::new("id", false);
-        st.sort_rows(&mut rows, &cols, |r| r.id);
+        st.sort_rows(&mut rows, &cols, |a, b| a.id.cmp(&b.id));
         assert_eq!(rows[0].id, 0);
     }
 
@@ -564,7 +576,7 @@ mod tests {
         let cols = cols();
         let mut rows = rows();
         let mut st = TableState::new("id", false);
-        st.sort_rows(&mut rows, &cols, |r| r.id);
+        st.sort_rows(&mut rows, &cols, |a, b| a.id.cmp(&b.id));
         st.sync(rows.iter().map(|r| r.id));
         let refs: Vec<&Column<R>> = cols.iter().collect();
         for _ in 0..5 {
@@ -575,7 +587,7 @@ mod tests {
         // Sort by N descending: row 5 moves, the selection goes with it.
         st.sort_on("n", &refs);
         assert!(st.desc);
-        st.sort_rows(&mut rows, &cols, |r| r.id);
+        st.sort_rows(&mut rows, &cols, |a, b| a.id.cmp(&b.id));
         st.sync(rows.iter().map(|r| r.id));
         assert_eq!(rows[st.selected()].id, 5);
         assert_ne!(st.selected(), 5);
