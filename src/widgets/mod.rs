@@ -79,28 +79,6 @@ pub fn edit_filter(
     }
 }
 
-/// Moves a selection kept by name (a device, an interface) through `names` in display order,
-/// so it stays on the same device when the list reorders. True when `key` was Up or Down.
-pub fn move_focus(
-    names: &[String],
-    focus: &mut Option<String>,
-    key: ratatui::crossterm::event::KeyCode,
-) -> bool {
-    use ratatui::crossterm::event::KeyCode;
-    let pos = focus
-        .as_ref()
-        .and_then(|f| names.iter().position(|n| n == f));
-    let i = match key {
-        KeyCode::Down | KeyCode::Char('j') => {
-            pos.map_or(0, |p| (p + 1).min(names.len().saturating_sub(1)))
-        }
-        KeyCode::Up => pos.map_or(0, |p| p.saturating_sub(1)),
-        _ => return false,
-    };
-    *focus = names.get(i).cloned();
-    true
-}
-
 /// `label value  label value …` with labels dimmed.
 pub fn kv_line<'a>(pairs: &[(&'a str, String, Style)], label: Style) -> Line<'a> {
     let mut spans = Vec::with_capacity(pairs.len() * 2);

@@ -124,6 +124,11 @@ impl TableState {
         self.key = None;
     }
 
+    /// Puts the selection on the row of this key at the next `sync`.
+    pub fn select_key(&mut self, key: u64) {
+        self.key = Some(key);
+    }
+
     /// Follows the selected row into `keys` (the rows' keys in display order): the same row
     /// if it is still there, else the same position, clamped. The one place rows clamp.
     pub fn sync(&mut self, keys: impl Iterator<Item = u64>) {
@@ -214,12 +219,14 @@ fn cycle_sort<R>(st: &mut TableState, cols: &[&Column<R>], forward: bool) {
         return;
     }
     let n = sortable.len();
-    let i = sortable.iter().position(|c| c.name == st.sort).unwrap_or(0);
-    let c = sortable[if forward {
-        (i + 1) % n
-    } else {
-        (i + n - 1) % n
-    }];
+    let next = match sortable.iter().position(|c| c.name == st.sort) {
+        Some(i) if forward => (i + 1) % n,
+        Some(i) => (i + n - 1) % n,
+        // No column chosen yet (the source's order): the first or the last.
+        None if forward => 0,
+        None => n - 1,
+    };
+    let c = sortable[next];
     st.sort = c.name;
     st.desc = c.desc;
 }
@@ -634,6 +641,13 @@ mod tests {
         assert_eq!(st.sort, "name");
         table_key(&mut st, key(KeyCode::Char('I')), 30, &refs);
         assert!(st.desc);
+        // Unsorted (the source's order): `>` starts at the first column, `<` at the last.
+        let mut st2 = TableState::new("", true);
+        table_key(&mut st2, key(KeyCode::Char('>')), 30, &refs);
+        assert_eq!(st2.sort, "id");
+        let mut st2 = TableState::new("", true);
+        table_key(&mut st2, key(KeyCode::Char('<')), 30, &refs);
+        assert_eq!(st2.sort, "name");
         // No rows: nothing to select, nothing breaks.
         table_key(&mut st, key(KeyCode::Char('G')), 0, &refs);
         assert_eq!(st.selected(), 0);
