@@ -24,13 +24,10 @@ use crate::widgets::table::{
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down / j / PgUp / PgDn", "select a device (mouse: click)"),
-    ("g / G", "first / last row"),
-    (
-        "< / >",
-        "sort by the previous / next column (mouse: click a header)",
-    ),
-    ("I", "invert the sort order"),
+    table::KEYS[0],
+    table::KEYS[1],
+    table::KEYS[2],
+    table::KEYS[3],
     ("a", "show / hide partitions and idle devices"),
 ];
 

@@ -17,16 +17,13 @@ use crate::model::fields::Value;
 use crate::model::net::{Duplex, NicFigures};
 use crate::theme::Level;
 use crate::widgets::text::{fit, sanitize};
-use crate::widgets::{fmt, kv_line};
+use crate::widgets::{fmt, kv_line, table};
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down / j / PgUp / PgDn", "select an interface (mouse: click)"),
-    ("g / G", "first / last row"),
-    (
-        "< / >",
-        "sort by the previous / next column (mouse: click a header)",
-    ),
-    ("I", "invert the sort order"),
+    table::KEYS[0],
+    table::KEYS[1],
+    table::KEYS[2],
+    table::KEYS[3],
     ("l", "show / hide loopback"),
 ];
 

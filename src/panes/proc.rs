@@ -18,20 +18,14 @@ use crate::widgets::table::{self, Column, FLEX_MIN, Hit, Look, TableState, table
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    (
-        "Up / Down / j / PgUp / PgDn",
-        "move the selection (mouse: click, wheel)",
-    ),
-    ("g / G", "first / last row"),
+    table::KEYS[0],
+    table::KEYS[1],
     (
         "Enter / l",
         "open the process (threads, files, memory, I/O)",
     ),
-    (
-        "< / >",
-        "sort by the previous / next column (mouse: click a header)",
-    ),
-    ("I", "invert the sort order"),
+    table::KEYS[2],
+    table::KEYS[3],
     ("P / M / T", "sort by %CPU / %MEM / TIME+"),
     (
         "/",

@@ -23,10 +23,10 @@ use crate::widgets::table::{self, Column, Hit, Look, TableState, name_key, table
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down / j / PgUp / PgDn", "move the selection"),
-    ("g / G", "first / last row"),
-    ("< / >", "sort by the previous / next column"),
-    ("I", "invert the sort order"),
+    table::KEYS[0],
+    table::KEYS[1],
+    table::KEYS[2],
+    table::KEYS[3],
     (
         "o a u s b l c w n",
         "sort by OBJS ACTIVE USE SIZE OBJ/SLAB SLABS CACHE GROWTH NAME",

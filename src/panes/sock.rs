@@ -26,10 +26,10 @@ use crate::widgets::table::{self, Column, Hit, Look, TableState, table_key};
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down / PgUp / PgDn", "move the selection"),
-    ("g / G", "first / last row"),
-    ("< / >", "sort by the previous / next column"),
-    ("I", "invert the sort order"),
+    table::KEYS[0],
+    table::KEYS[1],
+    table::KEYS[2],
+    table::KEYS[3],
     ("T / R", "sort by TX/s / RX/s"),
     (
         "/",

@@ -192,6 +192,20 @@ pub fn name_key(name: &str) -> u64 {
     h.finish()
 }
 
+/// The table keys for each pane's help, in every table the same.
+pub const KEYS: [(&str, &str); 4] = [
+    (
+        "Up / Down / j / PgUp / PgDn",
+        "move the selection (mouse: click, wheel)",
+    ),
+    ("g / G", "first / last row"),
+    (
+        "< / >",
+        "sort by the previous / next column (mouse: click a header)",
+    ),
+    ("I", "invert the sort order"),
+];
+
 /// The one keymap of tables: Up, Down, j, PgUp, PgDn, g (first), G (last) move the
 /// selection; `<` `>` (`,` `.`) sort by the previous / next sortable column of `cols`, `I`
 /// inverts. True when the key was one of these. `k` is never "up": panes give it other jobs.
