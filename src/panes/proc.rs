@@ -1,7 +1,8 @@
 //! The process table (top, pidstat, iotop in one): PID USER S %CPU %MEM RSS THR MINFLT/s
 //! MAJFLT/s READ/s WRITE/s TIME+ COMMAND, sortable on any column, filterable, as a tree,
-//! with threads on `H` and a column picker on `C`. Columns that do not fit the width are
-//! dropped in a fixed order, COMMAND last. Enter opens the task's drill-down view.
+//! with threads on `H` and a column picker on `C`. The columns are the process fields of
+//! `model::fields::PROC_FIELDS` on the shared table widget; those that do not fit the width
+//! are dropped by their priority. Enter opens the task's drill-down view.
 
 use std::sync::Arc;
 
