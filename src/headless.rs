@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::Result;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 
 use crate::app::keys::parse_keys;
 use crate::app::source::{RootsSource, SampleSource};
@@ -28,24 +27,7 @@ pub struct HeadlessOptions {
     pub virtual_clock: bool,
 }
 
-/// The text of a buffer, one line per row, trailing spaces removed.
-pub fn buffer_text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut line = String::new();
-        let mut x = 0;
-        while x < buf.area.width {
-            let sym = buf[(x, y)].symbol();
-            line.push_str(sym);
-            // A wide character covers the next cell; what that cell still holds from an
-            // earlier frame is hidden on a terminal, so it is not text either.
-            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
+pub use crate::widgets::buffer_text;
 
 pub fn render_headless(opts: HeadlessOptions) -> Result<String> {
     // Keys may drive the kill dialog, but headless never signals: a fixture tree refuses as

@@ -393,3 +393,59 @@ fn bad_input_says_what_it_could_not_read() {
     let empty = headless("disknet_empty", PaneId::Net, 80, 24, "");
     assert!(empty.contains("interfaces: n/a"), "{empty}");
 }
+
+/// Disks and interfaces sort like every table: from the source's order `<` picks the last
+/// column (%util for disks) and `>` the first, `I` inverts.
+#[test]
+fn disk_and_net_tables_sort() {
+    let out = headless("disknet_big", PaneId::Disk, 160, 50, "<");
+    assert!(out.contains("%util▼"), "{out}");
+    let utils: Vec<f64> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Device"))
+        .skip(1)
+        .take_while(|l| l.starts_with("sd") || l.starts_with("vd") || l.starts_with("nvme"))
+        .filter_map(|l| l.split_whitespace().last()?.parse().ok())
+        .collect();
+    assert!(utils.len() > 3, "{out}");
+    assert!(utils.windows(2).all(|w| w[0] >= w[1]), "{utils:?}\n{out}");
+    let out = headless("disknet_big", PaneId::Net, 160, 50, "> > I");
+    assert!(out.contains("rxkB/s▲"), "{out}");
+    let first = out.lines().find(|l| l.starts_with("eth")).unwrap();
+    assert!(first.starts_with("eth0 "), "{out}");
+    let out = headless("disknet_big", PaneId::Net, 160, 50, "> >");
+    let first = out.lines().find(|l| l.starts_with("eth")).unwrap();
+    assert!(!first.starts_with("eth0 "), "{out}");
+}
+
+/// The selection is a device: re-sorting the disks keeps it on the same one.
+#[test]
+fn disk_selection_follows_the_device_through_a_sort() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    use usetop::panes::disk::DiskState;
+    let roots = fixture_roots("disknet_big");
+    let mut app = App::new(options(PaneId::Disk));
+    let mut clock = VirtualClock::new();
+    for r in &roots {
+        let mut c = Collectors::new(r.clone());
+        app.push_sample(c.sample(&clock, Request::default()));
+        clock.advance(std::time::Duration::from_secs(1));
+    }
+    app.prepare();
+    for _ in 0..3 {
+        app.handle_key(KeyEvent::from(KeyCode::Down));
+    }
+    let st = app.pane_state::<DiskState>().unwrap();
+    let name = st.focus.clone().unwrap();
+    let at = st.devices.table.selected();
+    assert_eq!(at, 3);
+    app.handle_key(KeyEvent::from(KeyCode::Char('<')));
+    app.prepare();
+    let st = app.pane_state::<DiskState>().unwrap();
+    assert_eq!(st.devices.selected_name().as_deref(), Some(name.as_str()));
+    assert_ne!(
+        st.devices.table.selected(),
+        at,
+        "{name} moved in the new order"
+    );
+}

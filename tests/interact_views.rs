@@ -203,7 +203,8 @@ fn sort_keys() {
 
 #[test]
 fn column_picker_hides_a_column() {
-    let out = headless("interact", PaneId::Proc, 80, 24, "C Down Space Esc");
+    // PID, then PPID (hidden by default), then USER.
+    let out = headless("interact", PaneId::Proc, 80, 24, "C Down Down Space Esc");
     assert!(!out.contains("USER"), "{out}");
     assert!(out.contains("PID"), "{out}");
 }
@@ -282,12 +283,17 @@ fn escape_bytes_never_reach_the_screen() {
 
 /// An app that has sampled the whole fixture sequence.
 fn sampled_app(ui: usetop::app::UiOptions) -> usetop::app::App {
+    sampled_app_on("interact", ui)
+}
+
+/// An app that has sampled a fixture sequence.
+fn sampled_app_on(fixture: &str, ui: usetop::app::UiOptions) -> usetop::app::App {
     use usetop::collectors::{Collectors, Request, VirtualClock};
     let mut opts = common::options(PaneId::Proc);
     opts.ui = ui;
     let mut app = usetop::app::App::new(opts);
     let mut clock = VirtualClock::new();
-    for root in common::fixture_roots("interact") {
+    for root in common::fixture_roots(fixture) {
         let mut c = Collectors::new(root);
         app.push_sample(c.sample(&clock, Request::default()));
         clock.advance(std::time::Duration::from_secs(1));
@@ -300,7 +306,6 @@ fn sampled_app(ui: usetop::app::UiOptions) -> usetop::app::App {
 fn mouse_clicks_tabs_headers_and_rows() {
     use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
     use ratatui::layout::Rect;
-    use usetop::panes::proc::ProcCol;
     let mut app = sampled_app(Default::default());
     let area = Rect::new(0, 0, 80, 24);
     let click = |column, row| MouseEvent {
@@ -314,8 +319,9 @@ fn mouse_clicks_tabs_headers_and_rows() {
     assert_eq!(
         app.pane_state::<usetop::panes::proc::ProcState>()
             .unwrap()
+            .table
             .sort,
-        ProcCol::Pid
+        "pid"
     );
     app.prepare();
     // Third data row (frame row 6), then the same row again opens it.
@@ -323,7 +329,8 @@ fn mouse_clicks_tabs_headers_and_rows() {
     assert_eq!(
         app.pane_state::<usetop::panes::proc::ProcState>()
             .unwrap()
-            .selected,
+            .table
+            .selected(),
         2
     );
     app.handle_mouse(click(10, 6), area);
@@ -337,7 +344,8 @@ fn mouse_clicks_tabs_headers_and_rows() {
     let before = app
         .pane_state::<usetop::panes::proc::ProcState>()
         .unwrap()
-        .selected;
+        .table
+        .selected();
     app.handle_mouse(
         MouseEvent {
             kind: MouseEventKind::ScrollDown,
@@ -350,7 +358,8 @@ fn mouse_clicks_tabs_headers_and_rows() {
     assert_eq!(
         app.pane_state::<usetop::panes::proc::ProcState>()
             .unwrap()
-            .selected,
+            .table
+            .selected(),
         before + 1
     );
 }
@@ -440,14 +449,44 @@ fn k_does_not_move_up_in_any_table() {
     use ratatui::crossterm::event::{KeyCode, KeyEvent};
     use usetop::panes::slab::SlabState;
     use usetop::panes::sock::SockState;
+    // The sock fixture has sockets to move over; `interact` has none.
+    let mut app = sampled_app_on("sock", Default::default());
+    app.switch_pane(PaneId::Sock);
+    app.handle_key(KeyEvent::from(KeyCode::Down));
+    app.handle_key(KeyEvent::from(KeyCode::Char('k')));
+    assert_eq!(app.pane_state::<SockState>().unwrap().table.selected(), 1);
     let mut app = sampled_app(Default::default());
-    for pane in [PaneId::Sock, PaneId::Slab] {
-        app.switch_pane(pane);
+    app.switch_pane(PaneId::Slab);
+    app.handle_key(KeyEvent::from(KeyCode::Down));
+    app.handle_key(KeyEvent::from(KeyCode::Char('k')));
+    assert!(app.pane_state::<SlabState>().unwrap().table.selected() <= 1);
+}
+
+/// The selection is a socket, not a line: re-sorting keeps it on the same socket.
+#[test]
+fn sock_selection_stays_on_its_socket_through_a_resort() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    use usetop::panes::sock::SockState;
+    let mut app = sampled_app_on("sock", Default::default());
+    app.switch_pane(PaneId::Sock);
+    app.prepare();
+    for _ in 0..3 {
         app.handle_key(KeyEvent::from(KeyCode::Down));
-        app.handle_key(KeyEvent::from(KeyCode::Char('k')));
     }
-    assert_eq!(app.pane_state::<SockState>().unwrap().selected, 1);
-    assert!(app.pane_state::<SlabState>().unwrap().selected <= 1);
+    let cookie = |app: &usetop::app::App| {
+        let st = app.pane_state::<SockState>().unwrap();
+        st.rows()[st.table.selected()].rate.sock.cookie
+    };
+    let before = cookie(&app);
+    let at = app.pane_state::<SockState>().unwrap().table.selected();
+    app.handle_key(KeyEvent::from(KeyCode::Char('R')));
+    app.prepare();
+    assert_eq!(cookie(&app), before);
+    assert_ne!(
+        app.pane_state::<SockState>().unwrap().table.selected(),
+        at,
+        "the socket moved in the new order"
+    );
 }
 
 /// A key with no meaning where it is pressed says so on the status line; F10 quits as in htop.

@@ -9,8 +9,8 @@ use ratatui::crossterm::event::KeyEvent;
 use serde::{Deserialize, Deserializer};
 
 use super::keys::parse_key;
+use crate::model::fields::{PROC_FIELDS, proc_field};
 use crate::panes::PaneId;
-use crate::panes::proc::ProcCol;
 
 pub use crate::model::thresholds::{Band, Thresholds};
 
@@ -112,8 +112,8 @@ fn de_columns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D:
     names
         .iter()
         .map(|n| {
-            ProcCol::from_name(n).map(|c| c.name()).ok_or_else(|| {
-                let all: Vec<String> = ProcCol::ALL.iter().map(|c| c.name()).collect();
+            proc_field(n).map(|f| f.name.to_string()).ok_or_else(|| {
+                let all: Vec<&str> = PROC_FIELDS.iter().map(|f| f.name).collect();
                 serde::de::Error::custom(format!(
                     "unknown column {n:?}, expected some of {}",
                     all.join(", ")
@@ -146,8 +146,8 @@ pub struct Config {
     /// Pane shown at start.
     #[serde(deserialize_with = "de_pane")]
     pub pane: Option<PaneId>,
-    /// Process table columns (pid, user, state, cpu, mem, rss, thr, minflt, majflt, read,
-    /// write, time, command); the table keeps its own order.
+    /// Process table columns by field name (`model::fields::PROC_FIELDS`); the table keeps
+    /// its own order.
     #[serde(deserialize_with = "de_columns")]
     pub columns: Option<Vec<String>>,
     pub thresholds: Thresholds,

@@ -19,6 +19,7 @@ pub use super::records::{
     SlabRecord, SockHeader, SockRecord, TcpRecord, UdpRecord,
 };
 use crate::collectors::{Clock, Request, SystemClock};
+use crate::model::fields::{self, PROC_FIELDS, ProcRow};
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
 use crate::store::format_utc;
@@ -189,27 +190,6 @@ pub struct CpuRecord {
     pub idle_pct: Option<f64>,
 }
 
-/// One process over one interval (pidstat -u -r -d). `comm` only: command lines can hold
-/// secrets and are left to the dashboard.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
-pub struct ProcRecord {
-    pub pid: u32,
-    pub ppid: u32,
-    pub comm: String,
-    pub user: String,
-    pub state: String,
-    pub threads: u32,
-    pub cpu_pct: Option<f64>,
-    pub usr_pct: Option<f64>,
-    pub sys_pct: Option<f64>,
-    pub rss_bytes: u64,
-    pub mem_pct: Option<f64>,
-    pub read_bytes_per_s: Option<f64>,
-    pub write_bytes_per_s: Option<f64>,
-    pub minflt_per_s: Option<f64>,
-    pub majflt_per_s: Option<f64>,
-}
-
 fn cpu_records(s: &Snapshot) -> Vec<CpuRecord> {
     s.cpu
         .per_cpu
@@ -231,27 +211,42 @@ fn cpu_records(s: &Snapshot) -> Vec<CpuRecord> {
         .collect()
 }
 
-fn proc_records(s: &Snapshot) -> Vec<ProcRecord> {
-    s.tasks()
-        .into_iter()
-        .map(|t| ProcRecord {
-            pid: t.rec.pid(),
-            ppid: t.rec.stat.ppid,
-            comm: t.rec.ident.comm.clone(),
-            user: t.rec.ident.user.clone(),
-            state: char::from(t.rec.stat.state).to_string(),
-            threads: t.rec.stat.num_threads,
-            cpu_pct: t.cpu_pct,
-            usr_pct: t.usr_pct,
-            sys_pct: t.sys_pct,
-            rss_bytes: t.rss_bytes,
-            mem_pct: t.mem_pct,
-            read_bytes_per_s: t.read_bps,
-            write_bytes_per_s: t.write_bps,
-            minflt_per_s: t.minflt_s,
-            majflt_per_s: t.majflt_s,
-        })
-        .collect()
+/// One map per process over one interval (pidstat -u -r -d), with every field of
+/// `PROC_FIELDS` that has a dump name, in that order. `comm` only: command lines can hold
+/// secrets and are left to the dashboard.
+/// One JSON object per process, made as it is written (a dump of 100,000 processes never
+/// holds them all as JSON).
+fn proc_records(s: &Snapshot) -> Rows {
+    let net = s.sockets.per_pid.clone();
+    let hz = s.cur.hz;
+    Box::new(s.tasks().into_iter().map(move |task| {
+        let row = ProcRow {
+            net: net.get(&task.rec.pid()).copied(),
+            hz,
+            task,
+        };
+        PROC_FIELDS
+            .iter()
+            .filter_map(|f| Some((f.dump?.to_string(), json_value((f.value)(&row)))))
+            .collect()
+    }))
+}
+
+/// A field's value as JSON: a figure that could not be measured or read is `null`.
+fn json_value(v: fields::Value) -> Value {
+    match v {
+        fields::Value::Int(i) => Value::from(i),
+        fields::Value::Num(Some(x)) => {
+            serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+        }
+        fields::Value::Num(None) | fields::Value::Unreadable => Value::Null,
+        fields::Value::Text(t) => Value::String(t),
+    }
+}
+
+/// The dump's process field names, in order.
+pub fn proc_field_names() -> Vec<&'static str> {
+    PROC_FIELDS.iter().filter_map(|f| f.dump).collect()
 }
 
 /// The fields every row of a per-CPU or per-process dump repeats.
@@ -294,7 +289,7 @@ fn parts(view: View, s: &Snapshot) -> Parts {
             Box::new(std::iter::empty()) as Rows,
         ),
         View::Cpu => (Map::new(), "cpus", maps(cpu_records(s))),
-        View::Proc => (Map::new(), "procs", maps(proc_records(s))),
+        View::Proc => (Map::new(), "procs", proc_records(s)),
         View::Disk => {
             let (h, r) = records::disk(s);
             (to_map(h), "disks", maps(r))
@@ -425,7 +420,12 @@ pub fn csv_header(view: View) -> Vec<String> {
             return to_map(SystemRecord::default()).keys().cloned().collect();
         }
         View::Cpu => (Map::new(), to_map(CpuRecord::default())),
-        View::Proc => (Map::new(), to_map(ProcRecord::default())),
+        View::Proc => {
+            return ctx
+                .into_iter()
+                .chain(proc_field_names().into_iter().map(String::from))
+                .collect();
+        }
         View::Disk => (
             to_map(records::DiskHeader::default()),
             to_map(records::DiskRecord::default()),

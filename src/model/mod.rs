@@ -4,6 +4,7 @@
 pub mod counters;
 pub mod detail;
 pub mod disk;
+pub mod fields;
 pub mod level;
 pub mod net;
 pub mod perf;

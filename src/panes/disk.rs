@@ -2,36 +2,54 @@
 //! each mounted filesystem's capacity. Columns that do not fit the width are dropped in a
 //! fixed order, the USE ones (%util, aqu-sz, awaits) last.
 
+use std::sync::Arc;
+
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::use_pane::{UseCell, UseRow};
 use super::{Entry, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::model::disk::{Basis, DiskBands, DiskDev, DiskVerdict, Grade, verdict};
-use crate::theme::{Level, Theme};
+use crate::model::fields::Value;
+use crate::theme::Level;
 use crate::widgets::fmt;
+use crate::widgets::table::{
+    self, CellText, Column, FLEX_MIN, Hit, Look, TableState, name_key, table_key,
+};
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down", "select a device"),
+    table::KEYS[0],
+    table::KEYS[1],
+    table::KEYS[2],
+    table::KEYS[3],
     ("a", "show / hide partitions and idle devices"),
 ];
 
 /// Resource names in the overview start with this, so Enter there can focus the device.
 pub const USE_PREFIX: &str = "Disk ";
 
-#[derive(Debug, Default)]
 pub struct DiskState {
     /// Show partitions and devices with no I/O in the interval (iostat without -z, with -p).
     pub show_all: bool,
-    /// The device the selection is on, by name: it survives devices coming and going.
+    /// The device the selection was moved to, by name: shown even when idle.
     pub focus: Option<String>,
+    pub devices: DevTable<DiskDev>,
+}
+
+impl Default for DiskState {
+    fn default() -> Self {
+        DiskState {
+            show_all: false,
+            focus: None,
+            devices: DevTable::new(disk_cols(), |d| &d.name),
+        }
+    }
 }
 
 impl DiskState {
@@ -73,20 +91,33 @@ impl Pane for DiskState {
         KEYS
     }
 
-    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
-        let names: Vec<String> = visible(ctx.snap, self)
-            .iter()
-            .map(|d| d.name.clone())
-            .collect();
+    fn prepare(&mut self, ctx: &ViewCtx) {
+        let filter = format!("{}{:?}", self.show_all, self.focus);
+        let items = visible(ctx.snap, self);
+        self.devices.prepare(
+            ctx.snap.seq,
+            filter,
+            items,
+            ctx.thresholds,
+            self.focus.as_deref(),
+        );
+    }
+
+    fn key(&mut self, key: KeyEvent, _ctx: &ViewCtx) -> Reply {
         match key.code {
             KeyCode::Char('a') => self.show_all = !self.show_all,
-            code => {
-                if !crate::widgets::move_focus(&names, &mut self.focus, code) {
+            _ => {
+                if !self.devices.key(key, &mut self.focus) {
                     return Reply::Ignored;
                 }
             }
         }
         Reply::Handled
+    }
+
+    fn click(&mut self, area: Rect, x: u16, y: u16, ctx: &ViewCtx) -> Reply {
+        let table = areas(area, ctx.snap)[1];
+        self.devices.click(table, x, y, &mut self.focus)
     }
 
     fn show(&mut self, target: &Target) {
@@ -116,75 +147,173 @@ fn opt(x: Option<f64>) -> String {
     x.map(num).unwrap_or_else(|| "-".into())
 }
 
-/// A table column: header, width, the order it is dropped in when narrow (0 = never), and
-/// how a row's cell is made.
+/// A device table's column: header, width, the order it is dropped in when narrow (lowest
+/// first, 0 = never), its name, the value it sorts by and how a row's cell is made (text
+/// and, for figures judged against thresholds, their level).
 pub struct Col<T> {
     pub header: &'static str,
     pub width: u16,
     pub drop: u8,
-    pub cell: fn(&T, &Thresholds, &Theme) -> (String, Style),
+    pub name: &'static str,
+    pub sort: fn(&T) -> Value,
+    pub cell: fn(&T, &Thresholds) -> (String, Option<Level>),
 }
 
-/// A device table (disks, interfaces): the columns that fit, one row per device, the focused
-/// device highlighted.
-pub fn draw_rows<T>(
-    f: &mut Frame,
-    area: Rect,
-    ctx: &ViewCtx,
-    all_cols: &[Col<T>],
-    shown: &[&T],
-    selected: Option<usize>,
-) {
-    let (t, th) = (ctx.theme, ctx.thresholds);
-    let cols = fit_cols(all_cols, area.width);
-    let header = Row::new(cols.iter().map(|c| Cell::from(c.header))).style(t.table_header);
-    let rows: Vec<Row> = shown
-        .iter()
-        .map(|d| {
-            Row::new(cols.iter().map(|c| {
-                let (text, style) = (c.cell)(d, th, t);
-                Cell::from(fit(&text, c.width as usize)).style(style)
-            }))
-        })
-        .collect();
-    let widths: Vec<Constraint> = cols.iter().map(|c| Constraint::Length(c.width)).collect();
-    let mut state = TableState::default().with_selected(selected);
-    f.render_stateful_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .row_highlight_style(t.selected),
-        area,
-        &mut state,
-    );
+/// A device row: the device's figures and the thresholds that colour them.
+#[derive(Clone, Debug)]
+pub struct Dev<T> {
+    pub item: T,
+    th: Arc<Thresholds>,
 }
 
-/// The columns that fit `width`, in their order; the lowest `drop` numbers go first.
-pub fn fit_cols<T>(cols: &[Col<T>], width: u16) -> Vec<&Col<T>> {
-    let mut keep: Vec<bool> = vec![true; cols.len()];
-    let total = |keep: &[bool]| -> u16 {
-        cols.iter()
-            .zip(keep)
-            .filter(|(_, k)| **k)
-            .map(|(c, _)| c.width + 1)
-            .sum()
-    };
-    let mut order: Vec<usize> = (0..cols.len()).filter(|&i| cols[i].drop > 0).collect();
-    order.sort_by_key(|&i| cols[i].drop);
-    for i in order {
-        if total(&keep) <= width {
-            break;
+/// Columns that name the device or its state sort from A; figures biggest first.
+const TEXT_COLS: [&str; 3] = ["device", "iface", "state"];
+
+/// A device table (disks, interfaces) on the shared table widget: rows in the source's
+/// order until a column is chosen, the selection kept by device name.
+pub struct DevTable<T> {
+    /// Sort column ("" = the source's order) and direction, the selected device.
+    pub table: TableState,
+    cols: Vec<Column<Dev<T>>>,
+    rows: Vec<Dev<T>>,
+    name: fn(&T) -> &str,
+    /// What `rows` was built from: (seq, sort, desc, the pane's filter settings).
+    built: Option<(u64, &'static str, bool, String)>,
+}
+
+impl<T: Clone + 'static> DevTable<T> {
+    pub fn new(cols: Vec<Col<T>>, name: fn(&T) -> &str) -> DevTable<T> {
+        let max = cols.iter().map(|c| c.drop).max().unwrap_or(0);
+        let cols = cols
+            .into_iter()
+            .map(|c| {
+                let (sort, cell) = (c.sort, c.cell);
+                Column {
+                    name: c.name,
+                    header: c.header,
+                    width: c.width,
+                    // These lists drop the lowest numbers first; the widget the highest.
+                    drop: if c.drop == 0 { 0 } else { max + 1 - c.drop },
+                    right: false,
+                    desc: !TEXT_COLS.contains(&c.name),
+                    sort: Some(Box::new(move |r: &Dev<T>| sort(&r.item))),
+                    cell: Box::new(move |r: &Dev<T>| {
+                        let (text, level) = cell(&r.item, &r.th);
+                        CellText { text, level }
+                    }),
+                }
+            })
+            .collect();
+        DevTable {
+            table: TableState::new("", true),
+            cols,
+            rows: Vec::new(),
+            name,
+            built: None,
         }
-        keep[i] = false;
     }
-    cols.iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(c, _)| c)
-        .collect()
+
+    fn key_of(&self, r: &Dev<T>) -> u64 {
+        name_key((self.name)(&r.item))
+    }
+
+    /// Rebuilds the rows from `items` when the snapshot, the sort or `filter` (the pane's
+    /// settings) changed; the selection follows `focus` where it is set.
+    pub fn prepare(
+        &mut self,
+        seq: u64,
+        filter: String,
+        items: Vec<&T>,
+        th: &Thresholds,
+        focus: Option<&str>,
+    ) {
+        let key = (seq, self.table.sort, self.table.desc, filter);
+        if self.built.as_ref() == Some(&key) {
+            return;
+        }
+        let th = Arc::new(th.clone());
+        let mut rows: Vec<Dev<T>> = items
+            .into_iter()
+            .map(|item| Dev {
+                item: item.clone(),
+                th: Arc::clone(&th),
+            })
+            .collect();
+        // Ties keep the source's order (the sort is stable).
+        self.table
+            .sort_rows(&mut rows, &self.cols, |_, _| std::cmp::Ordering::Equal);
+        self.rows = rows;
+        if let Some(f) = focus {
+            self.table.select_key(name_key(f));
+        }
+        self.sync();
+        self.built = Some(key);
+    }
+
+    fn sync(&mut self) {
+        let keys: Vec<u64> = self.rows.iter().map(|r| self.key_of(r)).collect();
+        self.table.sync(keys.into_iter());
+    }
+
+    /// The selected device's name.
+    pub fn selected_name(&self) -> Option<String> {
+        self.rows
+            .get(self.table.selected())
+            .map(|r| (self.name)(&r.item).to_string())
+    }
+
+    /// The table keymap. A move puts `focus` on the selected device.
+    pub fn key(&mut self, key: KeyEvent, focus: &mut Option<String>) -> bool {
+        let sort = (self.table.sort, self.table.desc);
+        let cols: Vec<&Column<Dev<T>>> = self.cols.iter().collect();
+        if !table_key(&mut self.table, key, self.rows.len(), &cols) {
+            return false;
+        }
+        self.sync();
+        if sort == (self.table.sort, self.table.desc) {
+            *focus = self.selected_name();
+        }
+        true
+    }
+
+    /// A click in the table drawn in `area`: a header sorts, a row is selected.
+    pub fn click(&mut self, area: Rect, x: u16, y: u16, focus: &mut Option<String>) -> Reply {
+        let cols: Vec<&Column<Dev<T>>> = self.cols.iter().collect();
+        match table::hit(&self.table, area, &cols, self.rows.len(), FLEX_MIN, x, y) {
+            Hit::Header(name) => self.table.sort_on(name, &cols),
+            Hit::Row(i) => {
+                self.table.select(i);
+                self.sync();
+                *focus = self.selected_name();
+            }
+            Hit::None if y < area.y => return Reply::Ignored,
+            Hit::None => {}
+        }
+        Reply::Handled
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
+        let cols: Vec<&Column<Dev<T>>> = self.cols.iter().collect();
+        let look = Look {
+            theme: ctx.theme,
+            prefixes: &[],
+            flex_min: FLEX_MIN,
+            select: true,
+        };
+        table::draw(f, area, &self.table, &cols, &self.rows, &look);
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
 }
 
-fn plain(s: String) -> (String, Style) {
-    (s, Style::default())
+fn plain(s: String) -> (String, Option<Level>) {
+    (s, None)
 }
 
 fn disk_cols() -> Vec<Col<DiskDev>> {
@@ -193,76 +322,100 @@ fn disk_cols() -> Vec<Col<DiskDev>> {
             header: "Device",
             width: 10,
             drop: 0,
-            cell: |d, _, _| plain(d.name.clone()),
+            name: "device",
+            sort: |d| Value::Text(d.name.clone()),
+            cell: |d, _| plain(d.name.clone()),
         },
         Col {
             header: "r/s",
             width: 7,
             drop: 0,
-            cell: |d, _, _| plain(num(d.r_s)),
+            name: "r/s",
+            sort: |d| Value::Num(Some(d.r_s)),
+            cell: |d, _| plain(num(d.r_s)),
         },
         Col {
             header: "w/s",
             width: 7,
             drop: 0,
-            cell: |d, _, _| plain(num(d.w_s)),
+            name: "w/s",
+            sort: |d| Value::Num(Some(d.w_s)),
+            cell: |d, _| plain(num(d.w_s)),
         },
         Col {
             header: "rkB/s",
             width: 8,
             drop: 0,
-            cell: |d, _, _| plain(num(d.rkb_s)),
+            name: "rkb/s",
+            sort: |d| Value::Num(Some(d.rkb_s)),
+            cell: |d, _| plain(num(d.rkb_s)),
         },
         Col {
             header: "wkB/s",
             width: 8,
             drop: 0,
-            cell: |d, _, _| plain(num(d.wkb_s)),
+            name: "wkb/s",
+            sort: |d| Value::Num(Some(d.wkb_s)),
+            cell: |d, _| plain(num(d.wkb_s)),
         },
         Col {
             header: "rrqm/s",
             width: 7,
             drop: 8,
-            cell: |d, _, _| plain(num(d.rrqm_s)),
+            name: "rrqm/s",
+            sort: |d| Value::Num(Some(d.rrqm_s)),
+            cell: |d, _| plain(num(d.rrqm_s)),
         },
         Col {
             header: "wrqm/s",
             width: 7,
             drop: 9,
-            cell: |d, _, _| plain(num(d.wrqm_s)),
+            name: "wrqm/s",
+            sort: |d| Value::Num(Some(d.wrqm_s)),
+            cell: |d, _| plain(num(d.wrqm_s)),
         },
         Col {
             header: "%rrqm",
             width: 6,
             drop: 3,
-            cell: |d, _, _| plain(num(d.pct_rrqm)),
+            name: "%rrqm",
+            sort: |d| Value::Num(Some(d.pct_rrqm)),
+            cell: |d, _| plain(num(d.pct_rrqm)),
         },
         Col {
             header: "%wrqm",
             width: 6,
             drop: 4,
-            cell: |d, _, _| plain(num(d.pct_wrqm)),
+            name: "%wrqm",
+            sort: |d| Value::Num(Some(d.pct_wrqm)),
+            cell: |d, _| plain(num(d.pct_wrqm)),
         },
         Col {
             header: "r_await",
             width: 7,
             drop: 0,
-            cell: |d, _, _| plain(num(d.r_await)),
+            name: "r_await",
+            sort: |d| Value::Num(Some(d.r_await)),
+            cell: |d, _| plain(num(d.r_await)),
         },
         Col {
             header: "w_await",
             width: 7,
             drop: 0,
-            cell: |d, _, _| plain(num(d.w_await)),
+            name: "w_await",
+            sort: |d| Value::Num(Some(d.w_await)),
+            cell: |d, _| plain(num(d.w_await)),
         },
         Col {
             header: "aqu-sz",
             width: 6,
             drop: 0,
-            cell: |d, th, t| {
+            name: "aqu-sz",
+            sort: |d| Value::Num(Some(d.aqu_sz)),
+            cell: |d, th| {
                 (
                     num(d.aqu_sz),
-                    t.level(Level::of(
+                    Some(Level::of(
                         Some(d.aqu_sz),
                         th.disk_aqu.warn,
                         th.disk_aqu.crit,
@@ -274,34 +427,44 @@ fn disk_cols() -> Vec<Col<DiskDev>> {
             header: "rareq-sz",
             width: 8,
             drop: 6,
-            cell: |d, _, _| plain(num(d.rareq_sz)),
+            name: "rareq-sz",
+            sort: |d| Value::Num(Some(d.rareq_sz)),
+            cell: |d, _| plain(num(d.rareq_sz)),
         },
         Col {
             header: "wareq-sz",
             width: 8,
             drop: 7,
-            cell: |d, _, _| plain(num(d.wareq_sz)),
+            name: "wareq-sz",
+            sort: |d| Value::Num(Some(d.wareq_sz)),
+            cell: |d, _| plain(num(d.wareq_sz)),
         },
         Col {
             header: "d/s",
             width: 6,
             drop: 2,
-            cell: |d, _, _| plain(opt(d.d_s)),
+            name: "d/s",
+            sort: |d| Value::Num(d.d_s),
+            cell: |d, _| plain(opt(d.d_s)),
         },
         Col {
             header: "f/s",
             width: 6,
             drop: 1,
-            cell: |d, _, _| plain(opt(d.f_s)),
+            name: "f/s",
+            sort: |d| Value::Num(d.f_s),
+            cell: |d, _| plain(opt(d.f_s)),
         },
         Col {
             header: "%util",
             width: 6,
             drop: 0,
-            cell: |d, th, t| {
+            name: "%util",
+            sort: |d| Value::Num(Some(d.util)),
+            cell: |d, th| {
                 (
                     num(d.util),
-                    t.level(Level::of(
+                    Some(Level::of(
                         Some(d.util),
                         th.disk_util.warn,
                         th.disk_util.crit,
@@ -312,21 +475,26 @@ fn disk_cols() -> Vec<Col<DiskDev>> {
     ]
 }
 
-fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
-    let s = ctx.snap;
-    let t = ctx.theme;
-    let th = ctx.thresholds;
+/// The info lines, the device table and the filesystems.
+fn areas(area: Rect, s: &Snapshot) -> [Rect; 3] {
     let fs_h = if s.cur.fs.is_empty() {
         1
     } else {
         (s.cur.fs.len() as u16 + 1).min(area.height / 3).max(2)
     };
-    let [top, table_area, fs_area] = Layout::vertical([
+    Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(3),
         Constraint::Length(fs_h),
     ])
-    .areas(area);
+    .areas(area)
+}
+
+fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
+    let s = ctx.snap;
+    let t = ctx.theme;
+    let th = ctx.thresholds;
+    let [top, table_area, fs_area] = areas(area, s);
 
     let shown = visible(s, st);
     let all = s.disk.devices.len();
@@ -388,11 +556,7 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
         top,
     );
 
-    let selected = st
-        .focus
-        .as_ref()
-        .and_then(|n| shown.iter().position(|d| &d.name == n));
-    draw_rows(f, table_area, ctx, &disk_cols(), &shown, selected);
+    st.devices.draw(f, table_area, ctx);
 
     if s.cur.fs.is_empty() {
         let why = s

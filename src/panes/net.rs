@@ -5,33 +5,46 @@
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use super::disk::{Col, num};
+use super::disk::{Col, DevTable, num};
 use super::use_pane::{UseCell, UseRow};
 use super::{Entry, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
+use crate::model::fields::Value;
 use crate::model::net::{Duplex, NicFigures};
 use crate::theme::Level;
 use crate::widgets::text::{fit, sanitize};
-use crate::widgets::{fmt, kv_line};
+use crate::widgets::{fmt, kv_line, table};
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down", "select an interface"),
+    table::KEYS[0],
+    table::KEYS[1],
+    table::KEYS[2],
+    table::KEYS[3],
     ("l", "show / hide loopback"),
 ];
 
 /// Resource names in the overview start with this, so Enter there can focus the interface.
 pub const USE_PREFIX: &str = "NIC ";
 
-#[derive(Debug, Default)]
 pub struct NetState {
     pub hide_lo: bool,
-    /// The interface the selection is on, by name.
+    /// The interface the selection was moved to, by name.
     pub focus: Option<String>,
+    pub ifaces: DevTable<NicFigures>,
+}
+
+impl Default for NetState {
+    fn default() -> Self {
+        NetState {
+            hide_lo: false,
+            focus: None,
+            ifaces: DevTable::new(nic_cols(), |n| &n.name),
+        }
+    }
 }
 
 impl NetState {
@@ -66,20 +79,33 @@ impl Pane for NetState {
         KEYS
     }
 
-    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
-        let names: Vec<String> = visible(ctx.snap, self)
-            .iter()
-            .map(|d| d.name.clone())
-            .collect();
+    fn prepare(&mut self, ctx: &ViewCtx) {
+        let filter = format!("{}{:?}", self.hide_lo, self.focus);
+        let items = visible(ctx.snap, self);
+        self.ifaces.prepare(
+            ctx.snap.seq,
+            filter,
+            items,
+            ctx.thresholds,
+            self.focus.as_deref(),
+        );
+    }
+
+    fn key(&mut self, key: KeyEvent, _ctx: &ViewCtx) -> Reply {
         match key.code {
             KeyCode::Char('l') => self.hide_lo = !self.hide_lo,
-            code => {
-                if !crate::widgets::move_focus(&names, &mut self.focus, code) {
+            _ => {
+                if !self.ifaces.key(key, &mut self.focus) {
                     return Reply::Ignored;
                 }
             }
         }
         Reply::Handled
+    }
+
+    fn click(&mut self, area: Rect, x: u16, y: u16, _ctx: &ViewCtx) -> Reply {
+        let table = areas(area)[1];
+        self.ifaces.click(table, x, y, &mut self.focus)
     }
 
     fn show(&mut self, target: &Target) {
@@ -93,8 +119,8 @@ impl Pane for NetState {
     }
 }
 
-fn plain(s: String) -> (String, Style) {
-    (s, Style::default())
+fn plain(s: String) -> (String, Option<Level>) {
+    (s, None)
 }
 
 fn speed(n: &NicFigures) -> String {
@@ -121,71 +147,91 @@ fn nic_cols() -> Vec<Col<NicFigures>> {
             header: "Iface",
             width: 10,
             drop: 0,
-            cell: |n, _, _| plain(sanitize(&n.name).into_owned()),
+            name: "iface",
+            sort: |n| Value::Text(n.name.clone()),
+            cell: |n, _| plain(sanitize(&n.name).into_owned()),
         },
         Col {
             header: "rxkB/s",
             width: 8,
             drop: 0,
-            cell: |n, _, _| plain(num(n.rxkb_s)),
+            name: "rxkb/s",
+            sort: |n| Value::Num(Some(n.rxkb_s)),
+            cell: |n, _| plain(num(n.rxkb_s)),
         },
         Col {
             header: "txkB/s",
             width: 8,
             drop: 0,
-            cell: |n, _, _| plain(num(n.txkb_s)),
+            name: "txkb/s",
+            sort: |n| Value::Num(Some(n.txkb_s)),
+            cell: |n, _| plain(num(n.txkb_s)),
         },
         Col {
             header: "rxpck/s",
             width: 8,
             drop: 0,
-            cell: |n, _, _| plain(num(n.rxpck_s)),
+            name: "rxpck/s",
+            sort: |n| Value::Num(Some(n.rxpck_s)),
+            cell: |n, _| plain(num(n.rxpck_s)),
         },
         Col {
             header: "txpck/s",
             width: 8,
             drop: 0,
-            cell: |n, _, _| plain(num(n.txpck_s)),
+            name: "txpck/s",
+            sort: |n| Value::Num(Some(n.txpck_s)),
+            cell: |n, _| plain(num(n.txpck_s)),
         },
         Col {
             header: "rAvs",
             width: 6,
             drop: 11,
-            cell: |n, _, _| plain(format!("{:.0}", n.rx_avg)),
+            name: "ravs",
+            sort: |n| Value::Num(Some(n.rx_avg)),
+            cell: |n, _| plain(format!("{:.0}", n.rx_avg)),
         },
         Col {
             header: "wAvs",
             width: 6,
             drop: 12,
-            cell: |n, _, _| plain(format!("{:.0}", n.tx_avg)),
+            name: "wavs",
+            sort: |n| Value::Num(Some(n.tx_avg)),
+            cell: |n, _| plain(format!("{:.0}", n.tx_avg)),
         },
         Col {
             header: "%util",
             width: 6,
             drop: 0,
-            cell: |n, th, t| match n.util {
+            name: "%util",
+            sort: |n| Value::Num(n.util),
+            cell: |n, th| match n.util {
                 Some(u) => (
                     format!("{u:.2}"),
-                    t.level(Level::of(Some(u), th.nic_util.warn, th.nic_util.crit)),
+                    Some(Level::of(Some(u), th.nic_util.warn, th.nic_util.crit)),
                 ),
-                None => ("n/a".into(), t.unknown),
+                None => ("n/a".into(), Some(Level::Unknown)),
             },
         },
         Col {
             header: "Speed",
             width: 7,
             drop: 0,
-            cell: |n, _, _| plain(speed(n)),
+            name: "speed",
+            sort: |n| Value::Num(n.speed_mbps.map(|s| s as f64)),
+            cell: |n, _| plain(speed(n)),
         },
         Col {
             header: "err/s",
             width: 6,
             drop: 0,
-            cell: |n, th, t| {
+            name: "err/s",
+            sort: |n| Value::Num(Some(n.errors_s())),
+            cell: |n, th| {
                 let e = n.errors_s();
                 (
                     num(e),
-                    t.level(Level::of(
+                    Some(Level::of(
                         Some(e),
                         th.nic_errors_s.warn,
                         th.nic_errors_s.crit,
@@ -197,11 +243,13 @@ fn nic_cols() -> Vec<Col<NicFigures>> {
             header: "drop/s",
             width: 6,
             drop: 0,
-            cell: |n, th, t| {
+            name: "drop/s",
+            sort: |n| Value::Num(Some(n.drops_s())),
+            cell: |n, th| {
                 let d = n.drops_s();
                 (
                     num(d),
-                    t.level(Level::of(Some(d), th.nic_drops_s.warn, th.nic_drops_s.crit)),
+                    Some(Level::of(Some(d), th.nic_drops_s.warn, th.nic_drops_s.crit)),
                 )
             },
         },
@@ -209,61 +257,81 @@ fn nic_cols() -> Vec<Col<NicFigures>> {
             header: "rxerr/s",
             width: 7,
             drop: 10,
-            cell: |n, _, _| plain(num(n.rxerr_s)),
+            name: "rxerr/s",
+            sort: |n| Value::Num(Some(n.rxerr_s)),
+            cell: |n, _| plain(num(n.rxerr_s)),
         },
         Col {
             header: "txerr/s",
             width: 7,
             drop: 9,
-            cell: |n, _, _| plain(num(n.txerr_s)),
+            name: "txerr/s",
+            sort: |n| Value::Num(Some(n.txerr_s)),
+            cell: |n, _| plain(num(n.txerr_s)),
         },
         Col {
             header: "rxdrop/s",
             width: 8,
             drop: 8,
-            cell: |n, _, _| plain(num(n.rxdrop_s)),
+            name: "rxdrop/s",
+            sort: |n| Value::Num(Some(n.rxdrop_s)),
+            cell: |n, _| plain(num(n.rxdrop_s)),
         },
         Col {
             header: "txdrop/s",
             width: 8,
             drop: 7,
-            cell: |n, _, _| plain(num(n.txdrop_s)),
+            name: "txdrop/s",
+            sort: |n| Value::Num(Some(n.txdrop_s)),
+            cell: |n, _| plain(num(n.txdrop_s)),
         },
         Col {
             header: "rxfifo/s",
             width: 8,
             drop: 6,
-            cell: |n, _, _| plain(num(n.rxfifo_s)),
+            name: "rxfifo/s",
+            sort: |n| Value::Num(Some(n.rxfifo_s)),
+            cell: |n, _| plain(num(n.rxfifo_s)),
         },
         Col {
             header: "txfifo/s",
             width: 8,
             drop: 5,
-            cell: |n, _, _| plain(num(n.txfifo_s)),
+            name: "txfifo/s",
+            sort: |n| Value::Num(Some(n.txfifo_s)),
+            cell: |n, _| plain(num(n.txfifo_s)),
         },
         Col {
             header: "rxfram/s",
             width: 8,
             drop: 4,
-            cell: |n, _, _| plain(num(n.rxfram_s)),
+            name: "rxfram/s",
+            sort: |n| Value::Num(Some(n.rxfram_s)),
+            cell: |n, _| plain(num(n.rxfram_s)),
         },
         Col {
             header: "txcarr/s",
             width: 8,
             drop: 3,
-            cell: |n, _, _| plain(num(n.txcarr_s)),
+            name: "txcarr/s",
+            sort: |n| Value::Num(Some(n.txcarr_s)),
+            cell: |n, _| plain(num(n.txcarr_s)),
         },
         Col {
             header: "coll/s",
             width: 6,
             drop: 2,
-            cell: |n, _, _| plain(num(n.coll_s)),
+            name: "coll/s",
+            sort: |n| Value::Num(Some(n.coll_s)),
+            cell: |n, _| plain(num(n.coll_s)),
         },
         Col {
             header: "State",
             width: 7,
             drop: 1,
-            cell: |n, _, _| {
+            name: "state",
+            sort: |n| Value::Text(n.operstate.clone().unwrap_or_default()),
+            cell: |n, _| {
                 plain(
                     n.operstate
                         .as_deref()
@@ -273,6 +341,16 @@ fn nic_cols() -> Vec<Col<NicFigures>> {
             },
         },
     ]
+}
+
+/// The info line, the interface table and the stack below.
+fn areas(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(6),
+    ])
+    .areas(area)
 }
 
 fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
@@ -319,11 +397,7 @@ fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
         top,
     );
 
-    let selected = st
-        .focus
-        .as_ref()
-        .and_then(|n| shown.iter().position(|d| &d.name == n));
-    super::disk::draw_rows(f, table_area, ctx, &nic_cols(), &shown, selected);
+    st.ifaces.draw(f, table_area, ctx);
 
     f.render_widget(Paragraph::new(stack_lines(s, ctx)), stack);
 }

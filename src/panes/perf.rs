@@ -7,23 +7,25 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Paragraph, Row, Table};
 
 use super::use_pane::{UseCell, UseRow};
 use super::{Entry, Pane, PaneId, Reply, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::collectors::perf::DEFAULT_TOP_N;
 use crate::model::Snapshot;
+use crate::model::fields::Value;
 use crate::model::perf::{self, Ev, Rates};
 use crate::theme::Level;
 use crate::widgets::fmt;
+use crate::widgets::table::{self, Column, Hit, Look, TableState, table_key};
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down / PgUp / PgDn", "move the selection"),
-    ("g / G", "first / last row"),
-    ("< / >", "sort by the previous / next column"),
-    ("I", "invert the sort order"),
+    table::KEYS[0],
+    table::KEYS[1],
+    table::KEYS[2],
+    table::KEYS[3],
     ("t", "threads of the counted processes instead of processes"),
     ("] / [", "count 8 more / fewer processes (default 32)"),
 ];
@@ -31,107 +33,143 @@ pub const KEYS: &[(&str, &str)] = &[
 /// IPC below this is flagged in the overview: most cycles are stalled (memory, branches).
 const IPC_LOW: f64 = 0.5;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PerfCol {
-    Pid,
-    Cpu,
-    Mcycles,
-    Minstr,
-    Ipc,
-    Miss,
-    Bmiss,
-    Cs,
-    Faults,
-    Command,
+/// A task row as the table draws it: the task, and whether hardware counters are off (their
+/// figures then read n/a rather than -).
+#[derive(Clone, Debug)]
+pub struct PerfRow {
+    pub task: TaskRow,
+    hw_off: bool,
 }
 
-impl PerfCol {
-    pub const ALL: [PerfCol; 10] = [
-        PerfCol::Pid,
-        PerfCol::Cpu,
-        PerfCol::Mcycles,
-        PerfCol::Minstr,
-        PerfCol::Ipc,
-        PerfCol::Miss,
-        PerfCol::Bmiss,
-        PerfCol::Cs,
-        PerfCol::Faults,
-        PerfCol::Command,
-    ];
+/// The hardware counters' columns: hidden when there are none.
+const HW: [&str; 5] = ["mcycles", "minstr", "ipc", "miss", "bmiss"];
 
-    fn header(self, threads: bool) -> &'static str {
-        match self {
-            PerfCol::Pid if threads => "TID",
-            PerfCol::Pid => "PID",
-            PerfCol::Cpu => "%CPU",
-            PerfCol::Mcycles => "Mcycle/s",
-            PerfCol::Minstr => "Minstr/s",
-            PerfCol::Ipc => "IPC",
-            PerfCol::Miss => "%MISS",
-            PerfCol::Bmiss => "%BMISS",
-            PerfCol::Cs => "CS/s",
-            PerfCol::Faults => "FLT/s",
-            PerfCol::Command => "COMMAND",
-        }
-    }
-
-    fn width(self) -> usize {
-        match self {
-            PerfCol::Pid => 7,
-            PerfCol::Cpu => 6,
-            PerfCol::Mcycles | PerfCol::Minstr => 9,
-            PerfCol::Ipc => 5,
-            PerfCol::Miss | PerfCol::Bmiss => 6,
-            PerfCol::Cs | PerfCol::Faults => 7,
-            PerfCol::Command => 0,
-        }
-    }
-
-    fn value(self, r: &Rates) -> Option<f64> {
-        match self {
-            PerfCol::Pid | PerfCol::Command => None,
-            PerfCol::Cpu => r.cpu_pct(),
-            PerfCol::Mcycles => r.get(Ev::Cycles).map(|v| v / 1e6),
-            PerfCol::Minstr => r.get(Ev::Instructions).map(|v| v / 1e6),
-            PerfCol::Ipc => r.ipc(),
-            PerfCol::Miss => r.miss_pct(),
-            PerfCol::Bmiss => r.bmiss_pct(),
-            PerfCol::Cs => r.get(Ev::CtxSwitches),
-            PerfCol::Faults => r.get(Ev::PageFaults),
-        }
-    }
-
-    fn index(self) -> usize {
-        PerfCol::ALL.iter().position(|c| *c == self).unwrap_or(0)
-    }
-
-    fn is_hw(self) -> bool {
-        matches!(
-            self,
-            PerfCol::Mcycles | PerfCol::Minstr | PerfCol::Ipc | PerfCol::Miss | PerfCol::Bmiss
-        )
+fn figure(
+    name: &'static str,
+    header: &'static str,
+    width: u16,
+    value: fn(&Rates) -> Option<f64>,
+    cell: fn(&PerfRow, Option<f64>) -> String,
+) -> Column<PerfRow> {
+    Column {
+        name,
+        header,
+        width,
+        drop: 0,
+        right: true,
+        desc: true,
+        sort: Some(Box::new(move |r: &PerfRow| Value::Num(value(&r.task.rates)))),
+        cell: Box::new(move |r: &PerfRow| cell(r, value(&r.task.rates)).into()),
     }
 }
 
-#[derive(Debug)]
+fn hw1(r: &PerfRow, v: Option<f64>) -> String {
+    num(v, true, r.hw_off, 1)
+}
+
+fn count(_: &PerfRow, v: Option<f64>) -> String {
+    fmt::count_rate(v)
+}
+
+/// The task table's columns: per process (PID, THR) or per thread (TID).
+pub fn perf_columns(threads: bool) -> Vec<Column<PerfRow>> {
+    let mut cols = vec![Column {
+        name: "pid",
+        header: if threads { "TID" } else { "PID" },
+        width: 7,
+        drop: 0,
+        right: true,
+        desc: false,
+        sort: Some(Box::new(|r: &PerfRow| Value::Int(u64::from(r.task.id)))),
+        cell: Box::new(|r: &PerfRow| r.task.id.to_string().into()),
+    }];
+    if !threads {
+        cols.push(Column {
+            name: "thr",
+            header: "THR",
+            width: 4,
+            drop: 0,
+            right: true,
+            desc: true,
+            sort: None,
+            cell: Box::new(|r: &PerfRow| r.task.threads.to_string().into()),
+        });
+    }
+    cols.extend([
+        figure("cpu", "%CPU", 6, Rates::cpu_pct, |r, v| {
+            num(v, false, r.hw_off, 1)
+        }),
+        figure("mcycles", "Mcycle/s", 9, |r| r.get(Ev::Cycles).map(|v| v / 1e6), hw1),
+        figure("minstr", "Minstr/s", 9, |r| r.get(Ev::Instructions).map(|v| v / 1e6), hw1),
+        figure("ipc", "IPC", 5, Rates::ipc, |r, v| {
+            format!("{}{}", num(v, true, r.hw_off, 2), star(&r.task.rates))
+        }),
+        figure("miss", "%MISS", 6, Rates::miss_pct, hw1),
+        figure("bmiss", "%BMISS", 6, Rates::bmiss_pct, hw1),
+        figure("cs", "CS/s", 7, |r| r.get(Ev::CtxSwitches), count),
+        figure("faults", "FLT/s", 7, |r| r.get(Ev::PageFaults), count),
+        Column {
+            name: "command",
+            header: "COMMAND",
+            width: 0,
+            drop: 0,
+            right: false,
+            desc: false,
+            sort: Some(Box::new(|r: &PerfRow| Value::Text(r.task.command.clone()))),
+            cell: Box::new(|r: &PerfRow| r.task.command.clone().into()),
+        },
+    ]);
+    cols
+}
+
+/// COMMAND, the flexible column, keeps at least this many cells.
+const FLEX: u16 = 8;
+
 pub struct PerfState {
     /// Processes counted per thread while this pane is shown.
     pub top_n: u32,
-    pub sort: PerfCol,
-    pub desc: bool,
-    pub selected: usize,
+    /// Sort column and direction, the selected task by id.
+    pub table: TableState,
     pub show_threads: bool,
+    cols: Vec<Column<PerfRow>>,
+    rows: Vec<PerfRow>,
+    /// What `rows` was built from: (seq, sort, desc, threads).
+    built: Option<(u64, &'static str, bool, bool)>,
+    hw_off: bool,
 }
 
 impl Default for PerfState {
     fn default() -> Self {
         PerfState {
             top_n: DEFAULT_TOP_N,
-            sort: PerfCol::Cpu,
-            desc: true,
-            selected: 0,
+            table: TableState::new("cpu", true),
             show_threads: false,
+            cols: perf_columns(false),
+            rows: Vec::new(),
+            built: None,
+            hw_off: false,
         }
+    }
+}
+
+impl PerfState {
+    fn sync(&mut self) {
+        self.table
+            .sync(self.rows.iter().map(|r| u64::from(r.task.id)));
+    }
+
+    pub fn rows(&self) -> &[PerfRow] {
+        &self.rows
+    }
+
+    /// The columns drawn in `width`: CS/s only where there is room or the hardware ones are
+    /// hidden anyway.
+    fn shown(&self, width: u16) -> Vec<&Column<PerfRow>> {
+        let wide = width >= 120;
+        shown_for_keys(&self.cols, self.hw_off)
+            .into_iter()
+            .filter(|c| wide || self.hw_off || c.name != "cs")
+            .collect()
     }
 }
 
@@ -162,11 +200,11 @@ fn comm_of(s: &Snapshot, pid: u32, tid: Option<u32>) -> String {
     }
 }
 
-/// The task table in display order.
-pub fn task_rows(s: &Snapshot, st: &PerfState) -> Vec<TaskRow> {
+/// The task table's rows, unsorted.
+pub fn task_rows(s: &Snapshot, show_threads: bool) -> Vec<TaskRow> {
     let mut rows: Vec<TaskRow> = Vec::new();
     for p in &perf::tasks(s).procs {
-        if st.show_threads {
+        if show_threads {
             rows.extend(p.threads.iter().map(|t| TaskRow {
                 id: t.tid,
                 threads: 1,
@@ -186,19 +224,6 @@ pub fn task_rows(s: &Snapshot, st: &PerfState) -> Vec<TaskRow> {
             });
         }
     }
-    let col = st.sort;
-    rows.sort_by(|a, b| {
-        let o = match col {
-            PerfCol::Pid => a.id.cmp(&b.id),
-            PerfCol::Command => a.command.cmp(&b.command),
-            c => match (c.value(&a.rates), c.value(&b.rates)) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
-                (x, y) => x.is_some().cmp(&y.is_some()),
-            },
-        };
-        let o = if st.desc { o.reverse() } else { o };
-        o.then_with(|| a.id.cmp(&b.id))
-    });
     rows
 }
 
@@ -224,12 +249,63 @@ impl Pane for PerfState {
         }
     }
 
-    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
-        if handle_key(self, key, ctx) {
+    fn prepare(&mut self, ctx: &ViewCtx) {
+        let s = ctx.snap;
+        let key = (s.seq, self.table.sort, self.table.desc, self.show_threads);
+        if self.built.as_ref() == Some(&key) {
+            return;
+        }
+        self.hw_off = s.cur.perf.hw_reason.is_some();
+        let hw_off = self.hw_off;
+        let mut rows: Vec<PerfRow> = task_rows(s, self.show_threads)
+            .into_iter()
+            .map(|task| PerfRow { task, hw_off })
+            .collect();
+        // Ties by id, smallest first in either direction.
+        let desc = self.table.desc;
+        self.table.sort_rows(&mut rows, &self.cols, |a, b| {
+            let o = a.task.id.cmp(&b.task.id);
+            if desc { o.reverse() } else { o }
+        });
+        self.rows = rows;
+        self.sync();
+        self.built = Some(key);
+    }
+
+    fn key(&mut self, key: KeyEvent, _ctx: &ViewCtx) -> Reply {
+        if handle_key(self, key) {
             Reply::Handled
         } else {
             Reply::Ignored
         }
+    }
+
+    fn click(&mut self, area: Rect, x: u16, y: u16, ctx: &ViewCtx) -> Reply {
+        let table = areas(area, ctx.snap)[2];
+        let hit = table::hit(
+            &self.table,
+            table,
+            &self.shown(table.width),
+            self.rows.len(),
+            FLEX,
+            x,
+            y,
+        );
+        match hit {
+            Hit::Header(name) => {
+                let cols = shown_for_keys(&self.cols, self.hw_off);
+                if cols.iter().any(|c| c.name == name && c.sort.is_some()) {
+                    self.table.sort_on(name, &cols);
+                }
+            }
+            Hit::Row(i) => {
+                self.table.select(i);
+                self.sync();
+            }
+            Hit::None if y < table.y => return Reply::Ignored,
+            Hit::None => {}
+        }
+        Reply::Handled
     }
 
     fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
@@ -237,44 +313,31 @@ impl Pane for PerfState {
     }
 }
 
-fn handle_key(st: &mut PerfState, key: KeyEvent, ctx: &ViewCtx) -> bool {
-    let n = task_rows(ctx.snap, st).len();
-    let hw_off = ctx.snap.cur.perf.hw_reason.is_some();
-    let last = n.saturating_sub(1);
-    let default_desc = |c: PerfCol| !matches!(c, PerfCol::Pid | PerfCol::Command);
+fn handle_key(st: &mut PerfState, key: KeyEvent) -> bool {
+    // Hidden hardware columns (no hardware counters) are skipped by `<` and `>`.
+    let cols = shown_for_keys(&st.cols, st.hw_off);
+    if table_key(&mut st.table, key, st.rows.len(), &cols) {
+        st.sync();
+        return true;
+    }
     match key.code {
-        KeyCode::Down | KeyCode::Char('j') => st.selected = (st.selected + 1).min(last),
-        KeyCode::Up => st.selected = st.selected.saturating_sub(1),
-        KeyCode::PageDown => st.selected = (st.selected + 10).min(last),
-        KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
-        KeyCode::Char('g') => st.selected = 0,
-        KeyCode::Char('G') => st.selected = last,
-        KeyCode::Char('>') | KeyCode::Char('.') | KeyCode::Char('<') | KeyCode::Char(',') => {
-            let n = PerfCol::ALL.len();
-            let step = if matches!(key.code, KeyCode::Char('>') | KeyCode::Char('.')) {
-                1
-            } else {
-                n - 1
-            };
-            // Hidden hardware columns (no hardware counters) are skipped.
-            loop {
-                st.sort = PerfCol::ALL[(st.sort.index() + step) % n];
-                if !(hw_off && st.sort.is_hw()) {
-                    break;
-                }
-            }
-            st.desc = default_desc(st.sort);
-        }
-        KeyCode::Char('I') => st.desc = !st.desc,
         KeyCode::Char('t') => {
             st.show_threads = !st.show_threads;
-            st.selected = 0;
+            st.cols = perf_columns(st.show_threads);
+            st.table.select(0);
         }
         KeyCode::Char(']') => st.top_n = (st.top_n + 8).min(1024),
         KeyCode::Char('[') => st.top_n = st.top_n.saturating_sub(8).max(8),
         _ => return false,
     }
     true
+}
+
+/// The columns keys and clicks move over: all but the hardware ones when there are none.
+fn shown_for_keys(cols: &[Column<PerfRow>], hw_off: bool) -> Vec<&Column<PerfRow>> {
+    cols.iter()
+        .filter(|c| !hw_off || !HW.contains(&c.name))
+        .collect()
 }
 
 /// The overview's "CPU counters" row: IPC where hardware counters work (low IPC means
@@ -427,8 +490,8 @@ fn draw(f: &mut Frame, area: Rect, st: &PerfState, ctx: &ViewCtx) {
     } else {
         "user space only"
     };
-    let rows = task_rows(s, st);
-    let any_scaled = s.perf.total.scaled || rows.iter().any(|r| r.rates.scaled);
+    let rows = st.rows();
+    let any_scaled = s.perf.total.scaled || rows.iter().any(|r| r.task.rates.scaled);
     let mut head = vec![
         Span::styled("System ", t.title),
         Span::raw(format!("{ncpu} CPUs{shown}, counting {scope}")),
@@ -511,82 +574,38 @@ fn draw(f: &mut Frame, area: Rect, st: &PerfState, ctx: &ViewCtx) {
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.base), title);
-    let cols: Vec<PerfCol> = PerfCol::ALL
-        .iter()
-        .copied()
-        .filter(|c| wide || hw_off || !matches!(c, PerfCol::Cs))
-        // Without hardware counters their columns would only say n/a (the line above
-        // says why): the software ones get the room.
-        .filter(|c| !hw_off || !c.is_hw())
-        .collect();
-    let mut header: Vec<String> = Vec::new();
-    for c in &cols {
-        let mark = match (*c == st.sort, st.desc) {
-            (true, true) => "▼",
-            (true, false) => "▲",
-            _ => "",
-        };
-        header.push(format!("{}{mark}", c.header(st.show_threads)));
-        if *c == PerfCol::Pid && !st.show_threads {
-            header.push("THR".into());
-        }
-    }
-    let mut widths: Vec<Constraint> = Vec::new();
-    let mut fixed = 0usize;
-    for c in &cols {
-        if *c == PerfCol::Command {
-            widths.push(Constraint::Min(8));
-        } else {
-            widths.push(Constraint::Length(c.width() as u16));
-            fixed += c.width() + 1;
-        }
-        if *c == PerfCol::Pid && !st.show_threads {
-            widths.push(Constraint::Length(4));
-            fixed += 5;
-        }
-    }
-    let cmd_w = (table_area.width as usize).saturating_sub(fixed);
-    let visible = table_area.height.saturating_sub(1) as usize;
-    let selected = st.selected.min(rows.len().saturating_sub(1));
-    let offset = selected.saturating_sub(visible.saturating_sub(1));
-    let body: Vec<Row> = rows
-        .iter()
-        .skip(offset)
-        .take(visible)
-        .map(|r| {
-            let mut cells = Vec::with_capacity(cols.len() + 1);
-            for c in &cols {
-                let w = c.width();
-                let text = match c {
-                    PerfCol::Pid => format!("{:>w$}", r.id),
-                    PerfCol::Command => fit(&r.command, cmd_w),
-                    PerfCol::Ipc => format!(
-                        "{:>w$}",
-                        format!(
-                            "{}{}",
-                            num(c.value(&r.rates), true, hw_off, 2),
-                            star(&r.rates)
-                        )
-                    ),
-                    PerfCol::Cs | PerfCol::Faults => {
-                        format!("{:>w$}", fmt::count_rate(c.value(&r.rates)))
-                    }
-                    PerfCol::Cpu => format!("{:>w$}", num(c.value(&r.rates), false, hw_off, 1)),
-                    _ => format!("{:>w$}", num(c.value(&r.rates), true, hw_off, 1)),
-                };
-                cells.push(text);
-                if *c == PerfCol::Pid && !st.show_threads {
-                    cells.push(format!("{:>4}", r.threads));
-                }
-            }
-            Row::new(cells)
-        })
-        .collect();
-    let table = Table::new(body, widths)
-        .header(Row::new(header).style(t.table_header))
-        .column_spacing(1)
-        .row_highlight_style(t.selected);
-    let mut ts =
-        TableState::default().with_selected((!rows.is_empty()).then_some(selected - offset));
-    f.render_stateful_widget(table, table_area, &mut ts);
+    let look = Look {
+        theme: t,
+        prefixes: &[],
+        flex_min: FLEX,
+        select: true,
+    };
+    table::draw(
+        f,
+        table_area,
+        &st.table,
+        &st.shown(table_area.width),
+        rows,
+        &look,
+    );
+}
+
+/// The system part, the tasks' title line and the task table, as `draw` lays them out.
+fn areas(area: Rect, s: &Snapshot) -> [Rect; 3] {
+    let p = &s.cur.perf;
+    let hw_off = p.hw_reason.is_some();
+    let ncpu = s.perf.cpus.len();
+    let cpu_rows = if s.perf.cpus.is_empty() {
+        0
+    } else {
+        let cap = (area.height / 3).max(2) as usize;
+        1 + ncpu.min(cap.saturating_sub(1))
+    };
+    let reason_lines = usize::from(hw_off) + usize::from(p.system_reason.is_some() && !hw_off);
+    let sys_h = (1 + reason_lines + if cpu_rows > 0 { cpu_rows + 1 } else { 0 }) as u16;
+    let [sys_area, tasks_area] =
+        Layout::vertical([Constraint::Length(sys_h), Constraint::Min(3)]).areas(area);
+    let [title, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(tasks_area);
+    [sys_area, title, table_area]
 }

@@ -1,37 +1,32 @@
 //! The process table (top, pidstat, iotop in one): PID USER S %CPU %MEM RSS THR MINFLT/s
 //! MAJFLT/s READ/s WRITE/s TIME+ COMMAND, sortable on any column, filterable, as a tree,
-//! with threads on `H` and a column picker on `C`. Columns that do not fit the width are
-//! dropped in a fixed order, COMMAND last. Enter opens the task's drill-down view.
+//! with threads on `H` and a column picker on `C`. The columns are the process fields of
+//! `model::fields::PROC_FIELDS` on the shared table widget; those that do not fit the width
+//! are dropped by their priority. Enter opens the task's drill-down view.
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::{Action, Entry, Pane, PaneConfig, PaneId, Reply, Target, ViewCtx};
-use crate::model::{Snapshot, TaskRate, TaskRecord, cpu_ticks};
-use crate::widgets::fmt;
-use crate::widgets::text::{fit, sanitize};
+use crate::model::fields::{PROC_FIELDS, ProcRow, proc_field};
+use crate::model::{Snapshot, TaskRate, TaskRecord};
+use crate::widgets::table::{self, Column, FLEX_MIN, Hit, Look, TableState, table_key};
+use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    (
-        "Up / Down / j / PgUp / PgDn",
-        "move the selection (mouse: click, wheel)",
-    ),
-    ("g / G", "first / last row"),
+    table::KEYS[0],
+    table::KEYS[1],
     (
         "Enter / l",
         "open the process (threads, files, memory, I/O)",
     ),
-    (
-        "< / >",
-        "sort by the previous / next column (mouse: click a header)",
-    ),
-    ("I", "invert the sort order"),
+    table::KEYS[2],
+    table::KEYS[3],
     ("P / M / T", "sort by %CPU / %MEM / TIME+"),
     (
         "/",
@@ -44,154 +39,47 @@ pub const KEYS: &[(&str, &str)] = &[
     ("n / N", "renice: lower / raise the priority (asks first)"),
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProcCol {
-    Pid,
-    User,
-    State,
-    Cpu,
-    Mem,
-    Rss,
-    Thr,
-    Minflt,
-    Majflt,
-    Read,
-    Write,
-    Time,
-    /// TCP bytes/s acknowledged / received over the process's sockets (sockets pane data).
-    NetTx,
-    NetRx,
-    Command,
-}
-
-impl ProcCol {
-    pub const ALL: [ProcCol; 15] = [
-        ProcCol::Pid,
-        ProcCol::User,
-        ProcCol::State,
-        ProcCol::Cpu,
-        ProcCol::Mem,
-        ProcCol::Rss,
-        ProcCol::Thr,
-        ProcCol::Minflt,
-        ProcCol::Majflt,
-        ProcCol::Read,
-        ProcCol::Write,
-        ProcCol::Time,
-        ProcCol::NetTx,
-        ProcCol::NetRx,
-        ProcCol::Command,
-    ];
-
-    /// Dropped first when the terminal is narrow.
-    const DROP_ORDER: [ProcCol; 8] = [
-        ProcCol::NetRx,
-        ProcCol::NetTx,
-        ProcCol::Majflt,
-        ProcCol::Minflt,
-        ProcCol::Thr,
-        ProcCol::State,
-        ProcCol::Time,
-        ProcCol::Mem,
-    ];
-
-    pub fn header(self) -> &'static str {
-        match self {
-            ProcCol::Pid => "PID",
-            ProcCol::User => "USER",
-            ProcCol::State => "S",
-            ProcCol::Cpu => "%CPU",
-            ProcCol::Mem => "%MEM",
-            ProcCol::Rss => "RSS",
-            ProcCol::Thr => "THR",
-            ProcCol::Minflt => "MINFLT/s",
-            ProcCol::Majflt => "MAJFLT/s",
-            ProcCol::Read => "READ/s",
-            ProcCol::Write => "WRITE/s",
-            ProcCol::Time => "TIME+",
-            ProcCol::NetTx => "NET-TX/s",
-            ProcCol::NetRx => "NET-RX/s",
-            ProcCol::Command => "COMMAND",
-        }
-    }
-
-    /// The column's name in the config file and the picker: the header in lower case
-    /// without `%`, `+` and `/s` (`cpu`, `minflt`, `time`).
-    pub fn name(self) -> String {
-        let h = self.header().to_lowercase().replace("/s", "");
-        let n: String = h.chars().filter(|c| !matches!(c, '%' | '+')).collect();
-        if n == "s" { "state".into() } else { n }
-    }
-
-    pub fn from_name(name: &str) -> Option<ProcCol> {
-        ProcCol::ALL.iter().copied().find(|c| c.name() == name)
-    }
-
-    fn width(self) -> u16 {
-        match self {
-            ProcCol::Pid => 7,
-            ProcCol::User => 8,
-            ProcCol::State => 1,
-            ProcCol::Cpu | ProcCol::Mem => 5,
-            ProcCol::Rss => 6,
-            ProcCol::Thr => 4,
-            ProcCol::Minflt | ProcCol::Majflt => 8,
-            ProcCol::Read | ProcCol::Write => 7,
-            ProcCol::Time => 9,
-            ProcCol::NetTx | ProcCol::NetRx => 8,
-            ProcCol::Command => 0,
-        }
-    }
-
-    /// Text columns sort ascending by default, figures descending.
-    fn default_desc(self) -> bool {
-        !matches!(
-            self,
-            ProcCol::Pid | ProcCol::User | ProcCol::Command | ProcCol::State
-        )
-    }
-
-    fn index(self) -> usize {
-        ProcCol::ALL.iter().position(|c| *c == self).unwrap_or(0)
-    }
-}
+/// PID and COMMAND name the row: the picker keeps them.
+const KEPT: [&str; 2] = ["pid", "command"];
 
 pub struct ProcState {
-    pub sort: ProcCol,
-    pub desc: bool,
-    pub selected: usize,
+    /// Sort column (a field name) and direction, and the selected row by pid.
+    pub table: TableState,
     pub filter: String,
     /// True while `/` is collecting filter text.
     pub editing: bool,
     pub show_threads: bool,
     /// Children under their parent (threads under their process).
     pub tree: bool,
-    /// Columns shown, in table order.
-    pub columns: Vec<ProcCol>,
+    /// Field names of the columns shown, in table order.
+    pub columns: Vec<&'static str>,
     /// The column picker's cursor while it is open.
     pub picker: Option<usize>,
-    selected_pid: Option<u32>,
-    rows: Vec<TaskRate>,
+    /// One column per process field, in `PROC_FIELDS` order.
+    cols: Vec<Column<ProcRow>>,
+    rows: Vec<ProcRow>,
     /// Tree drawing before each row's command (empty outside the tree view).
     prefixes: Vec<String>,
     /// What `rows` was built from: (seq, sort, desc, filter, threads, tree).
-    built: Option<(u64, ProcCol, bool, String, bool, bool)>,
+    built: Option<(u64, &'static str, bool, String, bool, bool)>,
     threads_missing: bool,
 }
 
 impl Default for ProcState {
     fn default() -> Self {
         ProcState {
-            sort: ProcCol::Cpu,
-            desc: true,
-            selected: 0,
+            table: TableState::new("cpu", true),
             filter: String::new(),
             editing: false,
             show_threads: false,
             tree: false,
-            columns: ProcCol::ALL.to_vec(),
+            columns: PROC_FIELDS
+                .iter()
+                .filter(|f| f.shown)
+                .map(|f| f.name)
+                .collect(),
             picker: None,
-            selected_pid: None,
+            cols: proc_columns(),
             rows: Vec::new(),
             prefixes: Vec::new(),
             built: None,
@@ -200,49 +88,12 @@ impl Default for ProcState {
     }
 }
 
-fn cmp_opt(a: Option<f64>, b: Option<f64>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.total_cmp(&b),
-        (Some(_), None) => Ordering::Greater,
-        (None, Some(_)) => Ordering::Less,
-        (None, None) => Ordering::Equal,
-    }
-}
-
-/// Per-pid TCP (tx, rx) bytes/s from the sockets figures.
-type NetPerPid = std::collections::HashMap<u32, (f64, f64)>;
-
-fn compare(col: ProcCol, a: &TaskRate, b: &TaskRate, net: &NetPerPid) -> Ordering {
-    let (ra, rb) = (&a.rec, &b.rec);
-    let tx = |r: &TaskRate| net.get(&r.rec.pid()).map(|v| v.0);
-    let rx = |r: &TaskRate| net.get(&r.rec.pid()).map(|v| v.1);
-    match col {
-        ProcCol::Pid => ra.pid().cmp(&rb.pid()),
-        ProcCol::User => ra.ident.user.cmp(&rb.ident.user),
-        ProcCol::State => ra.stat.state.cmp(&rb.stat.state),
-        ProcCol::Cpu => cmp_opt(a.cpu_pct, b.cpu_pct),
-        ProcCol::Mem | ProcCol::Rss => a.rss_bytes.cmp(&b.rss_bytes),
-        ProcCol::Thr => ra.stat.num_threads.cmp(&rb.stat.num_threads),
-        ProcCol::Minflt => cmp_opt(a.minflt_s, b.minflt_s),
-        ProcCol::Majflt => cmp_opt(a.majflt_s, b.majflt_s),
-        ProcCol::Read => cmp_opt(a.read_bps, b.read_bps),
-        ProcCol::Write => cmp_opt(a.write_bps, b.write_bps),
-        ProcCol::Time => cpu_ticks(ra).cmp(&cpu_ticks(rb)),
-        ProcCol::NetTx => cmp_opt(tx(a), tx(b)),
-        ProcCol::NetRx => cmp_opt(rx(a), rx(b)),
-        ProcCol::Command => command(a).cmp(&command(b)),
-    }
-}
-
-/// The command as htop shows it: the cmdline, or `[comm]` for kernel threads and zombies.
-/// A thread shows its own name.
-fn command(t: &TaskRate) -> String {
-    let r = &t.rec;
-    if r.is_thread() || r.ident.cmdline.is_empty() {
-        format!("[{}]", r.ident.comm)
-    } else {
-        r.ident.cmdline.clone()
-    }
+/// The process table's columns: one per field of [`PROC_FIELDS`].
+pub fn proc_columns() -> Vec<Column<ProcRow>> {
+    PROC_FIELDS
+        .iter()
+        .map(|f| Column::of_field(f, |r: &ProcRow| r))
+        .collect()
 }
 
 /// One term of a filter: `user:`, `pid:`, `state:`, `cmd:` or free text.
@@ -296,19 +147,19 @@ fn term_matches(t: &TaskRate, term: &Term) -> bool {
 
 /// Orders rows parent-first (depth-first, siblings in the current sort order) and returns
 /// the tree drawing for each. A row whose parent is filtered out becomes a root.
-fn tree_order(rows: Vec<TaskRate>) -> (Vec<TaskRate>, Vec<String>) {
+fn tree_order(rows: Vec<ProcRow>) -> (Vec<ProcRow>, Vec<String>) {
     use std::collections::HashMap;
     let parent = |r: &TaskRecord| if r.is_thread() { r.tgid } else { r.stat.ppid };
     let index: HashMap<u32, usize> = rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| !r.rec.is_thread())
-        .map(|(i, r)| (r.rec.pid(), i))
+        .filter(|(_, r)| !r.task.rec.is_thread())
+        .map(|(i, r)| (r.task.rec.pid(), i))
         .collect();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
     let mut roots = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        match index.get(&parent(&r.rec)) {
+        match index.get(&parent(&r.task.rec)) {
             Some(&p) if p != i => children[p].push(i),
             _ => roots.push(i),
         }
@@ -349,7 +200,7 @@ fn tree_order(rows: Vec<TaskRate>) -> (Vec<TaskRate>, Vec<String>) {
             prefixes.push(String::new());
         }
     }
-    let mut slots: Vec<Option<TaskRate>> = rows.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<ProcRow>> = rows.into_iter().map(Some).collect();
     let rows = order.iter().filter_map(|&i| slots[i].take()).collect();
     (rows, prefixes)
 }
@@ -358,8 +209,8 @@ impl ProcState {
     pub fn prepare(&mut self, snap: &Arc<Snapshot>) {
         let key = (
             snap.seq,
-            self.sort,
-            self.desc,
+            self.table.sort,
+            self.table.desc,
             self.filter.clone(),
             self.show_threads,
             self.tree,
@@ -367,7 +218,7 @@ impl ProcState {
         if self.built.as_ref() == Some(&key) {
             return;
         }
-        let mut rows = if self.show_threads {
+        let mut tasks = if self.show_threads {
             let t = snap.threads();
             self.threads_missing = t.is_none();
             t.unwrap_or_else(|| snap.tasks())
@@ -376,13 +227,18 @@ impl ProcState {
             snap.tasks()
         };
         let terms = parse_filter(&self.filter);
-        rows.retain(|t| terms.iter().all(|term| term_matches(t, term)));
-        let (col, desc) = (self.sort, self.desc);
-        rows.sort_by(|a, b| {
-            let o = compare(col, a, b, &snap.sockets.per_pid)
-                .then_with(|| a.rec.pid().cmp(&b.rec.pid()));
-            if desc { o.reverse() } else { o }
-        });
+        tasks.retain(|t| terms.iter().all(|term| term_matches(t, term)));
+        let net = &snap.sockets.per_pid;
+        let mut rows: Vec<ProcRow> = tasks
+            .into_iter()
+            .map(|task| ProcRow {
+                net: net.get(&task.rec.pid()).copied(),
+                hz: snap.cur.hz,
+                task,
+            })
+            .collect();
+        self.table
+            .sort_rows(&mut rows, &self.cols, |a, b| a.key().cmp(&b.key()));
         if self.tree {
             let (r, p) = tree_order(rows);
             rows = r;
@@ -390,66 +246,43 @@ impl ProcState {
         } else {
             self.prefixes.clear();
         }
-        // Keep the selection on the same task when rows move.
-        if let Some(i) = self
-            .selected_pid
-            .and_then(|pid| rows.iter().position(|r| r.rec.pid() == pid))
-        {
-            self.selected = i;
-        }
-        self.selected = self.selected.min(rows.len().saturating_sub(1));
-        self.selected_pid = rows.get(self.selected).map(|r| r.rec.pid());
         self.rows = rows;
+        self.sync();
         self.built = Some(key);
     }
 
-    pub fn rows(&self) -> &[TaskRate] {
+    /// Keeps the selection on the same task when rows move.
+    fn sync(&mut self) {
+        self.table.sync(self.rows.iter().map(ProcRow::key));
+    }
+
+    pub fn rows(&self) -> &[ProcRow] {
         &self.rows
     }
 
     pub fn selected_row(&self) -> Option<&TaskRate> {
-        self.rows.get(self.selected)
+        self.rows.get(self.table.selected()).map(|r| &r.task)
     }
 
     fn select(&mut self, i: usize) {
-        self.selected = i.min(self.rows.len().saturating_sub(1));
-        self.selected_pid = self.rows.get(self.selected).map(|r| r.rec.pid());
+        self.table.select(i);
+        self.sync();
     }
 
-    fn set_sort(&mut self, col: ProcCol) {
-        if self.sort == col {
-            self.desc = !self.desc;
-        } else {
-            self.sort = col;
-            self.desc = col.default_desc();
-        }
+    /// The shown columns, in table order.
+    fn shown(&self) -> Vec<&Column<ProcRow>> {
+        shown(&self.cols, &self.columns)
     }
 
-    /// Sorts on `col`, `desc` first.
-    pub fn sort_by(&mut self, col: ProcCol, desc: bool) {
-        self.sort = col;
-        self.desc = desc;
+    /// Sorts on the field `name` (again: inverts).
+    fn set_sort(&mut self, name: &'static str) {
+        let cols: Vec<&Column<ProcRow>> = self.cols.iter().collect();
+        self.table.sort_on(name, &cols);
     }
+}
 
-    /// The next (`by` = 1) or previous (-1) shown column after the sort column.
-    fn cycle_sort(&mut self, forward: bool) {
-        let shown: Vec<ProcCol> = ProcCol::ALL
-            .iter()
-            .copied()
-            .filter(|c| self.columns.contains(c))
-            .collect();
-        if shown.is_empty() {
-            return;
-        }
-        let i = shown.iter().position(|c| *c == self.sort).unwrap_or(0);
-        let n = shown.len();
-        self.sort = shown[if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        }];
-        self.desc = self.sort.default_desc();
-    }
+fn shown<'a>(cols: &'a [Column<ProcRow>], names: &[&str]) -> Vec<&'a Column<ProcRow>> {
+    cols.iter().filter(|c| names.contains(&c.name)).collect()
 }
 
 /// The process a row belongs to: itself, or a thread's process in this snapshot.
@@ -473,21 +306,21 @@ fn act_on_selected(st: &ProcState, snap: &Snapshot, renice: Option<i32>) -> Repl
 
 fn picker_key(st: &mut ProcState, key: KeyEvent) {
     let Some(i) = st.picker else { return };
-    let n = ProcCol::ALL.len();
+    let n = PROC_FIELDS.len();
     match key.code {
         KeyCode::Esc | KeyCode::Enter | KeyCode::Char('C') | KeyCode::Char('q') => st.picker = None,
         KeyCode::Down | KeyCode::Char('j') => st.picker = Some((i + 1).min(n - 1)),
         KeyCode::Up => st.picker = Some(i.saturating_sub(1)),
         KeyCode::Char(' ') | KeyCode::Char('x') => {
-            let c = ProcCol::ALL[i];
-            if st.columns.contains(&c) {
-                // PID and COMMAND name the row; they stay.
-                if !matches!(c, ProcCol::Pid | ProcCol::Command) {
-                    st.columns.retain(|x| *x != c);
+            let Some(f) = PROC_FIELDS.get(i) else { return };
+            if st.columns.contains(&f.name) {
+                if !KEPT.contains(&f.name) {
+                    st.columns.retain(|x| *x != f.name);
                 }
             } else {
-                st.columns.push(c);
-                st.columns.sort_by_key(|c| c.index());
+                st.columns.push(f.name);
+                st.columns
+                    .sort_by_key(|c| PROC_FIELDS.iter().position(|f| f.name == *c));
             }
         }
         _ => {}
@@ -522,7 +355,11 @@ impl Pane for ProcState {
 
     fn configure(&mut self, cfg: &PaneConfig) {
         if let Some(cols) = &cfg.proc_columns {
-            self.columns = cols.iter().filter_map(|n| ProcCol::from_name(n)).collect();
+            self.columns = PROC_FIELDS
+                .iter()
+                .filter(|f| cols.iter().any(|n| n == f.name))
+                .map(|f| f.name)
+                .collect();
         }
         self.filter = cfg.filter.clone();
     }
@@ -541,10 +378,11 @@ impl Pane for ProcState {
 
     fn show(&mut self, target: &Target) {
         if let Target::TopBy(name) = target
-            && let Some(col) = ProcCol::from_name(name)
+            && let Some(f) = proc_field(name)
         {
-            self.sort_by(col, true);
-            self.select(0);
+            self.table.sort = f.name;
+            self.table.desc = true;
+            self.table.select(0);
         }
     }
 
@@ -562,20 +400,15 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         crate::widgets::edit_filter(&mut st.filter, &mut st.editing, key);
         return Reply::Handled;
     }
-    let page = 10;
+    let shown_cols = shown(&st.cols, &st.columns);
+    if table_key(&mut st.table, key, st.rows.len(), &shown_cols) {
+        st.sync();
+        return Reply::Handled;
+    }
     match key.code {
-        KeyCode::Down | KeyCode::Char('j') => st.select(st.selected + 1),
-        KeyCode::Up => st.select(st.selected.saturating_sub(1)),
-        KeyCode::PageDown => st.select(st.selected + page),
-        KeyCode::PageUp => st.select(st.selected.saturating_sub(page)),
-        KeyCode::Char('g') => st.select(0),
-        KeyCode::Char('G') => st.select(usize::MAX),
-        KeyCode::Char('>') | KeyCode::Char('.') => st.cycle_sort(true),
-        KeyCode::Char('<') | KeyCode::Char(',') => st.cycle_sort(false),
-        KeyCode::Char('I') => st.desc = !st.desc,
-        KeyCode::Char('P') => st.set_sort(ProcCol::Cpu),
-        KeyCode::Char('M') => st.set_sort(ProcCol::Mem),
-        KeyCode::Char('T') => st.set_sort(ProcCol::Time),
+        KeyCode::Char('P') => st.set_sort("cpu"),
+        KeyCode::Char('M') => st.set_sort("mem"),
+        KeyCode::Char('T') => st.set_sort("time"),
         KeyCode::Char('/') => st.editing = true,
         KeyCode::Esc if !st.filter.is_empty() => st.filter.clear(),
         KeyCode::Char('H') => st.show_threads = !st.show_threads,
@@ -594,30 +427,6 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
     Reply::Handled
 }
 
-/// Columns that fit `width` out of those enabled, dropping in `DROP_ORDER` until COMMAND
-/// has 12 columns.
-fn visible_columns(width: u16, enabled: &[ProcCol]) -> Vec<ProcCol> {
-    let mut cols: Vec<ProcCol> = ProcCol::ALL
-        .iter()
-        .copied()
-        .filter(|c| enabled.contains(c))
-        .collect();
-    let need = |cols: &[ProcCol]| cols.iter().map(|c| c.width() + 1).sum::<u16>() + 12;
-    for drop in ProcCol::DROP_ORDER {
-        if need(&cols) <= width {
-            break;
-        }
-        cols.retain(|c| *c != drop);
-    }
-    cols
-}
-
-/// Rows of the table that fit in `table_area` and the first one shown.
-fn window(selected: usize, table_area: Rect) -> (usize, usize) {
-    let visible = table_area.height.saturating_sub(1) as usize;
-    (selected.saturating_sub(visible.saturating_sub(1)), visible)
-}
-
 fn table_area(area: Rect) -> Rect {
     let [_, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(area);
     table
@@ -627,72 +436,19 @@ fn table_area(area: Rect) -> Rect {
 /// selects it (again: opens it).
 fn click(st: &mut ProcState, body: Rect, x: u16, y: u16) -> Reply {
     let table = table_area(body);
-    if y < table.y {
-        return Reply::Ignored;
-    }
-    if y == table.y {
-        let cols = visible_columns(table.width, &st.columns);
-        let mut left = table.x;
-        for c in cols {
-            let w = if c == ProcCol::Command {
-                u16::MAX
-            } else {
-                c.width() + 1
-            };
-            if x >= left && x < left.saturating_add(w) {
-                st.set_sort(c);
-                return Reply::Handled;
+    let hit = table::hit(&st.table, table, &st.shown(), st.rows.len(), FLEX_MIN, x, y);
+    match hit {
+        Hit::Header(name) => st.set_sort(name),
+        Hit::Row(i) if i == st.table.selected() => {
+            if let Some(row) = st.selected_row().cloned() {
+                return Reply::Do(Action::OpenTask(row));
             }
-            left = left.saturating_add(w);
         }
-        return Reply::Handled;
-    }
-    let (offset, _) = window(st.selected, table);
-    let i = offset + usize::from(y - table.y - 1);
-    if i >= st.rows.len() {
-        return Reply::Handled;
-    }
-    if i == st.selected {
-        if let Some(row) = st.selected_row().cloned() {
-            return Reply::Do(Action::OpenTask(row));
-        }
-    } else {
-        st.select(i);
+        Hit::Row(i) => st.select(i),
+        Hit::None if y < table.y => return Reply::Ignored,
+        Hit::None => {}
     }
     Reply::Handled
-}
-
-fn cell(col: ProcCol, t: &TaskRate, hz: u64, net: &NetPerPid) -> String {
-    let r = &t.rec;
-    match col {
-        ProcCol::Pid => r.pid().to_string(),
-        ProcCol::User => fit(&r.ident.user, 8),
-        ProcCol::State => char::from(r.stat.state).to_string(),
-        ProcCol::Cpu => fmt::pct(t.cpu_pct),
-        ProcCol::Mem => fmt::pct(t.mem_pct),
-        ProcCol::Rss => fmt::bytes(t.rss_bytes),
-        ProcCol::Thr => r.stat.num_threads.to_string(),
-        ProcCol::Minflt => fmt::count_rate(t.minflt_s),
-        ProcCol::Majflt => fmt::count_rate(t.majflt_s),
-        ProcCol::Read => {
-            if r.io.is_none() {
-                "n/a".into()
-            } else {
-                fmt::bytes_rate(t.read_bps)
-            }
-        }
-        ProcCol::Write => {
-            if r.io.is_none() {
-                "n/a".into()
-            } else {
-                fmt::bytes_rate(t.write_bps)
-            }
-        }
-        ProcCol::Time => fmt::time_plus(cpu_ticks(r), hz),
-        ProcCol::NetTx => fmt::bytes_rate(net.get(&r.pid()).map(|v| v.0)),
-        ProcCol::NetRx => fmt::bytes_rate(net.get(&r.pid()).map(|v| v.1)),
-        ProcCol::Command => command(t),
-    }
 }
 
 fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
@@ -716,8 +472,8 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
     spans.push(Span::styled(
         format!(
             "sort {}{} ",
-            st.sort.header(),
-            if st.desc { "▼" } else { "▲" }
+            proc_field(st.table.sort).map_or("", |f| f.header),
+            if st.table.desc { "▼" } else { "▲" }
         ),
         t.dim,
     ));
@@ -743,59 +499,13 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
     }
     f.render_widget(Paragraph::new(Line::from(spans)), summary);
 
-    let cols = visible_columns(table_area.width, &st.columns);
-    let header = Row::new(cols.iter().map(|c| {
-        let mark = if *c == st.sort {
-            if st.desc { "▼" } else { "▲" }
-        } else {
-            ""
-        };
-        format!("{}{mark}", c.header())
-    }))
-    .style(t.table_header);
-    let widths: Vec<Constraint> = cols
-        .iter()
-        .map(|c| {
-            if *c == ProcCol::Command {
-                Constraint::Min(12)
-            } else {
-                Constraint::Length(c.width())
-            }
-        })
-        .collect();
-    let rows = st.rows();
-    // Scroll so the selection stays on screen; draw only the visible window.
-    let (offset, visible) = window(st.selected, table_area);
-    let cmd_w = table_area.width.saturating_sub(
-        cols.iter()
-            .filter(|c| **c != ProcCol::Command)
-            .map(|c| c.width() + 1)
-            .sum(),
-    ) as usize;
-    let body: Vec<Row> = rows
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(visible)
-        .map(|(i, r)| {
-            Row::new(cols.iter().map(|c| {
-                let text = cell(*c, r, snap.cur.hz, &snap.sockets.per_pid);
-                if *c == ProcCol::Command {
-                    let prefix = st.prefixes.get(i).map(String::as_str).unwrap_or("");
-                    fit(&format!("{prefix}{}", sanitize(&text)), cmd_w)
-                } else {
-                    fit(&text, c.width() as usize)
-                }
-            }))
-        })
-        .collect();
-    let table = Table::new(body, widths)
-        .header(header)
-        .column_spacing(1)
-        .row_highlight_style(t.selected);
-    let mut state =
-        TableState::default().with_selected((!rows.is_empty()).then_some(st.selected - offset));
-    f.render_stateful_widget(table, table_area, &mut state);
+    let look = Look {
+        theme: t,
+        prefixes: &st.prefixes,
+        flex_min: FLEX_MIN,
+        select: true,
+    };
+    table::draw(f, table_area, &st.table, &st.shown(), &st.rows, &look);
     if let Some(cur) = st.picker {
         draw_picker(f, area, st, ctx, cur);
     }
@@ -803,17 +513,22 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
 
 fn draw_picker(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx, cur: usize) {
     let t = ctx.theme;
-    let mut lines: Vec<Line> = ProcCol::ALL
+    // The fields around the cursor that fit, with the help line under them.
+    let room = usize::from(area.height.saturating_sub(3)).max(1);
+    let first = cur.saturating_sub(room - 1);
+    let mut lines: Vec<Line> = PROC_FIELDS
         .iter()
         .enumerate()
+        .skip(first)
+        .take(room)
         .map(|(i, c)| {
-            let on = if st.columns.contains(c) {
+            let on = if st.columns.contains(&c.name) {
                 "x"
             } else {
                 " "
             };
             let style = if i == cur { t.selected } else { t.base };
-            Line::styled(format!(" [{on}] {:<10} ", c.header()), style)
+            Line::styled(format!(" [{on}] {:<10} ", c.header), style)
         })
         .collect();
     lines.push(Line::styled(" Space toggles, Esc closes", t.dim));

@@ -8,23 +8,25 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::Paragraph;
 
 use super::use_pane::{UseCell, UseRow};
 use super::{Entry, Pane, PaneId, Reply, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::collectors::slab::DENIED_REASON;
 use crate::model::Snapshot;
-use crate::model::slab::{self, SlabRate, gauge_rate};
+use crate::model::fields::Value;
+use crate::model::slab::{self, SlabCache, gauge_rate};
 use crate::theme::Level;
 use crate::widgets::fmt;
+use crate::widgets::table::{self, Column, Hit, Look, TableState, name_key, table_key};
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down / j / PgUp / PgDn", "move the selection"),
-    ("g / G", "first / last row"),
-    ("< / >", "sort by the previous / next column"),
-    ("I", "invert the sort order"),
+    table::KEYS[0],
+    table::KEYS[1],
+    table::KEYS[2],
+    table::KEYS[3],
     (
         "o a u s b l c w n",
         "sort by OBJS ACTIVE USE SIZE OBJ/SLAB SLABS CACHE GROWTH NAME",
@@ -37,89 +39,109 @@ pub const KEYS: &[(&str, &str)] = &[
 const GROWTH_WARN: f64 = 1024.0 * 1024.0;
 const GROWTH_CRIT: f64 = 16.0 * 1024.0 * 1024.0;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SlabCol {
-    Objs,
-    Active,
-    Use,
-    ObjSize,
-    Slabs,
-    ObjPerSlab,
-    CacheSize,
-    Growth,
-    Name,
+/// A cache row: the cache as read, its growth, and the page size its size is counted in.
+#[derive(Clone, Debug)]
+pub struct SlabRow {
+    pub cache: SlabCache,
+    pub growth_bps: Option<f64>,
+    page: u64,
 }
 
-impl SlabCol {
-    pub const ALL: [SlabCol; 9] = [
-        SlabCol::Objs,
-        SlabCol::Active,
-        SlabCol::Use,
-        SlabCol::ObjSize,
-        SlabCol::Slabs,
-        SlabCol::ObjPerSlab,
-        SlabCol::CacheSize,
-        SlabCol::Growth,
-        SlabCol::Name,
-    ];
-
-    fn header(self) -> &'static str {
-        match self {
-            SlabCol::Objs => "OBJS",
-            SlabCol::Active => "ACTIVE",
-            SlabCol::Use => "USE",
-            SlabCol::ObjSize => "OBJ SIZE",
-            SlabCol::Slabs => "SLABS",
-            SlabCol::ObjPerSlab => "OBJ/SLAB",
-            SlabCol::CacheSize => "CACHE SIZE",
-            SlabCol::Growth => "GROWTH/s",
-            SlabCol::Name => "NAME",
-        }
-    }
-
-    fn width(self) -> u16 {
-        match self {
-            SlabCol::Objs | SlabCol::Active => 7,
-            SlabCol::Slabs => 6,
-            SlabCol::Use => 4,
-            SlabCol::ObjSize | SlabCol::ObjPerSlab => 8,
-            SlabCol::CacheSize => 10,
-            SlabCol::Growth => 9,
-            SlabCol::Name => 0,
-        }
-    }
-
-    fn index(self) -> usize {
-        SlabCol::ALL.iter().position(|c| *c == self).unwrap_or(0)
+impl SlabRow {
+    fn key(&self) -> u64 {
+        name_key(&self.cache.name)
     }
 }
 
-#[derive(Debug)]
+fn col(
+    name: &'static str,
+    header: &'static str,
+    width: u16,
+    sort: fn(&SlabRow) -> Value,
+    cell: fn(&SlabRow) -> String,
+) -> Column<SlabRow> {
+    Column {
+        name,
+        header,
+        width,
+        drop: 0,
+        right: width > 0,
+        desc: width > 0,
+        sort: Some(Box::new(sort)),
+        cell: Box::new(move |r| cell(r).into()),
+    }
+}
+
+/// The slab table's columns; NAME takes what is left.
+pub fn slab_columns() -> Vec<Column<SlabRow>> {
+    vec![
+        col("objs", "OBJS", 7, |r| Value::Int(r.cache.num_objs), |r| {
+            r.cache.num_objs.to_string()
+        }),
+        col("active", "ACTIVE", 7, |r| Value::Int(r.cache.active_objs), |r| {
+            r.cache.active_objs.to_string()
+        }),
+        col("use", "USE", 4, |r| Value::Num(Some(r.cache.use_pct())), |r| {
+            format!("{:.0}%", r.cache.use_pct())
+        }),
+        col("objsize", "OBJ SIZE", 8, |r| Value::Int(r.cache.objsize), |r| {
+            kib(r.cache.objsize)
+        }),
+        col("slabs", "SLABS", 6, |r| Value::Int(r.cache.num_slabs), |r| {
+            r.cache.num_slabs.to_string()
+        }),
+        col("objperslab", "OBJ/SLAB", 8, |r| Value::Int(r.cache.objperslab), |r| {
+            r.cache.objperslab.to_string()
+        }),
+        col("cache", "CACHE SIZE", 10, |r| Value::Int(r.cache.cache_bytes(r.page)), |r| {
+            format!("{}K", r.cache.cache_bytes(r.page) / 1024)
+        }),
+        col("growth", "GROWTH/s", 9, |r| Value::Num(r.growth_bps), |r| {
+            signed_bytes_rate(r.growth_bps)
+        }),
+        col("name", "NAME", 0, |r| Value::Text(r.cache.name.clone()), |r| {
+            r.cache.name.clone()
+        }),
+    ]
+}
+
+/// NAME, the flexible column, keeps at least this many cells.
+const FLEX: u16 = 8;
+
 pub struct SlabState {
-    pub sort: SlabCol,
-    pub desc: bool,
-    pub selected: usize,
+    /// Sort column and direction, the selected cache by name.
+    pub table: TableState,
+    cols: Vec<Column<SlabRow>>,
+    rows: Vec<SlabRow>,
+    /// What `rows` was built from: (seq, sort, desc).
+    built: Option<(u64, &'static str, bool)>,
 }
 
 impl Default for SlabState {
     fn default() -> Self {
         // slabtop sorts by the number of objects.
         SlabState {
-            sort: SlabCol::Objs,
-            desc: true,
-            selected: 0,
+            table: TableState::new("objs", true),
+            cols: slab_columns(),
+            rows: Vec::new(),
+            built: None,
         }
     }
 }
 
 impl SlabState {
-    fn sort_by(&mut self, col: SlabCol) {
-        if self.sort == col {
-            self.desc = !self.desc;
-        } else {
-            self.sort = col;
-            self.desc = col != SlabCol::Name;
-        }
+    fn sort_by(&mut self, name: &'static str) {
+        let cols: Vec<&Column<SlabRow>> = self.cols.iter().collect();
+        self.table.sort_on(name, &cols);
+    }
+
+    fn sync(&mut self) {
+        self.table.sync(self.rows.iter().map(SlabRow::key));
+    }
+
+    /// The caches in display order.
+    pub fn rows(&self) -> &[SlabRow] {
+        &self.rows
     }
 }
 
@@ -128,32 +150,6 @@ fn cmp_f(a: Option<f64>, b: Option<f64>) -> Ordering {
         (Some(a), Some(b)) => a.total_cmp(&b),
         (a, b) => a.is_some().cmp(&b.is_some()),
     }
-}
-
-fn compare(col: SlabCol, a: &SlabRate, b: &SlabRate, page: u64) -> Ordering {
-    let (x, y) = (a.cache, b.cache);
-    match col {
-        SlabCol::Objs => x.num_objs.cmp(&y.num_objs),
-        SlabCol::Active => x.active_objs.cmp(&y.active_objs),
-        SlabCol::Use => x.use_pct().total_cmp(&y.use_pct()),
-        SlabCol::ObjSize => x.objsize.cmp(&y.objsize),
-        SlabCol::Slabs => x.num_slabs.cmp(&y.num_slabs),
-        SlabCol::ObjPerSlab => x.objperslab.cmp(&y.objperslab),
-        SlabCol::CacheSize => x.cache_bytes(page).cmp(&y.cache_bytes(page)),
-        SlabCol::Growth => cmp_f(a.growth_bps, b.growth_bps),
-        SlabCol::Name => x.name.cmp(&y.name),
-    }
-}
-
-/// The caches in display order.
-pub fn sorted<'a>(s: &'a Snapshot, st: &SlabState) -> Vec<SlabRate<'a>> {
-    let page = page_size(s);
-    let mut rows = slab::caches(s);
-    rows.sort_by(|a, b| {
-        let o = compare(st.sort, a, b, page).then_with(|| a.cache.name.cmp(&b.cache.name));
-        if st.desc { o.reverse() } else { o }
-    });
-    rows
 }
 
 fn page_size(s: &Snapshot) -> u64 {
@@ -186,12 +182,49 @@ impl Pane for SlabState {
         }
     }
 
-    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
-        if handle_key(self, key, ctx) {
+    fn prepare(&mut self, ctx: &ViewCtx) {
+        let s = ctx.snap;
+        let key = (s.seq, self.table.sort, self.table.desc);
+        if self.built.as_ref() == Some(&key) {
+            return;
+        }
+        let page = page_size(s);
+        let mut rows: Vec<SlabRow> = slab::caches(s)
+            .into_iter()
+            .map(|r| SlabRow {
+                cache: r.cache.clone(),
+                growth_bps: r.growth_bps,
+                page,
+            })
+            .collect();
+        self.table
+            .sort_rows(&mut rows, &self.cols, |a, b| a.cache.name.cmp(&b.cache.name));
+        self.rows = rows;
+        self.sync();
+        self.built = Some(key);
+    }
+
+    fn key(&mut self, key: KeyEvent, _ctx: &ViewCtx) -> Reply {
+        if handle_key(self, key) {
             Reply::Handled
         } else {
             Reply::Ignored
         }
+    }
+
+    fn click(&mut self, area: Rect, x: u16, y: u16, ctx: &ViewCtx) -> Reply {
+        let table = areas(area, ctx.snap)[2];
+        let cols: Vec<&Column<SlabRow>> = self.cols.iter().collect();
+        match table::hit(&self.table, table, &cols, self.rows.len(), FLEX, x, y) {
+            Hit::Header(name) => self.sort_by(name),
+            Hit::Row(i) => {
+                self.table.select(i);
+                self.sync();
+            }
+            Hit::None if y < table.y => return Reply::Ignored,
+            Hit::None => {}
+        }
+        Reply::Handled
     }
 
     fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
@@ -199,34 +232,22 @@ impl Pane for SlabState {
     }
 }
 
-fn handle_key(st: &mut SlabState, key: KeyEvent, ctx: &ViewCtx) -> bool {
-    let n = ctx.snap.cur.slab.caches.as_ref().map(Vec::len).unwrap_or(0);
-    let last = n.saturating_sub(1);
+fn handle_key(st: &mut SlabState, key: KeyEvent) -> bool {
+    let cols: Vec<&Column<SlabRow>> = st.cols.iter().collect();
+    if table_key(&mut st.table, key, st.rows.len(), &cols) {
+        st.sync();
+        return true;
+    }
     match key.code {
-        KeyCode::Down | KeyCode::Char('j') => st.selected = (st.selected + 1).min(last),
-        KeyCode::Up => st.selected = st.selected.saturating_sub(1),
-        KeyCode::PageDown => st.selected = (st.selected + 10).min(last),
-        KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
-        KeyCode::Char('>') | KeyCode::Char('.') => {
-            st.sort = SlabCol::ALL[(st.sort.index() + 1) % SlabCol::ALL.len()];
-            st.desc = st.sort != SlabCol::Name;
-        }
-        KeyCode::Char('<') | KeyCode::Char(',') => {
-            st.sort = SlabCol::ALL[(st.sort.index() + SlabCol::ALL.len() - 1) % SlabCol::ALL.len()];
-            st.desc = st.sort != SlabCol::Name;
-        }
-        KeyCode::Char('I') => st.desc = !st.desc,
-        KeyCode::Char('o') => st.sort_by(SlabCol::Objs),
-        KeyCode::Char('a') => st.sort_by(SlabCol::Active),
-        KeyCode::Char('u') => st.sort_by(SlabCol::Use),
-        KeyCode::Char('s') => st.sort_by(SlabCol::ObjSize),
-        KeyCode::Char('b') => st.sort_by(SlabCol::ObjPerSlab),
-        KeyCode::Char('l') => st.sort_by(SlabCol::Slabs),
-        KeyCode::Char('c') => st.sort_by(SlabCol::CacheSize),
-        KeyCode::Char('w') => st.sort_by(SlabCol::Growth),
-        KeyCode::Char('g') => st.selected = 0,
-        KeyCode::Char('G') => st.selected = last,
-        KeyCode::Char('n') => st.sort_by(SlabCol::Name),
+        KeyCode::Char('o') => st.sort_by("objs"),
+        KeyCode::Char('a') => st.sort_by("active"),
+        KeyCode::Char('u') => st.sort_by("use"),
+        KeyCode::Char('s') => st.sort_by("objsize"),
+        KeyCode::Char('b') => st.sort_by("objperslab"),
+        KeyCode::Char('l') => st.sort_by("slabs"),
+        KeyCode::Char('c') => st.sort_by("cache"),
+        KeyCode::Char('w') => st.sort_by("growth"),
+        KeyCode::Char('n') => st.sort_by("name"),
         _ => return false,
     }
     true
@@ -334,32 +355,10 @@ fn pct(a: u64, b: u64) -> f64 {
     }
 }
 
-fn cell(col: SlabCol, r: &SlabRate, page: u64) -> String {
-    let c = r.cache;
-    match col {
-        SlabCol::Objs => c.num_objs.to_string(),
-        SlabCol::Active => c.active_objs.to_string(),
-        SlabCol::Use => format!("{:.0}%", c.use_pct()),
-        SlabCol::ObjSize => kib(c.objsize),
-        SlabCol::Slabs => c.num_slabs.to_string(),
-        SlabCol::ObjPerSlab => c.objperslab.to_string(),
-        SlabCol::CacheSize => format!("{}K", c.cache_bytes(page) / 1024),
-        SlabCol::Growth => signed_bytes_rate(r.growth_bps),
-        SlabCol::Name => c.name.clone(),
-    }
-}
-
 fn draw(f: &mut Frame, area: Rect, st: &SlabState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
-    // Without slabinfo the header is the one line saying why.
-    let head_h = if s.slab.totals.is_some() { 5 } else { 1 };
-    let [head, mem, table_area] = Layout::vertical([
-        Constraint::Length(head_h),
-        Constraint::Length(1),
-        Constraint::Min(2),
-    ])
-    .areas(area);
+    let [head, mem, table_area] = areas(area, s);
 
     let mem_line = match unreclaim(s) {
         Some((b, g)) => {
@@ -434,55 +433,23 @@ fn draw(f: &mut Frame, area: Rect, st: &SlabState, ctx: &ViewCtx) {
         head,
     );
 
-    let page = page_size(s);
-    let rows = sorted(s, st);
-    let cols = SlabCol::ALL;
-    let header = Row::new(cols.iter().map(|c| {
-        let mark = match (*c == st.sort, st.desc) {
-            (true, true) => "▼",
-            (true, false) => "▲",
-            _ => "",
-        };
-        format!("{}{mark}", c.header())
-    }))
-    .style(t.table_header);
-    let fixed: u16 = cols.iter().map(|c| c.width() + 1).sum();
-    let name_w = table_area.width.saturating_sub(fixed) as usize;
-    let widths: Vec<Constraint> = cols
-        .iter()
-        .map(|c| match c {
-            SlabCol::Name => Constraint::Min(8),
-            _ => Constraint::Length(c.width()),
-        })
-        .collect();
-    let visible = table_area.height.saturating_sub(1) as usize;
-    let selected = st.selected.min(rows.len().saturating_sub(1));
-    let offset = selected.saturating_sub(visible.saturating_sub(1));
-    let body: Vec<Row> = rows
-        .iter()
-        .skip(offset)
-        .take(visible)
-        .map(|r| {
-            Row::new(cols.iter().map(|c| {
-                let w = if *c == SlabCol::Name {
-                    name_w
-                } else {
-                    c.width() as usize
-                };
-                let text = fit(&cell(*c, r, page), w);
-                if *c == SlabCol::Name {
-                    text
-                } else {
-                    format!("{text:>w$}")
-                }
-            }))
-        })
-        .collect();
-    let table = Table::new(body, widths)
-        .header(header)
-        .column_spacing(1)
-        .row_highlight_style(t.selected);
-    let mut ts =
-        TableState::default().with_selected((!rows.is_empty()).then_some(selected - offset));
-    f.render_stateful_widget(table, table_area, &mut ts);
+    let cols: Vec<&Column<SlabRow>> = st.cols.iter().collect();
+    let look = Look {
+        theme: t,
+        prefixes: &[],
+        flex_min: FLEX,
+        select: true,
+    };
+    table::draw(f, table_area, &st.table, &cols, &st.rows, &look);
+}
+
+fn areas(area: Rect, s: &Snapshot) -> [Rect; 3] {
+    // Without slabinfo the header is the one line saying why.
+    let head_h = if s.slab.totals.is_some() { 5 } else { 1 };
+    Layout::vertical([
+        Constraint::Length(head_h),
+        Constraint::Length(1),
+        Constraint::Min(2),
+    ])
+    .areas(area)
 }

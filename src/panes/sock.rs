@@ -9,25 +9,27 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::Paragraph;
 
 use super::use_pane::{UseCell, UseRow};
 use super::{Entry, Pane, PaneId, Reply, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
+use crate::model::fields::Value;
 use crate::model::sockets::{
-    LISTEN_NEAR_FULL_PCT, SockRate, SocketSample, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV,
+    LISTEN_NEAR_FULL_PCT, SockRate, TCP_ESTABLISHED, TcpInfo, TCP_LISTEN, TCP_SYN_RECV,
     TCP_TIME_WAIT, socket_rates, state_name,
 };
 use crate::theme::Level;
 use crate::widgets::fmt;
+use crate::widgets::table::{self, Column, Hit, Look, TableState, table_key};
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
-    ("Up / Down / PgUp / PgDn", "move the selection"),
-    ("g / G", "first / last row"),
-    ("< / >", "sort by the previous / next column"),
-    ("I", "invert the sort order"),
+    table::KEYS[0],
+    table::KEYS[1],
+    table::KEYS[2],
+    table::KEYS[3],
     ("T / R", "sort by TX/s / RX/s"),
     (
         "/",
@@ -36,136 +38,181 @@ pub const KEYS: &[(&str, &str)] = &[
     ("TX/s RX/s", "bytes acked / received per second (TCP only)"),
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SockCol {
-    State,
-    Local,
-    Peer,
-    RecvQ,
-    SendQ,
-    Rtt,
-    Cwnd,
-    Ssthresh,
-    Retrans,
-    Pacing,
-    Delivery,
-    Tx,
-    Rx,
-    Mem,
-    Cong,
-    Process,
+/// A socket row: its rates and what the owner column says when the owner is unknown.
+#[derive(Clone, Debug)]
+pub struct SockRow {
+    pub rate: SockRate,
+    /// Owners of some sockets were refused (not root).
+    owners_denied: bool,
+    /// The owner scan has run.
+    owners_known: bool,
 }
 
-impl SockCol {
-    pub const ALL: [SockCol; 16] = [
-        SockCol::State,
-        SockCol::Local,
-        SockCol::Peer,
-        SockCol::RecvQ,
-        SockCol::SendQ,
-        SockCol::Rtt,
-        SockCol::Cwnd,
-        SockCol::Ssthresh,
-        SockCol::Retrans,
-        SockCol::Pacing,
-        SockCol::Delivery,
-        SockCol::Tx,
-        SockCol::Rx,
-        SockCol::Mem,
-        SockCol::Cong,
-        SockCol::Process,
-    ];
-
-    /// Dropped first when the terminal is narrow; PROCESS takes what is left.
-    const DROP_ORDER: [SockCol; 10] = [
-        SockCol::Cong,
-        SockCol::Pacing,
-        SockCol::Delivery,
-        SockCol::Ssthresh,
-        SockCol::Mem,
-        SockCol::Cwnd,
-        SockCol::Retrans,
-        SockCol::Rtt,
-        SockCol::SendQ,
-        SockCol::RecvQ,
-    ];
-
-    pub fn header(self) -> &'static str {
-        match self {
-            SockCol::State => "STATE",
-            SockCol::Local => "LOCAL",
-            SockCol::Peer => "PEER",
-            SockCol::RecvQ => "RECV-Q",
-            SockCol::SendQ => "SEND-Q",
-            SockCol::Rtt => "RTT/VAR ms",
-            SockCol::Cwnd => "CWND",
-            SockCol::Ssthresh => "SSTH",
-            SockCol::Retrans => "RETR",
-            SockCol::Pacing => "PACE/s",
-            SockCol::Delivery => "DELIV/s",
-            SockCol::Tx => "TX/s",
-            SockCol::Rx => "RX/s",
-            SockCol::Mem => "MEM",
-            SockCol::Cong => "CONG",
-            SockCol::Process => "PROCESS",
-        }
+impl SockRow {
+    fn key(&self) -> u64 {
+        self.rate.sock.cookie
     }
+}
 
-    fn width(self) -> u16 {
-        match self {
-            SockCol::State => 10,
-            SockCol::Local | SockCol::Peer => 21,
-            SockCol::RecvQ | SockCol::SendQ => 6,
-            SockCol::Rtt => 11,
-            SockCol::Cwnd | SockCol::Ssthresh => 5,
-            SockCol::Retrans => 6,
-            SockCol::Pacing | SockCol::Delivery => 7,
-            SockCol::Tx | SockCol::Rx | SockCol::Mem | SockCol::Cong => 6,
-            SockCol::Process => 0,
-        }
-    }
+fn info(r: &SockRow) -> Option<&TcpInfo> {
+    r.rate.sock.info.as_ref()
+}
 
-    fn default_desc(self) -> bool {
-        !matches!(
-            self,
-            SockCol::State | SockCol::Local | SockCol::Peer | SockCol::Cong | SockCol::Process
-        )
-    }
+fn info_num(r: &SockRow, f: fn(&TcpInfo) -> u64) -> Value {
+    Value::Num(r.rate.sock.info.as_ref().map(|i| f(i) as f64))
+}
 
-    fn index(self) -> usize {
-        SockCol::ALL.iter().position(|c| *c == self).unwrap_or(0)
+/// An address as text that sorts like (ip, port): IPv4 before IPv6, then by number.
+fn addr_key(a: &std::net::SocketAddr) -> Value {
+    let (family, ip) = match a.ip() {
+        std::net::IpAddr::V4(v) => (4, u128::from(v.to_bits())),
+        std::net::IpAddr::V6(v) => (6, v.to_bits()),
+    };
+    Value::Text(format!("{family}{ip:032x}{:05}", a.port()))
+}
+
+fn col(
+    name: &'static str,
+    header: &'static str,
+    width: u16,
+    drop: u8,
+    desc: bool,
+    sort: fn(&SockRow) -> Value,
+    cell: fn(&SockRow) -> String,
+) -> Column<SockRow> {
+    Column {
+        name,
+        header,
+        width,
+        drop,
+        right: false,
+        desc,
+        sort: Some(Box::new(sort)),
+        cell: Box::new(move |r| cell(r).into()),
     }
+}
+
+fn opt(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "-".into())
+}
+
+/// The socket table's columns. PROCESS takes what is left; the others are dropped when
+/// narrow, CONG first.
+pub fn sock_columns() -> Vec<Column<SockRow>> {
+    vec![
+        col("state", "STATE", 10, 0, false, |r| Value::Text(state_name(r.rate.sock.state).into()), |r| {
+            state_name(r.rate.sock.state).into()
+        }),
+        col("local", "LOCAL", 21, 0, false, |r| addr_key(&r.rate.sock.local), |r| {
+            r.rate.sock.local.to_string()
+        }),
+        col("peer", "PEER", 21, 0, false, |r| addr_key(&r.rate.sock.peer), |r| {
+            r.rate.sock.peer.to_string()
+        }),
+        col("recv-q", "RECV-Q", 6, 1, true, |r| Value::Int(u64::from(r.rate.sock.rqueue)), |r| {
+            r.rate.sock.rqueue.to_string()
+        }),
+        col("send-q", "SEND-Q", 6, 2, true, |r| Value::Int(u64::from(r.rate.sock.wqueue)), |r| {
+            r.rate.sock.wqueue.to_string()
+        }),
+        col("rtt", "RTT/VAR ms", 11, 3, true, |r| info_num(r, |i| u64::from(i.rtt_us)), |r| {
+            opt(info(r)
+                .filter(|i| i.rtt_us > 0)
+                .map(|i| format!("{}/{}", ms(i.rtt_us), ms(i.rttvar_us))))
+        }),
+        col("cwnd", "CWND", 5, 5, true, |r| info_num(r, |i| u64::from(i.cwnd)), |r| {
+            opt(info(r).map(|i| i.cwnd.to_string()))
+        }),
+        col("ssthresh", "SSTH", 5, 7, true, |r| info_num(r, |i| u64::from(i.ssthresh)), |r| {
+            opt(info(r).map(|i| {
+                // The kernel's "infinite" initial ssthresh.
+                if i.ssthresh >= 0x7fff_ffff {
+                    "inf".into()
+                } else {
+                    i.ssthresh.to_string()
+                }
+            }))
+        }),
+        col(
+            "retrans",
+            "RETR",
+            6,
+            4,
+            true,
+            // Retransmits this interval, then in the socket's life.
+            |r| {
+                let now = r.rate.retrans.map_or(0.0, |n| f64::from(n) + 1.0);
+                let total = r.rate.sock.info.as_ref().map_or(0.0, |i| f64::from(i.total_retrans) + 1.0);
+                Value::Num(Some(now * 4_294_967_296.0 + total))
+            },
+            |r| opt(info(r).map(|i| format!("{}/{}", i.retransmits, i.total_retrans))),
+        ),
+        // ~0 is the kernel's "no pacing limit".
+        col("pacing", "PACE/s", 7, 9, true, |r| info_num(r, |i| i.pacing_rate), |r| {
+            opt(info(r)
+                .filter(|i| i.pacing_rate != u64::MAX)
+                .map(|i| fmt::bytes_rate(Some(i.pacing_rate as f64))))
+        }),
+        col("delivery", "DELIV/s", 7, 8, true, |r| info_num(r, |i| i.delivery_rate), |r| {
+            opt(info(r).map(|i| fmt::bytes_rate(Some(i.delivery_rate as f64))))
+        }),
+        col("tx", "TX/s", 6, 0, true, |r| Value::Num(r.rate.tx_bps), |r| {
+            fmt::bytes_rate(r.rate.tx_bps)
+        }),
+        col("rx", "RX/s", 6, 0, true, |r| Value::Num(r.rate.rx_bps), |r| {
+            fmt::bytes_rate(r.rate.rx_bps)
+        }),
+        col("mem", "MEM", 6, 6, true, |r| Value::Num(r.rate.sock.mem.map(|m| m.total() as f64)), |r| {
+            opt(r.rate.sock.mem.map(|m| fmt::bytes(m.total())))
+        }),
+        col("cong", "CONG", 6, 10, false, |r| match &r.rate.sock.cong {
+            Some(c) => Value::Text(c.to_string()),
+            None => Value::Num(None),
+        }, |r| opt(r.rate.sock.cong.as_deref().map(String::from))),
+        col("process", "PROCESS", 0, 0, false, |r| match &r.rate.sock.owner {
+            Some(o) => Value::Text(format!("{}\0{:010}", o.comm, o.pid)),
+            None => Value::Num(None),
+        }, owner_text),
+    ]
 }
 
 pub struct SockState {
-    pub sort: SockCol,
-    pub desc: bool,
-    pub selected: usize,
+    /// Sort column and direction, the selected socket by cookie.
+    pub table: TableState,
     pub filter: String,
     /// True while `/` is collecting filter text.
     pub editing: bool,
+    cols: Vec<Column<SockRow>>,
+    rows: Vec<SockRow>,
+    /// What `rows` was built from: (seq, sort, desc, filter).
+    built: Option<(u64, &'static str, bool, String)>,
 }
 
 impl Default for SockState {
     fn default() -> Self {
         SockState {
-            sort: SockCol::Tx,
-            desc: true,
-            selected: 0,
+            table: TableState::new("tx", true),
             filter: String::new(),
             editing: false,
+            cols: sock_columns(),
+            rows: Vec::new(),
+            built: None,
         }
     }
 }
 
 impl SockState {
-    fn set_sort(&mut self, col: SockCol) {
-        if self.sort == col {
-            self.desc = !self.desc;
-        } else {
-            self.sort = col;
-            self.desc = col.default_desc();
-        }
+    fn set_sort(&mut self, name: &'static str) {
+        let cols: Vec<&Column<SockRow>> = self.cols.iter().collect();
+        self.table.sort_on(name, &cols);
+    }
+
+    fn sync(&mut self) {
+        self.table.sync(self.rows.iter().map(SockRow::key));
+    }
+
+    pub fn rows(&self) -> &[SockRow] {
+        &self.rows
     }
 }
 
@@ -189,12 +236,53 @@ impl Pane for SockState {
         self.editing
     }
 
-    fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
-        if handle_key(self, key, ctx) {
+    fn prepare(&mut self, ctx: &ViewCtx) {
+        let key = (
+            ctx.snap.seq,
+            self.table.sort,
+            self.table.desc,
+            self.filter.clone(),
+        );
+        if self.built.as_ref() == Some(&key) {
+            return;
+        }
+        let s = &ctx.snap.cur.sockets;
+        let mut rows: Vec<SockRow> = rates(ctx.snap, &self.filter)
+            .into_iter()
+            .map(|rate| SockRow {
+                rate,
+                owners_denied: s.owners_denied > 0,
+                owners_known: s.owners_known,
+            })
+            .collect();
+        self.table
+            .sort_rows(&mut rows, &self.cols, |a, b| a.key().cmp(&b.key()));
+        self.rows = rows;
+        self.sync();
+        self.built = Some(key);
+    }
+
+    fn key(&mut self, key: KeyEvent, _ctx: &ViewCtx) -> Reply {
+        if handle_key(self, key) {
             Reply::Handled
         } else {
             Reply::Ignored
         }
+    }
+
+    fn click(&mut self, area: Rect, x: u16, y: u16, _ctx: &ViewCtx) -> Reply {
+        let table = table_area(area);
+        let cols: Vec<&Column<SockRow>> = self.cols.iter().collect();
+        match table::hit(&self.table, table, &cols, self.rows.len(), FLEX, x, y) {
+            Hit::Header(name) => self.set_sort(name),
+            Hit::Row(i) => {
+                self.table.select(i);
+                self.sync();
+            }
+            Hit::None if y < table.y => return Reply::Ignored,
+            Hit::None => {}
+        }
+        Reply::Handled
     }
 
     fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
@@ -202,31 +290,22 @@ impl Pane for SockState {
     }
 }
 
-fn handle_key(st: &mut SockState, key: KeyEvent, _ctx: &ViewCtx) -> bool {
+/// PROCESS, the flexible column, keeps at least this many cells.
+const FLEX: u16 = 10;
+
+fn handle_key(st: &mut SockState, key: KeyEvent) -> bool {
     if st.editing {
         crate::widgets::edit_filter(&mut st.filter, &mut st.editing, key);
         return true;
     }
-    let n = SockCol::ALL.len();
+    let cols: Vec<&Column<SockRow>> = st.cols.iter().collect();
+    if table_key(&mut st.table, key, st.rows.len(), &cols) {
+        st.sync();
+        return true;
+    }
     match key.code {
-        KeyCode::Down | KeyCode::Char('j') => st.selected = st.selected.saturating_add(1),
-        KeyCode::Up => st.selected = st.selected.saturating_sub(1),
-        KeyCode::PageDown => st.selected = st.selected.saturating_add(10),
-        KeyCode::PageUp => st.selected = st.selected.saturating_sub(10),
-        KeyCode::Char('g') => st.selected = 0,
-        // Clamped to the last row when drawn.
-        KeyCode::Char('G') => st.selected = usize::MAX,
-        KeyCode::Char('>') | KeyCode::Char('.') => {
-            st.sort = SockCol::ALL[(st.sort.index() + 1) % n];
-            st.desc = st.sort.default_desc();
-        }
-        KeyCode::Char('<') | KeyCode::Char(',') => {
-            st.sort = SockCol::ALL[(st.sort.index() + n - 1) % n];
-            st.desc = st.sort.default_desc();
-        }
-        KeyCode::Char('I') => st.desc = !st.desc,
-        KeyCode::Char('T') => st.set_sort(SockCol::Tx),
-        KeyCode::Char('R') => st.set_sort(SockCol::Rx),
+        KeyCode::Char('T') => st.set_sort("tx"),
+        KeyCode::Char('R') => st.set_sort("rx"),
         KeyCode::Char('/') => st.editing = true,
         KeyCode::Esc if !st.filter.is_empty() => st.filter.clear(),
         _ => return false,
@@ -240,37 +319,6 @@ fn cmp_opt(a: Option<f64>, b: Option<f64>) -> Ordering {
         (Some(_), None) => Ordering::Greater,
         (None, Some(_)) => Ordering::Less,
         (None, None) => Ordering::Equal,
-    }
-}
-
-fn compare(col: SockCol, a: &SockRate, b: &SockRate) -> Ordering {
-    let (x, y) = (&a.sock, &b.sock);
-    let info =
-        |r: &SockRate, f: fn(&crate::model::sockets::TcpInfo) -> u64| r.sock.info.as_ref().map(f);
-    match col {
-        SockCol::State => state_name(x.state).cmp(state_name(y.state)),
-        SockCol::Local => (x.local.ip(), x.local.port()).cmp(&(y.local.ip(), y.local.port())),
-        SockCol::Peer => (x.peer.ip(), x.peer.port()).cmp(&(y.peer.ip(), y.peer.port())),
-        SockCol::RecvQ => x.rqueue.cmp(&y.rqueue),
-        SockCol::SendQ => x.wqueue.cmp(&y.wqueue),
-        SockCol::Rtt => info(a, |i| u64::from(i.rtt_us)).cmp(&info(b, |i| u64::from(i.rtt_us))),
-        SockCol::Cwnd => info(a, |i| u64::from(i.cwnd)).cmp(&info(b, |i| u64::from(i.cwnd))),
-        SockCol::Ssthresh => {
-            info(a, |i| u64::from(i.ssthresh)).cmp(&info(b, |i| u64::from(i.ssthresh)))
-        }
-        SockCol::Retrans => (a.retrans, info(a, |i| u64::from(i.total_retrans)))
-            .cmp(&(b.retrans, info(b, |i| u64::from(i.total_retrans)))),
-        SockCol::Pacing => info(a, |i| i.pacing_rate).cmp(&info(b, |i| i.pacing_rate)),
-        SockCol::Delivery => info(a, |i| i.delivery_rate).cmp(&info(b, |i| i.delivery_rate)),
-        SockCol::Tx => cmp_opt(a.tx_bps, b.tx_bps),
-        SockCol::Rx => cmp_opt(a.rx_bps, b.rx_bps),
-        SockCol::Mem => x.mem.map(|m| m.total()).cmp(&y.mem.map(|m| m.total())),
-        SockCol::Cong => x.cong.cmp(&y.cong),
-        SockCol::Process => x
-            .owner
-            .as_ref()
-            .map(|o| (o.comm.clone(), o.pid))
-            .cmp(&y.owner.as_ref().map(|o| (o.comm.clone(), o.pid))),
     }
 }
 
@@ -296,25 +344,19 @@ fn matches(r: &SockRate, words: &[String]) -> bool {
     })
 }
 
-/// The rows the pane shows, filtered and sorted.
-pub fn rows(snap: &Snapshot, st: &SockState) -> Vec<SockRate> {
+/// The sockets the filter lets through, with their rates, unsorted.
+fn rates(snap: &Snapshot, filter: &str) -> Vec<SockRate> {
     let mut rows = socket_rates(
         snap.prev.as_ref().map(|p| &p.sockets),
         &snap.cur.sockets,
         snap.dt.sockets,
     );
-    let words: Vec<String> = st
-        .filter
+    let words: Vec<String> = filter
         .to_lowercase()
         .split_whitespace()
         .map(String::from)
         .collect();
     rows.retain(|r| matches(r, &words));
-    let (col, desc) = (st.sort, st.desc);
-    rows.sort_by(|a, b| {
-        let o = compare(col, a, b).then_with(|| a.sock.cookie.cmp(&b.sock.cookie));
-        if desc { o.reverse() } else { o }
-    });
     rows
 }
 
@@ -329,63 +371,14 @@ fn ms(us: u32) -> String {
     }
 }
 
-fn owner_text(r: &SockRate, s: &SocketSample) -> String {
-    match &r.sock.owner {
+fn owner_text(r: &SockRow) -> String {
+    match &r.rate.sock.owner {
         Some(o) => format!("{} {}", o.pid, o.comm),
-        None if r.sock.inode == 0 => "-".into(),
-        None if s.owners_denied > 0 => "? (needs root)".into(),
-        None if !s.owners_known => "…".into(),
+        None if r.rate.sock.inode == 0 => "-".into(),
+        None if r.owners_denied => "? (needs root)".into(),
+        None if !r.owners_known => "…".into(),
         None => "?".into(),
     }
-}
-
-fn cell(col: SockCol, r: &SockRate, s: &SocketSample) -> String {
-    let k = &r.sock;
-    let i = k.info.as_ref();
-    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-    match col {
-        SockCol::State => state_name(k.state).into(),
-        SockCol::Local => k.local.to_string(),
-        SockCol::Peer => k.peer.to_string(),
-        SockCol::RecvQ => k.rqueue.to_string(),
-        SockCol::SendQ => k.wqueue.to_string(),
-        SockCol::Rtt => opt(i
-            .filter(|i| i.rtt_us > 0)
-            .map(|i| format!("{}/{}", ms(i.rtt_us), ms(i.rttvar_us)))),
-        SockCol::Cwnd => opt(i.map(|i| i.cwnd.to_string())),
-        SockCol::Ssthresh => opt(i.map(|i| {
-            // The kernel's "infinite" initial ssthresh.
-            if i.ssthresh >= 0x7fff_ffff {
-                "inf".into()
-            } else {
-                i.ssthresh.to_string()
-            }
-        })),
-        SockCol::Retrans => opt(i.map(|i| format!("{}/{}", i.retransmits, i.total_retrans))),
-        // ~0 is the kernel's "no pacing limit".
-        SockCol::Pacing => opt(i
-            .filter(|i| i.pacing_rate != u64::MAX)
-            .map(|i| fmt::bytes_rate(Some(i.pacing_rate as f64)))),
-        SockCol::Delivery => opt(i.map(|i| fmt::bytes_rate(Some(i.delivery_rate as f64)))),
-        SockCol::Tx => fmt::bytes_rate(r.tx_bps),
-        SockCol::Rx => fmt::bytes_rate(r.rx_bps),
-        SockCol::Mem => opt(k.mem.map(|m| fmt::bytes(m.total()))),
-        SockCol::Cong => opt(k.cong.as_deref().map(String::from)),
-        SockCol::Process => owner_text(r, s),
-    }
-}
-
-/// Columns that fit `width`, dropping in `DROP_ORDER` until PROCESS has 10 columns.
-fn visible_columns(width: u16, all: &[SockCol]) -> Vec<SockCol> {
-    let mut cols = all.to_vec();
-    let need = |cols: &[SockCol]| cols.iter().map(|c| c.width() + 1).sum::<u16>() + 10;
-    for drop in SockCol::DROP_ORDER {
-        if need(&cols) <= width {
-            break;
-        }
-        cols.retain(|c| *c != drop);
-    }
-    cols
 }
 
 /// The ss -s style summary: TCP by state, the other kinds, total TCP throughput; a shorter
@@ -447,24 +440,22 @@ fn draw(f: &mut Frame, area: Rect, st: &SockState, ctx: &ViewCtx) {
         f.render_widget(Paragraph::new(lines), area);
         return;
     }
-    let [sum_area, info_area, table_area] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(2),
-    ])
-    .areas(area);
+    let [sum_area, info_area, table_area] = areas(area);
     f.render_widget(
         Paragraph::new(fit(&summary(snap, area.width), area.width as usize)),
         sum_area,
     );
 
-    let rows = rows(snap, st);
+    let rows = st.rows();
     let mut spans = vec![Span::styled(
         format!(
             "{} shown · sort {}{} · rates: TCP bytes acked/received ",
             rows.len(),
-            st.sort.header(),
-            if st.desc { "▼" } else { "▲" }
+            st.cols
+                .iter()
+                .find(|c| c.name == st.table.sort)
+                .map_or("", |c| c.header),
+            if st.table.desc { "▼" } else { "▲" }
         ),
         t.dim,
     )];
@@ -486,85 +477,27 @@ fn draw(f: &mut Frame, area: Rect, st: &SockState, ctx: &ViewCtx) {
     }
     f.render_widget(Paragraph::new(Line::from(spans)), info_area);
 
-    let cols = visible_columns(table_area.width, &SockCol::ALL);
-    let sel = st.selected.min(rows.len().saturating_sub(1));
-    draw_table(
-        f,
-        table_area,
-        ctx,
-        &cols,
-        &rows,
-        Some((st.sort, st.desc)),
-        Some(sel),
-    );
+    let cols: Vec<&Column<SockRow>> = st.cols.iter().collect();
+    let look = Look {
+        theme: t,
+        prefixes: &[],
+        flex_min: FLEX,
+        select: true,
+    };
+    table::draw(f, table_area, &st.table, &cols, rows, &look);
 }
 
-fn draw_table(
-    f: &mut Frame,
-    area: Rect,
-    ctx: &ViewCtx,
-    cols: &[SockCol],
-    rows: &[SockRate],
-    sort: Option<(SockCol, bool)>,
-    selected: Option<usize>,
-) {
-    let snap = ctx.snap;
-    let t = ctx.theme;
-    let header = Row::new(cols.iter().map(|c| {
-        let mark = match sort {
-            Some((s, desc)) if s == *c => {
-                if desc {
-                    "▼"
-                } else {
-                    "▲"
-                }
-            }
-            _ => "",
-        };
-        format!("{}{mark}", c.header())
-    }))
-    .style(t.table_header);
-    let widths: Vec<Constraint> = cols
-        .iter()
-        .map(|c| {
-            if *c == SockCol::Process {
-                Constraint::Min(10)
-            } else {
-                Constraint::Length(c.width())
-            }
-        })
-        .collect();
-    let proc_w = area.width.saturating_sub(
-        cols.iter()
-            .filter(|c| **c != SockCol::Process)
-            .map(|c| c.width() + 1)
-            .sum(),
-    ) as usize;
-    let visible = area.height.saturating_sub(1) as usize;
-    let sel = selected.unwrap_or(0);
-    let offset = sel.saturating_sub(visible.saturating_sub(1));
-    let body: Vec<Row> = rows
-        .iter()
-        .skip(offset)
-        .take(visible)
-        .map(|r| {
-            Row::new(cols.iter().map(|c| {
-                let w = if *c == SockCol::Process {
-                    proc_w
-                } else {
-                    c.width() as usize
-                };
-                fit(&cell(*c, r, &snap.cur.sockets), w)
-            }))
-        })
-        .collect();
-    let table = Table::new(body, widths)
-        .header(header)
-        .column_spacing(1)
-        .row_highlight_style(t.selected);
-    let mut state = TableState::default()
-        .with_selected(selected.filter(|_| !rows.is_empty()).map(|s| s - offset));
-    f.render_stateful_widget(table, area, &mut state);
+fn areas(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(2),
+    ])
+    .areas(area)
+}
+
+fn table_area(area: Rect) -> Rect {
+    areas(area)[2]
 }
 
 /// One process's TCP sockets, for the process detail view.
@@ -602,21 +535,27 @@ pub fn draw_process_sockets(f: &mut Frame, area: Rect, ctx: &ViewCtx, pid: u32) 
         Paragraph::new(Span::styled(fit(&text, area.width as usize), t.title)),
         head,
     );
-    let all = [
-        SockCol::State,
-        SockCol::Local,
-        SockCol::Peer,
-        SockCol::RecvQ,
-        SockCol::SendQ,
-        SockCol::Rtt,
-        SockCol::Retrans,
-        SockCol::Tx,
-        SockCol::Rx,
+    let rows: Vec<SockRow> = rows
+        .into_iter()
+        .map(|rate| SockRow {
+            rate,
+            owners_denied: s.owners_denied > 0,
+            owners_known: s.owners_known,
+        })
+        .collect();
+    const SHOWN: [&str; 9] = [
+        "state", "local", "peer", "recv-q", "send-q", "rtt", "retrans", "tx", "rx",
     ];
-    let mut cols = visible_columns(table_area.width, &all);
-    // Without PROCESS the last column just takes what is left.
-    cols.retain(|c| *c != SockCol::Process);
-    draw_table(f, table_area, ctx, &cols, &rows, None, None);
+    let all = sock_columns();
+    let cols: Vec<&Column<SockRow>> = all.iter().filter(|c| SHOWN.contains(&c.name)).collect();
+    let look = Look {
+        theme: t,
+        prefixes: &[],
+        flex_min: FLEX,
+        select: false,
+    };
+    // Sorted by TX, then RX, above; no column is marked.
+    table::draw(f, table_area, &TableState::new("", true), &cols, &rows, &look);
 }
 
 /// The "TCP sockets" row of the USE overview: socket-level saturation (listen queues near

@@ -68,6 +68,13 @@ pub fn time_plus(ticks: u64, hz: u64) -> String {
     }
 }
 
+/// CPU seconds as top's TIME+ (see [`time_plus`]).
+pub fn time_plus_secs(s: f64) -> String {
+    // Seconds made from whole ticks: the epsilon keeps 0.29 s from reading as 0:00.28.
+    let centis = (s.max(0.0) * 100.0 + 1e-6).floor() as u64;
+    time_plus(centis, 100)
+}
+
 /// Seconds as `3d 04:05` or `04:05:06`.
 pub fn uptime(s: f64) -> String {
     let s = s as u64;
@@ -102,6 +109,8 @@ mod tests {
         assert_eq!(bytes(50 * 1024 * 1024), "50M");
         assert_eq!(time_plus(12345, 100), "2:03.45");
         assert_eq!(time_plus(100 * 3700, 100), "1h01:40");
+        assert_eq!(time_plus_secs(29.0 / 100.0), "0:00.29");
+        assert_eq!(time_plus_secs(12345.0 / 250.0), time_plus(12345, 250));
         assert_eq!(count_rate(None), "-");
         assert_eq!(count(12345.0), "12k");
         assert_eq!(clock(VIRT), "00:00:05");

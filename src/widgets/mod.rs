@@ -2,6 +2,7 @@
 //! the key/value line every summary block uses.
 
 pub mod fmt;
+pub mod table;
 pub mod text;
 
 use ratatui::Frame;
@@ -78,28 +79,6 @@ pub fn edit_filter(
     }
 }
 
-/// Moves a selection kept by name (a device, an interface) through `names` in display order,
-/// so it stays on the same device when the list reorders. True when `key` was Up or Down.
-pub fn move_focus(
-    names: &[String],
-    focus: &mut Option<String>,
-    key: ratatui::crossterm::event::KeyCode,
-) -> bool {
-    use ratatui::crossterm::event::KeyCode;
-    let pos = focus
-        .as_ref()
-        .and_then(|f| names.iter().position(|n| n == f));
-    let i = match key {
-        KeyCode::Down | KeyCode::Char('j') => {
-            pos.map_or(0, |p| (p + 1).min(names.len().saturating_sub(1)))
-        }
-        KeyCode::Up => pos.map_or(0, |p| p.saturating_sub(1)),
-        _ => return false,
-    };
-    *focus = names.get(i).cloned();
-    true
-}
-
 /// `label value  label value …` with labels dimmed.
 pub fn kv_line<'a>(pairs: &[(&'a str, String, Style)], label: Style) -> Line<'a> {
     let mut spans = Vec::with_capacity(pairs.len() * 2);
@@ -108,4 +87,23 @@ pub fn kv_line<'a>(pairs: &[(&'a str, String, Style)], label: Style) -> Line<'a>
         spans.push(Span::styled(format!("{v}  "), *style));
     }
     Line::from(spans)
+}
+
+/// The text of a buffer, one line per row, trailing spaces removed.
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut x = 0;
+        while x < buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            // A wide character covers the next cell; what that cell still holds from an
+            // earlier frame is hidden on a terminal, so it is not text either.
+            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }

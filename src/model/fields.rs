@@ -1,0 +1,352 @@
+//! Field lists: each row type's fields declared once (name, header, unit, width, value), so
+//! the table's columns, the column picker, the config's column names and the dump's JSON and
+//! CSV fields all come from the same entry. Plain data: how a value is drawn is the widgets'
+//! business, how it is written the export's.
+
+use std::cmp::Ordering;
+
+use super::tasks::{TaskRate, cpu_ticks};
+
+/// What a value measures; the table formats by it and the dump's field names end in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// An identifier or a plain count (pid, threads).
+    Count,
+    /// Text (a name, a state letter).
+    Text,
+    /// Percent (`_pct`).
+    Pct,
+    /// Bytes (`_bytes`).
+    Bytes,
+    /// Bytes per second (`_bytes_per_s`).
+    BytesPerSec,
+    /// Events per second (`_per_s`).
+    PerSec,
+    /// Seconds of CPU time (`_s`), drawn as top's TIME+.
+    CpuSeconds,
+}
+
+/// One row's value of one field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(u64),
+    /// A figure; `None` when there is no interval yet.
+    Num(Option<f64>),
+    Text(String),
+    /// The source could not be read (another user's `/proc/PID/io` without root).
+    Unreadable,
+}
+
+impl Value {
+    /// Orders values of one field: missing figures first, then by size or text.
+    pub fn compare(&self, other: &Value) -> Ordering {
+        use Value::*;
+        let num = |v: &Value| match v {
+            Int(i) => Some(*i as f64),
+            Num(n) => *n,
+            _ => None,
+        };
+        match (self, other) {
+            (Int(a), Int(b)) => a.cmp(b),
+            (Text(a), Text(b)) => a.cmp(b),
+            (Text(_), _) => Ordering::Greater,
+            (_, Text(_)) => Ordering::Less,
+            (a, b) => match (num(a), num(b)) {
+                (Some(a), Some(b)) => a.total_cmp(&b),
+                (Some(_), None) => Ordering::Greater,
+                (None, Some(_)) => Ordering::Less,
+                (None, None) => Ordering::Equal,
+            },
+        }
+    }
+}
+
+/// One field of a row type `R`.
+pub struct Field<R> {
+    /// The config's, the picker's and `Target::TopBy`'s name (`cpu`, `net-tx`).
+    pub name: &'static str,
+    /// The table's header (`%CPU`).
+    pub header: &'static str,
+    pub unit: Unit,
+    /// Table width in cells; 0 takes what is left.
+    pub width: u16,
+    /// When the terminal is narrow, higher numbers are dropped first; 0 never.
+    pub drop: u8,
+    /// Shown in the table unless the config or the picker says otherwise.
+    pub shown: bool,
+    /// The dump's JSON key and CSV column (unit-suffixed), or `None` for a field the dump
+    /// never writes, with the reason in the field's comment.
+    pub dump: Option<&'static str>,
+    pub value: fn(&R) -> Value,
+}
+
+impl<R> Field<R> {
+    /// Figures sort biggest first, text from A.
+    pub fn descending(&self) -> bool {
+        self.unit != Unit::Text && self.name != "pid" && self.name != "ppid"
+    }
+}
+
+/// A process (or thread) row: the task's rates, its TCP traffic from the sockets figures and
+/// the clock tick rate for its CPU time.
+#[derive(Clone, Debug)]
+pub struct ProcRow {
+    pub task: TaskRate,
+    /// TCP bytes/s (acknowledged, received) over the process's sockets, if it has any.
+    pub net: Option<(f64, f64)>,
+    pub hz: u64,
+}
+
+impl ProcRow {
+    pub fn key(&self) -> u64 {
+        u64::from(self.task.rec.pid())
+    }
+
+    /// The command as htop shows it: the cmdline, or `[comm]` for kernel threads and
+    /// zombies. A thread shows its own name.
+    pub fn command(&self) -> String {
+        let r = &self.task.rec;
+        if r.is_thread() || r.ident.cmdline.is_empty() {
+            format!("[{}]", r.ident.comm)
+        } else {
+            r.ident.cmdline.clone()
+        }
+    }
+}
+
+fn io_rate(r: &ProcRow, v: Option<f64>) -> Value {
+    if r.task.rec.io.is_none() {
+        Value::Unreadable
+    } else {
+        Value::Num(v)
+    }
+}
+
+/// Every process field, in table order. A new process column is one entry here: it shows
+/// in the table (if `shown`), the column picker, the config's `columns` and the dump.
+pub const PROC_FIELDS: &[Field<ProcRow>] = &[
+    Field {
+        name: "pid",
+        header: "PID",
+        unit: Unit::Count,
+        width: 7,
+        drop: 0,
+        shown: true,
+        dump: Some("pid"),
+        value: |r| Value::Int(u64::from(r.task.rec.pid())),
+    },
+    Field {
+        name: "ppid",
+        header: "PPID",
+        unit: Unit::Count,
+        width: 7,
+        drop: 9,
+        shown: false,
+        dump: Some("ppid"),
+        value: |r| Value::Int(u64::from(r.task.rec.stat.ppid)),
+    },
+    Field {
+        name: "user",
+        header: "USER",
+        unit: Unit::Text,
+        width: 8,
+        drop: 0,
+        shown: true,
+        dump: Some("user"),
+        value: |r| Value::Text(r.task.rec.ident.user.clone()),
+    },
+    Field {
+        name: "state",
+        header: "S",
+        unit: Unit::Text,
+        width: 1,
+        drop: 3,
+        shown: true,
+        dump: Some("state"),
+        value: |r| Value::Text(char::from(r.task.rec.stat.state).to_string()),
+    },
+    Field {
+        name: "cpu",
+        header: "%CPU",
+        unit: Unit::Pct,
+        width: 5,
+        drop: 0,
+        shown: true,
+        dump: Some("cpu_pct"),
+        value: |r| Value::Num(r.task.cpu_pct),
+    },
+    Field {
+        name: "usr",
+        header: "%USR",
+        unit: Unit::Pct,
+        width: 5,
+        drop: 10,
+        shown: false,
+        dump: Some("usr_pct"),
+        value: |r| Value::Num(r.task.usr_pct),
+    },
+    Field {
+        name: "sys",
+        header: "%SYS",
+        unit: Unit::Pct,
+        width: 5,
+        drop: 10,
+        shown: false,
+        dump: Some("sys_pct"),
+        value: |r| Value::Num(r.task.sys_pct),
+    },
+    Field {
+        name: "mem",
+        header: "%MEM",
+        unit: Unit::Pct,
+        width: 5,
+        drop: 1,
+        shown: true,
+        dump: Some("mem_pct"),
+        value: |r| Value::Num(r.task.mem_pct),
+    },
+    Field {
+        name: "rss",
+        header: "RSS",
+        unit: Unit::Bytes,
+        width: 6,
+        drop: 0,
+        shown: true,
+        dump: Some("rss_bytes"),
+        value: |r| Value::Int(r.task.rss_bytes),
+    },
+    Field {
+        name: "thr",
+        header: "THR",
+        unit: Unit::Count,
+        width: 4,
+        drop: 4,
+        shown: true,
+        dump: Some("threads"),
+        value: |r| Value::Int(u64::from(r.task.rec.stat.num_threads)),
+    },
+    Field {
+        name: "minflt",
+        header: "MINFLT/s",
+        unit: Unit::PerSec,
+        width: 8,
+        drop: 5,
+        shown: true,
+        dump: Some("minflt_per_s"),
+        value: |r| Value::Num(r.task.minflt_s),
+    },
+    Field {
+        name: "majflt",
+        header: "MAJFLT/s",
+        unit: Unit::PerSec,
+        width: 8,
+        drop: 6,
+        shown: true,
+        dump: Some("majflt_per_s"),
+        value: |r| Value::Num(r.task.majflt_s),
+    },
+    Field {
+        name: "read",
+        header: "READ/s",
+        unit: Unit::BytesPerSec,
+        width: 7,
+        drop: 0,
+        shown: true,
+        dump: Some("read_bytes_per_s"),
+        value: |r| io_rate(r, r.task.read_bps),
+    },
+    Field {
+        name: "write",
+        header: "WRITE/s",
+        unit: Unit::BytesPerSec,
+        width: 7,
+        drop: 0,
+        shown: true,
+        dump: Some("write_bytes_per_s"),
+        value: |r| io_rate(r, r.task.write_bps),
+    },
+    Field {
+        name: "time",
+        header: "TIME+",
+        unit: Unit::CpuSeconds,
+        width: 9,
+        drop: 2,
+        shown: true,
+        dump: Some("cpu_time_s"),
+        value: |r| Value::Num(Some(cpu_ticks(&r.task.rec) as f64 / r.hz.max(1) as f64)),
+    },
+    Field {
+        name: "net-tx",
+        header: "NET-TX/s",
+        unit: Unit::BytesPerSec,
+        width: 8,
+        drop: 7,
+        shown: true,
+        dump: Some("net_tx_bytes_per_s"),
+        value: |r| Value::Num(r.net.map(|n| n.0)),
+    },
+    Field {
+        name: "net-rx",
+        header: "NET-RX/s",
+        unit: Unit::BytesPerSec,
+        width: 8,
+        drop: 8,
+        shown: true,
+        dump: Some("net_rx_bytes_per_s"),
+        value: |r| Value::Num(r.net.map(|n| n.1)),
+    },
+    Field {
+        name: "comm",
+        header: "COMM",
+        unit: Unit::Text,
+        width: 15,
+        drop: 11,
+        shown: false,
+        dump: Some("comm"),
+        value: |r| Value::Text(r.task.rec.ident.comm.clone()),
+    },
+    // Not in the dump: command lines can hold secrets, and the dump goes to files and
+    // scripts (`comm` is there instead).
+    Field {
+        name: "command",
+        header: "COMMAND",
+        unit: Unit::Text,
+        width: 0,
+        drop: 0,
+        shown: true,
+        dump: None,
+        value: |r| Value::Text(r.command()),
+    },
+];
+
+/// The process field of this name.
+pub fn proc_field(name: &str) -> Option<&'static Field<ProcRow>> {
+    PROC_FIELDS.iter().find(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_dump_keys_are_unique() {
+        let mut names: Vec<&str> = PROC_FIELDS.iter().map(|f| f.name).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+        let mut keys: Vec<&str> = PROC_FIELDS.iter().filter_map(|f| f.dump).collect();
+        let k = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), k);
+    }
+
+    #[test]
+    fn missing_figures_sort_first() {
+        let v = [Value::Num(Some(2.0)), Value::Unreadable, Value::Num(None)];
+        assert_eq!(v[0].compare(&v[1]), Ordering::Greater);
+        assert_eq!(v[1].compare(&v[2]), Ordering::Equal);
+        assert_eq!(Value::Int(3).compare(&Value::Int(10)), Ordering::Less);
+    }
+}
