@@ -5,6 +5,7 @@
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{
     Cell, Paragraph, Row, Scrollbar, ScrollbarOrientation, ScrollbarState, Table,
@@ -367,6 +368,19 @@ fn parts<R>(
     }
 }
 
+/// A level-coloured cell on the selected row: the level's colour as the background (dark
+/// text on it), so the warning shows through the selection; without colours (mono) the
+/// level's modifiers over the selection.
+fn selected_level(selected: Style, level: Style) -> Style {
+    match level.fg {
+        Some(c) => Style::default()
+            .fg(ratatui::style::Color::Black)
+            .bg(c)
+            .add_modifier(level.add_modifier | ratatui::style::Modifier::BOLD),
+        None => selected.patch(level),
+    }
+}
+
 /// Draws the header (the sort column marked ▲ or ▼), the window of rows around the
 /// selection, the selection, and where the window is when rows are hidden.
 pub fn draw<R>(
@@ -403,6 +417,7 @@ pub fn draw<R>(
         })
         .collect();
     let (offset, visible) = st.window(area.height, rows.len());
+    let sel_row = (look.select && !rows.is_empty()).then(|| st.selected.min(rows.len() - 1));
     let body: Vec<Row> = rows
         .iter()
         .enumerate()
@@ -422,19 +437,33 @@ pub fn draw<R>(
                 } else {
                     text
                 };
-                let style = cell.level.map(|l| t.level(l)).unwrap_or_default();
+                let level = cell.level.map(|l| t.level(l));
+                let style = match (level, Some(i) == sel_row) {
+                    // On the selected row a level colour becomes the cell's background, so a
+                    // red cell stays red under the selection bar.
+                    (Some(l), true) => selected_level(t.selected, l),
+                    (Some(l), false) => l,
+                    (None, true) => t.selected,
+                    (None, false) => Style::default(),
+                };
                 Cell::from(text).style(style)
             }))
+            .style(if Some(i) == sel_row {
+                t.selected
+            } else {
+                Style::default()
+            })
         })
         .collect();
     let header_row = Row::new(header).style(t.table_header);
+    // The selection is drawn by the rows' own styles (see `selected_level`), not by a
+    // highlight style that would paint over the level colours.
     let table = Table::new(body, widths)
         .header(header_row)
-        .column_spacing(1)
-        .row_highlight_style(t.selected);
-    let sel = (look.select && !rows.is_empty())
-        .then(|| st.selected.min(rows.len() - 1).saturating_sub(offset));
-    let mut state = ratatui::widgets::TableState::default().with_selected(sel);
+        .column_spacing(1);
+    let mut state = ratatui::widgets::TableState::default()
+        .with_offset(0)
+        .with_selected(sel_row.map(|s| s.saturating_sub(offset)));
     f.render_stateful_widget(table, area, &mut state);
     if let Some(text) = parts.label {
         let tw = text.width() as u16;
@@ -761,5 +790,57 @@ mod tests {
         assert_eq!(hit(&st, area, &refs, 30, 12, 3, 7), Hit::Row(29));
         assert_eq!(hit(&st, area, &refs, 30, 12, 3, 8), Hit::None);
         assert_eq!(hit(&st, area, &refs, 2, 12, 3, 5), Hit::None);
+    }
+
+    /// A red cell keeps its colour on the selected row (the selection bar used to paint it
+    /// black on cyan), and the rest of the selected row is drawn in the selection style.
+    #[test]
+    fn level_colour_shows_on_the_selected_row() {
+        let cols = vec![
+            Column {
+                name: "id",
+                header: "ID",
+                width: 4,
+                drop: 0,
+                right: false,
+                desc: false,
+                sort: Some(Box::new(|r: &R| Value::Int(r.id))),
+                cell: Box::new(|r: &R| r.id.to_string().into()),
+            },
+            Column {
+                name: "u",
+                header: "U",
+                width: 6,
+                drop: 0,
+                right: false,
+                desc: true,
+                sort: None,
+                cell: Box::new(|_: &R| CellText {
+                    text: "100%".into(),
+                    level: Some(Level::Crit),
+                }),
+            },
+        ];
+        let refs: Vec<&Column<R>> = cols.iter().collect();
+        let rows = rows();
+        let mut st = TableState::new("id", false);
+        st.select(1);
+        let theme = Theme::dark();
+        let look = Look {
+            theme: &theme,
+            prefixes: &[],
+            flex_min: 12,
+            select: true,
+        };
+        let mut term = Terminal::new(TestBackend::new(20, 5)).unwrap();
+        term.draw(|f| draw(f, f.area(), &st, &refs, &rows, &look))
+            .unwrap();
+        let buf = term.backend().buffer();
+        let crit = theme.crit.fg.expect("the dark theme's crit has a colour");
+        // Row 1 is on screen line 2 (after the header); U starts at column 5.
+        assert_eq!(buf[(5, 2)].bg, crit, "selected red cell lost its colour");
+        assert_eq!(buf[(0, 2)].bg, theme.selected.bg.unwrap_or_default());
+        // Unselected red cells keep their red text.
+        assert_eq!(buf[(5, 1)].fg, crit);
     }
 }
