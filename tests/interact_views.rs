@@ -560,3 +560,27 @@ fn plus_and_minus_change_the_refresh_interval() {
     assert_eq!(app.interval, Duration::from_millis(100));
     assert!(app.status.as_deref().unwrap_or("").contains("limit"));
 }
+
+/// The last line is htop's F-key bar (the pane's own keys between help and quit) and the
+/// header says how often usetop refreshes.
+#[test]
+fn fkey_bar_and_interval_in_the_header() {
+    let out = common::headless("basic", PaneId::Proc, 80, 24, "");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.starts_with("F1Help"), "{last}");
+    for k in [
+        "F3Search", "F4Filter", "F5Tree", "F6SortBy", "F9Kill", "F10Quit",
+    ] {
+        assert!(last.contains(k), "{k} missing: {last}");
+    }
+    assert!(
+        out.lines().next().unwrap_or_default().contains("every 1s"),
+        "{out}"
+    );
+    let cpu = common::headless("basic", PaneId::Cpu, 80, 24, "");
+    let last = cpu.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("F10Quit") && !last.contains("F9Kill"),
+        "{last}"
+    );
+}

@@ -128,7 +128,7 @@ fn stop_and_continue(stop: impl Fn(&Tmux, u32)) {
         "alternate screen not taken back"
     );
     assert!(!cooked(&t.stty()), "raw mode not taken back");
-    t.wait_for("Tab pane", 5);
+    t.wait_for("F10Quit", 5);
     t.keys(&["q"]);
     assert_restored(&t);
     assert_eq!(std::fs::read_to_string(t.path("rc")).unwrap().trim(), "0");
@@ -160,7 +160,7 @@ fn resize_storm() {
     t.resize(10, 3);
     std::thread::sleep(Duration::from_millis(300));
     t.resize(200, 60);
-    t.wait_for("Tab pane", 5);
+    t.wait_for("F10Quit", 5);
     assert!(
         proc_state(pid).is_some_and(|s| s != 'Z'),
         "usetop died in the storm"

@@ -138,9 +138,11 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
     let mut spans = vec![Span::styled(" usetop ", t.title)];
     if let Some(s) = app.snapshot() {
         let c = &s.cur;
+        // Most wanted first: a narrow terminal cuts the kernel version, not the clock.
         spans.push(Span::raw(fit(&format!("{} ", c.host.hostname), 24)));
+        spans.push(Span::raw(format!("{} UTC ", fmt::clock(c.wall_ms))));
         spans.push(Span::styled(
-            fit(&format!("Linux {} ", c.host.kernel), 24),
+            format!("every {}s ", app.interval.as_secs_f64()),
             t.dim,
         ));
         spans.push(Span::raw(format!("up {} ", fmt::uptime(c.uptime_s))));
@@ -150,7 +152,10 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
                 l.one, l.five, l.fifteen
             )));
         }
-        spans.push(Span::raw(format!("{} UTC ", fmt::clock(c.wall_ms))));
+        spans.push(Span::styled(
+            fit(&format!("Linux {} ", c.host.kernel), 24),
+            t.dim,
+        ));
         if app.ui.replay {
             // Every frame of a replay says so, with the recording's time.
             spans.insert(
@@ -216,18 +221,44 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App) {
             String::new()
         };
         Span::styled(fit(&format!("n/a: {}{extra}", note.reason), w), t.status)
-    } else if all > 0 {
-        Span::styled(
-            fit(
-                &format!("? help ({all} n/a)  Tab pane  Space pause  q quit"),
-                w,
-            ),
-            t.dim,
-        )
     } else {
-        Span::styled("? help  Tab pane  Space pause  q quit", t.dim)
+        let line = fkey_bar(app, all, w);
+        f.render_widget(Paragraph::new(line), area);
+        return;
     };
     f.render_widget(Paragraph::new(Line::from(text)), area);
+}
+
+/// htop's function-key bar: the key in the plain style, its label highlighted; the pane's
+/// own F-keys between help and quit, then the most used global keys while room is left.
+fn fkey_bar(app: &App, notes: usize, width: usize) -> Line<'static> {
+    let t = &app.theme;
+    let mut keys: Vec<(String, String)> = vec![("F1".into(), "Help".into())];
+    if !app.task.is_open() && app.dialog.is_none() {
+        for (n, label) in app.current().fkeys() {
+            keys.push((format!("F{n}"), (*label).into()));
+        }
+    }
+    keys.push(("F10".into(), "Quit".into()));
+    keys.push(("Tab".into(), "Pane".into()));
+    keys.push(("Spc".into(), "Pause".into()));
+    keys.push(("+-".into(), "Rate".into()));
+    if notes > 0 {
+        keys.push(("?".into(), format!("{notes} n/a")));
+    }
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (k, label) in keys {
+        let label = format!("{label:<6}");
+        let w = k.chars().count() + label.chars().count();
+        if used + w > width {
+            break;
+        }
+        used += w;
+        spans.push(Span::raw(k));
+        spans.push(Span::styled(label, t.tab_active));
+    }
+    Line::from(spans)
 }
 
 fn draw_help(f: &mut Frame, body: Rect, app: &App) {

@@ -171,6 +171,11 @@ pub trait Pane: std::any::Any {
     fn needs(&self) -> Needs {
         Needs::default()
     }
+    /// The function keys this pane answers, for the F-key bar (`F1` help and `F10` quit
+    /// are global): (number, label).
+    fn fkeys(&self) -> &'static [(u8, &'static str)] {
+        &[]
+    }
     /// True while the pane takes keys as text (a filter being typed, a picker open): time
     /// keys and configured key aliases then stand aside.
     fn capturing_text(&self) -> bool {

@@ -349,6 +349,16 @@ impl Pane for ProcState {
         }
     }
 
+    fn fkeys(&self) -> &'static [(u8, &'static str)] {
+        &[
+            (3, "Search"),
+            (4, "Filter"),
+            (5, "Tree"),
+            (6, "SortBy"),
+            (9, "Kill"),
+        ]
+    }
+
     fn capturing_text(&self) -> bool {
         self.editing || self.picker.is_some()
     }
