@@ -796,7 +796,7 @@ mod tests {
     /// black on cyan), and the rest of the selected row is drawn in the selection style.
     #[test]
     fn level_colour_shows_on_the_selected_row() {
-        let cols = vec![
+        let cols = [
             Column {
                 name: "id",
                 header: "ID",
