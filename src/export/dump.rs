@@ -218,7 +218,7 @@ fn cpu_records(s: &Snapshot) -> Vec<CpuRecord> {
 
 fn proc_records(s: &Snapshot) -> Vec<ProcRecord> {
     s.tasks()
-        .into_iter()
+        .iter()
         .map(|t| ProcRecord {
             pid: t.rec.pid(),
             ppid: t.rec.stat.ppid,

@@ -5,6 +5,7 @@ pub mod counters;
 pub mod detail;
 pub mod disk;
 pub mod level;
+mod memo;
 pub mod net;
 pub mod perf;
 pub mod sample;
@@ -14,6 +15,7 @@ pub mod sockets;
 pub mod tasklist;
 pub mod tasks;
 pub mod thresholds;
+pub mod verdict;
 
 pub use counters::{delta, delta32, rate};
 pub use level::Level;

@@ -368,7 +368,7 @@ impl ProcState {
         if self.built.as_ref() == Some(&key) {
             return;
         }
-        let mut rows = if self.show_threads {
+        let all = if self.show_threads {
             let t = snap.threads();
             self.threads_missing = t.is_none();
             t.unwrap_or_else(|| snap.tasks())
@@ -377,7 +377,11 @@ impl ProcState {
             snap.tasks()
         };
         let terms = parse_filter(&self.filter);
-        rows.retain(|t| terms.iter().all(|term| term_matches(t, term)));
+        let mut rows: Vec<TaskRate> = all
+            .iter()
+            .filter(|t| terms.iter().all(|term| term_matches(t, term)))
+            .cloned()
+            .collect();
         let (col, desc) = (self.sort, self.desc);
         rows.sort_by(|a, b| {
             let o = compare(col, a, b, &snap.sockets.per_pid)

@@ -10,15 +10,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
-use super::PaneId;
-use super::use_pane::{UseCell, UseRow};
 use crate::app::App;
-use crate::app::config::Thresholds;
-use crate::collectors::slab::DENIED_REASON;
 use crate::model::Snapshot;
-use crate::model::slab::{self, SlabRate, gauge_rate};
-use crate::theme::Level;
-use crate::widgets::fmt;
+use crate::model::slab::{self, SlabRate};
+use crate::widgets::fmt::{self, signed_bytes_rate};
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
@@ -30,12 +25,6 @@ pub const KEYS: &[(&str, &str)] = &[
         "sort by OBJS ACTIVE USE SIZE OBJ/SLAB SLABS CACHE GROWTH NAME",
     ),
 ];
-
-/// SUnreclaim growth (bytes/s) from which the overview turns yellow and red. One interval
-/// is noisy; a leak is the same colour interval after interval. A megabyte a second of
-/// unreclaimable memory fills a gigabyte in under 20 minutes.
-const GROWTH_WARN: f64 = 1024.0 * 1024.0;
-const GROWTH_CRIT: f64 = 16.0 * 1024.0 * 1024.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlabCol {
@@ -123,15 +112,8 @@ impl SlabState {
     }
 }
 
-fn cmp_f(a: Option<f64>, b: Option<f64>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.total_cmp(&b),
-        (a, b) => a.is_some().cmp(&b.is_some()),
-    }
-}
-
 fn compare(col: SlabCol, a: &SlabRate, b: &SlabRate, page: u64) -> Ordering {
-    let (x, y) = (a.cache, b.cache);
+    let (x, y) = (&a.cache, &b.cache);
     match col {
         SlabCol::Objs => x.num_objs.cmp(&y.num_objs),
         SlabCol::Active => x.active_objs.cmp(&y.active_objs),
@@ -140,15 +122,15 @@ fn compare(col: SlabCol, a: &SlabRate, b: &SlabRate, page: u64) -> Ordering {
         SlabCol::Slabs => x.num_slabs.cmp(&y.num_slabs),
         SlabCol::ObjPerSlab => x.objperslab.cmp(&y.objperslab),
         SlabCol::CacheSize => x.cache_bytes(page).cmp(&y.cache_bytes(page)),
-        SlabCol::Growth => cmp_f(a.growth_bps, b.growth_bps),
+        SlabCol::Growth => slab::cmp_growth(a.growth_bps, b.growth_bps),
         SlabCol::Name => x.name.cmp(&y.name),
     }
 }
 
 /// The caches in display order.
-pub fn sorted<'a>(s: &'a Snapshot, st: &SlabState) -> Vec<SlabRate<'a>> {
+pub fn sorted(s: &Snapshot, st: &SlabState) -> Vec<SlabRate> {
     let page = page_size(s);
-    let mut rows = slab::caches(s);
+    let mut rows = s.slab_caches().to_vec();
     rows.sort_by(|a, b| {
         let o = compare(st.sort, a, b, page).then_with(|| a.cache.name.cmp(&b.cache.name));
         if st.desc { o.reverse() } else { o }
@@ -199,96 +181,6 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> bool {
     true
 }
 
-/// A signed byte rate: `+4.0K`, `-512B`, `0`, or `-` without an interval.
-pub fn signed_bytes_rate(v: Option<f64>) -> String {
-    match v {
-        None => "-".into(),
-        Some(x) if x.abs() < 0.5 => "0".into(),
-        Some(x) if x > 0.0 => format!("+{}", fmt::bytes(x.round() as u64)),
-        Some(x) => format!("-{}", fmt::bytes((-x).round() as u64)),
-    }
-}
-
-/// SUnreclaim and its growth per second, from meminfo.
-fn unreclaim(s: &Snapshot) -> Option<(u64, Option<f64>)> {
-    let cur = s.cur.mem.info.as_ref()?.sunreclaim;
-    let prev = s
-        .prev
-        .as_ref()
-        .and_then(|p| p.mem.info.as_ref())
-        .map(|m| m.sunreclaim);
-    Some((cur, prev.and_then(|p| gauge_rate(p, cur, s.dt_s))))
-}
-
-/// The slab row of the USE overview: SUnreclaim and its growth (a leak is steady growth),
-/// the fastest-growing cache; n/a when slabinfo is unreadable.
-pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
-    let Some(totals) = s.slab.totals else {
-        let why = if s.cur.note("slab") == Some(DENIED_REASON) {
-            "needs root"
-        } else {
-            "slabinfo unreadable"
-        };
-        return vec![UseRow {
-            resource: "Slab".into(),
-            pane: Some(PaneId::Slab),
-            u: UseCell::na(why),
-            s: UseCell::na(why),
-            e: UseCell::na(why),
-        }];
-    };
-    let u = match unreclaim(s) {
-        Some((bytes, growth)) => UseCell {
-            text: format!(
-                "unrecl {} {}/s",
-                fmt::bytes(bytes),
-                signed_bytes_rate(growth)
-            ),
-            level: Level::of(growth, GROWTH_WARN, GROWTH_CRIT),
-            why: Some(format!(
-                "unreclaimable slab grows {}/s (leak?)",
-                signed_bytes_rate(growth)
-            )),
-        },
-        None => UseCell::na("meminfo unreadable"),
-    };
-    let caches = slab::caches(s);
-    let top = caches
-        .iter()
-        .filter(|c| c.growth_bps.is_some_and(|g| g > 0.0))
-        .max_by(|a, b| cmp_f(a.growth_bps, b.growth_bps));
-    let used = if totals.total_bytes > 0 {
-        totals.active_bytes as f64 * 100.0 / totals.total_bytes as f64
-    } else {
-        0.0
-    };
-    let sat = UseCell {
-        text: match top {
-            Some(c) => format!(
-                "{used:.0}% objs · {} {}/s",
-                fit(&c.cache.name, 16),
-                signed_bytes_rate(c.growth_bps)
-            ),
-            None => format!("{used:.0}% objs used"),
-        },
-        level: Level::of(top.and_then(|c| c.growth_bps), GROWTH_WARN, GROWTH_CRIT),
-        why: top.map(|c| {
-            format!(
-                "cache {} grows {}/s",
-                fit(&c.cache.name, 30),
-                signed_bytes_rate(c.growth_bps)
-            )
-        }),
-    };
-    vec![UseRow {
-        resource: "Slab".into(),
-        pane: Some(PaneId::Slab),
-        u,
-        s: sat,
-        e: UseCell::na("the kernel keeps no slab error counters"),
-    }]
-}
-
 fn kib(b: u64) -> String {
     format!("{:.2}K", b as f64 / 1024.0)
 }
@@ -302,7 +194,7 @@ fn pct(a: u64, b: u64) -> f64 {
 }
 
 fn cell(col: SlabCol, r: &SlabRate, page: u64) -> String {
-    let c = r.cache;
+    let c = &r.cache;
     match col {
         SlabCol::Objs => c.num_objs.to_string(),
         SlabCol::Active => c.active_objs.to_string(),
@@ -329,7 +221,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(area);
 
-    let mem_line = match unreclaim(s) {
+    let mem_line = match slab::unreclaim(s) {
         Some((b, g)) => {
             let recl = s.cur.mem.info.as_ref().map_or(0, |m| m.sreclaimable);
             Line::from(vec![

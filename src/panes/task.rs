@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use crate::app::{App, Level, dialog};
-use crate::model::detail::{Focus, TaskDetail, ThreadDetail, ThreadRates, thread_rates};
+use crate::model::detail::{DetailRates, Focus, TaskDetail, ThreadDetail, ThreadRates, thread_cpu};
 use crate::model::{Snapshot, TaskList, TaskRecord, rate};
 use crate::widgets::text::fit;
 use crate::widgets::{self, fmt};
@@ -58,18 +58,12 @@ fn proc_cpu(snap: &Snapshot, pid: u32, start_time: u64) -> Option<f64> {
 }
 
 fn thread_in(d: &TaskDetail, tid: u32) -> Option<&ThreadDetail> {
-    d.threads.iter().find(|t| t.tid == tid)
+    d.thread(tid)
 }
 
-/// %CPU of one thread over the interval ending at `snap`, from the detail samples.
-fn thread_cpu(snap: &Snapshot, pid: u32, start: u64, tid: u32) -> Option<f64> {
-    let cur = thread_in(detail_of(&snap.cur, pid, start)?, tid)?;
-    let prev = snap
-        .prev
-        .as_ref()
-        .and_then(|p| detail_of(p, pid, start))
-        .and_then(|d| thread_in(d, tid));
-    thread_rates(prev, cur, snap.dt_s, snap.cur.hz).cpu_pct
+/// The drill-down task's rates when the snapshot's detail is about this process.
+fn rates_of(snap: &Snapshot, pid: u32, start: u64) -> Option<Arc<DetailRates>> {
+    snap.detail_rates().filter(|r| r.is_of(pid, start))
 }
 
 fn crumbs(app: &App) -> String {
@@ -222,7 +216,6 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
         return;
     };
     let detail = detail_of(&snap.cur, pid, start);
-    let prev = snap.prev.as_ref().and_then(|p| detail_of(p, pid, start));
     let hz = snap.cur.hz;
     let mut lines: Vec<Line> = Vec::new();
     let kv = |pairs: &[(&'static str, String)]| {
@@ -269,8 +262,8 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                         .unwrap_or_else(|| "n/a".into()),
                 ),
             ]));
-            let r = detail
-                .map(|d| process_rates(d, prev, snap.dt_s, hz))
+            let r = rates_of(snap, pid, start)
+                .map(|r| r.process)
                 .unwrap_or_default();
             lines.extend(figures(&r, detail.map(|d| &d.main), false, &kv));
             let st = detail.and_then(|d| d.main.status);
@@ -361,7 +354,9 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
                     t.dim,
                 )),
                 Some(th) => {
-                    let r = thread_rates(prev.and_then(|p| thread_in(p, tid)), th, snap.dt_s, hz);
+                    let r = rates_of(snap, pid, start)
+                        .map(|r| r.thread(tid))
+                        .unwrap_or_default();
                     lines.push(kv(&[
                         ("thread", fit(&th.comm, 20)),
                         ("tid", th.tid.to_string()),
@@ -417,7 +412,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
             let sock_h = (nsock + 2).min(a.table.height / 2).max(2);
             let [threads, sockets] =
                 Layout::vertical([Constraint::Min(2), Constraint::Length(sock_h)]).areas(a.table);
-            draw_threads(f, threads, app, snap, detail, prev);
+            draw_threads(f, threads, app, snap, detail);
             super::sock::draw_process_sockets(f, sockets, app, pid);
         }
         Some(tid) => {
@@ -426,28 +421,6 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
             });
         }
     }
-}
-
-/// The process's figures. stat and io count the whole process, but status's context
-/// switches and schedstat describe only the leader thread, so those are summed over threads.
-fn process_rates(d: &TaskDetail, prev: Option<&TaskDetail>, dt_s: f64, hz: u64) -> ThreadRates {
-    let mut r = thread_rates(prev.map(|p| &p.main), &d.main, dt_s, hz);
-    if d.threads.is_empty() {
-        return r;
-    }
-    let per: Vec<ThreadRates> = d
-        .threads
-        .iter()
-        .map(|t| thread_rates(prev.and_then(|p| thread_in(p, t.tid)), t, dt_s, hz))
-        .collect();
-    let sum = |f: fn(&ThreadRates) -> Option<f64>| {
-        let v: Vec<f64> = per.iter().filter_map(f).collect();
-        (!v.is_empty()).then(|| v.iter().sum())
-    };
-    r.cswch_s = sum(|t| t.cswch_s);
-    r.nvcswch_s = sum(|t| t.nvcswch_s);
-    r.runq_ms_s = sum(|t| t.runq_ms_s);
-    r
 }
 
 /// The CPU, context-switch and run-queue line for a thread or the process.
@@ -492,12 +465,12 @@ fn draw_threads(
     app: &App,
     snap: &Snapshot,
     detail: Option<&TaskDetail>,
-    prev: Option<&TaskDetail>,
 ) {
     let t = &app.theme;
     let Some(d) = detail else { return };
+    let rates = rates_of(snap, d.pid, d.start_time);
     // Counters per thread where the perf collector counts this process (tiptop's view).
-    let perf = crate::model::perf::tasks(snap);
+    let perf = snap.perf_tasks();
     let counted = perf.threads(d.pid).filter(|th| !th.is_empty());
     let mut names = vec![
         "TID", "S", "%USR", "%SYS", "%CPU", "CSW/s", "NVCSW/s", "RUNQms/s",
@@ -534,8 +507,7 @@ fn draw_threads(
         .skip(offset)
         .take(visible)
         .map(|th| {
-            let p = prev.and_then(|p| thread_in(p, th.tid));
-            let r = thread_rates(p, th, snap.dt_s, snap.cur.hz);
+            let r = rates.as_ref().map(|r| r.thread(th.tid)).unwrap_or_default();
             let counters = counted.map(|c| {
                 let rates = c.iter().find(|x| x.tid == th.tid).map(|x| &x.rates);
                 let mcyc = rates

@@ -3,6 +3,7 @@
 
 pub mod fmt;
 pub mod text;
+pub mod verdict;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
