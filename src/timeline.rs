@@ -50,7 +50,7 @@ impl Timeline {
     /// makes this a pass of atomic loads over the ring when nothing else holds any.
     fn forget_unviewed(&self) {
         let viewed = self.snapshot().map(|s| s.seq);
-        for s in self.ring.iter() {
+        for s in self.iter() {
             if Some(s.seq) != viewed && s.holds_derived() {
                 s.forget_derived();
             }
@@ -123,6 +123,11 @@ impl Timeline {
     pub fn live(&mut self) {
         self.cursor = None;
         self.forget_unviewed();
+    }
+
+    /// Every stored snapshot, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Snapshot>> {
+        self.ring.iter()
     }
 
     /// The `n` snapshots up to and including the viewed one, oldest first (history graphs).

@@ -377,7 +377,8 @@ pub enum Reason {
         cache: String,
         growth_bps: Option<f64>,
     },
-    LowIpc(f64),
+    /// Instructions per cycle; the cell turns yellow below `IPC_LOW` (cycles stalled).
+    Ipc(f64),
 }
 
 /// One of a verdict's U, S and E cells.
@@ -1075,7 +1076,7 @@ fn counters(s: &Snapshot) -> Verdict {
                     scaled: tot.scaled,
                 },
                 if i < IPC_LOW { Level::Warn } else { Level::Ok },
-                Some(Reason::LowIpc(i)),
+                Some(Reason::Ipc(i)),
             ),
             (None, Some(r)) => Cell::na(r.clone()),
             (None, None) => Cell::empty(Figure::IpcPending),

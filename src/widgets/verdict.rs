@@ -257,7 +257,7 @@ impl Display for Reason {
                 fit(cache, 30),
                 signed_bytes_rate(*growth_bps)
             ),
-            Reason::LowIpc(i) => write!(f, "IPC {i:.2}: cycles stalled (memory or branches)"),
+            Reason::Ipc(i) => write!(f, "IPC {i:.2}: cycles stalled (memory or branches)"),
         }
     }
 }
