@@ -14,6 +14,10 @@ use super::tasks::TaskRate;
 use super::thresholds::Thresholds;
 use super::verdict::Verdict;
 
+/// A derived table, shared by its readers. An `Arc<Vec<_>>` rather than an `Arc<[_]>`:
+/// turning the derived `Vec` into a slice would copy every row once more.
+pub type Table<T> = Arc<Vec<T>>;
+
 /// One lazily computed value, shared by cloning (the values are `Arc`s or small).
 pub struct Memo<T> {
     slot: Mutex<Option<T>>,
@@ -85,14 +89,15 @@ impl<T: Clone> Clone for Memo<T> {
 pub struct Derived {
     /// Set when any table is kept, so a sweep over the ring skips the empty ones cheaply.
     held: AtomicBool,
-    pub(super) tasks: Memo<Arc<[TaskRate]>>,
-    pub(super) threads: Memo<Option<Arc<[TaskRate]>>>,
-    pub(super) sockets: Memo<Arc<[SockRate]>>,
-    pub(super) slab: Memo<Arc<[SlabRate]>>,
+    pub(super) tasks: Memo<Table<TaskRate>>,
+    pub(super) threads: Memo<Option<Table<TaskRate>>>,
+    pub(super) sockets: Memo<Table<SockRate>>,
+    pub(super) slab: Memo<Table<SlabRate>>,
     pub(super) perf: Memo<Arc<PerfTasks>>,
     pub(super) detail: Memo<Option<Arc<DetailRates>>>,
-    /// The verdicts with the thresholds they were judged against.
-    pub(super) verdicts: Memo<(Thresholds, Arc<[Verdict]>)>,
+    /// The verdicts with the thresholds they were judged against (boxed: every snapshot
+    /// carries this slot, and thresholds are 256 bytes).
+    pub(super) verdicts: Memo<(Box<Thresholds>, Table<Verdict>)>,
 }
 
 impl Derived {

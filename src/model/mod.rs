@@ -19,6 +19,7 @@ pub mod verdict;
 
 pub use counters::{delta, delta32, rate};
 pub use level::Level;
+pub use memo::Table;
 pub use sample::*;
 pub use snapshot::*;
 pub use tasklist::TaskList;

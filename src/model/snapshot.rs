@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::counters::{delta, rate};
 use super::detail::DetailRates;
 use super::disk::{self, DiskFigures};
-use super::memo::Derived;
+use super::memo::{Derived, Table};
 use super::net::{self, NetFigures};
 use super::perf::{self, PerfFigures, PerfTasks};
 use super::sample::*;
@@ -226,7 +226,7 @@ impl Snapshot {
 
     /// Per-process rates over this snapshot's interval, in pid order; derived once and
     /// shared by every reader until the snapshot is forgotten.
-    pub fn tasks(&self) -> Arc<[TaskRate]> {
+    pub fn tasks(&self) -> Table<TaskRate> {
         self.derived.get(&self.derived.tasks, || {
             derive_tasks(
                 self.prev.as_ref().map(|p| &p.tasks.procs),
@@ -238,7 +238,7 @@ impl Snapshot {
     }
 
     /// Per-thread rates; `None` when threads were not sampled.
-    pub fn threads(&self) -> Option<Arc<[TaskRate]>> {
+    pub fn threads(&self) -> Option<Table<TaskRate>> {
         self.derived.get(&self.derived.threads, || {
             let cur = self.cur.tasks.threads.as_ref()?;
             let prev = self.prev.as_ref().and_then(|p| p.tasks.threads.as_ref());
@@ -247,7 +247,7 @@ impl Snapshot {
     }
 
     /// Every TCP socket with its rates over the interval, in dump order.
-    pub fn socket_rates(&self) -> Arc<[SockRate]> {
+    pub fn socket_rates(&self) -> Table<SockRate> {
         self.derived.get(&self.derived.sockets, || {
             sockets::socket_rates(
                 self.prev.as_ref().map(|p| &p.sockets),
@@ -259,7 +259,7 @@ impl Snapshot {
     }
 
     /// Every slab cache in the sample with its growth, in slabinfo order.
-    pub fn slab_caches(&self) -> Arc<[SlabRate]> {
+    pub fn slab_caches(&self) -> Table<SlabRate> {
         self.derived.get(&self.derived.slab, || {
             slab::cache_rates(
                 self.prev.as_deref().map(|p| &p.slab),
@@ -297,12 +297,12 @@ impl Snapshot {
 
     /// Every resource's USE verdict against `th`, in the overview's order. Kept for the
     /// thresholds last asked for; other thresholds derive (and keep) them again.
-    pub fn verdicts(&self, th: &Thresholds) -> Arc<[Verdict]> {
+    pub fn verdicts(&self, th: &Thresholds) -> Table<Verdict> {
         self.derived
             .get_if(
                 &self.derived.verdicts,
-                |(kept, _)| kept == th,
-                || (th.clone(), verdict::judge(self, th).into()),
+                |(kept, _)| **kept == *th,
+                || (Box::new(th.clone()), verdict::judge(self, th).into()),
             )
             .1
     }
