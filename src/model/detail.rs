@@ -208,6 +208,20 @@ pub fn detail_of(s: &super::Sample, pid: u32, start_time: u64) -> Option<&TaskDe
         .filter(|d| d.pid == pid && d.start_time == start_time)
 }
 
+/// %CPU of one process over the interval ending at `s` (a history graph's figure: derived
+/// for that process alone).
+pub fn proc_cpu(s: &super::Snapshot, pid: u32, start_time: u64) -> Option<f64> {
+    let prev = s.prev.as_ref()?;
+    let find = |procs: &super::TaskList| {
+        procs
+            .find_pid(pid)
+            .filter(|p| p.stat.start_time == start_time)
+            .map(|p| p.stat.utime.saturating_add(p.stat.stime))
+    };
+    let (a, b) = (find(&prev.tasks.procs)?, find(&s.cur.tasks.procs)?);
+    rate(a, b, s.dt_s).map(|t| t * 100.0 / s.cur.hz.max(1) as f64)
+}
+
 /// %CPU of one thread over the interval ending at `s`, derived for that thread alone (a
 /// history graph asks this of every snapshot in its window; none of them keeps a table).
 pub fn thread_cpu(s: &super::Snapshot, pid: u32, start_time: u64, tid: u32) -> Option<f64> {

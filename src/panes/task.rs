@@ -11,8 +11,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use crate::app::{App, Level, dialog};
-use crate::model::detail::{DetailRates, Focus, TaskDetail, ThreadDetail, ThreadRates, thread_cpu};
-use crate::model::{Snapshot, TaskList, TaskRecord, rate};
+use crate::model::detail::{
+    DetailRates, Focus, TaskDetail, ThreadDetail, ThreadRates, detail_of, proc_cpu, thread_cpu,
+};
+use crate::model::{Snapshot, TaskRecord};
 use crate::widgets::text::fit;
 use crate::widgets::{self, fmt};
 
@@ -37,24 +39,6 @@ pub struct TaskState {
 fn find_proc(snap: &Snapshot, pid: u32, start_time: u64) -> Option<Arc<TaskRecord>> {
     let p = snap.cur.tasks.procs.find_pid(pid)?;
     Some(Arc::clone(p)).filter(|p| p.stat.start_time == start_time)
-}
-
-fn detail_of(s: &crate::model::Sample, pid: u32, start_time: u64) -> Option<&TaskDetail> {
-    s.detail
-        .as_ref()
-        .filter(|d| d.pid == pid && d.start_time == start_time)
-}
-
-/// %CPU of one process over the interval ending at `snap`.
-fn proc_cpu(snap: &Snapshot, pid: u32, start_time: u64) -> Option<f64> {
-    let prev = snap.prev.as_ref()?;
-    let find = |procs: &TaskList| {
-        let p = procs.find_pid(pid)?;
-        Some(Arc::clone(p)).filter(|p| p.stat.start_time == start_time)
-    };
-    let (a, b) = (find(&prev.tasks.procs)?, find(&snap.cur.tasks.procs)?);
-    let ticks = |r: &TaskRecord| r.stat.utime.saturating_add(r.stat.stime);
-    rate(ticks(&a), ticks(&b), snap.dt_s).map(|t| t * 100.0 / snap.cur.hz.max(1) as f64)
 }
 
 fn thread_in(d: &TaskDetail, tid: u32) -> Option<&ThreadDetail> {
