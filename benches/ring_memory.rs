@@ -3,6 +3,10 @@
 //! counting allocator measures what each retained sample and snapshot adds once records,
 //! task-list chunks and slab caches are shared with the previous one.
 //!
+//! A second run pushes samples through a timeline and views each newest snapshot as the
+//! live loop does, deriving every table (tasks, sockets, slab caches, counters, verdicts):
+//! what those tables cost, and that only the viewed snapshot keeps them.
+//!
 //!   cargo bench --bench ring_memory                    # the machine as it is
 //!   USETOP_BENCH_SAMPLES=100 cargo bench --bench ring_memory
 
@@ -12,7 +16,9 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use usetop::collectors::{Collectors, ProcRoot, Request, SystemClock};
+use usetop::model::thresholds::Thresholds;
 use usetop::model::{Sample, Snapshot};
+use usetop::timeline::Timeline;
 
 struct Counting;
 
@@ -83,5 +89,47 @@ fn main() {
     println!(
         "  600 snapshots   {:>9.1} MiB (plus the program itself)",
         per * 600.0 / 1048576.0
+    );
+    drop(ring);
+    drop(prev);
+    viewed(&mut c, req, n);
+}
+
+/// Samples pushed through a timeline, each newest snapshot viewed with every table derived.
+fn viewed(c: &mut Collectors, req: Request, n: usize) {
+    let th = Thresholds::default();
+    let mut tl = Timeline::new(600);
+    let before = live();
+    for _ in 0..n {
+        std::thread::sleep(Duration::from_millis(200));
+        tl.push(c.sample(&SystemClock, req));
+        if let Some(s) = tl.snapshot() {
+            s.tasks();
+            s.socket_rates();
+            s.slab_caches();
+            s.perf_tasks();
+            s.verdicts(&th);
+        }
+    }
+    let held = live() - before;
+    let keeping = tl.iter().filter(|s| s.derived_kept() > 0).count();
+    let tables = match tl.snapshot() {
+        Some(s) => {
+            let with = live();
+            s.forget_derived();
+            with - live()
+        }
+        None => 0,
+    };
+    println!("viewed live, {n} samples through a timeline");
+    println!("  tables of one snapshot {tables:>9} B (tasks, sockets, slab, counters, verdicts)");
+    println!(
+        "  snapshots keeping tables {keeping} of {} ({:.1} MiB held in all)",
+        tl.len(),
+        held as f64 / 1048576.0
+    );
+    println!(
+        "  had all 600 kept theirs {:>6.1} MiB more",
+        tables as f64 * 599.0 / 1048576.0
     );
 }

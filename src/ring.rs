@@ -60,6 +60,11 @@ impl<T> Ring<T> {
         self.buf.is_empty()
     }
 
+    /// Every item, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.buf.iter()
+    }
+
     /// The last `n` items up to and including `seq`, oldest first.
     pub fn window(&self, seq: u64, n: usize) -> impl Iterator<Item = &T> {
         let end = seq

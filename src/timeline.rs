@@ -1,6 +1,10 @@
 //! The timeline: the ring of derived snapshots, the previous raw sample that the next one is
 //! derived against, and the cursor that pausing and time travel move. Live, headless,
 //! replay, dump and serve all push samples through it, so derive runs in one place.
+//!
+//! Snapshots keep the tables derived from them (per task, per socket, the USE verdicts…)
+//! for their next reader. Whenever the viewed snapshot changes, the timeline makes every
+//! other snapshot drop them: the ring holds the tables of one snapshot, not of 600.
 
 use std::sync::Arc;
 
@@ -38,7 +42,19 @@ impl Timeline {
         {
             self.cursor = Some(oldest);
         }
+        self.forget_unviewed();
         snap
+    }
+
+    /// Drops the derived tables of every snapshot but the viewed one. A flag per snapshot
+    /// makes this a pass of atomic loads over the ring when nothing else holds any.
+    fn forget_unviewed(&self) {
+        let viewed = self.snapshot().map(|s| s.seq);
+        for s in self.iter() {
+            if Some(s.seq) != viewed && s.holds_derived() {
+                s.forget_derived();
+            }
+        }
     }
 
     /// The snapshot being viewed: the paused cursor's, or the newest.
@@ -75,6 +91,7 @@ impl Timeline {
             Some(_) => None,
             None => self.ring.latest_seq(),
         };
+        self.forget_unviewed();
     }
 
     /// Pauses on a given snapshot (clamped to what is stored).
@@ -83,6 +100,7 @@ impl Timeline {
             return;
         };
         self.cursor = Some(seq.clamp(lo, hi));
+        self.forget_unviewed();
     }
 
     /// Moves a paused cursor `by` snapshots (negative: older); pauses first when live.
@@ -92,16 +110,24 @@ impl Timeline {
         };
         let cur = self.cursor.unwrap_or(hi);
         self.cursor = Some(cur.saturating_add_signed(by).clamp(lo, hi));
+        self.forget_unviewed();
     }
 
     /// Jumps to the oldest stored snapshot.
     pub fn oldest(&mut self) {
         self.cursor = self.ring.oldest_seq();
+        self.forget_unviewed();
     }
 
     /// Back to following the newest snapshot.
     pub fn live(&mut self) {
         self.cursor = None;
+        self.forget_unviewed();
+    }
+
+    /// Every stored snapshot, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Snapshot>> {
+        self.ring.iter()
     }
 
     /// The `n` snapshots up to and including the viewed one, oldest first (history graphs).

@@ -279,7 +279,7 @@ fn counters_going_backwards_give_zero() {
             assert!(p.is_none(), "cpu{id}: {p:?}");
         }
     }
-    for t in s.tasks() {
+    for t in s.tasks().iter() {
         let pid = t.rec.stat.pid;
         for (what, v) in [
             ("cpu", t.cpu_pct),

@@ -16,7 +16,7 @@ use usetop::collectors::disk::DiskCollector;
 use usetop::model::Snapshot;
 use usetop::model::disk::{Basis, DiskBands, Grade, verdict};
 use usetop::panes::PaneId;
-use usetop::panes::use_pane::{UseRow, use_rows};
+use usetop::panes::use_pane::{UseRow, text_rows};
 use usetop::theme::Level;
 
 fn snap() -> Snapshot {
@@ -95,7 +95,7 @@ fn each_kind_gets_its_own_verdict() {
 #[test]
 fn the_overview_does_not_call_a_busy_nvme_full() {
     let s = snap();
-    let rows = use_rows(&s, &Thresholds::default());
+    let rows = text_rows(&s, &Thresholds::default());
     let level = |name: &str| match row(&rows, name) {
         Some(r) => r.u.level,
         // Past the first three devices, the summary row stands for the rest.

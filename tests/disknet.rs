@@ -296,9 +296,15 @@ fn enter_on_overview_focuses_the_device() {
         app.push_sample(c.sample(&clock, Request::default()));
         clock.advance(std::time::Duration::from_secs(1));
     }
-    let rows = usetop::panes::use_pane::use_rows(app.snapshot().unwrap(), &app.thresholds);
-    let vda = rows.iter().position(|r| r.resource == "Disk vda").unwrap();
-    let eth0 = rows.iter().position(|r| r.resource == "NIC eth0").unwrap();
+    let rows = app.snapshot().unwrap().verdicts(&app.thresholds);
+    let vda = rows
+        .iter()
+        .position(|r| r.resource.to_string() == "Disk vda")
+        .unwrap();
+    let eth0 = rows
+        .iter()
+        .position(|r| r.resource.to_string() == "NIC eth0")
+        .unwrap();
     let key = |c| ratatui::crossterm::event::KeyEvent::from(c);
     use ratatui::crossterm::event::KeyCode;
     for _ in 0..vda {

@@ -63,7 +63,7 @@ fn proc_json_holds_every_process_with_its_rates() {
     let procs = v["procs"].as_array().unwrap();
     let tasks = snap.tasks();
     assert_eq!(procs.len(), tasks.len());
-    for (p, t) in procs.iter().zip(&tasks) {
+    for (p, t) in procs.iter().zip(tasks.iter()) {
         assert_eq!(p["pid"], t.rec.pid());
         assert_eq!(p["comm"], t.rec.ident.comm, "comm survives JSON as is");
         assert_eq!(p["cpu_pct"].as_f64(), t.cpu_pct);
@@ -278,7 +278,11 @@ fn slab_json_holds_the_totals_and_each_cache_with_growth() {
     );
     assert!(header.unreclaimable_growth_bytes_per_s.is_some());
     let caches: Vec<SlabRecord> = serde_json::from_value(v["caches"].clone()).unwrap();
-    let rates = usetop::model::slab::caches(&snap);
+    let rates = usetop::model::slab::cache_rates(
+        snap.prev.as_ref().map(|p| &p.slab),
+        &snap.cur.slab,
+        snap.dt_s,
+    );
     assert_eq!(caches.len(), rates.len());
     assert!(!caches.is_empty());
     let page = snap.cur.slab.page_size.max(1);

@@ -134,12 +134,6 @@ const DEVICE: &[&str] = &["collectors", "app", "headless", "cli", "main", "lib"]
 /// instead of failing. Delete an entry when its arrow is gone; a stale entry fails the test so
 /// the list cannot quietly become a permanent hole. Grep the tag to delete a whole batch.
 const PENDING: &[(&str, &str, &str)] = &[
-    // PENDING(use-verdicts-in-model): the perf pane's default request size is the
-    // collector's constant; it moves to the model.
-    ("src/panes/perf.rs", "collectors", "use-verdicts-in-model"),
-    // PENDING(use-verdicts-in-model): the slab USE row compares a note string with the
-    // collector's constant; a typed source in the model's verdict replaces it.
-    ("src/panes/slab.rs", "collectors", "use-verdicts-in-model"),
 ];
 
 /// One module path written in a file, resolved.

@@ -13,8 +13,9 @@ use usetop::app::App;
 use usetop::collectors::slab::DENIED_REASON;
 use usetop::collectors::{Collectors, Request, VirtualClock};
 use usetop::headless::buffer_text;
+use usetop::model::verdict::{Kind, Missing, Reason};
 use usetop::model::{Note, Sample};
-use usetop::panes::{self, PaneId};
+use usetop::panes::PaneId;
 
 #[test]
 fn slab_pane_snapshots() {
@@ -86,7 +87,19 @@ fn denied_slabinfo_says_root_and_use_row_is_na() {
     );
     insta::assert_snapshot!("slab_denied_80x24", out);
     let snap = Arc::clone(app.snapshot().unwrap());
-    let rows = panes::slab::use_rows(&snap, &app.thresholds);
-    assert!(rows[0].u.text.starts_with("n/a"), "{:?}", rows[0]);
-    assert!(rows[0].s.text.starts_with("n/a"));
+    let verdicts = snap.verdicts(&app.thresholds);
+    let rows: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.resource.kind == Kind::Slab)
+        .collect();
+    assert!(
+        rows[0].u.figure.to_string().starts_with("n/a"),
+        "{:?}",
+        rows[0]
+    );
+    assert!(rows[0].s.figure.to_string().starts_with("n/a"));
+    // The refusal is told apart from an unreadable file by its typed reason.
+    let needs_root = Some(Reason::NotAvailable(Missing::NeedsRoot));
+    assert_eq!(rows[0].u.reason, needs_root);
+    assert_eq!(rows[0].s.reason, needs_root);
 }

@@ -9,8 +9,19 @@ use ratatui::backend::TestBackend;
 use usetop::app::App;
 use usetop::collectors::Collectors;
 use usetop::headless::buffer_text;
+use usetop::model::Snapshot;
+use usetop::model::verdict::{Kind, Missing, Reason, Verdict};
 use usetop::panes::PaneId;
-use usetop::panes::sock::{draw_process_sockets, use_rows};
+use usetop::panes::sock::draw_process_sockets;
+
+/// The overview's "TCP sockets" verdicts of a snapshot.
+fn use_rows(snap: &Snapshot, th: &usetop::app::config::Thresholds) -> Vec<Verdict> {
+    snap.verdicts(th)
+        .iter()
+        .filter(|v| v.resource.kind == Kind::TcpSockets)
+        .cloned()
+        .collect()
+}
 
 #[test]
 fn sock_pane_80x24() {
@@ -62,16 +73,26 @@ fn use_row_reports_listen_queue_and_rates() {
     let rows = use_rows(snap, &app.thresholds);
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
-    assert_eq!(r.resource, "TCP sockets");
+    assert_eq!(r.resource.to_string(), "TCP sockets");
+    assert_eq!(r.pane, "sock");
     // The 5432 listener holds 4 unaccepted connections on a backlog of 4.
-    assert!(r.s.text.contains("lsnq 100%"), "{:?}", r.s);
+    assert!(r.s.figure.to_string().contains("lsnq 100%"), "{:?}", r.s);
     assert_eq!(r.s.level, usetop::theme::Level::Crit);
-    // Established count and TX+RX bytes per second.
     assert!(
-        r.u.text.contains(" est ") && r.u.text.ends_with("/s"),
+        matches!(
+            r.s.reason,
+            Some(Reason::ListenQueue {
+                queue: 4,
+                backlog: 4,
+                ..
+            })
+        ),
         "{:?}",
-        r.u
+        r.s
     );
+    // Established count and TX+RX bytes per second.
+    let u = r.u.figure.to_string();
+    assert!(u.contains(" est ") && u.ends_with("/s"), "{:?}", r.u);
 }
 
 #[test]
@@ -122,11 +143,17 @@ fn refused_netlink_is_explained() {
     );
     let row = &use_rows(app.snapshot().unwrap(), &app.thresholds)[0];
     // The cell says n/a; the reason is the cell's "why" (shown for the selected row).
+    assert_eq!(
+        row.u.reason,
+        Some(Reason::NotAvailable(Missing::NetlinkRefused)),
+        "{row:?}"
+    );
+    assert_eq!(row.u.figure.to_string(), "n/a");
     assert!(
         row.u
-            .why
-            .as_deref()
-            .is_some_and(|w| w.contains("netlink refused")),
+            .reason
+            .as_ref()
+            .is_some_and(|w| w.to_string().contains("netlink refused")),
         "{row:?}"
     );
 }

@@ -296,8 +296,9 @@ fn bump_run(path: &Path, by: u64) {
 fn task_rates(a: Sample, b: Sample, pid: u32) -> usetop::model::TaskRate {
     let snap = Snapshot::derive(1, Some(Arc::new(a)), Arc::new(b));
     snap.tasks()
-        .into_iter()
+        .iter()
         .find(|t| t.rec.stat.pid == pid)
+        .cloned()
         .unwrap()
 }
 

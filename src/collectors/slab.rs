@@ -8,7 +8,7 @@ use super::procroot::{ProcRoot, ReadError};
 use crate::model::{Note, slab::SlabCache, slab::SlabSample, slab::SlabTotals};
 
 /// What the pane and the USE row say when slabinfo is refused.
-pub const DENIED_REASON: &str = "slab caches need root (CAP_SYS_ADMIN to read /proc/slabinfo)";
+pub use crate::model::slab::DENIED_REASON;
 
 pub struct SlabCollector {
     root: ProcRoot,

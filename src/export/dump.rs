@@ -219,7 +219,9 @@ fn cpu_records(s: &Snapshot) -> Vec<CpuRecord> {
 fn proc_records(s: &Snapshot) -> Rows {
     let net = s.sockets.per_pid.clone();
     let hz = s.cur.hz;
-    Box::new(s.tasks().into_iter().map(move |task| {
+    let tasks = s.tasks();
+    Box::new((0..tasks.len()).map(move |i| {
+        let task = tasks[i].clone();
         let row = ProcRow {
             net: net.get(&task.rec.pid()).copied(),
             hz,

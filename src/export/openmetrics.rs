@@ -14,7 +14,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::model::disk::step;
 use crate::model::sockets::state_name;
-use crate::model::{CpuTimes, Snapshot, delta};
+use crate::model::{CpuTimes, Snapshot, TaskRate, delta};
 use crate::widgets::text::sanitize;
 
 type Labels = Vec<(String, String)>;
@@ -729,7 +729,8 @@ impl Exporter {
     /// The busiest processes by CPU, labelled with pid and comm (never the command line:
     /// it can hold secrets, and it would make series unbounded).
     fn update_processes(&mut self, snap: &Snapshot) {
-        let mut tasks = snap.tasks();
+        let all = snap.tasks();
+        let mut tasks: Vec<&TaskRate> = all.iter().collect();
         tasks.sort_by(|a, b| {
             b.cpu_pct
                 .unwrap_or(0.0)

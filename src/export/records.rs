@@ -7,10 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::Snapshot;
 use crate::model::net::Duplex;
 use crate::model::perf::{Ev, Rates};
-use crate::model::slab::{self, gauge_rate};
-use crate::model::sockets::{
-    TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT, socket_rates, state_name,
-};
+use crate::model::slab;
+use crate::model::sockets::{TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT, state_name};
 
 // ---- disk (iostat -x) ----
 
@@ -313,9 +311,9 @@ pub fn sock(s: &Snapshot) -> (SockHeader, Vec<SockRecord>) {
         sockets_error: raw.error.clone(),
         owners_denied: raw.owners_denied,
     };
-    let prev = s.prev.as_ref().map(|p| &p.sockets);
-    let rows = socket_rates(prev, raw, s.dt.sockets)
-        .into_iter()
+    let rows = s
+        .socket_rates()
+        .iter()
         .map(|r| {
             let k = &r.sock;
             let i = k.info.as_ref();
@@ -406,12 +404,7 @@ pub fn slab_cache_bytes(s: &Snapshot) -> Option<u64> {
 
 pub fn slab(s: &Snapshot) -> (SlabHeader, Vec<SlabRecord>) {
     let t = s.slab.totals;
-    let unreclaim = s.cur.mem.info.as_ref().map(|m| m.sunreclaim);
-    let before = s
-        .prev
-        .as_ref()
-        .and_then(|p| p.mem.info.as_ref())
-        .map(|m| m.sunreclaim);
+    let unreclaim = slab::unreclaim(s);
     let header = SlabHeader {
         slab_active_objs: t.map(|t| t.active_objs),
         slab_objs: t.map(|t| t.num_objs),
@@ -425,14 +418,13 @@ pub fn slab(s: &Snapshot) -> (SlabHeader, Vec<SlabRecord>) {
         slab_min_obj_bytes: t.map(|t| t.min_obj),
         slab_avg_obj_bytes: t.map(|t| t.avg_obj),
         slab_max_obj_bytes: t.map(|t| t.max_obj),
-        unreclaimable_bytes: unreclaim,
-        unreclaimable_growth_bytes_per_s: unreclaim
-            .zip(before)
-            .and_then(|(c, p)| gauge_rate(p, c, s.dt_s)),
+        unreclaimable_bytes: unreclaim.map(|(b, _)| b),
+        unreclaimable_growth_bytes_per_s: unreclaim.and_then(|(_, g)| g),
     };
     let page = slab_page_size(s);
-    let rows = slab::caches(s)
-        .into_iter()
+    let rows = s
+        .slab_caches()
+        .iter()
         .map(|r| SlabRecord {
             cache: r.cache.name.clone(),
             active_objs: r.cache.active_objs,

@@ -136,6 +136,104 @@ pub fn thread_rates(
     }
 }
 
+/// The drill-down task's rates over one interval: the process as a whole and each of its
+/// threads (by tid, in the order of `TaskDetail::threads`). `Snapshot::detail_rates` keeps
+/// them, so the view's header, thread list and figures share one derivation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DetailRates {
+    pub pid: u32,
+    pub start_time: u64,
+    pub process: ThreadRates,
+    pub threads: Vec<(u32, ThreadRates)>,
+}
+
+impl DetailRates {
+    /// Rates between the previous and the current detail of the same task (same pid and
+    /// start time); a thread without a previous reading has no rates.
+    pub fn derive(prev: Option<&TaskDetail>, cur: &TaskDetail, dt_s: f64, hz: u64) -> Self {
+        let prev = prev.filter(|p| p.pid == cur.pid && p.start_time == cur.start_time);
+        let threads: Vec<(u32, ThreadRates)> = cur
+            .threads
+            .iter()
+            .map(|t| {
+                let before = prev.and_then(|p| p.thread(t.tid));
+                (t.tid, thread_rates(before, t, dt_s, hz))
+            })
+            .collect();
+        let mut process = thread_rates(prev.map(|p| &p.main), &cur.main, dt_s, hz);
+        // stat and io count the whole process, but status's context switches and schedstat
+        // describe only the leader thread, so those are summed over threads.
+        if !threads.is_empty() {
+            let sum = |f: fn(&ThreadRates) -> Option<f64>| {
+                let v: Vec<f64> = threads.iter().filter_map(|(_, t)| f(t)).collect();
+                (!v.is_empty()).then(|| v.iter().sum())
+            };
+            process.cswch_s = sum(|t| t.cswch_s);
+            process.nvcswch_s = sum(|t| t.nvcswch_s);
+            process.runq_ms_s = sum(|t| t.runq_ms_s);
+        }
+        DetailRates {
+            pid: cur.pid,
+            start_time: cur.start_time,
+            process,
+            threads,
+        }
+    }
+
+    /// The rates of one thread (default: none) of the task.
+    pub fn thread(&self, tid: u32) -> ThreadRates {
+        self.threads
+            .iter()
+            .find(|(t, _)| *t == tid)
+            .map(|(_, r)| *r)
+            .unwrap_or_default()
+    }
+
+    /// True when these are the rates of process `pid` started at `start_time`.
+    pub fn is_of(&self, pid: u32, start_time: u64) -> bool {
+        self.pid == pid && self.start_time == start_time
+    }
+}
+
+impl TaskDetail {
+    pub fn thread(&self, tid: u32) -> Option<&ThreadDetail> {
+        self.threads.iter().find(|t| t.tid == tid)
+    }
+}
+
+/// The sample's detail when it is about process `pid` started at `start_time`.
+pub fn detail_of(s: &super::Sample, pid: u32, start_time: u64) -> Option<&TaskDetail> {
+    s.detail
+        .as_ref()
+        .filter(|d| d.pid == pid && d.start_time == start_time)
+}
+
+/// %CPU of one process over the interval ending at `s` (a history graph's figure: derived
+/// for that process alone).
+pub fn proc_cpu(s: &super::Snapshot, pid: u32, start_time: u64) -> Option<f64> {
+    let prev = s.prev.as_ref()?;
+    let find = |procs: &super::TaskList| {
+        procs
+            .find_pid(pid)
+            .filter(|p| p.stat.start_time == start_time)
+            .map(|p| p.stat.utime.saturating_add(p.stat.stime))
+    };
+    let (a, b) = (find(&prev.tasks.procs)?, find(&s.cur.tasks.procs)?);
+    rate(a, b, s.dt.tasks).map(|t| t * 100.0 / s.cur.hz.max(1) as f64)
+}
+
+/// %CPU of one thread over the interval ending at `s`, derived for that thread alone (a
+/// history graph asks this of every snapshot in its window; none of them keeps a table).
+pub fn thread_cpu(s: &super::Snapshot, pid: u32, start_time: u64, tid: u32) -> Option<f64> {
+    let cur = detail_of(&s.cur, pid, start_time)?.thread(tid)?;
+    let prev = s
+        .prev
+        .as_ref()
+        .and_then(|p| detail_of(p, pid, start_time))
+        .and_then(|d| d.thread(tid));
+    thread_rates(prev, cur, s.dt.detail, s.cur.hz).cpu_pct
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -287,12 +287,19 @@ pub struct PerfTasks {
     pub procs: Vec<ProcRates>,
 }
 
-/// Per-task counter rates of a snapshot (derived now from its two samples).
-pub fn tasks(s: &super::Snapshot) -> PerfTasks {
-    derive_task_rates(s.prev.as_deref().map(|p| &p.perf), &s.cur.perf, s.dt.perf)
-}
+/// How many processes are counted per thread unless the perf pane asks for more or fewer.
+pub const DEFAULT_TOP_N: u32 = 32;
 
 impl PerfTasks {
+    /// Rows of a per-task table: one per process, or one per thread with `threads`.
+    pub fn row_count(&self, threads: bool) -> usize {
+        if threads {
+            self.procs.iter().map(|p| p.threads.len()).sum()
+        } else {
+            self.procs.len()
+        }
+    }
+
     /// The per-thread counters of one process, for drill-down views.
     pub fn threads(&self, pid: u32) -> Option<&[ThreadRates]> {
         self.procs
@@ -323,6 +330,7 @@ pub fn derive(prev: Option<&PerfSample>, cur: &PerfSample, dt_s: f64) -> PerfFig
 
 /// Each counted process: the sum over its threads that have a previous reading, and each
 /// thread. A thread is matched by tid within its process, a process by pid.
+/// `Snapshot::perf_tasks` keeps the result; this derives it afresh.
 pub fn derive_task_rates(prev: Option<&PerfSample>, cur: &PerfSample, dt_s: f64) -> PerfTasks {
     let procs = cur
         .procs

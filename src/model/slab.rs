@@ -108,10 +108,10 @@ impl SlabTotals {
 }
 
 /// One cache with its growth over the interval (`None` without a previous sample or when
-/// the cache is new).
+/// the cache is new). The cache is the sample's own `Arc`, not a copy.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SlabRate<'a> {
-    pub cache: &'a SlabCache,
+pub struct SlabRate {
+    pub cache: Arc<SlabCache>,
     /// Change of CACHE SIZE in bytes per second (negative when the cache shrank).
     pub growth_bps: Option<f64>,
     /// Change of the object count per second.
@@ -139,17 +139,42 @@ pub fn derive(_prev: Option<&SlabSample>, cur: &SlabSample, _dt_s: f64) -> SlabF
     }
 }
 
-/// Every cache of a snapshot with its growth, in slabinfo order.
-pub fn caches(s: &super::Snapshot) -> Vec<SlabRate<'_>> {
-    cache_rates(s.prev.as_deref().map(|p| &p.slab), &s.cur.slab, s.dt.slab)
+/// What the slab collector notes when /proc/slabinfo is refused (it is root-only).
+pub const DENIED_REASON: &str = "slab caches need root (CAP_SYS_ADMIN to read /proc/slabinfo)";
+
+/// SUnreclaim growth (bytes/s) from which the overview turns yellow and red. One interval
+/// is noisy; a leak is the same colour interval after interval. A megabyte a second of
+/// unreclaimable memory fills a gigabyte in under 20 minutes.
+pub const GROWTH_WARN: f64 = 1024.0 * 1024.0;
+pub const GROWTH_CRIT: f64 = 16.0 * 1024.0 * 1024.0;
+
+/// True when the sample has no slab caches because slabinfo was refused (needs root).
+pub fn denied(s: &super::Sample) -> bool {
+    s.note("slab") == Some(DENIED_REASON)
 }
 
-/// Each cache of `cur` with its growth since `prev` (caches are matched by name).
-pub fn cache_rates<'a>(
-    prev: Option<&SlabSample>,
-    cur: &'a SlabSample,
-    dt_s: f64,
-) -> Vec<SlabRate<'a>> {
+/// SUnreclaim in bytes and its growth per second, from meminfo.
+pub fn unreclaim(s: &super::Snapshot) -> Option<(u64, Option<f64>)> {
+    let cur = s.cur.mem.info.as_ref()?.sunreclaim;
+    let prev = s
+        .prev
+        .as_ref()
+        .and_then(|p| p.mem.info.as_ref())
+        .map(|m| m.sunreclaim);
+    Some((cur, prev.and_then(|p| gauge_rate(p, cur, s.dt_s))))
+}
+
+/// Orders growth rates, an unknown one first.
+pub fn cmp_growth(a: Option<f64>, b: Option<f64>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        (a, b) => a.is_some().cmp(&b.is_some()),
+    }
+}
+
+/// Each cache of `cur` with its growth since `prev` (caches are matched by name), in
+/// slabinfo order. `Snapshot::slab_caches` keeps the result; this derives it afresh.
+pub fn cache_rates(prev: Option<&SlabSample>, cur: &SlabSample, dt_s: f64) -> Vec<SlabRate> {
     let page_size = if cur.page_size > 0 {
         cur.page_size
     } else {
@@ -174,7 +199,7 @@ pub fn cache_rates<'a>(
                     gauge_rate(p.cache_bytes(page_size), c.cache_bytes(page_size), dt_s)
                 }),
                 objs_s: p.and_then(|p| gauge_rate(p.num_objs, c.num_objs, dt_s)),
-                cache: c,
+                cache: Arc::clone(c),
             }
         })
         .collect()

@@ -5,13 +5,17 @@
 use std::sync::Arc;
 
 use super::counters::{delta, rate};
+use super::detail::DetailRates;
 use super::disk::{self, DiskFigures};
+use super::memo::{Derived, Table};
 use super::net::{self, NetFigures};
-use super::perf::{self, PerfFigures};
+use super::perf::{self, PerfFigures, PerfTasks};
 use super::sample::*;
-use super::slab::{self, SlabFigures};
-use super::sockets::{self, SocketFigures};
+use super::slab::{self, SlabFigures, SlabRate};
+use super::sockets::{self, SockRate, SocketFigures};
 use super::tasks::{TaskRate, TaskScale, derive_tasks};
+use super::thresholds::Thresholds;
+use super::verdict::{self, Verdict};
 
 /// mpstat's percentages for one CPU over one interval.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -180,8 +184,10 @@ impl Intervals {
 }
 
 /// One point in time as the panes see it: the raw sample, the previous one, the measured
-/// interval between them and the derived system figures. Per-task rates are derived on
-/// demand (`tasks()`), so a ring of 600 snapshots never holds 600 copies of the task table.
+/// interval between them and the derived system figures. The large tables (per task, per
+/// socket, per slab cache, per counted thread) and the USE verdicts are derived on first
+/// use and kept for the next reader; the timeline drops them from snapshots no longer
+/// viewed, so a ring of 600 snapshots never holds 600 copies of the task table.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub seq: u64,
@@ -204,6 +210,7 @@ pub struct Snapshot {
     pub sockets: SocketFigures,
     pub slab: SlabFigures,
     pub perf: PerfFigures,
+    derived: Derived,
 }
 
 fn psi_pct(p: Option<&PsiLine>, c: Option<&PsiLine>, dt_s: f64) -> Option<f64> {
@@ -248,23 +255,106 @@ impl Snapshot {
             free,
             prev,
             cur,
+            derived: Derived::default(),
         }
     }
 
-    /// Per-process rates over this snapshot's interval.
-    pub fn tasks(&self) -> Vec<TaskRate> {
-        derive_tasks(
-            self.prev.as_ref().map(|p| &p.tasks.procs),
-            &self.cur.tasks.procs,
-            self.task_scale(),
-        )
+    /// Per-process rates over this snapshot's interval, in pid order; derived once and
+    /// shared by every reader until the snapshot is forgotten.
+    pub fn tasks(&self) -> Table<TaskRate> {
+        self.derived.get(&self.derived.tasks, || {
+            derive_tasks(
+                self.prev.as_ref().map(|p| &p.tasks.procs),
+                &self.cur.tasks.procs,
+                self.task_scale(),
+            )
+            .into()
+        })
     }
 
     /// Per-thread rates; `None` when threads were not sampled.
-    pub fn threads(&self) -> Option<Vec<TaskRate>> {
-        let cur = self.cur.tasks.threads.as_ref()?;
-        let prev = self.prev.as_ref().and_then(|p| p.tasks.threads.as_ref());
-        Some(derive_tasks(prev, cur, self.task_scale()))
+    pub fn threads(&self) -> Option<Table<TaskRate>> {
+        self.derived.get(&self.derived.threads, || {
+            let cur = self.cur.tasks.threads.as_ref()?;
+            let prev = self.prev.as_ref().and_then(|p| p.tasks.threads.as_ref());
+            Some(derive_tasks(prev, cur, self.task_scale()).into())
+        })
+    }
+
+    /// Every TCP socket with its rates over the interval, in dump order.
+    pub fn socket_rates(&self) -> Table<SockRate> {
+        self.derived.get(&self.derived.sockets, || {
+            sockets::socket_rates(
+                self.prev.as_ref().map(|p| &p.sockets),
+                &self.cur.sockets,
+                self.dt.sockets,
+            )
+            .into()
+        })
+    }
+
+    /// Every slab cache in the sample with its growth, in slabinfo order.
+    pub fn slab_caches(&self) -> Table<SlabRate> {
+        self.derived.get(&self.derived.slab, || {
+            slab::cache_rates(
+                self.prev.as_deref().map(|p| &p.slab),
+                &self.cur.slab,
+                self.dt.slab,
+            )
+            .into()
+        })
+    }
+
+    /// The counted processes with their per-thread counter rates.
+    pub fn perf_tasks(&self) -> Arc<PerfTasks> {
+        self.derived.get(&self.derived.perf, || {
+            Arc::new(perf::derive_task_rates(
+                self.prev.as_deref().map(|p| &p.perf),
+                &self.cur.perf,
+                self.dt.perf,
+            ))
+        })
+    }
+
+    /// The drill-down task's rates; `None` when no task detail was sampled.
+    pub fn detail_rates(&self) -> Option<Arc<DetailRates>> {
+        self.derived.get(&self.derived.detail, || {
+            let cur = self.cur.detail.as_ref()?;
+            let prev = self.prev.as_ref().and_then(|p| p.detail.as_ref());
+            Some(Arc::new(DetailRates::derive(
+                prev,
+                cur,
+                self.dt.detail,
+                self.cur.hz,
+            )))
+        })
+    }
+
+    /// Every resource's USE verdict against `th`, in the overview's order. Kept for the
+    /// thresholds last asked for; other thresholds derive (and keep) them again.
+    pub fn verdicts(&self, th: &Thresholds) -> Table<Verdict> {
+        self.derived
+            .get_if(
+                &self.derived.verdicts,
+                |(kept, _)| **kept == *th,
+                || (Box::new(th.clone()), verdict::judge(self, th).into()),
+            )
+            .1
+    }
+
+    /// Drops the kept tables; they are derived again if asked for.
+    pub fn forget_derived(&self) {
+        self.derived.clear();
+    }
+
+    /// How many derived tables this snapshot keeps now.
+    pub fn derived_kept(&self) -> usize {
+        self.derived.kept()
+    }
+
+    /// True when some derived table may be kept (cheap: no lock).
+    pub fn holds_derived(&self) -> bool {
+        self.derived.held()
     }
 
     fn task_scale(&self) -> TaskScale {

@@ -234,8 +234,8 @@ pub struct SocketFigures {
     pub listen_worst: Option<ListenFill>,
 }
 
-/// Per-socket rates, matching sockets across samples by (inode, cookie). Computed on demand
-/// by the panes so the ring never holds a copy per snapshot.
+/// Per-socket rates, matching sockets across samples by (inode, cookie).
+/// `Snapshot::socket_rates` keeps the result; this derives it afresh.
 pub fn socket_rates(prev: Option<&SocketSample>, cur: &SocketSample, dt_s: f64) -> Vec<SockRate> {
     let before: HashMap<(u32, u64), &TcpSock> = match prev {
         Some(p) if dt_s > 0.0 => p.tcp.iter().map(|s| (s.key(), s.as_ref())).collect(),

@@ -9,14 +9,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 
-use super::use_pane::{UseCell, UseRow};
 use super::{Entry, Pane, PaneId, Reply, ViewCtx};
-use crate::model::thresholds::Thresholds;
-use crate::collectors::perf::DEFAULT_TOP_N;
 use crate::model::Snapshot;
 use crate::model::fields::Value;
-use crate::model::perf::{self, Ev, Rates};
-use crate::theme::Level;
+use crate::model::perf::{DEFAULT_TOP_N, Ev, Rates};
 use crate::widgets::fmt;
 use crate::widgets::table::{self, Column, Hit, Look, TableState, table_key};
 use crate::widgets::text::fit;
@@ -29,9 +25,6 @@ pub const KEYS: &[(&str, &str)] = &[
     ("t", "threads of the counted processes instead of processes"),
     ("] / [", "count 8 more / fewer processes (default 32)"),
 ];
-
-/// IPC below this is flagged in the overview: most cycles are stalled (memory, branches).
-const IPC_LOW: f64 = 0.5;
 
 /// A task row as the table draws it: the task, and whether hardware counters are off (their
 /// figures then read n/a rather than -).
@@ -203,7 +196,7 @@ fn comm_of(s: &Snapshot, pid: u32, tid: Option<u32>) -> String {
 /// The task table's rows, unsorted.
 pub fn task_rows(s: &Snapshot, show_threads: bool) -> Vec<TaskRow> {
     let mut rows: Vec<TaskRow> = Vec::new();
-    for p in &perf::tasks(s).procs {
+    for p in &s.perf_tasks().procs {
         if show_threads {
             rows.extend(p.threads.iter().map(|t| TaskRow {
                 id: t.tid,
@@ -338,68 +331,6 @@ fn shown_for_keys(cols: &[Column<PerfRow>], hw_off: bool) -> Vec<&Column<PerfRow
     cols.iter()
         .filter(|c| !hw_off || !HW.contains(&c.name))
         .collect()
-}
-
-/// The overview's "CPU counters" row: IPC where hardware counters work (low IPC means
-/// stalled cycles, a saturation hint), cycles and CPU clock as utilization.
-pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
-    let p = &s.cur.perf;
-    let tot = &s.perf.total;
-    let na = |r: &str| UseCell::na(r);
-    let hw_why = p.hw_reason.as_deref().map(short_reason);
-    let (u, sat) = if s.perf.cpus.is_empty() {
-        let r = p
-            .system_reason
-            .as_deref()
-            .map(short_reason)
-            .unwrap_or("not collected yet");
-        (na(r), na(r))
-    } else {
-        let cycles = tot.get(Ev::Cycles);
-        let u = match (cycles, &hw_why) {
-            (Some(c), _) => UseCell {
-                text: format!("{:.2}Gcyc/s{}", c / 1e9, star(tot)),
-                level: Level::Ok,
-                why: None,
-            },
-            (None, Some(r)) => na(r),
-            (None, None) => UseCell {
-                text: "-".into(),
-                level: Level::Unknown,
-                why: None,
-            },
-        };
-        let ipc = tot.ipc();
-        let sat = match (ipc, &hw_why) {
-            (Some(i), _) => UseCell {
-                text: format!("IPC {i:.2}{}", star(tot)),
-                level: if i < IPC_LOW { Level::Warn } else { Level::Ok },
-                why: Some(format!("IPC {i:.2}: cycles stalled (memory or branches)")),
-            },
-            (None, Some(r)) => na(r),
-            (None, None) => UseCell {
-                text: "IPC -".into(),
-                level: Level::Unknown,
-                why: None,
-            },
-        };
-        (u, sat)
-    };
-    vec![UseRow {
-        resource: "CPU counters".into(),
-        pane: Some(PaneId::Perf),
-        u,
-        s: sat,
-        e: UseCell::na("counters have no error figures"),
-    }]
-}
-
-/// The part of a reason in parentheses, for narrow cells: "no PMU in this VM".
-fn short_reason(r: &str) -> &str {
-    match (r.find('('), r.rfind(')')) {
-        (Some(a), Some(b)) if b > a => &r[a + 1..b],
-        _ => r,
-    }
 }
 
 fn star(r: &Rates) -> &'static str {

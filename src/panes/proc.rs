@@ -218,7 +218,7 @@ impl ProcState {
         if self.built.as_ref() == Some(&key) {
             return;
         }
-        let mut tasks = if self.show_threads {
+        let all = if self.show_threads {
             let t = snap.threads();
             self.threads_missing = t.is_none();
             t.unwrap_or_else(|| snap.tasks())
@@ -227,10 +227,11 @@ impl ProcState {
             snap.tasks()
         };
         let terms = parse_filter(&self.filter);
-        tasks.retain(|t| terms.iter().all(|term| term_matches(t, term)));
         let net = &snap.sockets.per_pid;
-        let mut rows: Vec<ProcRow> = tasks
-            .into_iter()
+        let mut rows: Vec<ProcRow> = all
+            .iter()
+            .filter(|t| terms.iter().all(|term| term_matches(t, term)))
+            .cloned()
             .map(|task| ProcRow {
                 net: net.get(&task.rec.pid()).copied(),
                 hz: snap.cur.hz,

@@ -2,7 +2,6 @@
 //! per cache (OBJS ACTIVE USE OBJ SIZE SLABS OBJ/SLAB CACHE SIZE GROWTH/s NAME), sortable on
 //! any column. Without root the pane says why there is nothing to show.
 
-use std::cmp::Ordering;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -10,15 +9,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::use_pane::{UseCell, UseRow};
 use super::{Entry, Pane, PaneId, Reply, ViewCtx};
-use crate::model::thresholds::Thresholds;
-use crate::collectors::slab::DENIED_REASON;
 use crate::model::Snapshot;
 use crate::model::fields::Value;
-use crate::model::slab::{self, SlabCache, gauge_rate};
-use crate::theme::Level;
-use crate::widgets::fmt;
+use crate::model::slab::{self, SlabCache};
+use crate::widgets::fmt::{self, signed_bytes_rate};
 use crate::widgets::table::{self, Column, Hit, Look, TableState, name_key, table_key};
 use crate::widgets::text::fit;
 
@@ -32,12 +27,6 @@ pub const KEYS: &[(&str, &str)] = &[
         "sort by OBJS ACTIVE USE SIZE OBJ/SLAB SLABS CACHE GROWTH NAME",
     ),
 ];
-
-/// SUnreclaim growth (bytes/s) from which the overview turns yellow and red. One interval
-/// is noisy; a leak is the same colour interval after interval. A megabyte a second of
-/// unreclaimable memory fills a gigabyte in under 20 minutes.
-const GROWTH_WARN: f64 = 1024.0 * 1024.0;
-const GROWTH_CRIT: f64 = 16.0 * 1024.0 * 1024.0;
 
 /// A cache row: the cache as read, its growth, and the page size its size is counted in.
 #[derive(Clone, Debug)]
@@ -145,13 +134,6 @@ impl SlabState {
     }
 }
 
-fn cmp_f(a: Option<f64>, b: Option<f64>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.total_cmp(&b),
-        (a, b) => a.is_some().cmp(&b.is_some()),
-    }
-}
-
 fn page_size(s: &Snapshot) -> u64 {
     if s.cur.slab.page_size > 0 {
         s.cur.slab.page_size
@@ -189,10 +171,11 @@ impl Pane for SlabState {
             return;
         }
         let page = page_size(s);
-        let mut rows: Vec<SlabRow> = slab::caches(s)
-            .into_iter()
+        let mut rows: Vec<SlabRow> = s
+            .slab_caches()
+            .iter()
             .map(|r| SlabRow {
-                cache: r.cache.clone(),
+                cache: SlabCache::clone(&r.cache),
                 growth_bps: r.growth_bps,
                 page,
             })
@@ -253,96 +236,6 @@ fn handle_key(st: &mut SlabState, key: KeyEvent) -> bool {
     true
 }
 
-/// A signed byte rate: `+4.0K`, `-512B`, `0`, or `-` without an interval.
-pub fn signed_bytes_rate(v: Option<f64>) -> String {
-    match v {
-        None => "-".into(),
-        Some(x) if x.abs() < 0.5 => "0".into(),
-        Some(x) if x > 0.0 => format!("+{}", fmt::bytes(x.round() as u64)),
-        Some(x) => format!("-{}", fmt::bytes((-x).round() as u64)),
-    }
-}
-
-/// SUnreclaim and its growth per second, from meminfo.
-fn unreclaim(s: &Snapshot) -> Option<(u64, Option<f64>)> {
-    let cur = s.cur.mem.info.as_ref()?.sunreclaim;
-    let prev = s
-        .prev
-        .as_ref()
-        .and_then(|p| p.mem.info.as_ref())
-        .map(|m| m.sunreclaim);
-    Some((cur, prev.and_then(|p| gauge_rate(p, cur, s.dt_s))))
-}
-
-/// The slab row of the USE overview: SUnreclaim and its growth (a leak is steady growth),
-/// the fastest-growing cache; n/a when slabinfo is unreadable.
-pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
-    let Some(totals) = s.slab.totals else {
-        let why = if s.cur.note("slab") == Some(DENIED_REASON) {
-            "needs root"
-        } else {
-            "slabinfo unreadable"
-        };
-        return vec![UseRow {
-            resource: "Slab".into(),
-            pane: Some(PaneId::Slab),
-            u: UseCell::na(why),
-            s: UseCell::na(why),
-            e: UseCell::na(why),
-        }];
-    };
-    let u = match unreclaim(s) {
-        Some((bytes, growth)) => UseCell {
-            text: format!(
-                "unrecl {} {}/s",
-                fmt::bytes(bytes),
-                signed_bytes_rate(growth)
-            ),
-            level: Level::of(growth, GROWTH_WARN, GROWTH_CRIT),
-            why: Some(format!(
-                "unreclaimable slab grows {}/s (leak?)",
-                signed_bytes_rate(growth)
-            )),
-        },
-        None => UseCell::na("meminfo unreadable"),
-    };
-    let caches = slab::caches(s);
-    let top = caches
-        .iter()
-        .filter(|c| c.growth_bps.is_some_and(|g| g > 0.0))
-        .max_by(|a, b| cmp_f(a.growth_bps, b.growth_bps));
-    let used = if totals.total_bytes > 0 {
-        totals.active_bytes as f64 * 100.0 / totals.total_bytes as f64
-    } else {
-        0.0
-    };
-    let sat = UseCell {
-        text: match top {
-            Some(c) => format!(
-                "{used:.0}% objs · {} {}/s",
-                fit(&c.cache.name, 16),
-                signed_bytes_rate(c.growth_bps)
-            ),
-            None => format!("{used:.0}% objs used"),
-        },
-        level: Level::of(top.and_then(|c| c.growth_bps), GROWTH_WARN, GROWTH_CRIT),
-        why: top.map(|c| {
-            format!(
-                "cache {} grows {}/s",
-                fit(&c.cache.name, 30),
-                signed_bytes_rate(c.growth_bps)
-            )
-        }),
-    };
-    vec![UseRow {
-        resource: "Slab".into(),
-        pane: Some(PaneId::Slab),
-        u,
-        s: sat,
-        e: UseCell::na("the kernel keeps no slab error counters"),
-    }]
-}
-
 fn kib(b: u64) -> String {
     format!("{:.2}K", b as f64 / 1024.0)
 }
@@ -360,7 +253,7 @@ fn draw(f: &mut Frame, area: Rect, st: &SlabState, ctx: &ViewCtx) {
     let t = ctx.theme;
     let [head, mem, table_area] = areas(area, s);
 
-    let mem_line = match unreclaim(s) {
+    let mem_line = match slab::unreclaim(s) {
         Some((b, g)) => {
             let recl = s.cur.mem.info.as_ref().map_or(0, |m| m.sreclaimable);
             Line::from(vec![

@@ -11,16 +11,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::use_pane::{UseCell, UseRow};
 use super::{Entry, Pane, PaneId, Reply, ViewCtx};
-use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::model::fields::Value;
 use crate::model::sockets::{
-    LISTEN_NEAR_FULL_PCT, SockRate, TCP_ESTABLISHED, TcpInfo, TCP_LISTEN, TCP_SYN_RECV,
-    TCP_TIME_WAIT, socket_rates, state_name,
+    SockRate, TCP_ESTABLISHED, TcpInfo, TCP_LISTEN, TCP_SYN_RECV,
+    TCP_TIME_WAIT, state_name,
 };
-use crate::theme::Level;
 use crate::widgets::fmt;
 use crate::widgets::table::{self, Column, Hit, Look, TableState, table_key};
 use crate::widgets::text::fit;
@@ -346,18 +343,16 @@ fn matches(r: &SockRate, words: &[String]) -> bool {
 
 /// The sockets the filter lets through, with their rates, unsorted.
 fn rates(snap: &Snapshot, filter: &str) -> Vec<SockRate> {
-    let mut rows = socket_rates(
-        snap.prev.as_ref().map(|p| &p.sockets),
-        &snap.cur.sockets,
-        snap.dt.sockets,
-    );
     let words: Vec<String> = filter
         .to_lowercase()
         .split_whitespace()
         .map(String::from)
         .collect();
-    rows.retain(|r| matches(r, &words));
-    rows
+    snap.socket_rates()
+        .iter()
+        .filter(|r| matches(r, &words))
+        .cloned()
+        .collect()
 }
 
 fn ms(us: u32) -> String {
@@ -507,11 +502,12 @@ pub fn draw_process_sockets(f: &mut Frame, area: Rect, ctx: &ViewCtx, pid: u32) 
     let s = &snap.cur.sockets;
     let [head, table_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    let mut rows: Vec<SockRate> =
-        socket_rates(snap.prev.as_ref().map(|p| &p.sockets), s, snap.dt.sockets)
-            .into_iter()
-            .filter(|r| r.sock.owner.as_ref().is_some_and(|o| o.pid == pid))
-            .collect();
+    let mut rows: Vec<SockRate> = snap
+        .socket_rates()
+        .iter()
+        .filter(|r| r.sock.owner.as_ref().is_some_and(|o| o.pid == pid))
+        .cloned()
+        .collect();
     rows.sort_by(|a, b| {
         cmp_opt(b.tx_bps, a.tx_bps)
             .then_with(|| cmp_opt(b.rx_bps, a.rx_bps))
@@ -556,94 +552,4 @@ pub fn draw_process_sockets(f: &mut Frame, area: Rect, ctx: &ViewCtx, pid: u32) 
     };
     // Sorted by TX, then RX, above; no column is marked.
     table::draw(f, table_area, &TableState::new("", true), &cols, &rows, &look);
-}
-
-/// The "TCP sockets" row of the USE overview: socket-level saturation (listen queues near
-/// their backlog, zero windows) and errors (sockets retransmitting in the interval). The
-/// stack-wide TCP counters from /proc/net/snmp are the net pane's row.
-pub fn use_rows(s: &Snapshot, _th: &Thresholds) -> Vec<UseRow> {
-    let ss = &s.cur.sockets;
-    let f = &s.sockets;
-    if let Some(e) = &ss.error
-        && ss.tcp.is_empty()
-    {
-        let why = if e.contains("fixture") {
-            "no captures"
-        } else {
-            "netlink refused"
-        };
-        return vec![UseRow {
-            resource: "TCP sockets".into(),
-            pane: Some(PaneId::Sock),
-            u: UseCell::na(why),
-            s: UseCell::na(why),
-            e: UseCell::na(why),
-        }];
-    }
-    let estab = f.tcp_by_state[usize::from(TCP_ESTABLISHED)];
-    let u = UseCell {
-        text: format!(
-            "{estab} est {}/s",
-            fmt::bytes_rate(f.tx_bps.zip(f.rx_bps).map(|(t, r)| t + r))
-        ),
-        level: if s.has_rates() {
-            Level::Ok
-        } else {
-            Level::Unknown
-        },
-        why: None,
-    };
-    let worst = f.listen_worst.as_ref();
-    let worst_pct = worst.map(|w| w.pct());
-    let lq_level = Level::of(worst_pct, 50.0, LISTEN_NEAR_FULL_PCT);
-    let zw_level = if f.zero_window > 0 {
-        Level::Warn
-    } else {
-        Level::Ok
-    };
-    let partial = if ss.partial { " · partial" } else { "" };
-    let sat = UseCell {
-        text: format!(
-            "lsnq {} ({} full) zwin {}{partial}",
-            worst_pct
-                .map(|p| format!("{p:.0}%"))
-                .unwrap_or_else(|| "-".into()),
-            f.listen_near_full,
-            f.zero_window
-        ),
-        level: lq_level.max(zw_level),
-        why: worst.map(|w| {
-            format!(
-                "accept queue of {} holds {} of backlog {}; {} sockets at zero window",
-                w.local, w.queue, w.backlog, f.zero_window
-            )
-        }),
-    };
-    let e = match (f.retrans_sockets, f.retrans_segs) {
-        (Some(n), Some(segs)) => UseCell {
-            text: format!("retr {n} socks"),
-            level: if n >= 10 {
-                Level::Crit
-            } else if n > 0 {
-                Level::Warn
-            } else {
-                Level::Ok
-            },
-            why: Some(format!(
-                "{n} TCP sockets retransmitted {segs} segments in the last interval"
-            )),
-        },
-        _ => UseCell {
-            text: "-".into(),
-            level: Level::Unknown,
-            why: None,
-        },
-    };
-    vec![UseRow {
-        resource: "TCP sockets".into(),
-        pane: Some(PaneId::Sock),
-        u,
-        s: sat,
-        e,
-    }]
 }

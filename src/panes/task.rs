@@ -11,8 +11,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::{Action, Reply, ViewCtx};
-use crate::model::detail::{Focus, TaskDetail, ThreadDetail, ThreadRates, thread_rates};
-use crate::model::{Snapshot, TaskList, TaskRate, TaskRecord, rate};
+use crate::model::detail::{
+    DetailRates, Focus, TaskDetail, ThreadDetail, ThreadRates, detail_of, proc_cpu, thread_cpu,
+};
+use crate::model::{Snapshot, TaskRate, TaskRecord};
 use crate::widgets::text::fit;
 use crate::widgets::{self, fmt};
 
@@ -95,37 +97,13 @@ fn find_proc(snap: &Snapshot, pid: u32, start_time: u64) -> Option<Arc<TaskRecor
     Some(Arc::clone(p)).filter(|p| p.stat.start_time == start_time)
 }
 
-fn detail_of(s: &crate::model::Sample, pid: u32, start_time: u64) -> Option<&TaskDetail> {
-    s.detail
-        .as_ref()
-        .filter(|d| d.pid == pid && d.start_time == start_time)
-}
-
-/// %CPU of one process over the interval ending at `snap`.
-fn proc_cpu(snap: &Snapshot, pid: u32, start_time: u64) -> Option<f64> {
-    let prev = snap.prev.as_ref()?;
-    let find = |procs: &TaskList| {
-        let p = procs.find_pid(pid)?;
-        Some(Arc::clone(p)).filter(|p| p.stat.start_time == start_time)
-    };
-    let (a, b) = (find(&prev.tasks.procs)?, find(&snap.cur.tasks.procs)?);
-    let ticks = |r: &TaskRecord| r.stat.utime.saturating_add(r.stat.stime);
-    rate(ticks(&a), ticks(&b), snap.dt.tasks).map(|t| t * 100.0 / snap.cur.hz.max(1) as f64)
-}
-
 fn thread_in(d: &TaskDetail, tid: u32) -> Option<&ThreadDetail> {
-    d.threads.iter().find(|t| t.tid == tid)
+    d.thread(tid)
 }
 
-/// %CPU of one thread over the interval ending at `snap`, from the detail samples.
-fn thread_cpu(snap: &Snapshot, pid: u32, start: u64, tid: u32) -> Option<f64> {
-    let cur = thread_in(detail_of(&snap.cur, pid, start)?, tid)?;
-    let prev = snap
-        .prev
-        .as_ref()
-        .and_then(|p| detail_of(p, pid, start))
-        .and_then(|d| thread_in(d, tid));
-    thread_rates(prev, cur, snap.dt.detail, snap.cur.hz).cpu_pct
+/// The drill-down task's rates when the snapshot's detail is about this process.
+fn rates_of(snap: &Snapshot, pid: u32, start: u64) -> Option<Arc<DetailRates>> {
+    snap.detail_rates().filter(|r| r.is_of(pid, start))
 }
 
 fn crumbs(levels: &[Level]) -> String {
@@ -284,7 +262,6 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
         return;
     };
     let detail = detail_of(&snap.cur, pid, start);
-    let prev = snap.prev.as_ref().and_then(|p| detail_of(p, pid, start));
     let hz = snap.cur.hz;
     let mut lines: Vec<Line> = Vec::new();
     let kv = |pairs: &[(&'static str, String)]| {
@@ -331,8 +308,8 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
                         .unwrap_or_else(|| "n/a".into()),
                 ),
             ]));
-            let r = detail
-                .map(|d| process_rates(d, prev, snap.dt.detail, hz))
+            let r = rates_of(snap, pid, start)
+                .map(|r| r.process)
                 .unwrap_or_default();
             lines.extend(figures(&r, detail.map(|d| &d.main), false, &kv));
             let st = detail.and_then(|d| d.main.status);
@@ -423,8 +400,9 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
                     t.dim,
                 )),
                 Some(th) => {
-                    let r =
-                        thread_rates(prev.and_then(|p| thread_in(p, tid)), th, snap.dt.detail, hz);
+                    let r = rates_of(snap, pid, start)
+                        .map(|r| r.thread(tid))
+                        .unwrap_or_default();
                     lines.push(kv(&[
                         ("thread", fit(&th.comm, 20)),
                         ("tid", th.tid.to_string()),
@@ -480,7 +458,7 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
             let sock_h = (nsock + 2).min(a.table.height / 2).max(2);
             let [threads, sockets] =
                 Layout::vertical([Constraint::Min(2), Constraint::Length(sock_h)]).areas(a.table);
-            draw_threads(f, threads, view, ctx, detail, prev);
+            draw_threads(f, threads, view, ctx, detail);
             super::sock::draw_process_sockets(f, sockets, ctx, pid);
         }
         Some(tid) => {
@@ -489,28 +467,6 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
             });
         }
     }
-}
-
-/// The process's figures. stat and io count the whole process, but status's context
-/// switches and schedstat describe only the leader thread, so those are summed over threads.
-fn process_rates(d: &TaskDetail, prev: Option<&TaskDetail>, dt_s: f64, hz: u64) -> ThreadRates {
-    let mut r = thread_rates(prev.map(|p| &p.main), &d.main, dt_s, hz);
-    if d.threads.is_empty() {
-        return r;
-    }
-    let per: Vec<ThreadRates> = d
-        .threads
-        .iter()
-        .map(|t| thread_rates(prev.and_then(|p| thread_in(p, t.tid)), t, dt_s, hz))
-        .collect();
-    let sum = |f: fn(&ThreadRates) -> Option<f64>| {
-        let v: Vec<f64> = per.iter().filter_map(f).collect();
-        (!v.is_empty()).then(|| v.iter().sum())
-    };
-    r.cswch_s = sum(|t| t.cswch_s);
-    r.nvcswch_s = sum(|t| t.nvcswch_s);
-    r.runq_ms_s = sum(|t| t.runq_ms_s);
-    r
 }
 
 /// The CPU, context-switch and run-queue line for a thread or the process.
@@ -555,13 +511,13 @@ fn draw_threads(
     view: &TaskView,
     ctx: &ViewCtx,
     detail: Option<&TaskDetail>,
-    prev: Option<&TaskDetail>,
 ) {
     let t = ctx.theme;
     let snap = ctx.snap;
     let Some(d) = detail else { return };
+    let rates = rates_of(snap, d.pid, d.start_time);
     // Counters per thread where the perf collector counts this process (tiptop's view).
-    let perf = crate::model::perf::tasks(snap);
+    let perf = snap.perf_tasks();
     let counted = perf.threads(d.pid).filter(|th| !th.is_empty());
     let mut names = vec![
         "TID", "S", "%USR", "%SYS", "%CPU", "CSW/s", "NVCSW/s", "RUNQms/s",
@@ -598,8 +554,7 @@ fn draw_threads(
         .skip(offset)
         .take(visible)
         .map(|th| {
-            let p = prev.and_then(|p| thread_in(p, th.tid));
-            let r = thread_rates(p, th, snap.dt.detail, snap.cur.hz);
+            let r = rates.as_ref().map(|r| r.thread(th.tid)).unwrap_or_default();
             let counters = counted.map(|c| {
                 let rates = c.iter().find(|x| x.tid == th.tid).map(|x| &x.rates);
                 let mcyc = rates

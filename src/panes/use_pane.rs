@@ -11,9 +11,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use super::{Action, Entry, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
+use crate::model::verdict::{Cell as VerdictCell, Verdict};
 use crate::theme::Level;
-use crate::widgets::fmt;
-use crate::widgets::text::fit;
+use crate::widgets::text::{fit, sanitize};
 use unicode_width::UnicodeWidthStr;
 
 pub const KEYS: &[(&str, &str)] = &[
@@ -36,6 +36,7 @@ pub struct UseState {
     pub selected: usize,
 }
 
+/// One cell of a verdict as text: what the overview draws.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UseCell {
     pub text: String,
@@ -44,233 +45,39 @@ pub struct UseCell {
     pub why: Option<String>,
 }
 
-impl UseRow {
-    /// A resource whose collector has nothing yet.
-    pub fn not_collected(resource: &str) -> UseRow {
-        UseRow {
-            resource: resource.into(),
-            pane: None,
-            u: UseCell::na("not yet collected"),
-            s: UseCell::na("not yet collected"),
-            e: UseCell::na("not yet collected"),
-        }
-    }
-}
-
 impl UseCell {
-    pub fn na(reason: &str) -> UseCell {
+    fn of(c: &VerdictCell) -> UseCell {
         UseCell {
-            text: "n/a".into(),
-            level: Level::Unknown,
-            why: Some(reason.into()),
+            text: c.figure.to_string(),
+            level: c.level,
+            why: c.reason.as_ref().map(ToString::to_string),
         }
     }
 }
 
+/// One verdict as text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UseRow {
     pub resource: String,
-    pub pane: Option<PaneId>,
     pub u: UseCell,
     pub s: UseCell,
     pub e: UseCell,
 }
 
-fn worst(levels: &[Level]) -> Level {
-    levels.iter().copied().max().unwrap_or(Level::Unknown)
-}
-
-/// The rows of the overview for one snapshot; pure, so tested directly.
-pub fn use_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
-    let mut rows = vec![cpu_row(s, th), mem_row(s, th)];
-    rows.extend(super::disk::use_rows(s, th));
-    rows.extend(fs_rows(s, th));
-    rows.extend(super::net::use_rows(s, th));
-    rows.extend(super::sock::use_rows(s, th));
-    rows.extend(super::slab::use_rows(s, th));
-    rows.extend(super::perf::use_rows(s, th));
-    rows
-}
-
-fn cpu_row(s: &Snapshot, th: &Thresholds) -> UseRow {
-    let busy = s.cpu.total.map(|c| c.busy());
-    let u = UseCell {
-        text: busy
-            .map(|b| format!("{b:.1}% busy"))
-            .unwrap_or_else(|| "-".into()),
-        level: Level::of(busy, th.cpu_util.warn, th.cpu_util.crit),
-        why: busy.map(|b| format!("CPU {b:.0}% busy (red from {:.0}%)", th.cpu_util.crit)),
-    };
-    let ncpu = s.cpu.ncpu as f64;
-    // procs_running includes the tasks on CPU: beyond one per CPU they wait.
-    let runq = f64::from(s.cur.cpu.procs_running) / ncpu;
-    let psi = s.psi_cpu_some;
-    let runq_level = Level::of(Some(runq), th.cpu_runq.warn, th.cpu_runq.crit);
-    let psi_level = Level::of(psi, th.psi_some.warn, th.psi_some.crit);
-    let psi_text = match psi {
-        Some(p) => format!(" psi {p:.1}%"),
-        None if s.cur.cpu.psi.is_none() => " psi n/a".into(),
-        None => String::new(),
-    };
-    let sat = UseCell {
-        text: format!("runq {runq:.2}/cpu{psi_text}"),
-        level: worst(&[runq_level, psi_level]),
-        why: Some(format!(
-            "{} runnable on {} CPUs, {} tasks stalled on CPU{}",
-            s.cur.cpu.procs_running,
-            s.cpu.ncpu,
-            psi.map(|p| format!("{p:.1}% of the time"))
-                .unwrap_or_else(|| "n/a".into()),
-            if runq_level == Level::Crit {
-                " (run queue)"
-            } else {
-                " (PSI)"
-            }
-        )),
-    };
-    UseRow {
-        resource: format!("CPU ({})", s.cpu.ncpu),
-        pane: Some(PaneId::Cpu),
-        u,
-        s: sat,
-        e: UseCell {
-            text: "n/a".into(),
-            level: Level::Unknown,
-            why: None,
-        },
+impl UseRow {
+    pub fn of(v: &Verdict) -> UseRow {
+        UseRow {
+            resource: sanitize(&v.resource.to_string()).into_owned(),
+            u: UseCell::of(&v.u),
+            s: UseCell::of(&v.s),
+            e: UseCell::of(&v.e),
+        }
     }
 }
 
-fn mem_row(s: &Snapshot, th: &Thresholds) -> UseRow {
-    let used = s.free.and_then(|f| f.used_pct());
-    let u = match used {
-        Some(p) => UseCell {
-            text: format!("{p:.1}% used"),
-            level: Level::of(used, th.mem_util.warn, th.mem_util.crit),
-            why: Some(format!("memory {p:.0}% used (total - available)")),
-        },
-        None => UseCell::na("meminfo unreadable"),
-    };
-    let m = &s.mem;
-    let swap = m.si_kbs.zip(m.so_kbs).map(|(i, o)| i + o);
-    let levels = [
-        Level::of(swap, th.swap_kbs.warn, th.swap_kbs.crit),
-        Level::of(m.majfault_s, th.majflt_s.warn, th.majflt_s.crit),
-        Level::of(s.psi_mem_some, th.psi_some.warn, th.psi_some.crit),
-    ];
-    let sat = UseCell {
-        text: format!(
-            "swap {}/s maj {}/s scan {}/s psi {}",
-            fmt::bytes_rate(swap.map(|k| k * 1024.0)),
-            fmt::count_rate(m.majfault_s),
-            fmt::count_rate(m.pgscan_s),
-            s.psi_mem_some
-                .map(|p| format!("{p:.1}%"))
-                .unwrap_or_else(|| "n/a".into()),
-        ),
-        level: if s.has_rates() {
-            worst(&levels)
-        } else {
-            Level::Unknown
-        },
-        why: Some(format!(
-            "swapping {}/s, {} major faults/s, memory stalls {}",
-            fmt::bytes_rate(swap.map(|k| k * 1024.0)),
-            fmt::count_rate(m.majfault_s),
-            s.psi_mem_some
-                .map(|p| format!("{p:.1}%"))
-                .unwrap_or_else(|| "n/a".into())
-        )),
-    };
-    let e = match m.oom_kills {
-        Some(k) => UseCell {
-            text: format!("oom {k}"),
-            level: if k > 0 { Level::Crit } else { Level::Ok },
-            why: Some(format!(
-                "{k} processes killed by the OOM killer in the last interval"
-            )),
-        },
-        None if s.cur.mem.vm.is_some() => UseCell {
-            text: "-".into(),
-            level: Level::Unknown,
-            why: None,
-        },
-        None => UseCell::na("vmstat unreadable"),
-    };
-    UseRow {
-        resource: "Memory".into(),
-        pane: Some(PaneId::Mem),
-        u,
-        s: sat,
-        e,
-    }
-}
-
-/// Filesystem capacity: the fullest few mounts, worst first.
-fn fs_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
-    let mut fs: Vec<_> = s
-        .cur
-        .fs
-        .iter()
-        .filter_map(|f| Some((f.used_pct()?, f)))
-        .collect();
-    fs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let shown = 2;
-    let mut rows: Vec<UseRow> = fs
-        .iter()
-        .take(shown)
-        .map(|(p, f)| {
-            let ino = f.inodes_used_pct();
-            UseRow {
-                resource: format!("FS {}", f.mount),
-                pane: Some(PaneId::Disk),
-                u: UseCell {
-                    text: format!("{p:.1}% of {}", fmt::bytes(f.total_bytes)),
-                    level: Level::of(Some(*p), th.fs_util.warn, th.fs_util.crit),
-                    why: Some(format!("{} is {p:.0}% full", f.mount)),
-                },
-                s: UseCell {
-                    text: ino
-                        .map(|i| format!("inode {i:.1}%"))
-                        .unwrap_or_else(|| "inode n/a".into()),
-                    level: Level::of(ino, th.fs_util.warn, th.fs_util.crit),
-                    why: Some(format!(
-                        "{} inodes {}% used",
-                        f.mount,
-                        ino.unwrap_or(0.0) as u32
-                    )),
-                },
-                e: UseCell {
-                    text: "n/a".into(),
-                    level: Level::Unknown,
-                    why: None,
-                },
-            }
-        })
-        .collect();
-    if fs.len() > shown {
-        let rest = fs.len() - shown;
-        rows.push(UseRow {
-            resource: format!("FS +{rest}"),
-            pane: Some(PaneId::Disk),
-            u: UseCell {
-                text: format!("≤ {:.1}%", fs[shown].0),
-                level: Level::Ok,
-                why: None,
-            },
-            s: UseCell {
-                text: String::new(),
-                level: Level::Unknown,
-                why: None,
-            },
-            e: UseCell {
-                text: String::new(),
-                level: Level::Unknown,
-                why: None,
-            },
-        });
-    }
-    rows
+/// The overview's rows for one snapshot, as text (the verdicts are the model's).
+pub fn text_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
+    s.verdicts(th).iter().map(UseRow::of).collect()
 }
 
 pub const ENTRY: Entry = Entry {
@@ -289,26 +96,24 @@ impl Pane for UseState {
     }
 
     fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
-        let rows = use_rows(ctx.snap, ctx.thresholds);
+        let verdicts = ctx.snap.verdicts(ctx.thresholds);
         match key.code {
             KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(rows.len().saturating_sub(1))
+                self.selected = (self.selected + 1).min(verdicts.len().saturating_sub(1))
             }
             KeyCode::Up => self.selected = self.selected.saturating_sub(1),
             KeyCode::Enter => {
-                return match rows.get(self.selected) {
-                    Some(UseRow {
-                        pane: Some(p),
-                        resource,
-                        ..
-                    }) => Reply::Do(Action::Show {
-                        pane: *p,
-                        target: Target::Resource(resource.clone()),
-                    }),
-                    Some(r) => Reply::Do(Action::Status(format!(
-                        "{}: no pane for this resource yet",
-                        r.resource
-                    ))),
+                return match verdicts.get(self.selected) {
+                    Some(v) => match PaneId::from_name(v.pane) {
+                        Some(pane) => Reply::Do(Action::Show {
+                            pane,
+                            target: Target::Resource(UseRow::of(v).resource),
+                        }),
+                        None => Reply::Do(Action::Status(format!(
+                            "{}: no pane for this resource yet",
+                            UseRow::of(v).resource
+                        ))),
+                    },
                     None => Reply::Handled,
                 };
             }
@@ -366,7 +171,7 @@ pub fn column_widths(rows: &[UseRow], width: u16) -> [u16; 4] {
 fn draw(f: &mut Frame, area: Rect, st: &UseState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
-    let rows = use_rows(s, ctx.thresholds);
+    let rows = text_rows(s, ctx.thresholds);
     let reds: Vec<String> = rows
         .iter()
         .flat_map(|r| [&r.u, &r.s, &r.e].into_iter().map(move |c| (r, c)))

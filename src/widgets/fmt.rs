@@ -55,6 +55,36 @@ pub fn pct(v: Option<f64>) -> String {
     }
 }
 
+/// A signed byte rate: `+4.0K`, `-512B`, `0`, or `-` without an interval.
+pub fn signed_bytes_rate(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if x.abs() < 0.5 => "0".into(),
+        Some(x) if x > 0.0 => format!("+{}", bytes(x.round() as u64)),
+        Some(x) => format!("-{}", bytes((-x).round() as u64)),
+    }
+}
+
+/// A link's speed and duplex as ethtool would abbreviate them: `10G/f`, `100M/h`, `n/a`.
+pub fn link_speed(mbps: Option<u64>, duplex: Option<crate::model::net::Duplex>) -> String {
+    use crate::model::net::Duplex;
+    match (mbps, duplex) {
+        (None, _) => "n/a".into(),
+        (Some(s), d) => {
+            let base = if s >= 1000 && s % 1000 == 0 {
+                format!("{}G", s / 1000)
+            } else {
+                format!("{s}M")
+            };
+            match d {
+                Some(Duplex::Full) => format!("{base}/f"),
+                Some(Duplex::Half) => format!("{base}/h"),
+                None => base,
+            }
+        }
+    }
+}
+
 /// CPU time in clock ticks as top's TIME+: `m:ss.cc`, or `h:mm:ss` past an hour.
 pub fn time_plus(ticks: u64, hz: u64) -> String {
     let hz = hz.max(1);

@@ -4,6 +4,7 @@
 pub mod fmt;
 pub mod table;
 pub mod text;
+pub mod verdict;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

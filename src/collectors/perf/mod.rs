@@ -19,8 +19,6 @@ use super::procroot::ProcRoot;
 use crate::model::perf::{CounterSet, PerfSample, ProcCounters, ThreadCounters};
 use crate::model::{Note, TaskRecord};
 
-/// Processes counted per thread when the perf pane asks and no other number is set.
-pub const DEFAULT_TOP_N: u32 = 32;
 /// At most this many counter descriptors (one per event per thread or CPU), and never more
 /// than a fifth of the open-files limit: the task sweep keeps most of the rest.
 const MAX_FDS: usize = 4096;

@@ -1,0 +1,354 @@
+//! How the model's USE verdicts read: the text of each cell's figures and of each reason.
+//! The model carries them as values (`model::verdict`); their `Display` lives here, beside
+//! the number formats it uses. Text from data (mounts, cache names) is raw until drawn.
+
+use std::fmt::{self, Display, Formatter};
+
+use super::fmt::{bytes, bytes_rate, count, count_rate, link_speed, signed_bytes_rate};
+use super::text::fit;
+use crate::model::verdict::{Figure, Reason, Stall};
+
+fn pct_or_na(v: Option<f64>) -> String {
+    v.map(|p| format!("{p:.1}%"))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+fn star(scaled: bool) -> &'static str {
+    if scaled { "*" } else { "" }
+}
+
+impl Display for Figure {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Figure::NotAvailable => f.write_str("n/a"),
+            Figure::Pending => f.write_str("-"),
+            Figure::Blank => Ok(()),
+            Figure::CpuBusy(Some(b)) => write!(f, "{b:.1}% busy"),
+            Figure::CpuBusy(None) => f.write_str("-"),
+            Figure::CpuRunq { per_cpu, psi } => {
+                write!(f, "runq {per_cpu:.2}/cpu")?;
+                match psi {
+                    Stall::Pct(p) => write!(f, " psi {p:.1}%"),
+                    Stall::Unreadable => f.write_str(" psi n/a"),
+                    Stall::NoInterval => Ok(()),
+                }
+            }
+            Figure::MemUsed(p) => write!(f, "{p:.1}% used"),
+            Figure::MemPressure {
+                swap_kbs,
+                majflt_s,
+                pgscan_s,
+                psi,
+            } => write!(
+                f,
+                "swap {}/s maj {}/s scan {}/s psi {}",
+                bytes_rate(swap_kbs.map(|k| k * 1024.0)),
+                count_rate(*majflt_s),
+                count_rate(*pgscan_s),
+                pct_or_na(*psi),
+            ),
+            Figure::OomKills(k) => write!(f, "oom {k}"),
+            Figure::FsUsed { pct, total_bytes } => {
+                write!(f, "{pct:.1}% of {}", bytes(*total_bytes))
+            }
+            Figure::FsInodes(Some(i)) => write!(f, "inode {i:.1}%"),
+            Figure::FsInodes(None) => f.write_str("inode n/a"),
+            Figure::FsRest(p) => write!(f, "≤ {p:.1}%"),
+            Figure::DiskUtil(u) => write!(f, "{u:.1}% util"),
+            Figure::DiskQueueShare { pct, depth, util } => {
+                write!(f, "{pct:.1}% of qd {depth}, util {util:.0}%")
+            }
+            Figure::DiskQueue { aqu, psi } => {
+                write!(f, "aqu {aqu:.2}")?;
+                match psi {
+                    Some(p) => write!(f, " psi {p:.1}%"),
+                    None => Ok(()),
+                }
+            }
+            Figure::IoErrors(n) => write!(f, "ioerr {n}"),
+            Figure::UtilAtMost(u) => write!(f, "≤{u:.1}%"),
+            Figure::DiskQueueAtMost(a) => write!(f, "aqu ≤{a:.2}"),
+            Figure::NicUtil(u) => write!(f, "{u:.1}% util"),
+            Figure::NicTraffic(b) => write!(f, "n/a {}/s", bytes_rate(Some(*b))),
+            Figure::NicUtilAtMost(Some(u)) => write!(f, "≤{u:.1}%"),
+            Figure::NicUtilAtMost(None) => f.write_str("n/a"),
+            Figure::Drops(d) => write!(f, "drop {}/s", count(*d)),
+            Figure::Errors(e) => write!(f, "err {}/s", count(*e)),
+            Figure::TcpEstab(n) => write!(f, "{n} estab"),
+            Figure::TcpSaturation {
+                retrans_pct,
+                listen_s,
+            } => write!(
+                f,
+                "retr {retrans_pct:.1}% lsn {}/s",
+                listen_s.map(count).unwrap_or_else(|| "n/a".into())
+            ),
+            Figure::TcpErrors { resets_s, inerr_s } => {
+                write!(f, "rst {} inerr {}", count(*resets_s), count(*inerr_s))
+            }
+            Figure::SockTraffic { estab, bytes_s } => {
+                write!(f, "{estab} est {}/s", bytes_rate(*bytes_s))
+            }
+            Figure::SockQueues {
+                worst_pct,
+                near_full,
+                zero_window,
+                partial,
+            } => write!(
+                f,
+                "lsnq {} ({near_full} full) zwin {zero_window}{}",
+                worst_pct
+                    .map(|p| format!("{p:.0}%"))
+                    .unwrap_or_else(|| "-".into()),
+                if *partial { " · partial" } else { "" }
+            ),
+            Figure::SockRetrans(n) => write!(f, "retr {n} socks"),
+            Figure::SlabUnreclaim {
+                bytes: b,
+                growth_bps,
+            } => {
+                write!(
+                    f,
+                    "unrecl {} {}/s",
+                    bytes(*b),
+                    signed_bytes_rate(*growth_bps)
+                )
+            }
+            Figure::SlabTopCache {
+                objs_used_pct,
+                cache,
+                growth_bps,
+            } => write!(
+                f,
+                "{objs_used_pct:.0}% objs · {} {}/s",
+                fit(cache, 16),
+                signed_bytes_rate(*growth_bps)
+            ),
+            Figure::SlabObjsUsed(u) => write!(f, "{u:.0}% objs used"),
+            Figure::Gcycles { per_s, scaled } => {
+                write!(f, "{:.2}Gcyc/s{}", per_s / 1e9, star(*scaled))
+            }
+            Figure::Ipc { ipc, scaled } => write!(f, "IPC {ipc:.2}{}", star(*scaled)),
+            Figure::IpcPending => f.write_str("IPC -"),
+        }
+    }
+}
+
+impl Display for Reason {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NotAvailable(m) => m.fmt(f),
+            Reason::CpuBusy { pct, crit } => {
+                write!(f, "CPU {pct:.0}% busy (red from {crit:.0}%)")
+            }
+            Reason::CpuQueue {
+                running,
+                ncpu,
+                psi,
+                by_runq,
+            } => write!(
+                f,
+                "{running} runnable on {ncpu} CPUs, {} tasks stalled on CPU{}",
+                psi.map(|p| format!("{p:.1}% of the time"))
+                    .unwrap_or_else(|| "n/a".into()),
+                if *by_runq { " (run queue)" } else { " (PSI)" }
+            ),
+            Reason::MemUsed(p) => write!(f, "memory {p:.0}% used (total - available)"),
+            Reason::MemPressure {
+                swap_kbs,
+                majflt_s,
+                psi,
+            } => write!(
+                f,
+                "swapping {}/s, {} major faults/s, memory stalls {}",
+                bytes_rate(swap_kbs.map(|k| k * 1024.0)),
+                count_rate(*majflt_s),
+                pct_or_na(*psi)
+            ),
+            Reason::OomKills(k) => write!(
+                f,
+                "{k} processes killed by the OOM killer in the last interval"
+            ),
+            Reason::FsFull { mount, pct } => write!(f, "{mount} is {pct:.0}% full"),
+            Reason::FsInodes { mount, pct } => {
+                write!(f, "{mount} inodes {}% used", pct.unwrap_or(0.0) as u32)
+            }
+            Reason::DiskBusy { util, crit } => {
+                write!(f, "busy {util:.0}% of the interval (red from {crit:.0}%)")
+            }
+            Reason::DiskQueue { aqu, w_await_ms } => write!(
+                f,
+                "queue {aqu:.1} requests deep, await w {w_await_ms:.1} ms"
+            ),
+            Reason::DiskUse(v, bands) => f.write_str(&v.u_why(bands)),
+            Reason::DiskWaiting(v, bands) => f.write_str(&v.s_why(bands)),
+            Reason::IoStall(p) => write!(f, "tasks stalled on I/O {p:.1}% of the time"),
+            Reason::IoErrors(n) => {
+                write!(f, "{n} I/O errors in the interval (device/ioerr_cnt)")
+            }
+            Reason::OtherDiskErrors(n) => write!(f, "{n} I/O errors on the other disks"),
+            Reason::NicUtil {
+                pct,
+                speed_mbps,
+                duplex,
+            } => write!(f, "{pct:.0}% of {} link", link_speed(*speed_mbps, *duplex)),
+            Reason::NicDrops { rx_s, tx_s, fifo_s } => write!(
+                f,
+                "{} rx + {} tx drops/s, {} fifo overruns/s",
+                count(*rx_s),
+                count(*tx_s),
+                count(*fifo_s)
+            ),
+            Reason::NicErrors {
+                rx_s,
+                tx_s,
+                frame_s,
+                carrier_s,
+                colls_s,
+            } => write!(
+                f,
+                "{} rx + {} tx errors/s, frame {}, carrier {}, colls {}",
+                count(*rx_s),
+                count(*tx_s),
+                count(*frame_s),
+                count(*carrier_s),
+                count(*colls_s)
+            ),
+            Reason::MoreInterfaces(n) => write!(f, "{n} more interfaces"),
+            Reason::MoreDrops { drops_s, more } => {
+                write!(f, "{} drops/s on {more} more interfaces", count(*drops_s))
+            }
+            Reason::MoreErrors { errors_s, more } => {
+                write!(f, "{} errors/s on {more} more interfaces", count(*errors_s))
+            }
+            Reason::TcpEstab(n) => write!(f, "{n} established connections"),
+            Reason::TcpRetrans { segs_s, pct } => write!(
+                f,
+                "{}/s segments retransmitted, {pct:.1}% of sent",
+                count(*segs_s)
+            ),
+            Reason::TcpListen(l) => write!(
+                f,
+                "listen queue overflows+drops {}/s",
+                l.map(count).unwrap_or_default()
+            ),
+            Reason::TcpErrors { resets_s, inerr_s } => write!(
+                f,
+                "{}/s established resets, {}/s segments in error",
+                count(*resets_s),
+                count(*inerr_s)
+            ),
+            Reason::ListenQueue {
+                local,
+                queue,
+                backlog,
+                zero_window,
+            } => write!(
+                f,
+                "accept queue of {local} holds {queue} of backlog {backlog}; {zero_window} sockets at zero window"
+            ),
+            Reason::SockRetrans { socks, segs } => write!(
+                f,
+                "{socks} TCP sockets retransmitted {segs} segments in the last interval"
+            ),
+            Reason::UnreclaimGrowth(g) => write!(
+                f,
+                "unreclaimable slab grows {}/s (leak?)",
+                signed_bytes_rate(*g)
+            ),
+            Reason::CacheGrowth { cache, growth_bps } => write!(
+                f,
+                "cache {} grows {}/s",
+                fit(cache, 30),
+                signed_bytes_rate(*growth_bps)
+            ),
+            Reason::Ipc(i) => write!(f, "IPC {i:.2}: cycles stalled (memory or branches)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::net::Duplex;
+    use crate::model::verdict::Missing;
+
+    #[test]
+    fn figures_read_as_the_overview_shows_them() {
+        let cases = [
+            (Figure::CpuBusy(Some(51.04)), "51.0% busy"),
+            (
+                Figure::CpuRunq {
+                    per_cpu: 0.5,
+                    psi: Stall::Unreadable,
+                },
+                "runq 0.50/cpu psi n/a",
+            ),
+            (
+                Figure::SockQueues {
+                    worst_pct: Some(100.0),
+                    near_full: 1,
+                    zero_window: 0,
+                    partial: true,
+                },
+                "lsnq 100% (1 full) zwin 0 · partial",
+            ),
+            (
+                Figure::SlabTopCache {
+                    objs_used_pct: 97.4,
+                    cache: "kmalloc-rcl-4096-with-a-long-name".into(),
+                    growth_bps: Some(2048.0),
+                },
+                "97% objs · kmalloc-rcl-4096 +2.0K/s",
+            ),
+            (Figure::FsRest(12.34), "≤ 12.3%"),
+            (Figure::UtilAtMost(12.34), "≤12.3%"),
+            (Figure::NicTraffic(2048.0), "n/a 2.0K/s"),
+            (Figure::Blank, ""),
+        ];
+        for (fig, text) in cases {
+            assert_eq!(fig.to_string(), text, "{fig:?}");
+        }
+    }
+
+    #[test]
+    fn reasons_read_as_the_overview_shows_them() {
+        let cases = [
+            (
+                Reason::CpuBusy {
+                    pct: 95.4,
+                    crit: 90.0,
+                },
+                "CPU 95% busy (red from 90%)",
+            ),
+            (
+                Reason::NicUtil {
+                    pct: 80.0,
+                    speed_mbps: Some(10_000),
+                    duplex: Some(Duplex::Full),
+                },
+                "80% of 10G/f link",
+            ),
+            (
+                Reason::NotAvailable(Missing::Counters(
+                    "hardware events unavailable (no PMU in this VM)".into(),
+                )),
+                "no PMU in this VM",
+            ),
+            (
+                Reason::NotAvailable(Missing::Unreadable("vmstat")),
+                "vmstat unreadable",
+            ),
+            (
+                Reason::FsInodes {
+                    mount: "/".into(),
+                    pct: None,
+                },
+                "/ inodes 0% used",
+            ),
+        ];
+        for (r, text) in cases {
+            assert_eq!(r.to_string(), text, "{r:?}");
+        }
+    }
+}

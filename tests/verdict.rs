@@ -1,0 +1,217 @@
+//! The USE verdicts of the model over the fixture trees: which resources are judged, in what
+//! order, at what level and why (as typed reasons, not text), and that a snapshot keeps its
+//! verdicts for the thresholds it was asked with.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::fixture_roots;
+use usetop::app::config::{Band, Thresholds};
+use usetop::collectors::{Collectors, Request, VirtualClock};
+use usetop::model::Level;
+use usetop::model::Snapshot;
+use usetop::model::verdict::{Figure, Instance, Kind, Missing, Reason, Verdict};
+use usetop::panes::PaneId;
+use usetop::timeline::Timeline;
+
+/// The viewed snapshot after every sample of a fixture sequence, 1 s apart.
+fn snapshot(fixture: &str) -> Arc<Snapshot> {
+    let mut tl = Timeline::new(10);
+    let mut clock = VirtualClock::new();
+    for root in fixture_roots(fixture) {
+        tl.push(Collectors::new(root).sample(&clock, Request::default()));
+        clock.advance(Duration::from_secs(1));
+    }
+    Arc::clone(tl.snapshot().expect("a snapshot"))
+}
+
+fn find<'a>(v: &'a [Verdict], label: &str) -> &'a Verdict {
+    v.iter()
+        .find(|v| v.resource.to_string() == label)
+        .unwrap_or_else(|| panic!("no verdict for {label}: {v:#?}"))
+}
+
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() < 1e-9
+}
+
+#[test]
+fn basic_fixture_levels_and_reasons() {
+    let s = snapshot("basic");
+    let v = s.verdicts(&Thresholds::default());
+    let labels: Vec<String> = v.iter().map(|v| v.resource.to_string()).collect();
+    assert_eq!(
+        labels,
+        [
+            "CPU (3)",
+            "Memory",
+            "Disk vda",
+            "Disk vdb",
+            "Disk sr0",
+            "FS /data",
+            "FS /",
+            "NIC eth0",
+            "NIC wlan0",
+            "TCP",
+            "TCP sockets",
+            "Slab",
+            "CPU counters",
+        ]
+    );
+    // Every verdict opens a pane that exists.
+    for x in v.iter() {
+        assert!(
+            PaneId::all().any(|p| p.name() == x.pane),
+            "{}: no pane {}",
+            x.resource,
+            x.pane
+        );
+    }
+
+    let cpu = find(&v, "CPU (3)");
+    assert_eq!(cpu.resource.instance, Instance::Count(3));
+    assert_eq!(cpu.pane, "cpu");
+    assert_eq!(cpu.u.level, Level::Ok);
+    assert!(
+        matches!(cpu.u.reason, Some(Reason::CpuBusy { pct, crit }) if close(pct, 66.0) && crit == 90.0)
+    );
+    // 5 runnable on 3 CPUs is 1.67 per CPU: yellow, and PSI (not the queue) is named.
+    assert_eq!(cpu.s.level, Level::Warn);
+    assert_eq!(
+        cpu.s.reason,
+        Some(Reason::CpuQueue {
+            running: 5,
+            ncpu: 3,
+            psi: Some(10.0),
+            by_runq: false
+        })
+    );
+    assert_eq!(cpu.e.figure, Figure::NotAvailable);
+    assert_eq!(cpu.e.reason, None);
+
+    let mem = find(&v, "Memory");
+    assert_eq!(mem.s.level, Level::Warn);
+    assert_eq!(mem.e.level, Level::Crit);
+    assert_eq!(mem.e.reason, Some(Reason::OomKills(1)));
+
+    // The busiest disk carries PSI io; the others do not.
+    let vda = find(&v, "Disk vda");
+    assert_eq!(vda.pane, "disk");
+    assert_eq!(vda.resource.name(), Some("vda"));
+    assert_eq!(vda.u.level, Level::Warn);
+    assert_eq!(vda.s.reason, Some(Reason::IoStall(3.0)));
+    assert!(matches!(vda.s.figure, Figure::DiskQueue { psi: Some(p), .. } if p == 3.0));
+    assert!(matches!(
+        find(&v, "Disk vdb").s.figure,
+        Figure::DiskQueue { psi: None, .. }
+    ));
+
+    let data = find(&v, "FS /data");
+    assert_eq!(data.u.level, Level::Crit);
+    assert!(
+        matches!(&data.u.reason, Some(Reason::FsFull { mount, pct }) if mount == "/data" && pct.round() == 95.0)
+    );
+
+    let eth0 = find(&v, "NIC eth0");
+    assert_eq!(eth0.s.level, Level::Warn);
+    assert_eq!(
+        eth0.s.reason,
+        Some(Reason::NicDrops {
+            rx_s: 3.0,
+            tx_s: 1.0,
+            fifo_s: 1.0
+        })
+    );
+    // No link speed: traffic instead of %util, and nothing to judge.
+    let wlan = find(&v, "NIC wlan0");
+    assert!(matches!(wlan.u.figure, Figure::NicTraffic(_)));
+    assert_eq!((wlan.u.level, &wlan.u.reason), (Level::Unknown, &None));
+
+    let tcp = find(&v, "TCP");
+    assert_eq!(tcp.s.level, Level::Crit);
+    assert_eq!(
+        tcp.s.reason,
+        Some(Reason::TcpRetrans {
+            segs_s: 100.0,
+            pct: 5.0
+        })
+    );
+
+    let socks = find(&v, "TCP sockets");
+    assert_eq!(
+        socks.cells().map(|c| c.reason.clone()),
+        [(); 3].map(|_| Some(Reason::NotAvailable(Missing::NoCaptures)))
+    );
+
+    let slab = find(&v, "Slab");
+    assert!(matches!(&slab.s.reason, Some(Reason::CacheGrowth { cache, .. }) if cache == "dentry"));
+    assert_eq!(
+        slab.e.reason,
+        Some(Reason::NotAvailable(Missing::NoSlabErrorCounters))
+    );
+}
+
+#[test]
+fn many_devices_are_summarised_worst_first() {
+    let s = snapshot("disknet_big");
+    let v = s.verdicts(&Thresholds::default());
+    let disks: Vec<&Verdict> = v.iter().filter(|v| v.resource.kind == Kind::Disk).collect();
+    // sdc has I/O errors: red, so before the busier disks.
+    assert_eq!(disks[0].resource.name(), Some("sdc"));
+    assert_eq!(disks[0].e.level, Level::Crit);
+    assert_eq!(disks[0].e.reason, Some(Reason::IoErrors(2)));
+    assert_eq!(disks[3].resource.instance, Instance::Rest(27));
+    assert_eq!(disks.len(), 4);
+    let nic_rest = v
+        .iter()
+        .find(|v| v.resource.kind == Kind::Nic && matches!(v.resource.instance, Instance::Rest(_)))
+        .expect("a NIC summary");
+    assert_eq!(nic_rest.u.reason, Some(Reason::MoreInterfaces(17)));
+    assert_eq!(find(&v, "FS +5").u.figure, Figure::FsRest(74.0));
+}
+
+#[test]
+fn missing_sources_say_why() {
+    let s = snapshot("disknet_empty");
+    let v = s.verdicts(&Thresholds::default());
+    assert_eq!(
+        find(&v, "Disks").u.reason,
+        Some(Reason::NotAvailable(Missing::NoBlockDevices))
+    );
+    let nics = find(&v, "NICs");
+    assert_eq!(nics.u.level, Level::Unknown);
+    assert!(
+        matches!(&nics.u.reason, Some(Reason::NotAvailable(Missing::Note(n))) if n.ends_with("proc/net/dev: not found")),
+        "{nics:?}"
+    );
+    assert_eq!(
+        find(&v, "Slab").u.reason,
+        Some(Reason::NotAvailable(Missing::Unreadable("slabinfo")))
+    );
+}
+
+#[test]
+fn verdicts_are_kept_for_the_thresholds_asked() {
+    let s = snapshot("basic");
+    let th = Thresholds::default();
+    let a = s.verdicts(&th);
+    assert!(Arc::ptr_eq(&a, &s.verdicts(&th)), "derived twice");
+    // Other thresholds judge again: CPU 66% busy is red from 60%.
+    let strict = Thresholds {
+        cpu_util: Band {
+            warn: 50.0,
+            crit: 60.0,
+        },
+        ..Thresholds::default()
+    };
+    let b = s.verdicts(&strict);
+    assert!(!Arc::ptr_eq(&a, &b));
+    assert_eq!(a[0].u.level, Level::Ok);
+    assert_eq!(b[0].u.level, Level::Crit);
+    assert!(matches!(b[0].u.reason, Some(Reason::CpuBusy { crit, .. }) if crit == 60.0));
+    assert!(Arc::ptr_eq(&b, &s.verdicts(&strict)));
+    // Back to the first thresholds: the same verdicts as before.
+    assert_eq!(*a, *s.verdicts(&th));
+}
