@@ -41,7 +41,27 @@ fn sees_own_loopback_sockets_with_owner_and_byte_deltas() {
         pairs.push((c, s));
     }
     let mut col = SocketCollector::new(&ProcRoot::default());
-    let before = sample(&mut col);
+    // Our six sockets, each with its tcp_info, before any byte moves: a dump taken while
+    // another test churns sockets can still miss one without flagging itself interrupted.
+    let ours = |s: &SocketSample| {
+        s.tcp
+            .iter()
+            .filter(|t| {
+                (t.local.port() == port || t.peer.port() == port)
+                    && t.state == TCP_ESTABLISHED
+                    && t.info.is_some()
+            })
+            .count()
+    };
+    let mut before = sample(&mut col);
+    for _ in 0..20 {
+        if ours(&before) == 6 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        before = sample(&mut col);
+    }
+    assert_eq!(ours(&before), 6, "{:#?}", before.tcp);
     // Client i sends (i+1) * 100 KiB; the server echoes back half of it.
     for (i, (c, s)) in pairs.iter_mut().enumerate() {
         let n = (i + 1) * 100 * 1024;
