@@ -44,6 +44,11 @@ pub struct Sample {
     pub detail: Option<super::detail::TaskDetail>,
     /// Figures that could not be read this time, with the reason (shown as `n/a`).
     pub notes: Vec<Note>,
+    /// The USE checklist's remaining sources. Not part of the positional encoding above: a
+    /// recording carries it as a section after the sample (`store::format::encode_sample`),
+    /// which a version-1 file lacks; it then reads as not recorded.
+    #[serde(skip)]
+    pub checklist: super::checklist::ChecklistSample,
 }
 
 /// Something that could not be read, and why. `source` is a short stable key such as

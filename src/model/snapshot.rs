@@ -171,6 +171,8 @@ pub struct Snapshot {
     pub sockets: SocketFigures,
     pub slab: SlabFigures,
     pub perf: PerfFigures,
+    /// The rest of the USE checklist, over its own measured interval.
+    pub checklist: super::checklist::ChecklistFigures,
 }
 
 fn psi_pct(p: Option<&PsiLine>, c: Option<&PsiLine>, dt_s: f64) -> Option<f64> {
@@ -197,6 +199,7 @@ impl Snapshot {
         );
         let free = cur.mem.info.as_ref().map(FreeFigures::from_meminfo);
         let psi = |f: fn(&Sample) -> Option<&PsiLine>| psi_pct(p.and_then(f), f(&cur), dt_s);
+        let checklist = super::checklist::derive(p, &cur, &cpu, mem.oom_kills, dt_s);
         Snapshot {
             seq,
             psi_cpu_some: psi(|s| s.cpu.psi.as_ref().map(|p| &p.some)),
@@ -207,6 +210,7 @@ impl Snapshot {
             sockets: sockets::derive(p.map(|p| &p.sockets), &cur.sockets, dt_s),
             slab: slab::derive(p.map(|p| &p.slab), &cur.slab, dt_s),
             perf: perf::derive(p.map(|p| &p.perf), &cur.perf, dt_s),
+            checklist,
             dt_s,
             cpu,
             mem,
@@ -238,6 +242,7 @@ impl Snapshot {
             hz: self.cur.hz,
             page_size: self.cur.page_size,
             mem_total: self.cur.mem.info.as_ref().map(|m| m.total),
+            delayacct: self.checklist.delayacct.counts(),
         }
     }
 

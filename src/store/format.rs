@@ -6,7 +6,8 @@
 //! file   = magic "USETOPRC" | version u32 | header_len u32 | header_crc u32 | header (postcard)
 //!          frame*
 //! frame  = sync "UFRM" | kind u32 | len u64 | wall_ms i64 | crc u32 | payload[len]
-//!          key frame (kind 0):   payload = zstd(postcard(Sample))
+//!          key frame (kind 0):   payload = zstd(sample)
+//!          sample = postcard(Sample) | postcard(ChecklistSample)  (the latter from version 2)
 //!          delta frame (kind 1): the same, compressed with the previous frame's postcard
 //!                                bytes as zstd's reference prefix
 //!          crc = crc32(kind | len | wall_ms | payload)
@@ -19,13 +20,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Sample;
+use crate::model::checklist::ChecklistSample;
+
 pub const MAGIC: &[u8; 8] = b"USETOPRC";
 pub const SYNC: &[u8; 4] = b"UFRM";
-/// Bumped when a change would make an older reader misread a file. Adding `#[serde(default)]`
-/// fields at the end of `Sample` does not bump it: postcard is positional, so older readers
-/// would misread those too, which is why every new field goes last and why a reader refuses
-/// files whose version is newer than its own.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped when a change would make an older reader misread a file: postcard is positional,
+/// so a field added to `Sample` shifts everything after it, and a reader refuses files whose
+/// version is newer than its own. Version 2 appended the checklist section to every sample.
+pub const FORMAT_VERSION: u32 = 2;
+/// The first version whose samples are followed by their `ChecklistSample`. Older samples
+/// read with `checklist.read == false`: those figures are n/a, "not in this recording".
+pub const CHECKLIST_SINCE: u32 = 2;
 pub const PRELUDE_LEN: usize = 8 + 4 + 4 + 4;
 pub const FRAME_HEAD_LEN: usize = 4 + 4 + 8 + 8 + 4;
 pub const KIND_KEY: u32 = 0;
@@ -56,6 +62,22 @@ pub struct Header {
     pub start_wall_ms: i64,
     /// Sampling interval the recorder was asked for, in milliseconds.
     pub interval_ms: u64,
+}
+
+/// A sample's bytes as a frame carries them (before compression).
+pub fn encode_sample(s: &Sample) -> Result<Vec<u8>, postcard::Error> {
+    let mut raw = postcard::to_stdvec(s)?;
+    raw.extend_from_slice(&postcard::to_stdvec(&s.checklist)?);
+    Ok(raw)
+}
+
+/// A frame's decompressed bytes as a `Sample`, for a file of format `version`.
+pub fn decode_sample(raw: &[u8], version: u32) -> Result<Sample, postcard::Error> {
+    let (mut sample, rest) = postcard::take_from_bytes::<Sample>(raw)?;
+    if version >= CHECKLIST_SINCE {
+        sample.checklist = postcard::from_bytes::<ChecklistSample>(rest)?;
+    }
+    Ok(sample)
 }
 
 pub fn frame_crc(kind: u32, len: u64, wall_ms: i64, payload: &[u8]) -> u32 {

@@ -223,8 +223,9 @@ impl<B: Bytes> Reader<B> {
                     continue;
                 }
             };
+            let version = self.header.format_version;
             let decoded = decompress(&payload, prefix.as_deref()).and_then(|raw| {
-                let sample = postcard::from_bytes::<Sample>(&raw).map_err(|e| e.to_string())?;
+                let sample = format::decode_sample(&raw, version).map_err(|e| e.to_string())?;
                 Ok((raw, sample))
             });
             match decoded {
