@@ -108,6 +108,8 @@ pub struct SystemRecord {
     pub psi_cpu_some_pct: Option<f64>,
     pub psi_mem_some_pct: Option<f64>,
     pub psi_mem_full_pct: Option<f64>,
+    #[serde(flatten)]
+    pub checklist: super::checklist::SystemChecklist,
 }
 
 impl SystemRecord {
@@ -157,6 +159,7 @@ impl SystemRecord {
             psi_cpu_some_pct: s.psi_cpu_some,
             psi_mem_some_pct: s.psi_mem_some,
             psi_mem_full_pct: s.psi_mem_full,
+            checklist: super::checklist::SystemChecklist::from_snapshot(s),
         }
     }
 }
@@ -176,6 +179,8 @@ pub struct CpuRecord {
     pub guest_pct: Option<f64>,
     pub gnice_pct: Option<f64>,
     pub idle_pct: Option<f64>,
+    #[serde(flatten)]
+    pub checklist: super::checklist::CpuChecklist,
 }
 
 /// One process over one interval (pidstat -u -r -d). `comm` only: command lines can hold
@@ -197,6 +202,8 @@ pub struct ProcRecord {
     pub write_bytes_per_s: Option<f64>,
     pub minflt_per_s: Option<f64>,
     pub majflt_per_s: Option<f64>,
+    /// Block-I/O delay of the main thread; `null` while delay accounting is off.
+    pub blkio_delay_ms_per_s: Option<f64>,
 }
 
 fn cpu_records(s: &Snapshot) -> Vec<CpuRecord> {
@@ -216,6 +223,7 @@ fn cpu_records(s: &Snapshot) -> Vec<CpuRecord> {
             guest_pct: p.map(|p| p.guest),
             gnice_pct: p.map(|p| p.gnice),
             idle_pct: p.map(|p| p.idle),
+            checklist: super::checklist::CpuChecklist::for_cpu(s, *id),
         })
         .collect()
 }
@@ -239,6 +247,7 @@ fn proc_records(s: &Snapshot) -> Vec<ProcRecord> {
             write_bytes_per_s: t.write_bps,
             minflt_per_s: t.minflt_s,
             majflt_per_s: t.majflt_s,
+            blkio_delay_ms_per_s: t.blkio_delay_ms_s,
         })
         .collect()
 }
