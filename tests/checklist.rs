@@ -554,3 +554,26 @@ fn thresholds_for_the_new_cells_load_from_the_config() {
     assert_eq!(s.checklist.softnet_drop_level(&c.thresholds), Level::Ok);
     assert_eq!(s.checklist.files_level(&c.thresholds), Level::Warn);
 }
+
+/// What rarely changes is one allocation for every sample of a ring: the notes of what a
+/// machine lacks, and the block stacks.
+#[test]
+fn unchanged_notes_and_stacks_are_shared_between_samples() {
+    let roots = fixture_roots("checklist");
+    let mut c = Collectors::new(roots[0].clone());
+    let mut clock = VirtualClock::new();
+    let a = c.sample(&clock, Request::default());
+    clock.advance(Duration::from_secs(1));
+    let b = c.sample(&clock, Request::default());
+    assert!(!a.checklist.block_stack.is_empty());
+    assert!(Arc::ptr_eq(
+        &a.checklist.block_stack,
+        &b.checklist.block_stack
+    ));
+    let roots = fixture_roots("checklist_bare");
+    let mut c = Collectors::new(roots[0].clone());
+    let a = c.sample(&clock, Request::default());
+    let b = c.sample(&clock, Request::default());
+    assert!(a.checklist.notes.len() >= 5, "{:?}", a.checklist.notes);
+    assert!(Arc::ptr_eq(&a.checklist.notes, &b.checklist.notes));
+}

@@ -86,8 +86,8 @@ pub struct ChecklistSample {
     pub delayacct: Option<bool>,
     /// What could not be read, and why (by `source::*`). Kept apart from the sample's own
     /// notes: most of these are hardware a machine simply lacks (no EDAC in a VM), not a
-    /// failure the status line should report.
-    pub notes: Vec<Note>,
+    /// failure the status line should report. Shared between samples while unchanged.
+    pub notes: Arc<Vec<Note>>,
 }
 
 impl ChecklistSample {

@@ -144,6 +144,8 @@ pub struct ChecklistCollector {
     since: Option<u32>,
     /// A read found a discovered file gone: discover again next sample.
     stale: bool,
+    /// The layout's notes, shared by every sample until the next discovery.
+    notes: Arc<Vec<Note>>,
 }
 
 fn note(notes: &mut Vec<Note>, source: &str, reason: impl Into<String>) {
@@ -188,6 +190,7 @@ impl ChecklistCollector {
             layout: Layout::default(),
             since: None,
             stale: false,
+            notes: Arc::default(),
         }
     }
 
@@ -233,25 +236,30 @@ impl ChecklistCollector {
         }
         let mut out = ChecklistSample {
             read: true,
-            notes: self.layout.notes.clone(),
             numa_nodes: self.layout.numa_nodes.len() as u32,
             block_stack: Arc::clone(&self.layout.block_stack),
             threads_max: self.layout.threads_max,
             pid_max: self.layout.pid_max,
             ..ChecklistSample::default()
         };
-        self.sample_proc(&mut out);
+        let mut extra = Vec::new();
+        self.sample_proc(&mut out, &mut extra);
         self.sample_cpu_files(&mut out);
-        self.sample_counters(&mut out);
-        self.sample_nics(net, &mut out);
+        self.sample_counters(&mut out, &mut extra);
+        self.sample_nics(net, &mut out, &mut extra);
+        // Unchanged notes are the same Arc in every sample the ring holds.
+        out.notes = if extra.is_empty() {
+            Arc::clone(&self.notes)
+        } else {
+            Arc::new(self.notes.iter().cloned().chain(extra).collect())
+        };
         let t1 = clock.mono_ns();
         out.mono_ns = t0 + t1.saturating_sub(t0) / 2;
         out
     }
 
     /// The /proc files: schedstat, interrupts, softnet_stat, file-nr, task_delayacct.
-    fn sample_proc(&mut self, out: &mut ChecklistSample) {
-        let notes = &mut out.notes;
+    fn sample_proc(&mut self, out: &mut ChecklistSample, notes: &mut Vec<Note>) {
         if self.layout.schedstat {
             let path = self.root.proc_path("schedstat");
             match self.read(&path).map(parse_proc_schedstat) {
@@ -381,7 +389,7 @@ impl ChecklistCollector {
     }
 
     /// EDAC, NUMA nodes and ext4 error counts.
-    fn sample_counters(&mut self, out: &mut ChecklistSample) {
+    fn sample_counters(&mut self, out: &mut ChecklistSample, notes: &mut Vec<Note>) {
         let edac = std::mem::take(&mut self.layout.edac);
         for (name, ce_path, ue_path) in &edac {
             let ce = self.read(ce_path).map(parse_count);
@@ -419,11 +427,7 @@ impl ChecklistCollector {
                 }
             }
             if out.numa.is_empty() {
-                note(
-                    &mut out.notes,
-                    source::NUMA,
-                    "node meminfo/numastat unreadable",
-                );
+                note(notes, source::NUMA, "node meminfo/numastat unreadable");
             }
         }
         let ext4 = std::mem::take(&mut self.layout.ext4);
@@ -441,11 +445,11 @@ impl ChecklistCollector {
 
     /// Detailed error counters, read only for interfaces whose /proc/net/dev sums are not
     /// zero: a zero sum means every counter in it is zero, and most interfaces never err.
-    fn sample_nics(&mut self, net: &NetSample, out: &mut ChecklistSample) {
+    fn sample_nics(&mut self, net: &NetSample, out: &mut ChecklistSample, notes: &mut Vec<Note>) {
         let dir = self.root.sys_path("class/net");
         if !net.ifaces.is_empty() && !dir.is_dir() {
             note(
-                &mut out.notes,
+                notes,
                 source::NIC_ERRORS,
                 format!("{}: not readable", dir.display()),
             );
@@ -554,6 +558,9 @@ impl ChecklistCollector {
         // Unchanged stacks keep the previous Arc, so a ring of samples holds one copy.
         if *l.block_stack == *self.layout.block_stack {
             l.block_stack = Arc::clone(&self.layout.block_stack);
+        }
+        if *self.notes != l.notes {
+            self.notes = Arc::new(std::mem::take(&mut l.notes));
         }
         self.layout = l;
     }
