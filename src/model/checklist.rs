@@ -892,8 +892,9 @@ fn numa(p: Option<&ChecklistSample>, c: &ChecklistSample, dt: f64) -> Avail<Vec<
                 foreign_s: per_s(delta(b.foreign, n.foreign), dt),
                 local_s: per_s(delta(b.local, n.local), dt),
                 other_s: per_s(delta(b.other, n.other), dt),
+                // Past 2^53 pages the division can land a hair above 100.
                 miss_pct: (hit.saturating_add(miss) > 0)
-                    .then(|| miss as f64 * 100.0 / hit.saturating_add(miss) as f64),
+                    .then(|| (miss as f64 * 100.0 / hit.saturating_add(miss) as f64).min(100.0)),
             })
         })
         .collect())
