@@ -142,7 +142,8 @@ pub struct ChecklistCollector {
     layout: Layout,
     /// Samples since the last discovery; `None` before the first.
     since: Option<u32>,
-    /// A read found a discovered file gone: discover again next sample.
+    /// A read found a discovered file gone: discover again next sample. (A file that
+    /// reads but does not parse is skipped, not rediscovered: that would not mend it.)
     stale: bool,
     /// The layout's notes, shared by every sample until the next discovery.
     notes: Arc<Vec<Note>>,
@@ -266,7 +267,7 @@ impl ChecklistCollector {
                 Ok(Ok((_, cpus))) => out.sched = cpus,
                 Ok(Err(e)) => note(notes, source::SCHEDSTAT, format!("{}: {e}", path.display())),
                 Err(e) => {
-                    self.stale = true;
+                    self.stale |= e.is_gone();
                     note(notes, source::SCHEDSTAT, e.to_string());
                 }
             }
@@ -329,13 +330,15 @@ impl ChecklistCollector {
             for (id, path) in &cores {
                 match self.read(path).map(parse_count) {
                     Ok(Ok(v)) => t.cores.push((*id, v)),
-                    _ => self.stale = true,
+                    Err(ReadError::Gone(_)) => self.stale = true,
+                    _ => {}
                 }
             }
             for (id, path) in &pkgs {
                 match self.read(path).map(parse_count) {
                     Ok(Ok(v)) => t.packages.push((*id, v)),
-                    _ => self.stale = true,
+                    Err(ReadError::Gone(_)) => self.stale = true,
+                    _ => {}
                 }
             }
             out.throttle = Some(t);
@@ -352,7 +355,8 @@ impl ChecklistCollector {
                     min_khz: f.min_khz,
                     max_khz: f.max_khz,
                 }),
-                _ => self.stale = true,
+                Err(ReadError::Gone(_)) => self.stale = true,
+                _ => {}
             }
         }
         self.layout.freq = freq;
@@ -400,7 +404,8 @@ impl ChecklistCollector {
                     ce,
                     ue,
                 }),
-                _ => self.stale = true,
+                (Err(ReadError::Gone(_)), _) | (_, Err(ReadError::Gone(_))) => self.stale = true,
+                _ => {}
             }
         }
         self.layout.edac = edac;
@@ -412,7 +417,7 @@ impl ChecklistCollector {
                     .read(&self.root.sys_path(&format!("{dir}/meminfo")))
                     .map(parse_node_meminfo);
                 let Ok(Ok((total, free, used))) = mem else {
-                    self.stale = true;
+                    self.stale |= matches!(mem, Err(ReadError::Gone(_)));
                     continue;
                 };
                 let path = self.root.sys_path(&format!("{dir}/numastat"));
@@ -423,7 +428,8 @@ impl ChecklistCollector {
                         used,
                         ..n
                     }),
-                    _ => self.stale = true,
+                    Err(ReadError::Gone(_)) => self.stale = true,
+                    _ => {}
                 }
             }
             if out.numa.is_empty() {
@@ -437,7 +443,8 @@ impl ChecklistCollector {
                     device: dev.clone(),
                     errors,
                 }),
-                _ => self.stale = true,
+                Err(ReadError::Gone(_)) => self.stale = true,
+                _ => {}
             }
         }
         self.layout.ext4 = ext4;
