@@ -6,7 +6,6 @@
 //! measured interval, each figure with the reason it is n/a when it is; the `*_level`
 //! functions judge them against `Thresholds`, so a cell only has to format.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -14,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::counters::{delta, delta32};
 use super::level::Level;
+use super::net::IfaceStat;
 use super::sample::{FsUsage, Note, Sample};
 use super::snapshot::CpuFigures;
 use super::thresholds::{Band, Thresholds};
@@ -195,7 +195,9 @@ pub struct SoftnetCpu {
     pub backlog_len: Option<u64>,
 }
 
-/// The detailed error counters of one interface (`statistics/*`), cumulative. `/proc/net/dev`
+/// The detailed error counters of one interface (`statistics/*`), cumulative, kept only
+/// for an interface whose sums below are not all zero (`nic_errors` in the derive says
+/// why that is enough). `/proc/net/dev`
 /// shows only their sums: drop = dropped + missed, frame = length + over + crc + frame,
 /// carrier = carrier + aborted + window + heartbeat (fifo has a column of its own there).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -670,7 +672,7 @@ pub fn derive(
         mem_errors: mem_errors(p, c),
         numa: numa(p, c, dt),
         softnet: softnet(p, c, dt),
-        nic_errors: nic_errors(p, c, dt),
+        nic_errors: nic_errors(prev.filter(|_| p.is_some()), cur, dt),
         fs_errors: fs_errors(p, c),
         stacking,
         files: match c.file_nr {
@@ -939,25 +941,43 @@ fn softnet(p: Option<&ChecklistSample>, c: &ChecklistSample, dt: f64) -> Avail<S
     Ok(out)
 }
 
-fn nic_errors(
-    p: Option<&ChecklistSample>,
-    c: &ChecklistSample,
-    dt: f64,
-) -> Avail<Vec<NicErrorRates>> {
-    if c.nic_errors.is_empty() {
-        return Err(missing(c, source::NIC_ERRORS, "no interfaces"));
+/// The collector stores a breakdown only for an interface whose /proc/net/dev sums hiding
+/// it (drop, frame, carrier) are not all zero: with all of them zero, so is every counter
+/// in them. An interface with a sum but no breakdown (its name is no path) is left out.
+fn nic_errors(prev: Option<&Sample>, cur: &Sample, dt: f64) -> Avail<Vec<NicErrorRates>> {
+    let c = &cur.checklist;
+    if !c.read {
+        return Err(Na::NotRecorded);
     }
-    let p = p.ok_or(Na::FirstSample)?;
-    let before: HashMap<&str, &NicErrors> =
-        p.nic_errors.iter().map(|n| (n.iface.as_str(), n)).collect();
-    Ok(c.nic_errors
+    if let Some(why) = c.note(source::NIC_ERRORS) {
+        return Err(Na::Missing(why.to_string()));
+    }
+    if cur.net.ifaces.is_empty() {
+        return Err(Na::Missing(
+            cur.note("net").unwrap_or("no interfaces").to_string(),
+        ));
+    }
+    let prev = prev.filter(|p| p.checklist.read).ok_or(Na::FirstSample)?;
+    let zero = NicErrors::default();
+    let breakdown = |s: &'_ Sample, i: &IfaceStat| -> Option<NicErrors> {
+        let found = s.checklist.nic_errors.iter().find(|e| e.iface == i.name);
+        match found {
+            Some(e) => Some(e.clone()),
+            None if i.rx_drop == 0 && i.rx_frame == 0 && i.tx_carrier == 0 => Some(zero.clone()),
+            None => None,
+        }
+    };
+    Ok(cur
+        .net
+        .ifaces
         .iter()
-        .filter_map(|n| {
-            let b = before.get(n.iface.as_str())?;
+        .filter_map(|i| {
+            let before = prev.net.ifaces.iter().find(|q| q.name == i.name)?;
+            let (b, n) = (breakdown(prev, before)?, breakdown(cur, i)?);
             // Some drivers keep 32-bit counters.
-            let r = |f: fn(&NicErrors) -> u64| per_s(delta32(f(b), f(n)), dt);
+            let r = |f: fn(&NicErrors) -> u64| per_s(delta32(f(&b), f(&n)), dt);
             Some(NicErrorRates {
-                iface: n.iface.clone(),
+                iface: i.name.clone(),
                 rx_missed_s: r(|e| e.rx_missed),
                 rx_over_s: r(|e| e.rx_over),
                 rx_crc_s: r(|e| e.rx_crc),

@@ -474,6 +474,10 @@ impl ChecklistCollector {
             iface: i.name.clone(),
             ..NicErrors::default()
         };
+        // All sums zero: so is every counter in them, and nothing need be read or kept.
+        if i.rx_drop == 0 && i.rx_frame == 0 && i.tx_carrier == 0 {
+            return None;
+        }
         // A name that cannot be a path component (lossy UTF-8, a hostile fixture) is skipped.
         if i.name.is_empty() || i.name.contains(['/', '\u{fffd}']) || i.name == ".." {
             return None;
