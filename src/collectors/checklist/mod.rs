@@ -221,7 +221,6 @@ impl ChecklistCollector {
     /// One sample of every checklist source. `cpus` are the CPUs in /proc/stat (online),
     /// `net` the interfaces just read (their summed counters gate the detailed ones).
     pub fn sample(&mut self, clock: &dyn Clock, cpus: &[u32], net: &NetSample) -> ChecklistSample {
-        let t0 = clock.mono_ns();
         let due = match self.since {
             None => true,
             Some(n) => n + 1 >= REDISCOVER || self.stale || self.layout.cpus != cpus,
@@ -235,6 +234,8 @@ impl ChecklistCollector {
         } else {
             self.since = self.since.map(|n| n + 1);
         }
+        // Stamped around the reads only: a discovery before them is not part of the interval.
+        let t0 = clock.mono_ns();
         let mut out = ChecklistSample {
             read: true,
             numa_nodes: self.layout.numa_nodes.len() as u32,
