@@ -112,6 +112,7 @@ fn dump_names_keep_their_unit_suffix() {
             Unit::BytesPerSec => k.ends_with("_bytes_per_s"),
             Unit::PerSec => k.ends_with("_per_s"),
             Unit::CpuSeconds => k.ends_with("_s"),
+            Unit::MsPerSec => k.ends_with("_ms_per_s"),
             Unit::Count | Unit::Text => true,
         };
         assert!(ok, "{k} does not say its unit {:?}", f.unit);

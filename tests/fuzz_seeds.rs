@@ -51,12 +51,12 @@ fn write_recording_seeds() {
     for (name, bytes) in seeds {
         std::fs::write(dir.join(name), bytes).expect("write");
     }
-    // recording_frames: a u16 length, then the postcard bytes of two samples.
+    // recording_frames: a u16 length, then the bytes of two samples as frames carry them.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/recording_frames");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let raw: Vec<Vec<u8>> = samples
         .iter()
-        .map(|s| postcard::to_stdvec(s).expect("encode"))
+        .map(|s| usetop::store::format::encode_sample(s).expect("encode"))
         .collect();
     for (name, a, b) in [("t0-t1", &raw[0], &raw[1]), ("t1-t2", &raw[1], &raw[2])] {
         let mut seed = (a.len() as u16).to_le_bytes().to_vec();
@@ -67,4 +67,19 @@ fn write_recording_seeds() {
     let mut one = (raw[0].len() as u16).to_le_bytes().to_vec();
     one.extend_from_slice(&raw[0]);
     std::fs::write(dir.join("t0-only"), one).expect("write");
+    // The checklist fixture fills every checklist source, so the section after the sample
+    // is more than notes.
+    let mut src = RootsSource::new(
+        common::fixture_roots("checklist"),
+        Duration::from_secs(1),
+        true,
+    );
+    let cl: Vec<Vec<u8>> = (0..2)
+        .map(|i| src.next_sample(i, Request::default()).expect("sample"))
+        .map(|s| usetop::store::format::encode_sample(&s).expect("encode"))
+        .collect();
+    let mut seed = (cl[0].len() as u16).to_le_bytes().to_vec();
+    seed.extend_from_slice(&cl[0]);
+    seed.extend_from_slice(&cl[1]);
+    std::fs::write(dir.join("checklist-t0-t1"), seed).expect("write");
 }

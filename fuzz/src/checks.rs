@@ -19,7 +19,9 @@ use usetop::model::sockets::StateCounts;
 use usetop::store::format::{self, FRAME_HEAD_LEN, Header};
 use usetop::store::reader::Reader;
 
-use usetop::model::{CpuPct, CpuTimes, PsiLine, Sample, Snapshot, VmCounters};
+use usetop::collectors::checklist::parse as cl;
+use usetop::model::checklist::{self, ChecklistFigures, ChecklistSample, NumaNode};
+use usetop::model::{CpuFigures, CpuPct, CpuTimes, PsiLine, Sample, Snapshot, VmCounters};
 
 pub type Check = fn(&[u8]);
 
@@ -55,6 +57,15 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("read_recording", read_recording),
     ("recording_frames", recording_frames),
     ("parse_fake_perf", parse_fake_perf),
+    ("parse_proc_schedstat", parse_proc_schedstat),
+    ("parse_interrupts_hw", parse_interrupts_hw),
+    ("parse_softnet", parse_softnet),
+    ("parse_node_meminfo", parse_node_meminfo),
+    ("parse_numastat", parse_numastat),
+    ("parse_file_nr", parse_file_nr),
+    ("parse_sys_value", parse_sys_value),
+    ("parse_id_list", parse_id_list),
+    ("parse_cpuinfo_mhz", parse_cpuinfo_mhz),
 ];
 
 pub fn by_name(name: &str) -> Option<Check> {
@@ -567,6 +578,16 @@ pub fn recording_frames(data: &[u8]) {
             .for_each(check_pct);
         let rates = [c.ctxt_s, c.intr_s, c.forks_s];
         rates_ok("cpu", &rates.into_iter().flatten().collect::<Vec<_>>());
+        let k = &snap.checklist;
+        if let Ok(r) = &k.runq {
+            rates_ok("runq", &[r.total_ms_s, r.mean_ms_s]);
+        }
+        if let Ok(sn) = &k.softnet {
+            rates_ok("softnet", &[sn.processed_s, sn.dropped_s, sn.squeezed_s]);
+        }
+        if let Ok(f) = &k.files {
+            assert!(share_ok(f.pct), "files {}%", f.pct);
+        }
         prev = Some(cur);
         seq += 1;
     }
@@ -611,4 +632,157 @@ pub fn parse_fake_perf(data: &[u8]) {
             assert!(v.is_finite() && v >= 0.0, "perf ratio {v}");
         }
     }
+}
+
+// ---- the USE checklist's parsers (collectors/checklist/parse.rs) ----
+
+/// Checklist figures between two checklist samples one second apart, both ways round.
+fn checklist_pair(a: ChecklistSample, b: ChecklistSample) -> [ChecklistFigures; 2] {
+    let at = |ns: u64, c: &ChecklistSample| Sample {
+        mono_ns: ns,
+        checklist: ChecklistSample {
+            read: true,
+            mono_ns: ns,
+            ..c.clone()
+        },
+        ..Sample::default()
+    };
+    let cpu = CpuFigures::default();
+    let (x0, x1) = (at(1_000_000_000, &a), at(2_000_000_000, &b));
+    let (y0, y1) = (at(1_000_000_000, &b), at(2_000_000_000, &a));
+    [
+        checklist::derive(Some(&x0), &x1, &cpu, None, 1.0),
+        checklist::derive(Some(&y0), &y1, &cpu, None, 1.0),
+    ]
+}
+
+pub fn parse_proc_schedstat(data: &[u8]) {
+    let Ok((_, cpus)) = cl::parse_proc_schedstat(data) else {
+        return;
+    };
+    assert!(!cpus.is_empty() && cpus.len() <= cl::MAX_IDS);
+    let c = ChecklistSample {
+        sched: cpus,
+        ..ChecklistSample::default()
+    };
+    for f in checklist_pair(ChecklistSample::default(), c.clone())
+        .iter()
+        .chain(&checklist_pair(c, ChecklistSample::default()))
+    {
+        if let Ok(r) = &f.runq {
+            let v: Vec<f64> = r.per_cpu.iter().map(|(_, v)| *v).collect();
+            rates_ok("runq", &v);
+            rates_ok("runq", &[r.total_ms_s, r.mean_ms_s, r.worst.1]);
+        }
+    }
+}
+
+pub fn parse_interrupts_hw(data: &[u8]) {
+    let Ok(h) = cl::parse_interrupts_hw(data) else {
+        return;
+    };
+    let c = ChecklistSample {
+        hw_irqs: Some(h),
+        ..ChecklistSample::default()
+    };
+    let zero = ChecklistSample {
+        hw_irqs: Some(Default::default()),
+        ..ChecklistSample::default()
+    };
+    let _ = checklist_pair(zero, c);
+}
+
+pub fn parse_softnet(data: &[u8]) {
+    let Ok((lines, _)) = cl::parse_softnet(data) else {
+        return;
+    };
+    assert!(!lines.is_empty() && lines.len() <= cl::MAX_IDS);
+    let c = ChecklistSample {
+        softnet: lines,
+        ..ChecklistSample::default()
+    };
+    let mut zero = c.clone();
+    for l in &mut zero.softnet {
+        (l.processed, l.dropped, l.time_squeeze) = (0, 0, 0);
+    }
+    for f in checklist_pair(zero, c) {
+        if let Ok(s) = &f.softnet {
+            rates_ok("softnet", &[s.processed_s, s.dropped_s, s.squeezed_s]);
+            for r in &s.per_cpu {
+                rates_ok("softnet cpu", &[r.processed_s, r.dropped_s, r.squeezed_s]);
+            }
+        }
+    }
+}
+
+pub fn parse_node_meminfo(data: &[u8]) {
+    if let Ok((total, free, used)) = cl::parse_node_meminfo(data) {
+        assert!(
+            total % 1024 == 0 || total == u64::MAX,
+            "{total} {free} {used}"
+        );
+    }
+}
+
+pub fn parse_numastat(data: &[u8]) {
+    let Ok(n) = cl::parse_numastat(data, 0) else {
+        return;
+    };
+    let node = |n: NumaNode, id| NumaNode { node: id, ..n };
+    let c = ChecklistSample {
+        numa_nodes: 2,
+        numa: vec![node(n, 0), node(n, 1)],
+        ..ChecklistSample::default()
+    };
+    let zero = ChecklistSample {
+        numa_nodes: 2,
+        numa: vec![node(NumaNode::default(), 0), node(NumaNode::default(), 1)],
+        ..ChecklistSample::default()
+    };
+    for f in checklist_pair(zero, c) {
+        for n in f.numa.iter().flatten() {
+            rates_ok(
+                "numa",
+                &[n.hit_s, n.miss_s, n.foreign_s, n.local_s, n.other_s],
+            );
+            if let Some(p) = n.miss_pct {
+                assert!(share_ok(p), "miss {p}%");
+            }
+        }
+    }
+}
+
+pub fn parse_file_nr(data: &[u8]) {
+    let Ok(f) = cl::parse_file_nr(data) else {
+        return;
+    };
+    let c = ChecklistSample {
+        file_nr: Some(f),
+        ..ChecklistSample::default()
+    };
+    for f in checklist_pair(c.clone(), c) {
+        if let Ok(cap) = f.files {
+            assert!(share_ok(cap.pct), "files {}%", cap.pct);
+        }
+    }
+}
+
+/// The one-number files: a count is a value, never the other way round.
+pub fn parse_sys_value(data: &[u8]) {
+    if let Ok(n) = cl::parse_count(data) {
+        assert_eq!(cl::parse_value(data).ok(), i64::try_from(n).ok());
+    }
+}
+
+pub fn parse_id_list(data: &[u8]) {
+    if let Ok(ids) = cl::parse_id_list(data) {
+        assert!(ids.len() <= cl::MAX_IDS);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
+}
+
+pub fn parse_cpuinfo_mhz(data: &[u8]) {
+    let v = cl::parse_cpuinfo_mhz(data);
+    assert!(v.len() <= cl::MAX_IDS);
+    assert!(v.iter().all(|(_, khz)| *khz < 10_000_000_000));
 }

@@ -1,6 +1,7 @@
 //! Collectors fill one raw `Sample` per refresh. `Collectors::sample` is synchronous and
 //! blocking; `spawn_sampler` runs it on a dedicated thread so a slow /proc never freezes keys.
 
+pub mod checklist;
 pub mod detail;
 pub mod dirents;
 pub mod disk;
@@ -115,6 +116,7 @@ pub struct Collectors {
     sockets: sockets::SocketCollector,
     slab: slab::SlabCollector,
     perf: perf::PerfCollector,
+    checklist: checklist::ChecklistCollector,
     fs: FsProbe,
     host: Option<Arc<HostInfo>>,
     hz: u64,
@@ -130,6 +132,7 @@ impl Collectors {
             sockets: sockets::SocketCollector::new(&root),
             slab: slab::SlabCollector::new(&root),
             perf: perf::PerfCollector::new(&root),
+            checklist: checklist::ChecklistCollector::new(&root),
             fs: FsProbe::new(&root),
             host: None,
             hz: sysconf(libc::_SC_CLK_TCK, 100),
@@ -171,6 +174,7 @@ impl Collectors {
                 &mut notes,
             )
         });
+        let checklist = self.checklist.sample(clock, &cpu_ids, &net);
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         let after = |t: u64| t.saturating_sub(mono_ns);
@@ -202,6 +206,7 @@ impl Collectors {
                 perf: after(t_perf),
             },
             disk_kinds: self.disk.kinds(),
+            checklist,
         }
     }
 }

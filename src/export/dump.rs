@@ -120,6 +120,8 @@ pub struct SystemRecord {
     pub psi_cpu_some_pct: Option<f64>,
     pub psi_mem_some_pct: Option<f64>,
     pub psi_mem_full_pct: Option<f64>,
+    #[serde(flatten)]
+    pub checklist: super::checklist::SystemChecklist,
 }
 
 impl SystemRecord {
@@ -169,6 +171,7 @@ impl SystemRecord {
             psi_cpu_some_pct: s.psi_cpu_some,
             psi_mem_some_pct: s.psi_mem_some,
             psi_mem_full_pct: s.psi_mem_full,
+            checklist: super::checklist::SystemChecklist::from_snapshot(s),
         }
     }
 }
@@ -188,6 +191,8 @@ pub struct CpuRecord {
     pub guest_pct: Option<f64>,
     pub gnice_pct: Option<f64>,
     pub idle_pct: Option<f64>,
+    #[serde(flatten)]
+    pub checklist: super::checklist::CpuChecklist,
 }
 
 fn cpu_records(s: &Snapshot) -> Vec<CpuRecord> {
@@ -207,6 +212,7 @@ fn cpu_records(s: &Snapshot) -> Vec<CpuRecord> {
             guest_pct: p.map(|p| p.guest),
             gnice_pct: p.map(|p| p.gnice),
             idle_pct: p.map(|p| p.idle),
+            checklist: super::checklist::CpuChecklist::for_cpu(s, *id),
         })
         .collect()
 }

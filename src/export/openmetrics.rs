@@ -61,6 +61,7 @@ pub struct Exporter {
     slab_cache: Option<Gauge>,
     /// Last raw value seen per counter series, to add deltas.
     last: HashMap<String, u64>,
+    checklist: super::checklist::ChecklistMetrics,
 }
 
 /// Per-device counters from /proc/diskstats (whole devices only, as the disk pane shows).
@@ -420,7 +421,9 @@ impl Exporter {
             Unit::Bytes,
             slab_unreclaimable.clone(),
         );
+        let checklist = super::checklist::ChecklistMetrics::register(&mut r);
         Exporter {
+            checklist,
             registry: r,
             disk,
             net,
@@ -580,6 +583,7 @@ impl Exporter {
         self.update_disks(snap);
         self.update_net(snap);
         self.update_slab(snap);
+        self.checklist.update(snap);
         self.interval.set(snap.dt_s);
         self.timestamp.set(s.wall_ms as f64 / 1000.0);
         if self.per_process > 0 {

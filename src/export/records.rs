@@ -49,6 +49,8 @@ pub struct DiskRecord {
     pub in_flight: u64,
     pub io_errors: Option<u64>,
     pub active: bool,
+    #[serde(flatten)]
+    pub checklist: super::checklist::DiskChecklist,
 }
 
 pub fn disk(s: &Snapshot) -> (DiskHeader, Vec<DiskRecord>) {
@@ -87,6 +89,11 @@ pub fn disk(s: &Snapshot) -> (DiskHeader, Vec<DiskRecord>) {
             in_flight: d.in_flight,
             io_errors: d.ioerr,
             active: d.active,
+            checklist: super::checklist::DiskChecklist::for_device(
+                &s.checklist,
+                &d.name,
+                d.partition,
+            ),
         })
         .collect();
     (header, rows)
@@ -128,6 +135,8 @@ pub struct UdpRecord {
 pub struct NetHeader {
     pub tcp: Option<TcpRecord>,
     pub udp: Option<UdpRecord>,
+    #[serde(flatten)]
+    pub checklist: super::checklist::NetChecklist,
 }
 
 /// One interface over one interval: sar -n DEV and EDEV, nicstat's averages and %util.
@@ -156,6 +165,8 @@ pub struct NicRecord {
     pub rx_frame_per_s: f64,
     pub rx_fifo_per_s: f64,
     pub tx_fifo_per_s: f64,
+    #[serde(flatten)]
+    pub checklist: super::checklist::NicChecklist,
 }
 
 /// Headers with every optional object present, so the CSV header names all their fields.
@@ -163,6 +174,7 @@ pub fn net_header_template() -> NetHeader {
     NetHeader {
         tcp: Some(TcpRecord::default()),
         udp: Some(UdpRecord::default()),
+        checklist: Default::default(),
     }
 }
 
@@ -192,6 +204,7 @@ pub fn net(s: &Snapshot) -> (NetHeader, Vec<NicRecord>) {
             rcvbuf_errors_per_s: u.rcvbuferr_s,
             sndbuf_errors_per_s: u.sndbuferr_s,
         }),
+        checklist: super::checklist::NetChecklist::from_snapshot(s),
     };
     let rows = s
         .net
@@ -224,6 +237,7 @@ pub fn net(s: &Snapshot) -> (NetHeader, Vec<NicRecord>) {
             rx_frame_per_s: n.rxfram_s,
             rx_fifo_per_s: n.rxfifo_s,
             tx_fifo_per_s: n.txfifo_s,
+            checklist: super::checklist::NicChecklist::for_iface(&s.checklist, &n.name),
         })
         .collect();
     (header, rows)

@@ -24,6 +24,8 @@ pub enum Unit {
     PerSec,
     /// Seconds of CPU time (`_s`), drawn as top's TIME+.
     CpuSeconds,
+    /// Milliseconds of waiting per second (`_ms_per_s`): a delay as a share of time.
+    MsPerSec,
 }
 
 /// One row's value of one field.
@@ -264,6 +266,17 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         shown: true,
         dump: Some("write_bytes_per_s"),
         value: |r| io_rate(r, r.task.write_bps),
+    },
+    Field {
+        name: "blkio",
+        header: "BLKIO",
+        unit: Unit::MsPerSec,
+        width: 6,
+        drop: 11,
+        shown: false,
+        dump: Some("blkio_delay_ms_per_s"),
+        // Block-I/O delay of the main thread (delay accounting; n/a while it is off).
+        value: |r| Value::Num(r.task.blkio_delay_ms_s),
     },
     Field {
         name: "time",

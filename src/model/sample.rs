@@ -52,6 +52,11 @@ pub struct Sample {
     /// Each block device's kind and queue depth (read once per device, carried in every
     /// sample so a replay judges disks as live did).
     pub disk_kinds: Arc<Vec<super::disk::DiskKind>>,
+    /// The USE checklist's remaining sources. Not part of the positional encoding above: a
+    /// recording carries it as a section after the sample (`store::format::encode_sample`),
+    /// which older files lack; it then reads as not recorded.
+    #[serde(skip)]
+    pub checklist: super::checklist::ChecklistSample,
 }
 
 /// Nanoseconds after `mono_ns` at which each group of counters was read (the midpoint of

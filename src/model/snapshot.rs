@@ -211,6 +211,8 @@ pub struct Snapshot {
     pub slab: SlabFigures,
     pub perf: PerfFigures,
     derived: Derived,
+    /// The rest of the USE checklist, over its own measured interval.
+    pub checklist: super::checklist::ChecklistFigures,
 }
 
 fn psi_pct(p: Option<&PsiLine>, c: Option<&PsiLine>, dt_s: f64) -> Option<f64> {
@@ -238,6 +240,7 @@ impl Snapshot {
         );
         let free = cur.mem.info.as_ref().map(FreeFigures::from_meminfo);
         let psi = |f: fn(&Sample) -> Option<&PsiLine>| psi_pct(p.and_then(f), f(&cur), dt_s);
+        let checklist = super::checklist::derive(p, &cur, &cpu, mem.oom_kills, dt_s);
         Snapshot {
             seq,
             psi_cpu_some: psi(|s| s.cpu.psi.as_ref().map(|p| &p.some)),
@@ -248,6 +251,7 @@ impl Snapshot {
             sockets: sockets::derive(p.map(|p| &p.sockets), &cur.sockets, dt.sockets),
             slab: slab::derive(p.map(|p| &p.slab), &cur.slab, dt.slab),
             perf: perf::derive(p.map(|p| &p.perf), &cur.perf, dt.perf),
+            checklist,
             dt_s,
             dt,
             cpu,
@@ -363,6 +367,7 @@ impl Snapshot {
             hz: self.cur.hz,
             page_size: self.cur.page_size,
             mem_total: self.cur.mem.info.as_ref().map(|m| m.total),
+            delayacct: self.checklist.delayacct.counts(),
         }
     }
 

@@ -97,6 +97,9 @@ pub struct TaskRate {
     pub write_bps: Option<f64>,
     pub rss_bytes: u64,
     pub mem_pct: Option<f64>,
+    /// Milliseconds per second the task waited for block I/O (stat field 42, its main
+    /// thread only); `None` while delay accounting is off.
+    pub blkio_delay_ms_s: Option<f64>,
 }
 
 /// Constants the per-task arithmetic needs from the sample.
@@ -106,6 +109,8 @@ pub struct TaskScale {
     pub hz: u64,
     pub page_size: u64,
     pub mem_total: Option<u64>,
+    /// Delay accounting is on: stat's delay field counts (`checklist::DelayAcct`).
+    pub delayacct: bool,
 }
 
 /// Joins two pid-sorted task lists and derives each current task's rates. Tasks in `prev`
@@ -151,6 +156,9 @@ fn task_rate(prev: Option<&TaskRecord>, cur: &Arc<TaskRecord>, s: TaskScale) -> 
         write_bps: io_rate(|i| i.write_bytes),
         rss_bytes,
         mem_pct,
+        blkio_delay_ms_s: rate(p.blkio_ticks, c.blkio_ticks, dt)
+            .filter(|_| s.delayacct)
+            .map(|r| r * 1000.0 / hz),
     }
 }
 

@@ -48,7 +48,46 @@ pub struct Thresholds {
     pub tcp_listen_s: Band,
     /// Established connections reset plus segments received in error, per second.
     pub tcp_errors_s: Band,
+    // The rest of the USE checklist (model/checklist.rs). Counts "in the interval" are
+    // events between two samples: warn = crit = 1 makes any one of them red.
+    /// The busiest single CPU's busy percent, judged while the average is below
+    /// `cpu_util`'s yellow band (a pegged CPU the average hides).
+    pub cpu_pegged: Band,
+    /// CPU time stolen by the hypervisor, percent.
+    pub cpu_steal: Band,
+    /// Run-queue latency of the worst CPU: ms tasks waited for it per second.
+    pub runq_latency_ms_s: Band,
+    /// Machine-check exceptions in the interval.
+    pub mce: Band,
+    /// Thermal-throttle events (core plus package) in the interval.
+    pub thermal_throttle: Band,
+    /// The hottest CPU sensor, °C (a sensor's own critical point is red as well).
+    pub temp_c: Band,
+    /// EDAC corrected memory errors in the interval.
+    pub edac_ce: Band,
+    /// EDAC uncorrected memory errors in the interval.
+    pub edac_ue: Band,
+    /// NUMA misses as a percent of a node's allocations (numa_miss / (hit + miss)).
+    pub numa_miss_pct: Band,
+    /// Packets the softnet backlog dropped in the interval (no interface counter shows them).
+    pub softnet_drops: Band,
+    /// Softnet time squeezes per second (receive processing ran out of budget).
+    pub softnet_squeeze_s: Band,
+    /// Errors a filesystem has recorded since its last fsck (ext4 errors_count).
+    pub fs_errors: Band,
+    /// Open file handles, percent of fs.file-max.
+    pub fd_util: Band,
+    /// Tasks, percent of the nearer of kernel.threads-max and kernel.pid_max.
+    pub task_util: Band,
+    /// A task's block-I/O delay, ms per second (needs kernel.task_delayacct=1).
+    pub blkio_delay_ms_s: Band,
 }
+
+/// Any one event is red.
+const ANY: Band = Band {
+    warn: 1.0,
+    crit: 1.0,
+};
 
 impl Default for Thresholds {
     fn default() -> Self {
@@ -116,6 +155,55 @@ impl Default for Thresholds {
             tcp_errors_s: Band {
                 warn: 10.0,
                 crit: 100.0,
+            },
+            cpu_pegged: Band {
+                warn: 90.0,
+                crit: 99.0,
+            },
+            cpu_steal: Band {
+                warn: 5.0,
+                crit: 20.0,
+            },
+            // 10 ms/s: tasks waited for this CPU 1 % of the time. Red at 100 ms/s, a tenth
+            // of every second: each runnable task is then typically delayed by a full
+            // scheduler period or more, which shows as request latency. The factor of ten
+            // between the bands matches majflt_s and tcp_errors_s.
+            runq_latency_ms_s: Band {
+                warn: 10.0,
+                crit: 100.0,
+            },
+            mce: ANY,
+            thermal_throttle: Band {
+                warn: 1.0,
+                crit: 100.0,
+            },
+            temp_c: Band {
+                warn: 80.0,
+                crit: 95.0,
+            },
+            edac_ce: ANY,
+            edac_ue: ANY,
+            numa_miss_pct: Band {
+                warn: 5.0,
+                crit: 20.0,
+            },
+            softnet_drops: ANY,
+            softnet_squeeze_s: Band {
+                warn: 1.0,
+                crit: 100.0,
+            },
+            fs_errors: ANY,
+            fd_util: Band {
+                warn: 80.0,
+                crit: 95.0,
+            },
+            task_util: Band {
+                warn: 80.0,
+                crit: 95.0,
+            },
+            blkio_delay_ms_s: Band {
+                warn: 100.0,
+                crit: 500.0,
             },
         }
     }

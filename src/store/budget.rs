@@ -70,6 +70,14 @@ pub fn from_bytes<'de, T: de::Deserialize<'de>>(
     raw: &'de [u8],
     budget: &Budget,
 ) -> Result<T, DecodeError> {
+    take_from_bytes(raw, budget).map(|(v, _)| v)
+}
+
+/// Decodes `T` from the front of postcard bytes, charging `budget`; returns what follows.
+pub fn take_from_bytes<'de, T: de::Deserialize<'de>>(
+    raw: &'de [u8],
+    budget: &Budget,
+) -> Result<(T, &'de [u8]), DecodeError> {
     let mut de = postcard::Deserializer::from_bytes(raw);
     let r = budget
         .charge::<postcard::Error>(size_of::<T>())
@@ -80,7 +88,10 @@ pub fn from_bytes<'de, T: de::Deserialize<'de>>(
             })
         });
     match r {
-        Ok(v) => Ok(v),
+        Ok(v) => {
+            let rest = de.finalize().map_err(|e| DecodeError::Bad(e.to_string()))?;
+            Ok((v, rest))
+        }
         // postcard keeps no message of its own for a custom error: say it here.
         Err(_) if budget.exceeded() => Err(DecodeError::TooLarge(budget.limit)),
         Err(e) => Err(DecodeError::Bad(e.to_string())),

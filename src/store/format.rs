@@ -6,7 +6,8 @@
 //! file   = magic "USETOPRC" | version u32 | header_len u32 | header_crc u32 | header (postcard)
 //!          frame*
 //! frame  = sync "UFRM" | kind u32 | len u64 | wall_ms i64 | crc u32 | payload[len]
-//!          key frame (kind 0):   payload = zstd(postcard(Sample))
+//!          key frame (kind 0):   payload = zstd(sample)
+//!          sample = postcard(Sample) | postcard(ChecklistSample)  (the latter from version 2)
 //!          delta frame (kind 1): the same, compressed with the previous frame's postcard
 //!                                bytes as zstd's reference prefix
 //!          crc = crc32(kind | len | wall_ms | payload)
@@ -19,13 +20,20 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Sample;
+use crate::model::checklist::ChecklistSample;
+
 pub const MAGIC: &[u8; 8] = b"USETOPRC";
 pub const SYNC: &[u8; 4] = b"UFRM";
 /// Bumped when the layout of `Sample` changes (postcard is positional, so an older reader
 /// would misread it); a reader refuses files whose version is newer than its own. Version 2
-/// added `Sample::read_at` and `Sample::disk_kinds` at the end; a version-1 frame is read
-/// with their defaults appended (`model::sample::v1_tail`).
-pub const FORMAT_VERSION: u32 = 2;
+/// added `Sample::read_at` and `Sample::disk_kinds` at the end (a version-1 frame is read
+/// with their defaults appended: `model::sample::v1_tail`); version 3 follows every sample
+/// with its USE checklist section (`encode_sample`).
+pub const FORMAT_VERSION: u32 = 3;
+/// The first version whose samples are followed by their `ChecklistSample`. Older samples
+/// read with `checklist.read == false`: those figures are n/a, "not in this recording".
+pub const CHECKLIST_SINCE: u32 = 3;
 pub const PRELUDE_LEN: usize = 8 + 4 + 4 + 4;
 pub const FRAME_HEAD_LEN: usize = 4 + 4 + 8 + 8 + 4;
 pub const KIND_KEY: u32 = 0;
@@ -56,6 +64,22 @@ pub struct Header {
     pub start_wall_ms: i64,
     /// Sampling interval the recorder was asked for, in milliseconds.
     pub interval_ms: u64,
+}
+
+/// A sample's bytes as a frame carries them (before compression).
+pub fn encode_sample(s: &Sample) -> Result<Vec<u8>, postcard::Error> {
+    let mut raw = postcard::to_stdvec(s)?;
+    raw.extend_from_slice(&postcard::to_stdvec(&s.checklist)?);
+    Ok(raw)
+}
+
+/// A frame's decompressed bytes as a `Sample`, for a file of format `version`.
+pub fn decode_sample(raw: &[u8], version: u32) -> Result<Sample, postcard::Error> {
+    let (mut sample, rest) = postcard::take_from_bytes::<Sample>(raw)?;
+    if version >= CHECKLIST_SINCE {
+        sample.checklist = postcard::from_bytes::<ChecklistSample>(rest)?;
+    }
+    Ok(sample)
 }
 
 pub fn frame_crc(kind: u32, len: u64, wall_ms: i64, payload: &[u8]) -> u32 {

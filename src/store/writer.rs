@@ -108,7 +108,7 @@ impl<W: Write> FrameWriter<W> {
 
     /// Appends one sample as a frame in a single write; returns the frame's size in bytes.
     pub fn append(&mut self, sample: &Sample) -> std::io::Result<u64> {
-        let raw = postcard::to_stdvec(sample).map_err(std::io::Error::other)?;
+        let raw = format::encode_sample(sample).map_err(std::io::Error::other)?;
         let (kind, payload) = match self.prev_raw.as_deref() {
             Some(prev) if self.since_key < self.key_interval => {
                 let mut enc = zstd::stream::write::Encoder::with_ref_prefix(

@@ -91,6 +91,7 @@ pub fn format_value(v: &Value, unit: Unit, width: u16) -> String {
         (Value::Num(n), Unit::Pct) => fmt::pct(*n),
         (Value::Num(n), Unit::Bytes | Unit::BytesPerSec) => fmt::bytes_rate(*n),
         (Value::Num(Some(s)), Unit::CpuSeconds) => fmt::time_plus_secs(*s),
+        (Value::Num(Some(ms)), Unit::MsPerSec) => format!("{ms:.1}"),
         (Value::Num(n), _) => fmt::count_rate(*n),
     }
 }
