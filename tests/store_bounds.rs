@@ -189,7 +189,8 @@ fn header() -> Header {
 /// Valid key frames (checksums and all) holding `s`, one a second from `from` on. The
 /// sample is encoded once: postcard puts the two clocks first, so only they are re-encoded.
 fn key_frames(s: &Sample, from: u64, n: u64) -> Vec<u8> {
-    let raw = postcard::to_stdvec(s).unwrap();
+    // The sample then its checklist section, as the recorder writes it.
+    let raw = format::encode_sample(s).unwrap();
     let clocks = postcard::to_stdvec(&(s.mono_ns, s.wall_ms)).unwrap();
     let rest = &raw[clocks.len()..];
     let mut out = Vec::new();
