@@ -133,8 +133,7 @@ const DEVICE: &[&str] = &["collectors", "app", "headless", "cli", "main", "lib"]
 /// (file, target layer, tag): every arrow from that file to that layer is reported as pending
 /// instead of failing. Delete an entry when its arrow is gone; a stale entry fails the test so
 /// the list cannot quietly become a permanent hole. Grep the tag to delete a whole batch.
-const PENDING: &[(&str, &str, &str)] = &[
-];
+const PENDING: &[(&str, &str, &str)] = &[];
 
 /// One module path written in a file, resolved.
 #[derive(Clone, Debug, PartialEq)]

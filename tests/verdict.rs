@@ -215,3 +215,65 @@ fn verdicts_are_kept_for_the_thresholds_asked() {
     // Back to the first thresholds: the same verdicts as before.
     assert_eq!(*a, *s.verdicts(&th));
 }
+
+/// Idle loop, ram and zram devices never take the overview's disk rows from real disks
+/// (before, diskstats order put loop0–2 in the three rows and folded vda into "+N").
+#[test]
+fn real_disks_rank_before_loop_and_ram_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::fixtures().join("basic");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&src)
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let base = dir.path().join("basic");
+    // Devices that did a little I/O (one read each in the interval): listed, but idle.
+    for (t, reads) in [("t0", 10), ("t1", 11)] {
+        let p = base.join(t).join("proc/diskstats");
+        let old = std::fs::read_to_string(&p).unwrap();
+        let dev = |maj: u32, min: u32, name: &str| {
+            format!(
+                " {maj} {min} {name} {reads} 0 {} 0 0 0 0 0 0 0 0\n",
+                reads * 8
+            )
+        };
+        let lines = [
+            dev(7, 0, "loop0"),
+            dev(7, 1, "loop1"),
+            dev(7, 2, "loop2"),
+            dev(1, 0, "ram0"),
+        ];
+        std::fs::write(&p, format!("{}{old}", lines.concat())).unwrap();
+        // Whole devices have a /sys/block entry (partitions do not).
+        for name in ["loop0", "loop1", "loop2", "ram0"] {
+            let d = base.join(t).join("sys/block").join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("dev"), "7:0\n").unwrap();
+        }
+    }
+    let mut tl = Timeline::new(10);
+    let mut clock = VirtualClock::new();
+    for t in ["t0", "t1"] {
+        let root =
+            usetop::collectors::ProcRoot::new(base.join(t).join("proc"), base.join(t).join("sys"));
+        tl.push(Collectors::new(root).sample(&clock, Request::default()));
+        clock.advance(Duration::from_secs(1));
+    }
+    let snap = tl.snapshot().unwrap();
+    let v = snap.verdicts(&Thresholds::default());
+    let disks: Vec<String> = v
+        .iter()
+        .filter(|v| v.resource.kind == Kind::Disk)
+        .map(|v| v.resource.to_string())
+        .collect();
+    assert!(disks.len() == 4 && disks[3] == "Disk +4", "{disks:?}");
+    for d in &disks[..3] {
+        assert!(
+            !d.contains("loop") && !d.contains("ram"),
+            "an idle loop/ram device took a row: {disks:?}"
+        );
+    }
+}

@@ -142,9 +142,15 @@ impl TaskCollector {
                 source: "task.io".into(),
                 reason: if self.is_root {
                     // Root is refused only by policy: a sandbox, a LSM, or ptrace rules.
-                    format!("I/O counters of {io_denied} processes refused even to root")
+                    format!(
+                        "I/O counters of {} refused even to root",
+                        plural(io_denied, "process", "processes")
+                    )
                 } else {
-                    format!("I/O counters of {io_denied} processes need root (permission denied)")
+                    format!(
+                        "I/O counters of {} need root (permission denied)",
+                        plural(io_denied, "process", "processes")
+                    )
                 },
             });
         }
@@ -496,4 +502,9 @@ fn fd_budget() -> u64 {
         }
     }
     lim.rlim_cur.saturating_sub(FD_RESERVE) * 3 / 4
+}
+
+/// `1 process`, `3 processes`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -3,7 +3,6 @@
 //! anything else that judges resources read these; they only turn them into text (the
 //! figures' and reasons' `Display` lives in `widgets::verdict`, beside the number formats).
 
-use std::cmp::Reverse;
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -660,10 +659,19 @@ fn disks(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
         e.max(grade(v.u)).max(grade(v.s))
     };
     let u_pct = |d: &DiskDev| verdict(d, &bands).u_pct;
+    // Worst first; among equals a real disk before a loop, ram or zram device (idle ones
+    // would otherwise take the rows of the disks that matter), then the busier; the name
+    // breaks ties so the order is stable from one refresh to the next.
+    let real = |d: &DiskDev| {
+        !["loop", "ram", "zram"]
+            .iter()
+            .any(|p| d.name.starts_with(p))
+    };
     devs.sort_by(|a, b| {
-        (level(b), u_pct(b))
-            .partial_cmp(&(level(a), u_pct(a)))
-            .unwrap_or(std::cmp::Ordering::Equal)
+        (level(b), real(b))
+            .cmp(&(level(a), real(a)))
+            .then_with(|| u_pct(b).total_cmp(&u_pct(a)))
+            .then_with(|| a.name.cmp(&b.name))
     });
     let mut rows: Vec<Verdict> = devs
         .iter()
@@ -781,8 +789,12 @@ fn nics(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
         .max()
         .unwrap_or(Level::Unknown)
     };
-    let score = |n: &NicFigures| (level(n), (n.rxkb_s.max(n.txkb_s) * 1000.0) as u64);
-    nics.sort_by_key(|n| Reverse(score(n)));
+    // Worst first; among equals an interface that is up before one that is down (a DOWN
+    // ifb or spare port says nothing about the host's traffic), then the busier; the name
+    // breaks ties so the order is stable from one refresh to the next.
+    let up = |n: &NicFigures| n.operstate.as_deref() != Some("down");
+    let score = |n: &NicFigures| (level(n), up(n), (n.rxkb_s.max(n.txkb_s) * 1000.0) as u64);
+    nics.sort_by(|a, b| score(b).cmp(&score(a)).then_with(|| a.name.cmp(&b.name)));
     let drops_level = |d: f64| Level::of(Some(d), th.nic_drops_s.warn, th.nic_drops_s.crit);
     let errors_level = |e: f64| Level::of(Some(e), th.nic_errors_s.warn, th.nic_errors_s.crit);
     let mut rows: Vec<Verdict> = nics

@@ -186,8 +186,11 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
         shown.sort_by_key(|x| x.0);
     }
     rows.extend(shown.iter().map(|(id, pct)| cells(id.to_string(), *pct)));
+    // %iowait is mpstat's header and seven wide; the rest fit six.
     let mut widths = vec![Constraint::Length(4)];
-    widths.extend([Constraint::Length(6); 10]);
+    widths.extend([Constraint::Length(6); 3]);
+    widths.push(Constraint::Length(7));
+    widths.extend([Constraint::Length(6); 6]);
     let title = if more > 0 {
         format!(
             "busiest {} of {} CPUs shown",

@@ -34,6 +34,16 @@ pub const KEYS: &[(&str, &str)] = &[
 #[derive(Debug, Default)]
 pub struct UseState {
     pub selected: usize,
+    /// The selected resource's label: the selection follows the resource when the ranking
+    /// of disks or interfaces changes between refreshes.
+    pub resource: Option<String>,
+}
+
+impl UseState {
+    fn select(&mut self, i: usize, verdicts: &[Verdict]) {
+        self.selected = i.min(verdicts.len().saturating_sub(1));
+        self.resource = verdicts.get(self.selected).map(|v| UseRow::of(v).resource);
+    }
 }
 
 /// One cell of a verdict as text: what the overview draws.
@@ -98,10 +108,8 @@ impl Pane for UseState {
     fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         let verdicts = ctx.snap.verdicts(ctx.thresholds);
         match key.code {
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(verdicts.len().saturating_sub(1))
-            }
-            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1, &verdicts),
+            KeyCode::Up => self.select(self.selected.saturating_sub(1), &verdicts),
             KeyCode::Enter => {
                 return match verdicts.get(self.selected) {
                     Some(v) => match PaneId::from_name(v.pane) {
@@ -123,12 +131,21 @@ impl Pane for UseState {
     }
 
     /// A click on a row selects it.
-    fn click(&mut self, area: Rect, _x: u16, y: u16, _ctx: &ViewCtx) -> Reply {
+    fn click(&mut self, area: Rect, _x: u16, y: u16, ctx: &ViewCtx) -> Reply {
         let row = usize::from(y.saturating_sub(area.y));
         if row >= 1 {
-            self.selected = row - 1;
+            self.select(row - 1, &ctx.snap.verdicts(ctx.thresholds));
         }
         Reply::Handled
+    }
+
+    /// The selection stays on the resource it was on when the rows reorder.
+    fn prepare(&mut self, ctx: &ViewCtx) {
+        let Some(r) = &self.resource else { return };
+        let verdicts = ctx.snap.verdicts(ctx.thresholds);
+        if let Some(i) = verdicts.iter().position(|v| &UseRow::of(v).resource == r) {
+            self.selected = i;
+        }
     }
 
     fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {

@@ -148,9 +148,9 @@ impl Display for Reason {
                 by_runq,
             } => write!(
                 f,
-                "{running} runnable on {ncpu} CPUs, {} tasks stalled on CPU{}",
-                psi.map(|p| format!("{p:.1}% of the time"))
-                    .unwrap_or_else(|| "n/a".into()),
+                "{running} runnable on {ncpu} CPUs, {}{}",
+                psi.map(|p| format!("tasks stalled on CPU {p:.1}% of the time"))
+                    .unwrap_or_else(|| "CPU stall time (PSI) n/a".into()),
                 if *by_runq { " (run queue)" } else { " (PSI)" }
             ),
             Reason::MemUsed(p) => write!(f, "memory {p:.0}% used (total - available)"),
