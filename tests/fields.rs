@@ -112,7 +112,8 @@ fn dump_names_keep_their_unit_suffix() {
             Unit::BytesPerSec => k.ends_with("_bytes_per_s"),
             Unit::PerSec => k.ends_with("_per_s"),
             Unit::CpuSeconds => k.ends_with("_s"),
-            Unit::Count | Unit::Text => true,
+            Unit::Millis => k.ends_with("_ms"),
+            Unit::Count | Unit::Text | Unit::Flag => true,
         };
         assert!(ok, "{k} does not say its unit {:?}", f.unit);
     }

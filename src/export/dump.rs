@@ -19,7 +19,7 @@ pub use super::records::{
     SlabRecord, SockHeader, SockRecord, TcpRecord, UdpRecord,
 };
 use crate::collectors::{Clock, Request, SystemClock};
-use crate::model::fields::{self, PROC_FIELDS, ProcRow};
+use crate::model::fields::{self, Field, PROC_FIELDS, ProcRow, SOCK_FIELDS};
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
 use crate::store::format_utc;
@@ -243,7 +243,29 @@ fn json_value(v: fields::Value) -> Value {
         }
         fields::Value::Num(None) | fields::Value::Unreadable => Value::Null,
         fields::Value::Text(t) => Value::String(t),
+        fields::Value::Bool(b) => Value::Bool(b),
     }
+}
+
+/// A row of a field list as the dump writes it: every field with a dump name, in order.
+fn field_map<R>(fields: &[Field<R>], row: &R) -> Map<String, Value> {
+    fields
+        .iter()
+        .filter_map(|f| Some((f.dump?.to_string(), json_value((f.value)(row)))))
+        .collect()
+}
+
+/// Rows of a field list, each made into a map as it is written.
+fn field_rows<R: 'static>(fields: &'static [Field<R>], rows: Vec<R>) -> Rows {
+    Box::new(rows.into_iter().map(move |r| field_map(fields, &r)))
+}
+
+/// A field list's dump names as the keys of a map (for the CSV header).
+fn field_names<R>(fields: &[Field<R>]) -> Map<String, Value> {
+    fields::dump_names(fields)
+        .into_iter()
+        .map(|k| (k.to_string(), Value::Null))
+        .collect()
 }
 
 /// The dump's process field names, in order.
@@ -302,7 +324,7 @@ fn parts(view: View, s: &Snapshot) -> Parts {
         }
         View::Sock => {
             let (h, r) = records::sock(s);
-            (to_map(h), "sockets", maps(r))
+            (to_map(h), "sockets", field_rows(SOCK_FIELDS, r))
         }
         View::Slab => {
             let (h, r) = records::slab(s);
@@ -438,7 +460,7 @@ pub fn csv_header(view: View) -> Vec<String> {
         ),
         View::Sock => (
             to_map(records::SockHeader::default()),
-            to_map(records::SockRecord::default()),
+            field_names(SOCK_FIELDS),
         ),
         View::Slab => (
             to_map(records::SlabHeader::default()),

@@ -5,10 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::Snapshot;
+use crate::model::fields::SockRow;
 use crate::model::net::Duplex;
 use crate::model::perf::{Ev, Rates};
 use crate::model::slab;
-use crate::model::sockets::{TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT, state_name};
+use crate::model::sockets::{TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT};
 
 // ---- disk (iostat -x) ----
 
@@ -258,8 +259,9 @@ pub struct SockHeader {
     pub owners_denied: u32,
 }
 
-/// One TCP socket (ss -tmi) with its rates over the interval. The owner is pid and comm
-/// only: command lines can hold secrets.
+/// One TCP socket (ss -tmi) with its rates over the interval, as a dump is read back: the
+/// dump writes `SOCK_FIELDS` (`model/fields/sock.rs`), of which these are the oldest. The
+/// owner is pid and comm only: command lines can hold secrets.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SockRecord {
     pub state: String,
@@ -279,7 +281,8 @@ pub struct SockRecord {
     pub comm: Option<String>,
 }
 
-pub fn sock(s: &Snapshot) -> (SockHeader, Vec<SockRecord>) {
+/// The summary and one row per socket; the dump writes each row's `SOCK_FIELDS`.
+pub fn sock(s: &Snapshot) -> (SockHeader, Vec<SockRow>) {
     let raw = &s.cur.sockets;
     let f = &s.sockets;
     let st = |n: u8| f.tcp_by_state[usize::from(n)];
@@ -314,31 +317,10 @@ pub fn sock(s: &Snapshot) -> (SockHeader, Vec<SockRecord>) {
     let rows = s
         .socket_rates()
         .iter()
-        .map(|r| {
-            let k = &r.sock;
-            let i = k.info.as_ref();
-            SockRecord {
-                state: state_name(k.state).into(),
-                ipv6: k.v6,
-                local: k.local.to_string(),
-                peer: k.peer.to_string(),
-                recv_q: k.rqueue,
-                send_q: k.wqueue,
-                // 0 is "not measured yet" (a listening socket), as the pane shows it.
-                rtt_ms: i
-                    .filter(|i| i.rtt_us > 0)
-                    .map(|i| f64::from(i.rtt_us) / 1000.0),
-                rttvar_ms: i
-                    .filter(|i| i.rtt_us > 0)
-                    .map(|i| f64::from(i.rttvar_us) / 1000.0),
-                cwnd: i.map(|i| i.cwnd),
-                retrans: r.retrans,
-                total_retrans: i.map(|i| i.total_retrans),
-                tx_bytes_per_s: r.tx_bps,
-                rx_bytes_per_s: r.rx_bps,
-                pid: k.owner.as_ref().map(|o| o.pid),
-                comm: k.owner.as_ref().map(|o| o.comm.to_string()),
-            }
+        .map(|r| SockRow {
+            rate: r.clone(),
+            owners_denied: raw.owners_denied > 0,
+            owners_known: raw.owners_known,
         })
         .collect();
     (header, rows)

@@ -7,6 +7,10 @@ use std::cmp::Ordering;
 
 use super::tasks::{TaskRate, cpu_ticks};
 
+pub mod sock;
+
+pub use sock::{SOCK_FIELDS, SockRow};
+
 /// What a value measures; the table formats by it and the dump's field names end in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -24,6 +28,10 @@ pub enum Unit {
     PerSec,
     /// Seconds of CPU time (`_s`), drawn as top's TIME+.
     CpuSeconds,
+    /// Milliseconds (`_ms`).
+    Millis,
+    /// Yes or no (a JSON boolean).
+    Flag,
 }
 
 /// One row's value of one field.
@@ -33,6 +41,7 @@ pub enum Value {
     /// A figure; `None` when there is no interval yet.
     Num(Option<f64>),
     Text(String),
+    Bool(bool),
     /// The source could not be read (another user's `/proc/PID/io` without root).
     Unreadable,
 }
@@ -43,6 +52,7 @@ impl Value {
         use Value::*;
         let num = |v: &Value| match v {
             Int(i) => Some(*i as f64),
+            Bool(b) => Some(f64::from(u8::from(*b))),
             Num(n) => *n,
             _ => None,
         };
@@ -78,6 +88,21 @@ pub struct Field<R> {
     /// never writes, with the reason in the field's comment.
     pub dump: Option<&'static str>,
     pub value: fn(&R) -> Value,
+}
+
+/// A figure that may be missing: an integer, or `null` in the dump and `-` in the table.
+pub fn opt_int(v: Option<impl Into<u64>>) -> Value {
+    v.map_or(Value::Num(None), |v| Value::Int(v.into()))
+}
+
+/// Text that may be missing: `null` in the dump.
+pub fn opt_text(v: Option<impl Into<String>>) -> Value {
+    v.map_or(Value::Num(None), |v| Value::Text(v.into()))
+}
+
+/// The dump names of a field list, in order.
+pub fn dump_names<R>(fields: &[Field<R>]) -> Vec<&'static str> {
+    fields.iter().filter_map(|f| f.dump).collect()
 }
 
 impl<R> Field<R> {

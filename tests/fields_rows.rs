@@ -1,0 +1,123 @@
+//! One field list per row type beside processes: each table's columns, its dump's JSON and
+//! CSV fields and the field list agree, and the dump names keep their unit suffix.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use usetop::app::App;
+use usetop::app::source::{RootsSource, SampleSource};
+use usetop::export::dump::{self, View};
+use usetop::model::Snapshot;
+use usetop::model::fields::{Field, Unit};
+use usetop::panes::PaneId;
+
+/// The last snapshot of a fixture sequence.
+fn snapshot_of(fixture: &str) -> Arc<Snapshot> {
+    let mut app = App::new(common::options(PaneId::Use));
+    let roots = common::fixture_roots(fixture);
+    let n = roots.len();
+    let mut src = RootsSource::new(roots, Duration::from_secs(1), true);
+    for i in 0..n {
+        let s = src.next_sample(i, app.request()).unwrap();
+        app.push_sample(s);
+    }
+    app.timeline.latest().cloned().unwrap()
+}
+
+fn suffix_ok(unit: Unit, k: &str) -> bool {
+    match unit {
+        Unit::Pct => k.ends_with("_pct"),
+        Unit::Bytes => k.ends_with("_bytes"),
+        Unit::BytesPerSec => k.ends_with("_bytes_per_s"),
+        Unit::PerSec => k.ends_with("_per_s"),
+        Unit::CpuSeconds => k.ends_with("_s"),
+        Unit::Millis => k.ends_with("_ms"),
+        Unit::Count | Unit::Text | Unit::Flag => true,
+    }
+}
+
+/// The table's columns are the fields in order; the dump writes every field with a dump
+/// name (and only those `undumped` lack one), in CSV and JSON alike, in the same order; the
+/// record type a dump is read back into names only dump fields.
+fn check<R>(
+    fields: &[Field<R>],
+    columns: Vec<&'static str>,
+    view: View,
+    key: &str,
+    fixture: &str,
+    undumped: &[&str],
+    record: serde_json::Value,
+) {
+    let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    assert_eq!(columns, names, "table columns against the field list");
+    let without: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.dump.is_none())
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(without, undumped);
+    let keys: Vec<String> = fields
+        .iter()
+        .filter_map(|f| f.dump.map(String::from))
+        .collect();
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), keys.len(), "dump names repeat: {keys:?}");
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "field names repeat: {names:?}");
+    for f in fields {
+        if let Some(k) = f.dump {
+            assert!(
+                suffix_ok(f.unit, k),
+                "{k} does not say its unit {:?}",
+                f.unit
+            );
+        }
+    }
+
+    // CSV: the rows' fields come last in the header.
+    let header = dump::csv_header(view);
+    assert_eq!(header[header.len() - keys.len()..], keys[..]);
+
+    // JSON: each row holds exactly the dump names, in order.
+    let snap = snapshot_of(fixture);
+    let v: serde_json::Value = serde_json::from_str(&dump::json_line(view, &snap)).unwrap();
+    let rows = v[key].as_array().unwrap();
+    assert!(!rows.is_empty(), "no {key} in the {fixture} fixture");
+    for row in rows {
+        let row: Vec<String> = row.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(row, keys);
+    }
+    // The CSV rows have the header's width.
+    for row in dump::csv_rows(view, &snap) {
+        assert_eq!(row.len(), header.len());
+    }
+
+    // The record type used to read a dump back names dump fields only.
+    for k in record.as_object().unwrap().keys() {
+        assert!(keys.contains(k), "{k} is read back but not written");
+    }
+}
+
+fn names<R>(cols: Vec<usetop::widgets::table::Column<R>>) -> Vec<&'static str> {
+    cols.iter().map(|c| c.name).collect()
+}
+
+#[test]
+fn socket_table_and_dump_share_one_field_list() {
+    use usetop::model::fields::SOCK_FIELDS;
+    check(
+        SOCK_FIELDS,
+        names(usetop::panes::sock::sock_columns()),
+        View::Sock,
+        "sockets",
+        "sock",
+        &["process"],
+        serde_json::to_value(dump::SockRecord::default()).unwrap(),
+    );
+}
