@@ -121,3 +121,17 @@ fn socket_table_and_dump_share_one_field_list() {
         serde_json::to_value(dump::SockRecord::default()).unwrap(),
     );
 }
+
+#[test]
+fn slab_table_and_dump_share_one_field_list() {
+    use usetop::model::fields::SLAB_FIELDS;
+    check(
+        SLAB_FIELDS,
+        names(usetop::panes::slab::slab_columns()),
+        View::Slab,
+        "caches",
+        "basic",
+        &[],
+        serde_json::to_value(dump::SlabRecord::default()).unwrap(),
+    );
+}

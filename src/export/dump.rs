@@ -19,7 +19,7 @@ pub use super::records::{
     SlabRecord, SockHeader, SockRecord, TcpRecord, UdpRecord,
 };
 use crate::collectors::{Clock, Request, SystemClock};
-use crate::model::fields::{self, Field, PROC_FIELDS, ProcRow, SOCK_FIELDS};
+use crate::model::fields::{self, Field, PROC_FIELDS, ProcRow, SLAB_FIELDS, SOCK_FIELDS};
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
 use crate::store::format_utc;
@@ -328,7 +328,7 @@ fn parts(view: View, s: &Snapshot) -> Parts {
         }
         View::Slab => {
             let (h, r) = records::slab(s);
-            (to_map(h), "caches", maps(r))
+            (to_map(h), "caches", field_rows(SLAB_FIELDS, r))
         }
         View::Perf => {
             let (h, r) = records::perf(s);
@@ -464,7 +464,7 @@ pub fn csv_header(view: View) -> Vec<String> {
         ),
         View::Slab => (
             to_map(records::SlabHeader::default()),
-            to_map(records::SlabRecord::default()),
+            field_names(SLAB_FIELDS),
         ),
         View::Perf => (
             to_map(records::PerfHeader::default()),

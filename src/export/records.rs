@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::Snapshot;
-use crate::model::fields::SockRow;
+use crate::model::fields::{SlabRow, SockRow};
 use crate::model::net::Duplex;
 use crate::model::perf::{Ev, Rates};
-use crate::model::slab;
+use crate::model::slab::{self, SlabCache};
 use crate::model::sockets::{TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT};
 
 // ---- disk (iostat -x) ----
@@ -348,7 +348,8 @@ pub struct SlabHeader {
     pub unreclaimable_growth_bytes_per_s: Option<f64>,
 }
 
-/// One slab cache as slabtop shows it, with its growth over the interval.
+/// One slab cache as slabtop shows it, with its growth over the interval, as a dump is read
+/// back: the dump writes `SLAB_FIELDS` (`model/fields/slab.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SlabRecord {
     pub cache: String,
@@ -384,7 +385,8 @@ pub fn slab_cache_bytes(s: &Snapshot) -> Option<u64> {
     })
 }
 
-pub fn slab(s: &Snapshot) -> (SlabHeader, Vec<SlabRecord>) {
+/// The totals and one row per cache; the dump writes each row's `SLAB_FIELDS`.
+pub fn slab(s: &Snapshot) -> (SlabHeader, Vec<SlabRow>) {
     let t = s.slab.totals;
     let unreclaim = slab::unreclaim(s);
     let header = SlabHeader {
@@ -407,19 +409,11 @@ pub fn slab(s: &Snapshot) -> (SlabHeader, Vec<SlabRecord>) {
     let rows = s
         .slab_caches()
         .iter()
-        .map(|r| SlabRecord {
-            cache: r.cache.name.clone(),
-            active_objs: r.cache.active_objs,
-            objs: r.cache.num_objs,
-            use_pct: r.cache.use_pct(),
-            obj_size_bytes: r.cache.objsize,
-            objs_per_slab: r.cache.objperslab,
-            pages_per_slab: r.cache.pagesperslab,
-            active_slabs: r.cache.active_slabs,
-            slabs: r.cache.num_slabs,
-            cache_bytes: r.cache.cache_bytes(page),
-            growth_bytes_per_s: r.growth_bps,
-            objs_growth_per_s: r.objs_s,
+        .map(|r| SlabRow {
+            cache: SlabCache::clone(&r.cache),
+            growth_bps: r.growth_bps,
+            objs_s: r.objs_s,
+            page,
         })
         .collect();
     (header, rows)

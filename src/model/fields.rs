@@ -7,8 +7,10 @@ use std::cmp::Ordering;
 
 use super::tasks::{TaskRate, cpu_ticks};
 
+pub mod slab;
 pub mod sock;
 
+pub use slab::{SLAB_FIELDS, SlabRow};
 pub use sock::{SOCK_FIELDS, SockRow};
 
 /// What a value measures; the table formats by it and the dump's field names end in it.
