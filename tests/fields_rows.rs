@@ -34,6 +34,8 @@ fn suffix_ok(unit: Unit, k: &str) -> bool {
         Unit::PerSec => k.ends_with("_per_s"),
         Unit::CpuSeconds => k.ends_with("_s"),
         Unit::Millis => k.ends_with("_ms"),
+        Unit::KibPerSec => k.ends_with("_kbps"),
+        Unit::Kib => k.ends_with("_kb"),
         Unit::Count | Unit::Text | Unit::Flag => true,
     }
 }
@@ -133,5 +135,26 @@ fn slab_table_and_dump_share_one_field_list() {
         "basic",
         &[],
         serde_json::to_value(dump::SlabRecord::default()).unwrap(),
+    );
+}
+
+#[test]
+fn disk_table_and_dump_share_one_field_list() {
+    use usetop::model::fields::DISK_FIELDS;
+    let shown: Vec<&str> = DISK_FIELDS
+        .iter()
+        .filter(|f| f.shown)
+        .map(|f| f.name)
+        .collect();
+    let table = usetop::panes::disk::DiskState::default();
+    assert_eq!(table.devices.column_names(), shown);
+    check(
+        DISK_FIELDS,
+        DISK_FIELDS.iter().map(|f| f.name).collect(),
+        View::Disk,
+        "disks",
+        "basic",
+        &[],
+        serde_json::to_value(dump::DiskRecord::default()).unwrap(),
     );
 }

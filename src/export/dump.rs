@@ -19,7 +19,9 @@ pub use super::records::{
     SlabRecord, SockHeader, SockRecord, TcpRecord, UdpRecord,
 };
 use crate::collectors::{Clock, Request, SystemClock};
-use crate::model::fields::{self, Field, PROC_FIELDS, ProcRow, SLAB_FIELDS, SOCK_FIELDS};
+use crate::model::fields::{
+    self, DISK_FIELDS, Field, PROC_FIELDS, ProcRow, SLAB_FIELDS, SOCK_FIELDS,
+};
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
 use crate::store::format_utc;
@@ -316,7 +318,7 @@ fn parts(view: View, s: &Snapshot) -> Parts {
         View::Proc => (Map::new(), "procs", proc_records(s)),
         View::Disk => {
             let (h, r) = records::disk(s);
-            (to_map(h), "disks", maps(r))
+            (to_map(h), "disks", field_rows(DISK_FIELDS, r))
         }
         View::Net => {
             let (h, r) = records::net(s);
@@ -452,7 +454,7 @@ pub fn csv_header(view: View) -> Vec<String> {
         }
         View::Disk => (
             to_map(records::DiskHeader::default()),
-            to_map(records::DiskRecord::default()),
+            field_names(DISK_FIELDS),
         ),
         View::Net => (
             to_map(records::net_header_template()),

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::Snapshot;
+use crate::model::disk::DiskDev;
 use crate::model::fields::{SlabRow, SockRow};
 use crate::model::net::Duplex;
 use crate::model::perf::{Ev, Rates};
@@ -20,8 +21,9 @@ pub struct DiskHeader {
     pub psi_io_full_pct: Option<f64>,
 }
 
-/// One block device over one interval, as iostat -x shows it. Partitions are included and
-/// marked; devices new this interval (no rates yet) are left out.
+/// One block device over one interval, as iostat -x shows it, as a dump is read back: the
+/// dump writes `DISK_FIELDS` (`model/fields/disk.rs`). Partitions are included and marked;
+/// devices new this interval (no rates yet) are left out.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiskRecord {
     pub device: String,
@@ -52,45 +54,13 @@ pub struct DiskRecord {
     pub active: bool,
 }
 
-pub fn disk(s: &Snapshot) -> (DiskHeader, Vec<DiskRecord>) {
+/// PSI io and one row per device; the dump writes each row's `DISK_FIELDS`.
+pub fn disk(s: &Snapshot) -> (DiskHeader, Vec<DiskDev>) {
     let header = DiskHeader {
         psi_io_some_pct: s.disk.psi_some,
         psi_io_full_pct: s.disk.psi_full,
     };
-    let rows = s
-        .disk
-        .devices
-        .iter()
-        .map(|d| DiskRecord {
-            device: d.name.clone(),
-            partition: d.partition,
-            reads_per_s: d.r_s,
-            writes_per_s: d.w_s,
-            discards_per_s: d.d_s,
-            flushes_per_s: d.f_s,
-            read_kbps: d.rkb_s,
-            write_kbps: d.wkb_s,
-            discard_kbps: d.dkb_s,
-            read_merges_per_s: d.rrqm_s,
-            write_merges_per_s: d.wrqm_s,
-            discard_merges_per_s: d.drqm_s,
-            read_merges_pct: d.pct_rrqm,
-            write_merges_pct: d.pct_wrqm,
-            read_await_ms: d.r_await,
-            write_await_ms: d.w_await,
-            discard_await_ms: d.d_await,
-            flush_await_ms: d.f_await,
-            queue_size: d.aqu_sz,
-            read_req_kb: d.rareq_sz,
-            write_req_kb: d.wareq_sz,
-            discard_req_kb: d.dareq_sz,
-            util_pct: d.util,
-            in_flight: d.in_flight,
-            io_errors: d.ioerr,
-            active: d.active,
-        })
-        .collect();
-    (header, rows)
+    (header, s.disk.devices.clone())
 }
 
 // ---- net (sar -n DEV,EDEV,TCP,ETCP,UDP) ----

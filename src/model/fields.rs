@@ -7,9 +7,11 @@ use std::cmp::Ordering;
 
 use super::tasks::{TaskRate, cpu_ticks};
 
+pub mod disk;
 pub mod slab;
 pub mod sock;
 
+pub use disk::DISK_FIELDS;
 pub use slab::{SLAB_FIELDS, SlabRow};
 pub use sock::{SOCK_FIELDS, SockRow};
 
@@ -32,6 +34,10 @@ pub enum Unit {
     CpuSeconds,
     /// Milliseconds (`_ms`).
     Millis,
+    /// KiB per second (`_kbps`), as sar and iostat count.
+    KibPerSec,
+    /// KiB (`_kb`).
+    Kib,
     /// Yes or no (a JSON boolean).
     Flag,
 }
