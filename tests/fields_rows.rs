@@ -36,6 +36,7 @@ fn suffix_ok(unit: Unit, k: &str) -> bool {
         Unit::Millis => k.ends_with("_ms"),
         Unit::KibPerSec => k.ends_with("_kbps"),
         Unit::Kib => k.ends_with("_kb"),
+        Unit::MbitPerSec => k.ends_with("_mbps"),
         Unit::Count | Unit::Text | Unit::Flag => true,
     }
 }
@@ -156,5 +157,26 @@ fn disk_table_and_dump_share_one_field_list() {
         "basic",
         &[],
         serde_json::to_value(dump::DiskRecord::default()).unwrap(),
+    );
+}
+
+#[test]
+fn interface_table_and_dump_share_one_field_list() {
+    use usetop::model::fields::NIC_FIELDS;
+    let shown: Vec<&str> = NIC_FIELDS
+        .iter()
+        .filter(|f| f.shown)
+        .map(|f| f.name)
+        .collect();
+    let table = usetop::panes::net::NetState::default();
+    assert_eq!(table.ifaces.column_names(), shown);
+    check(
+        NIC_FIELDS,
+        NIC_FIELDS.iter().map(|f| f.name).collect(),
+        View::Net,
+        "interfaces",
+        "basic",
+        &[],
+        serde_json::to_value(dump::NicRecord::default()).unwrap(),
     );
 }

@@ -20,7 +20,7 @@ pub use super::records::{
 };
 use crate::collectors::{Clock, Request, SystemClock};
 use crate::model::fields::{
-    self, DISK_FIELDS, Field, PROC_FIELDS, ProcRow, SLAB_FIELDS, SOCK_FIELDS,
+    self, DISK_FIELDS, Field, NIC_FIELDS, PROC_FIELDS, ProcRow, SLAB_FIELDS, SOCK_FIELDS,
 };
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
@@ -322,7 +322,7 @@ fn parts(view: View, s: &Snapshot) -> Parts {
         }
         View::Net => {
             let (h, r) = records::net(s);
-            (to_map(h), "interfaces", maps(r))
+            (to_map(h), "interfaces", field_rows(NIC_FIELDS, r))
         }
         View::Sock => {
             let (h, r) = records::sock(s);
@@ -458,7 +458,7 @@ pub fn csv_header(view: View) -> Vec<String> {
         ),
         View::Net => (
             to_map(records::net_header_template()),
-            to_map(records::NicRecord::default()),
+            field_names(NIC_FIELDS),
         ),
         View::Sock => (
             to_map(records::SockHeader::default()),

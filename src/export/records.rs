@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Snapshot;
 use crate::model::disk::DiskDev;
 use crate::model::fields::{SlabRow, SockRow};
-use crate::model::net::Duplex;
+use crate::model::net::NicFigures;
 use crate::model::perf::{Ev, Rates};
 use crate::model::slab::{self, SlabCache};
 use crate::model::sockets::{TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT};
@@ -101,7 +101,8 @@ pub struct NetHeader {
     pub udp: Option<UdpRecord>,
 }
 
-/// One interface over one interval: sar -n DEV and EDEV, nicstat's averages and %util.
+/// One interface over one interval: sar -n DEV and EDEV, nicstat's averages and %util, as a
+/// dump is read back: the dump writes `NIC_FIELDS` (`model/fields/net.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NicRecord {
     pub interface: String,
@@ -137,7 +138,8 @@ pub fn net_header_template() -> NetHeader {
     }
 }
 
-pub fn net(s: &Snapshot) -> (NetHeader, Vec<NicRecord>) {
+/// The stack rates and one row per interface; the dump writes each row's `NIC_FIELDS`.
+pub fn net(s: &Snapshot) -> (NetHeader, Vec<NicFigures>) {
     let ext = s.net.tcp_ext;
     let header = NetHeader {
         tcp: s.net.tcp.map(|t| TcpRecord {
@@ -164,40 +166,7 @@ pub fn net(s: &Snapshot) -> (NetHeader, Vec<NicRecord>) {
             sndbuf_errors_per_s: u.sndbuferr_s,
         }),
     };
-    let rows = s
-        .net
-        .ifaces
-        .iter()
-        .map(|n| NicRecord {
-            interface: n.name.clone(),
-            operstate: n.operstate.clone(),
-            speed_mbps: n.speed_mbps,
-            duplex: n.duplex.map(|d| match d {
-                Duplex::Full => "full".into(),
-                Duplex::Half => "half".into(),
-            }),
-            rx_kbps: n.rxkb_s,
-            tx_kbps: n.txkb_s,
-            rx_packets_per_s: n.rxpck_s,
-            tx_packets_per_s: n.txpck_s,
-            rx_packet_bytes: n.rx_avg,
-            tx_packet_bytes: n.tx_avg,
-            rx_compressed_per_s: n.rxcmp_s,
-            tx_compressed_per_s: n.txcmp_s,
-            rx_multicast_per_s: n.rxmcst_s,
-            util_pct: n.util,
-            rx_errors_per_s: n.rxerr_s,
-            tx_errors_per_s: n.txerr_s,
-            collisions_per_s: n.coll_s,
-            rx_drops_per_s: n.rxdrop_s,
-            tx_drops_per_s: n.txdrop_s,
-            tx_carrier_per_s: n.txcarr_s,
-            rx_frame_per_s: n.rxfram_s,
-            rx_fifo_per_s: n.rxfifo_s,
-            tx_fifo_per_s: n.txfifo_s,
-        })
-        .collect();
-    (header, rows)
+    (header, s.net.ifaces.clone())
 }
 
 // ---- sock (ss -s, ss -tmi) ----

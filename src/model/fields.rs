@@ -8,10 +8,12 @@ use std::cmp::Ordering;
 use super::tasks::{TaskRate, cpu_ticks};
 
 pub mod disk;
+pub mod net;
 pub mod slab;
 pub mod sock;
 
 pub use disk::DISK_FIELDS;
+pub use net::NIC_FIELDS;
 pub use slab::{SLAB_FIELDS, SlabRow};
 pub use sock::{SOCK_FIELDS, SockRow};
 
@@ -38,6 +40,8 @@ pub enum Unit {
     KibPerSec,
     /// KiB (`_kb`).
     Kib,
+    /// Megabits per second (`_mbps`), a link's speed.
+    MbitPerSec,
     /// Yes or no (a JSON boolean).
     Flag,
 }

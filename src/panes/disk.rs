@@ -46,7 +46,7 @@ impl Default for DiskState {
         DiskState {
             show_all: false,
             focus: None,
-            devices: DevTable::of_fields(DISK_FIELDS, |d| &d.name, disk_level),
+            devices: DevTable::of_fields(DISK_FIELDS, |d| &d.name, disk_cell),
         }
     }
 }
@@ -154,20 +154,9 @@ pub fn dev_text(v: &Value) -> String {
     }
 }
 
-/// The level of a figure judged against thresholds.
-pub type LevelFn<T> = fn(&T, &Thresholds) -> Level;
-
-/// A device table's column: header, width, the order it is dropped in when narrow (lowest
-/// first, 0 = never), its name, the value it sorts by and how a row's cell is made (text
-/// and, for figures judged against thresholds, their level).
-pub struct Col<T> {
-    pub header: &'static str,
-    pub width: u16,
-    pub drop: u8,
-    pub name: &'static str,
-    pub sort: fn(&T) -> Value,
-    pub cell: fn(&T, &Thresholds) -> (String, Option<Level>),
-}
+/// A field a device table draws its own way: the text and, for a figure judged against
+/// thresholds, its level.
+pub type CellFn<T> = fn(&T, &Thresholds) -> (String, Option<Level>);
 
 /// A device row: the device's figures and the thresholds that colour them.
 #[derive(Clone, Debug)]
@@ -192,44 +181,19 @@ pub struct DevTable<T> {
 }
 
 impl<T: Clone + 'static> DevTable<T> {
-    pub fn new(cols: Vec<Col<T>>, name: fn(&T) -> &str) -> DevTable<T> {
-        let max = cols.iter().map(|c| c.drop).max().unwrap_or(0);
-        let cols = cols
-            .into_iter()
-            .map(|c| {
-                let (sort, cell) = (c.sort, c.cell);
-                Column {
-                    name: c.name,
-                    header: c.header,
-                    width: c.width,
-                    // These lists drop the lowest numbers first; the widget the highest.
-                    drop: if c.drop == 0 { 0 } else { max + 1 - c.drop },
-                    right: false,
-                    desc: !TEXT_COLS.contains(&c.name),
-                    sort: Some(Box::new(move |r: &Dev<T>| sort(&r.item))),
-                    cell: Box::new(move |r: &Dev<T>| {
-                        let (text, level) = cell(&r.item, &r.th);
-                        CellText { text, level }
-                    }),
-                }
-            })
-            .collect();
-        Self::with_columns(cols, name)
-    }
-
-    /// A table of the fields `shown`, drawn iostat's way; `level` names the fields judged
-    /// against thresholds.
+    /// A table of the fields `shown`, drawn iostat's way unless `custom` gives a field its
+    /// own drawing (figures judged against thresholds, link speeds).
     pub fn of_fields(
         fields: &'static [Field<T>],
         name: fn(&T) -> &str,
-        level: fn(&str) -> Option<LevelFn<T>>,
+        custom: fn(&str) -> Option<CellFn<T>>,
     ) -> DevTable<T> {
         let cols = fields
             .iter()
             .filter(|f| f.shown)
             .map(|f| {
                 let value = f.value;
-                let level = level(f.name);
+                let custom = custom(f.name);
                 Column {
                     name: f.name,
                     header: f.header,
@@ -238,9 +202,12 @@ impl<T: Clone + 'static> DevTable<T> {
                     right: false,
                     desc: !TEXT_COLS.contains(&f.name),
                     sort: Some(Box::new(move |r: &Dev<T>| value(&r.item))),
-                    cell: Box::new(move |r: &Dev<T>| CellText {
-                        text: dev_text(&value(&r.item)),
-                        level: level.map(|l| l(&r.item, &r.th)),
+                    cell: Box::new(move |r: &Dev<T>| match custom {
+                        Some(cell) => {
+                            let (text, level) = cell(&r.item, &r.th);
+                            CellText { text, level }
+                        }
+                        None => dev_text(&value(&r.item)).into(),
                     }),
                 }
             })
@@ -363,12 +330,19 @@ impl<T: Clone + 'static> DevTable<T> {
 }
 
 /// The disk fields judged against thresholds: aqu-sz and %util.
-fn disk_level(name: &str) -> Option<LevelFn<DiskDev>> {
-    match name {
-        "aqu-sz" => Some(|d, th| Level::of(Some(d.aqu_sz), th.disk_aqu.warn, th.disk_aqu.crit)),
-        "%util" => Some(|d, th| Level::of(Some(d.util), th.disk_util.warn, th.disk_util.crit)),
-        _ => None,
-    }
+fn disk_cell(name: &str) -> Option<CellFn<DiskDev>> {
+    let c: CellFn<DiskDev> = match name {
+        "aqu-sz" => |d, th| {
+            let level = Level::of(Some(d.aqu_sz), th.disk_aqu.warn, th.disk_aqu.crit);
+            (num(d.aqu_sz), Some(level))
+        },
+        "%util" => |d, th| {
+            let level = Level::of(Some(d.util), th.disk_util.warn, th.disk_util.crit);
+            (num(d.util), Some(level))
+        },
+        _ => return None,
+    };
+    Some(c)
 }
 
 /// The info lines, the device table and the filesystems.
