@@ -180,3 +180,35 @@ fn interface_table_and_dump_share_one_field_list() {
         serde_json::to_value(dump::NicRecord::default()).unwrap(),
     );
 }
+
+#[test]
+fn per_cpu_counter_table_and_dump_share_one_field_list() {
+    use usetop::model::fields::PERF_CPU_FIELDS;
+    use usetop::panes::perf::cpu_columns;
+    let shown: Vec<&str> = PERF_CPU_FIELDS
+        .iter()
+        .filter(|f| f.shown)
+        .map(|f| f.name)
+        .collect();
+    let wide: Vec<&str> = cpu_columns(false, true).iter().map(|f| f.name).collect();
+    assert_eq!(wide, shown);
+    // Narrow: REF/s, MISS/s and BMISS/s go; without hardware counters only software events.
+    let narrow: Vec<&str> = cpu_columns(false, false).iter().map(|f| f.name).collect();
+    assert_eq!(
+        narrow,
+        [
+            "cpu", "mcycles", "minstr", "ipc", "miss", "cs", "migr", "flt"
+        ]
+    );
+    let sw: Vec<&str> = cpu_columns(true, true).iter().map(|f| f.name).collect();
+    assert_eq!(sw, ["cpu", "cs", "migr", "flt"]);
+    check(
+        PERF_CPU_FIELDS,
+        PERF_CPU_FIELDS.iter().map(|f| f.name).collect(),
+        View::Perf,
+        "cpus",
+        "basic",
+        &[],
+        serde_json::to_value(dump::PerfCpuRecord::default()).unwrap(),
+    );
+}

@@ -20,7 +20,8 @@ pub use super::records::{
 };
 use crate::collectors::{Clock, Request, SystemClock};
 use crate::model::fields::{
-    self, DISK_FIELDS, Field, NIC_FIELDS, PROC_FIELDS, ProcRow, SLAB_FIELDS, SOCK_FIELDS,
+    self, DISK_FIELDS, Field, NIC_FIELDS, PERF_CPU_FIELDS, PROC_FIELDS, ProcRow, SLAB_FIELDS,
+    SOCK_FIELDS,
 };
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
@@ -334,7 +335,7 @@ fn parts(view: View, s: &Snapshot) -> Parts {
         }
         View::Perf => {
             let (h, r) = records::perf(s);
-            (to_map(h), "cpus", maps(r))
+            (to_map(h), "cpus", field_rows(PERF_CPU_FIELDS, r))
         }
     };
     Parts { header, key, rows }
@@ -470,7 +471,7 @@ pub fn csv_header(view: View) -> Vec<String> {
         ),
         View::Perf => (
             to_map(records::PerfHeader::default()),
-            to_map(records::PerfCpuRecord::default()),
+            field_names(PERF_CPU_FIELDS),
         ),
     };
     ctx.into_iter()

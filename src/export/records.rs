@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Snapshot;
 use crate::model::disk::DiskDev;
-use crate::model::fields::{SlabRow, SockRow};
+use crate::model::fields::{PerfCpuRow, SlabRow, SockRow};
 use crate::model::net::NicFigures;
-use crate::model::perf::{Ev, Rates};
+use crate::model::perf::Ev;
 use crate::model::slab::{self, SlabCache};
 use crate::model::sockets::{TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT};
 
@@ -373,7 +373,8 @@ pub struct PerfHeader {
     pub total_ipc: Option<f64>,
 }
 
-/// One CPU's counter rates over the interval, scaled for multiplexing.
+/// One CPU's counter rates over the interval, scaled for multiplexing, as a dump is read
+/// back: the dump writes `PERF_CPU_FIELDS` (`model/fields/perf.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PerfCpuRecord {
     pub cpu: u32,
@@ -393,26 +394,9 @@ pub struct PerfCpuRecord {
     pub scaled: bool,
 }
 
-fn perf_record(cpu: u32, r: &Rates) -> PerfCpuRecord {
-    PerfCpuRecord {
-        cpu,
-        cycles_per_s: r.get(Ev::Cycles),
-        instructions_per_s: r.get(Ev::Instructions),
-        ipc: r.ipc(),
-        cache_refs_per_s: r.get(Ev::CacheRefs),
-        cache_misses_per_s: r.get(Ev::CacheMisses),
-        cache_miss_pct: r.miss_pct(),
-        branch_misses_per_s: r.get(Ev::BranchMisses),
-        branch_miss_pct: r.bmiss_pct(),
-        cpu_clock_pct: r.cpu_pct(),
-        ctx_switches_per_s: r.get(Ev::CtxSwitches),
-        migrations_per_s: r.get(Ev::Migrations),
-        page_faults_per_s: r.get(Ev::PageFaults),
-        scaled: r.scaled,
-    }
-}
-
-pub fn perf(s: &Snapshot) -> (PerfHeader, Vec<PerfCpuRecord>) {
+/// Whether hardware counts, the totals and one row per CPU; the dump writes each row's
+/// `PERF_CPU_FIELDS`.
+pub fn perf(s: &Snapshot) -> (PerfHeader, Vec<PerfCpuRow>) {
     let p = &s.cur.perf;
     let tot = &s.perf.total;
     let header = PerfHeader {
@@ -428,7 +412,10 @@ pub fn perf(s: &Snapshot) -> (PerfHeader, Vec<PerfCpuRecord>) {
         .perf
         .cpus
         .iter()
-        .map(|(id, r)| perf_record(*id, r))
+        .map(|(id, r)| PerfCpuRow {
+            cpu: Some(*id),
+            rates: *r,
+        })
         .collect();
     (header, rows)
 }

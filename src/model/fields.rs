@@ -9,11 +9,13 @@ use super::tasks::{TaskRate, cpu_ticks};
 
 pub mod disk;
 pub mod net;
+pub mod perf;
 pub mod slab;
 pub mod sock;
 
 pub use disk::DISK_FIELDS;
 pub use net::NIC_FIELDS;
+pub use perf::{PERF_CPU_FIELDS, PerfCpuRow};
 pub use slab::{SLAB_FIELDS, SlabRow};
 pub use sock::{SOCK_FIELDS, SockRow};
 
