@@ -113,7 +113,11 @@ fn dump_names_keep_their_unit_suffix() {
             Unit::PerSec => k.ends_with("_per_s"),
             Unit::CpuSeconds => k.ends_with("_s"),
             Unit::MsPerSec => k.ends_with("_ms_per_s"),
-            Unit::Count | Unit::Text => true,
+            Unit::Millis => k.ends_with("_ms"),
+            Unit::KibPerSec => k.ends_with("_kbps"),
+            Unit::Kib => k.ends_with("_kb"),
+            Unit::MbitPerSec => k.ends_with("_mbps"),
+            Unit::Count | Unit::Text | Unit::Flag => true,
         };
         assert!(ok, "{k} does not say its unit {:?}", f.unit);
     }

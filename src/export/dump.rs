@@ -19,7 +19,10 @@ pub use super::records::{
     SlabRecord, SockHeader, SockRecord, TcpRecord, UdpRecord,
 };
 use crate::collectors::{Clock, Request, SystemClock};
-use crate::model::fields::{self, PROC_FIELDS, ProcRow};
+use crate::model::fields::{
+    self, DISK_FIELDS, Field, NIC_FIELDS, PERF_CPU_FIELDS, PROC_FIELDS, ProcRow, SLAB_FIELDS,
+    SOCK_FIELDS,
+};
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
 use crate::store::format_utc;
@@ -249,7 +252,29 @@ fn json_value(v: fields::Value) -> Value {
         }
         fields::Value::Num(None) | fields::Value::Unreadable => Value::Null,
         fields::Value::Text(t) => Value::String(t),
+        fields::Value::Bool(b) => Value::Bool(b),
     }
+}
+
+/// A row of a field list as the dump writes it: every field with a dump name, in order.
+fn field_map<R>(fields: &[Field<R>], row: &R) -> Map<String, Value> {
+    fields
+        .iter()
+        .filter_map(|f| Some((f.dump?.to_string(), json_value((f.value)(row)))))
+        .collect()
+}
+
+/// Rows of a field list, each made into a map as it is written.
+fn field_rows<R: 'static>(fields: &'static [Field<R>], rows: Vec<R>) -> Rows {
+    Box::new(rows.into_iter().map(move |r| field_map(fields, &r)))
+}
+
+/// A field list's dump names as the keys of a map (for the CSV header).
+fn field_names<R>(fields: &[Field<R>]) -> Map<String, Value> {
+    fields::dump_names(fields)
+        .into_iter()
+        .map(|k| (k.to_string(), Value::Null))
+        .collect()
 }
 
 /// The dump's process field names, in order.
@@ -300,23 +325,42 @@ fn parts(view: View, s: &Snapshot) -> Parts {
         View::Proc => (Map::new(), "procs", proc_records(s)),
         View::Disk => {
             let (h, r) = records::disk(s);
-            (to_map(h), "disks", maps(r))
+            // The checklist's figures of each device follow its fields.
+            let ck = s.checklist.clone();
+            let rows = r.into_iter().map(move |d| {
+                let mut m = field_map(DISK_FIELDS, &d);
+                m.extend(to_map(super::checklist::DiskChecklist::for_device(
+                    &ck,
+                    &d.name,
+                    d.partition,
+                )));
+                m
+            });
+            (to_map(h), "disks", Box::new(rows) as Rows)
         }
         View::Net => {
             let (h, r) = records::net(s);
-            (to_map(h), "interfaces", maps(r))
+            let ck = s.checklist.clone();
+            let rows = r.into_iter().map(move |n| {
+                let mut m = field_map(NIC_FIELDS, &n);
+                m.extend(to_map(super::checklist::NicChecklist::for_iface(
+                    &ck, &n.name,
+                )));
+                m
+            });
+            (to_map(h), "interfaces", Box::new(rows) as Rows)
         }
         View::Sock => {
             let (h, r) = records::sock(s);
-            (to_map(h), "sockets", maps(r))
+            (to_map(h), "sockets", field_rows(SOCK_FIELDS, r))
         }
         View::Slab => {
             let (h, r) = records::slab(s);
-            (to_map(h), "caches", maps(r))
+            (to_map(h), "caches", field_rows(SLAB_FIELDS, r))
         }
         View::Perf => {
             let (h, r) = records::perf(s);
-            (to_map(h), "cpus", maps(r))
+            (to_map(h), "cpus", field_rows(PERF_CPU_FIELDS, r))
         }
     };
     Parts { header, key, rows }
@@ -434,25 +478,27 @@ pub fn csv_header(view: View) -> Vec<String> {
                 .chain(proc_field_names().into_iter().map(String::from))
                 .collect();
         }
-        View::Disk => (
-            to_map(records::DiskHeader::default()),
-            to_map(records::DiskRecord::default()),
-        ),
-        View::Net => (
-            to_map(records::net_header_template()),
-            to_map(records::NicRecord::default()),
-        ),
+        View::Disk => (to_map(records::DiskHeader::default()), {
+            let mut m = field_names(DISK_FIELDS);
+            m.extend(to_map(super::checklist::DiskChecklist::default()));
+            m
+        }),
+        View::Net => (to_map(records::net_header_template()), {
+            let mut m = field_names(NIC_FIELDS);
+            m.extend(to_map(super::checklist::NicChecklist::default()));
+            m
+        }),
         View::Sock => (
             to_map(records::SockHeader::default()),
-            to_map(records::SockRecord::default()),
+            field_names(SOCK_FIELDS),
         ),
         View::Slab => (
             to_map(records::SlabHeader::default()),
-            to_map(records::SlabRecord::default()),
+            field_names(SLAB_FIELDS),
         ),
         View::Perf => (
             to_map(records::PerfHeader::default()),
-            to_map(records::PerfCpuRecord::default()),
+            field_names(PERF_CPU_FIELDS),
         ),
     };
     ctx.into_iter()

@@ -5,10 +5,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::Snapshot;
-use crate::model::net::Duplex;
-use crate::model::perf::{Ev, Rates};
-use crate::model::slab;
-use crate::model::sockets::{TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT, state_name};
+use crate::model::disk::DiskDev;
+use crate::model::fields::{PerfCpuRow, SlabRow, SockRow};
+use crate::model::net::NicFigures;
+use crate::model::perf::Ev;
+use crate::model::slab::{self, SlabCache};
+use crate::model::sockets::{TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT};
 
 // ---- disk (iostat -x) ----
 
@@ -19,8 +21,9 @@ pub struct DiskHeader {
     pub psi_io_full_pct: Option<f64>,
 }
 
-/// One block device over one interval, as iostat -x shows it. Partitions are included and
-/// marked; devices new this interval (no rates yet) are left out.
+/// One block device over one interval, as iostat -x shows it, as a dump is read back: the
+/// dump writes `DISK_FIELDS` (`model/fields/disk.rs`). Partitions are included and marked;
+/// devices new this interval (no rates yet) are left out.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiskRecord {
     pub device: String,
@@ -53,50 +56,13 @@ pub struct DiskRecord {
     pub checklist: super::checklist::DiskChecklist,
 }
 
-pub fn disk(s: &Snapshot) -> (DiskHeader, Vec<DiskRecord>) {
+/// PSI io and one row per device; the dump writes each row's `DISK_FIELDS`.
+pub fn disk(s: &Snapshot) -> (DiskHeader, Vec<DiskDev>) {
     let header = DiskHeader {
         psi_io_some_pct: s.disk.psi_some,
         psi_io_full_pct: s.disk.psi_full,
     };
-    let rows = s
-        .disk
-        .devices
-        .iter()
-        .map(|d| DiskRecord {
-            device: d.name.clone(),
-            partition: d.partition,
-            reads_per_s: d.r_s,
-            writes_per_s: d.w_s,
-            discards_per_s: d.d_s,
-            flushes_per_s: d.f_s,
-            read_kbps: d.rkb_s,
-            write_kbps: d.wkb_s,
-            discard_kbps: d.dkb_s,
-            read_merges_per_s: d.rrqm_s,
-            write_merges_per_s: d.wrqm_s,
-            discard_merges_per_s: d.drqm_s,
-            read_merges_pct: d.pct_rrqm,
-            write_merges_pct: d.pct_wrqm,
-            read_await_ms: d.r_await,
-            write_await_ms: d.w_await,
-            discard_await_ms: d.d_await,
-            flush_await_ms: d.f_await,
-            queue_size: d.aqu_sz,
-            read_req_kb: d.rareq_sz,
-            write_req_kb: d.wareq_sz,
-            discard_req_kb: d.dareq_sz,
-            util_pct: d.util,
-            in_flight: d.in_flight,
-            io_errors: d.ioerr,
-            active: d.active,
-            checklist: super::checklist::DiskChecklist::for_device(
-                &s.checklist,
-                &d.name,
-                d.partition,
-            ),
-        })
-        .collect();
-    (header, rows)
+    (header, s.disk.devices.clone())
 }
 
 // ---- net (sar -n DEV,EDEV,TCP,ETCP,UDP) ----
@@ -139,7 +105,8 @@ pub struct NetHeader {
     pub checklist: super::checklist::NetChecklist,
 }
 
-/// One interface over one interval: sar -n DEV and EDEV, nicstat's averages and %util.
+/// One interface over one interval: sar -n DEV and EDEV, nicstat's averages and %util, as a
+/// dump is read back: the dump writes `NIC_FIELDS` (`model/fields/net.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NicRecord {
     pub interface: String,
@@ -178,7 +145,8 @@ pub fn net_header_template() -> NetHeader {
     }
 }
 
-pub fn net(s: &Snapshot) -> (NetHeader, Vec<NicRecord>) {
+/// The stack rates and one row per interface; the dump writes each row's `NIC_FIELDS`.
+pub fn net(s: &Snapshot) -> (NetHeader, Vec<NicFigures>) {
     let ext = s.net.tcp_ext;
     let header = NetHeader {
         tcp: s.net.tcp.map(|t| TcpRecord {
@@ -206,41 +174,7 @@ pub fn net(s: &Snapshot) -> (NetHeader, Vec<NicRecord>) {
         }),
         checklist: super::checklist::NetChecklist::from_snapshot(s),
     };
-    let rows = s
-        .net
-        .ifaces
-        .iter()
-        .map(|n| NicRecord {
-            interface: n.name.clone(),
-            operstate: n.operstate.clone(),
-            speed_mbps: n.speed_mbps,
-            duplex: n.duplex.map(|d| match d {
-                Duplex::Full => "full".into(),
-                Duplex::Half => "half".into(),
-            }),
-            rx_kbps: n.rxkb_s,
-            tx_kbps: n.txkb_s,
-            rx_packets_per_s: n.rxpck_s,
-            tx_packets_per_s: n.txpck_s,
-            rx_packet_bytes: n.rx_avg,
-            tx_packet_bytes: n.tx_avg,
-            rx_compressed_per_s: n.rxcmp_s,
-            tx_compressed_per_s: n.txcmp_s,
-            rx_multicast_per_s: n.rxmcst_s,
-            util_pct: n.util,
-            rx_errors_per_s: n.rxerr_s,
-            tx_errors_per_s: n.txerr_s,
-            collisions_per_s: n.coll_s,
-            rx_drops_per_s: n.rxdrop_s,
-            tx_drops_per_s: n.txdrop_s,
-            tx_carrier_per_s: n.txcarr_s,
-            rx_frame_per_s: n.rxfram_s,
-            rx_fifo_per_s: n.rxfifo_s,
-            tx_fifo_per_s: n.txfifo_s,
-            checklist: super::checklist::NicChecklist::for_iface(&s.checklist, &n.name),
-        })
-        .collect();
-    (header, rows)
+    (header, s.net.ifaces.clone())
 }
 
 // ---- sock (ss -s, ss -tmi) ----
@@ -272,8 +206,9 @@ pub struct SockHeader {
     pub owners_denied: u32,
 }
 
-/// One TCP socket (ss -tmi) with its rates over the interval. The owner is pid and comm
-/// only: command lines can hold secrets.
+/// One TCP socket (ss -tmi) with its rates over the interval, as a dump is read back: the
+/// dump writes `SOCK_FIELDS` (`model/fields/sock.rs`), of which these are the oldest. The
+/// owner is pid and comm only: command lines can hold secrets.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SockRecord {
     pub state: String,
@@ -293,7 +228,8 @@ pub struct SockRecord {
     pub comm: Option<String>,
 }
 
-pub fn sock(s: &Snapshot) -> (SockHeader, Vec<SockRecord>) {
+/// The summary and one row per socket; the dump writes each row's `SOCK_FIELDS`.
+pub fn sock(s: &Snapshot) -> (SockHeader, Vec<SockRow>) {
     let raw = &s.cur.sockets;
     let f = &s.sockets;
     let st = |n: u8| f.tcp_by_state[usize::from(n)];
@@ -328,31 +264,10 @@ pub fn sock(s: &Snapshot) -> (SockHeader, Vec<SockRecord>) {
     let rows = s
         .socket_rates()
         .iter()
-        .map(|r| {
-            let k = &r.sock;
-            let i = k.info.as_ref();
-            SockRecord {
-                state: state_name(k.state).into(),
-                ipv6: k.v6,
-                local: k.local.to_string(),
-                peer: k.peer.to_string(),
-                recv_q: k.rqueue,
-                send_q: k.wqueue,
-                // 0 is "not measured yet" (a listening socket), as the pane shows it.
-                rtt_ms: i
-                    .filter(|i| i.rtt_us > 0)
-                    .map(|i| f64::from(i.rtt_us) / 1000.0),
-                rttvar_ms: i
-                    .filter(|i| i.rtt_us > 0)
-                    .map(|i| f64::from(i.rttvar_us) / 1000.0),
-                cwnd: i.map(|i| i.cwnd),
-                retrans: r.retrans,
-                total_retrans: i.map(|i| i.total_retrans),
-                tx_bytes_per_s: r.tx_bps,
-                rx_bytes_per_s: r.rx_bps,
-                pid: k.owner.as_ref().map(|o| o.pid),
-                comm: k.owner.as_ref().map(|o| o.comm.to_string()),
-            }
+        .map(|r| SockRow {
+            rate: r.clone(),
+            owners_denied: raw.owners_denied > 0,
+            owners_known: raw.owners_known,
         })
         .collect();
     (header, rows)
@@ -380,7 +295,8 @@ pub struct SlabHeader {
     pub unreclaimable_growth_bytes_per_s: Option<f64>,
 }
 
-/// One slab cache as slabtop shows it, with its growth over the interval.
+/// One slab cache as slabtop shows it, with its growth over the interval, as a dump is read
+/// back: the dump writes `SLAB_FIELDS` (`model/fields/slab.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SlabRecord {
     pub cache: String,
@@ -416,7 +332,8 @@ pub fn slab_cache_bytes(s: &Snapshot) -> Option<u64> {
     })
 }
 
-pub fn slab(s: &Snapshot) -> (SlabHeader, Vec<SlabRecord>) {
+/// The totals and one row per cache; the dump writes each row's `SLAB_FIELDS`.
+pub fn slab(s: &Snapshot) -> (SlabHeader, Vec<SlabRow>) {
     let t = s.slab.totals;
     let unreclaim = slab::unreclaim(s);
     let header = SlabHeader {
@@ -439,19 +356,11 @@ pub fn slab(s: &Snapshot) -> (SlabHeader, Vec<SlabRecord>) {
     let rows = s
         .slab_caches()
         .iter()
-        .map(|r| SlabRecord {
-            cache: r.cache.name.clone(),
-            active_objs: r.cache.active_objs,
-            objs: r.cache.num_objs,
-            use_pct: r.cache.use_pct(),
-            obj_size_bytes: r.cache.objsize,
-            objs_per_slab: r.cache.objperslab,
-            pages_per_slab: r.cache.pagesperslab,
-            active_slabs: r.cache.active_slabs,
-            slabs: r.cache.num_slabs,
-            cache_bytes: r.cache.cache_bytes(page),
-            growth_bytes_per_s: r.growth_bps,
-            objs_growth_per_s: r.objs_s,
+        .map(|r| SlabRow {
+            cache: SlabCache::clone(&r.cache),
+            growth_bps: r.growth_bps,
+            objs_s: r.objs_s,
+            page,
         })
         .collect();
     (header, rows)
@@ -472,7 +381,8 @@ pub struct PerfHeader {
     pub total_ipc: Option<f64>,
 }
 
-/// One CPU's counter rates over the interval, scaled for multiplexing.
+/// One CPU's counter rates over the interval, scaled for multiplexing, as a dump is read
+/// back: the dump writes `PERF_CPU_FIELDS` (`model/fields/perf.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PerfCpuRecord {
     pub cpu: u32,
@@ -492,26 +402,9 @@ pub struct PerfCpuRecord {
     pub scaled: bool,
 }
 
-fn perf_record(cpu: u32, r: &Rates) -> PerfCpuRecord {
-    PerfCpuRecord {
-        cpu,
-        cycles_per_s: r.get(Ev::Cycles),
-        instructions_per_s: r.get(Ev::Instructions),
-        ipc: r.ipc(),
-        cache_refs_per_s: r.get(Ev::CacheRefs),
-        cache_misses_per_s: r.get(Ev::CacheMisses),
-        cache_miss_pct: r.miss_pct(),
-        branch_misses_per_s: r.get(Ev::BranchMisses),
-        branch_miss_pct: r.bmiss_pct(),
-        cpu_clock_pct: r.cpu_pct(),
-        ctx_switches_per_s: r.get(Ev::CtxSwitches),
-        migrations_per_s: r.get(Ev::Migrations),
-        page_faults_per_s: r.get(Ev::PageFaults),
-        scaled: r.scaled,
-    }
-}
-
-pub fn perf(s: &Snapshot) -> (PerfHeader, Vec<PerfCpuRecord>) {
+/// Whether hardware counts, the totals and one row per CPU; the dump writes each row's
+/// `PERF_CPU_FIELDS`.
+pub fn perf(s: &Snapshot) -> (PerfHeader, Vec<PerfCpuRow>) {
     let p = &s.cur.perf;
     let tot = &s.perf.total;
     let header = PerfHeader {
@@ -527,7 +420,10 @@ pub fn perf(s: &Snapshot) -> (PerfHeader, Vec<PerfCpuRecord>) {
         .perf
         .cpus
         .iter()
-        .map(|(id, r)| perf_record(*id, r))
+        .map(|(id, r)| PerfCpuRow {
+            cpu: Some(*id),
+            rates: *r,
+        })
         .collect();
     (header, rows)
 }

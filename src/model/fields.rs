@@ -7,6 +7,18 @@ use std::cmp::Ordering;
 
 use super::tasks::{TaskRate, cpu_ticks};
 
+pub mod disk;
+pub mod net;
+pub mod perf;
+pub mod slab;
+pub mod sock;
+
+pub use disk::DISK_FIELDS;
+pub use net::NIC_FIELDS;
+pub use perf::{PERF_CPU_FIELDS, PerfCpuRow};
+pub use slab::{SLAB_FIELDS, SlabRow};
+pub use sock::{SOCK_FIELDS, SockRow};
+
 /// What a value measures; the table formats by it and the dump's field names end in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -26,6 +38,16 @@ pub enum Unit {
     CpuSeconds,
     /// Milliseconds of waiting per second (`_ms_per_s`): a delay as a share of time.
     MsPerSec,
+    /// Milliseconds (`_ms`).
+    Millis,
+    /// KiB per second (`_kbps`), as sar and iostat count.
+    KibPerSec,
+    /// KiB (`_kb`).
+    Kib,
+    /// Megabits per second (`_mbps`), a link's speed.
+    MbitPerSec,
+    /// Yes or no (a JSON boolean).
+    Flag,
 }
 
 /// One row's value of one field.
@@ -35,6 +57,7 @@ pub enum Value {
     /// A figure; `None` when there is no interval yet.
     Num(Option<f64>),
     Text(String),
+    Bool(bool),
     /// The source could not be read (another user's `/proc/PID/io` without root).
     Unreadable,
 }
@@ -45,6 +68,7 @@ impl Value {
         use Value::*;
         let num = |v: &Value| match v {
             Int(i) => Some(*i as f64),
+            Bool(b) => Some(f64::from(u8::from(*b))),
             Num(n) => *n,
             _ => None,
         };
@@ -80,6 +104,21 @@ pub struct Field<R> {
     /// never writes, with the reason in the field's comment.
     pub dump: Option<&'static str>,
     pub value: fn(&R) -> Value,
+}
+
+/// A figure that may be missing: an integer, or `null` in the dump and `-` in the table.
+pub fn opt_int(v: Option<impl Into<u64>>) -> Value {
+    v.map_or(Value::Num(None), |v| Value::Int(v.into()))
+}
+
+/// Text that may be missing: `null` in the dump.
+pub fn opt_text(v: Option<impl Into<String>>) -> Value {
+    v.map_or(Value::Num(None), |v| Value::Text(v.into()))
+}
+
+/// The dump names of a field list, in order.
+pub fn dump_names<R>(fields: &[Field<R>]) -> Vec<&'static str> {
+    fields.iter().filter_map(|f| f.dump).collect()
 }
 
 impl<R> Field<R> {

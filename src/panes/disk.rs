@@ -14,7 +14,7 @@ use super::{Entry, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::model::disk::DiskDev;
-use crate::model::fields::Value;
+use crate::model::fields::{DISK_FIELDS, Field, Value};
 use crate::theme::Level;
 use crate::widgets::fmt;
 use crate::widgets::table::{
@@ -46,7 +46,7 @@ impl Default for DiskState {
         DiskState {
             show_all: false,
             focus: None,
-            devices: DevTable::new(disk_cols(), |d| &d.name),
+            devices: DevTable::of_fields(DISK_FIELDS, |d| &d.name, disk_cell),
         }
     }
 }
@@ -142,21 +142,21 @@ pub fn num(x: f64) -> String {
     }
 }
 
-fn opt(x: Option<f64>) -> String {
-    x.map(num).unwrap_or_else(|| "-".into())
+/// A device field's value as the table draws it: iostat's fixed point, `-` where the
+/// kernel has no such figure.
+pub fn dev_text(v: &Value) -> String {
+    match v {
+        Value::Num(Some(x)) => num(*x),
+        Value::Num(None) | Value::Unreadable => "-".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Text(s) => s.clone(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+    }
 }
 
-/// A device table's column: header, width, the order it is dropped in when narrow (lowest
-/// first, 0 = never), its name, the value it sorts by and how a row's cell is made (text
-/// and, for figures judged against thresholds, their level).
-pub struct Col<T> {
-    pub header: &'static str,
-    pub width: u16,
-    pub drop: u8,
-    pub name: &'static str,
-    pub sort: fn(&T) -> Value,
-    pub cell: fn(&T, &Thresholds) -> (String, Option<Level>),
-}
+/// A field a device table draws its own way: the text and, for a figure judged against
+/// thresholds, its level.
+pub type CellFn<T> = fn(&T, &Thresholds) -> (String, Option<Level>);
 
 /// A device row: the device's figures and the thresholds that colour them.
 #[derive(Clone, Debug)]
@@ -181,28 +181,41 @@ pub struct DevTable<T> {
 }
 
 impl<T: Clone + 'static> DevTable<T> {
-    pub fn new(cols: Vec<Col<T>>, name: fn(&T) -> &str) -> DevTable<T> {
-        let max = cols.iter().map(|c| c.drop).max().unwrap_or(0);
-        let cols = cols
-            .into_iter()
-            .map(|c| {
-                let (sort, cell) = (c.sort, c.cell);
+    /// A table of the fields `shown`, drawn iostat's way unless `custom` gives a field its
+    /// own drawing (figures judged against thresholds, link speeds).
+    pub fn of_fields(
+        fields: &'static [Field<T>],
+        name: fn(&T) -> &str,
+        custom: fn(&str) -> Option<CellFn<T>>,
+    ) -> DevTable<T> {
+        let cols = fields
+            .iter()
+            .filter(|f| f.shown)
+            .map(|f| {
+                let value = f.value;
+                let custom = custom(f.name);
                 Column {
-                    name: c.name,
-                    header: c.header,
-                    width: c.width,
-                    // These lists drop the lowest numbers first; the widget the highest.
-                    drop: if c.drop == 0 { 0 } else { max + 1 - c.drop },
+                    name: f.name,
+                    header: f.header,
+                    width: f.width,
+                    drop: f.drop,
                     right: false,
-                    desc: !TEXT_COLS.contains(&c.name),
-                    sort: Some(Box::new(move |r: &Dev<T>| sort(&r.item))),
-                    cell: Box::new(move |r: &Dev<T>| {
-                        let (text, level) = cell(&r.item, &r.th);
-                        CellText { text, level }
+                    desc: !TEXT_COLS.contains(&f.name),
+                    sort: Some(Box::new(move |r: &Dev<T>| value(&r.item))),
+                    cell: Box::new(move |r: &Dev<T>| match custom {
+                        Some(cell) => {
+                            let (text, level) = cell(&r.item, &r.th);
+                            CellText { text, level }
+                        }
+                        None => dev_text(&value(&r.item)).into(),
                     }),
                 }
             })
             .collect();
+        Self::with_columns(cols, name)
+    }
+
+    fn with_columns(cols: Vec<Column<Dev<T>>>, name: fn(&T) -> &str) -> DevTable<T> {
         DevTable {
             table: TableState::new("", true),
             cols,
@@ -306,172 +319,30 @@ impl<T: Clone + 'static> DevTable<T> {
         self.rows.len()
     }
 
+    /// The names of the columns the table can show, in order.
+    pub fn column_names(&self) -> Vec<&'static str> {
+        self.cols.iter().map(|c| c.name).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 }
 
-fn plain(s: String) -> (String, Option<Level>) {
-    (s, None)
-}
-
-fn disk_cols() -> Vec<Col<DiskDev>> {
-    vec![
-        Col {
-            header: "Device",
-            width: 10,
-            drop: 0,
-            name: "device",
-            sort: |d| Value::Text(d.name.clone()),
-            cell: |d, _| plain(d.name.clone()),
+/// The disk fields judged against thresholds: aqu-sz and %util.
+fn disk_cell(name: &str) -> Option<CellFn<DiskDev>> {
+    let c: CellFn<DiskDev> = match name {
+        "aqu-sz" => |d, th| {
+            let level = Level::of(Some(d.aqu_sz), th.disk_aqu.warn, th.disk_aqu.crit);
+            (num(d.aqu_sz), Some(level))
         },
-        Col {
-            header: "r/s",
-            width: 7,
-            drop: 0,
-            name: "r/s",
-            sort: |d| Value::Num(Some(d.r_s)),
-            cell: |d, _| plain(num(d.r_s)),
+        "%util" => |d, th| {
+            let level = Level::of(Some(d.util), th.disk_util.warn, th.disk_util.crit);
+            (num(d.util), Some(level))
         },
-        Col {
-            header: "w/s",
-            width: 7,
-            drop: 0,
-            name: "w/s",
-            sort: |d| Value::Num(Some(d.w_s)),
-            cell: |d, _| plain(num(d.w_s)),
-        },
-        Col {
-            header: "rkB/s",
-            width: 8,
-            drop: 0,
-            name: "rkb/s",
-            sort: |d| Value::Num(Some(d.rkb_s)),
-            cell: |d, _| plain(num(d.rkb_s)),
-        },
-        Col {
-            header: "wkB/s",
-            width: 8,
-            drop: 0,
-            name: "wkb/s",
-            sort: |d| Value::Num(Some(d.wkb_s)),
-            cell: |d, _| plain(num(d.wkb_s)),
-        },
-        Col {
-            header: "rrqm/s",
-            width: 7,
-            drop: 8,
-            name: "rrqm/s",
-            sort: |d| Value::Num(Some(d.rrqm_s)),
-            cell: |d, _| plain(num(d.rrqm_s)),
-        },
-        Col {
-            header: "wrqm/s",
-            width: 7,
-            drop: 9,
-            name: "wrqm/s",
-            sort: |d| Value::Num(Some(d.wrqm_s)),
-            cell: |d, _| plain(num(d.wrqm_s)),
-        },
-        Col {
-            header: "%rrqm",
-            width: 6,
-            drop: 3,
-            name: "%rrqm",
-            sort: |d| Value::Num(Some(d.pct_rrqm)),
-            cell: |d, _| plain(num(d.pct_rrqm)),
-        },
-        Col {
-            header: "%wrqm",
-            width: 6,
-            drop: 4,
-            name: "%wrqm",
-            sort: |d| Value::Num(Some(d.pct_wrqm)),
-            cell: |d, _| plain(num(d.pct_wrqm)),
-        },
-        Col {
-            header: "r_await",
-            width: 7,
-            drop: 0,
-            name: "r_await",
-            sort: |d| Value::Num(Some(d.r_await)),
-            cell: |d, _| plain(num(d.r_await)),
-        },
-        Col {
-            header: "w_await",
-            width: 7,
-            drop: 0,
-            name: "w_await",
-            sort: |d| Value::Num(Some(d.w_await)),
-            cell: |d, _| plain(num(d.w_await)),
-        },
-        Col {
-            header: "aqu-sz",
-            width: 6,
-            drop: 0,
-            name: "aqu-sz",
-            sort: |d| Value::Num(Some(d.aqu_sz)),
-            cell: |d, th| {
-                (
-                    num(d.aqu_sz),
-                    Some(Level::of(
-                        Some(d.aqu_sz),
-                        th.disk_aqu.warn,
-                        th.disk_aqu.crit,
-                    )),
-                )
-            },
-        },
-        Col {
-            header: "rareq-sz",
-            width: 8,
-            drop: 6,
-            name: "rareq-sz",
-            sort: |d| Value::Num(Some(d.rareq_sz)),
-            cell: |d, _| plain(num(d.rareq_sz)),
-        },
-        Col {
-            header: "wareq-sz",
-            width: 8,
-            drop: 7,
-            name: "wareq-sz",
-            sort: |d| Value::Num(Some(d.wareq_sz)),
-            cell: |d, _| plain(num(d.wareq_sz)),
-        },
-        Col {
-            header: "d/s",
-            width: 6,
-            drop: 2,
-            name: "d/s",
-            sort: |d| Value::Num(d.d_s),
-            cell: |d, _| plain(opt(d.d_s)),
-        },
-        Col {
-            header: "f/s",
-            width: 6,
-            drop: 1,
-            name: "f/s",
-            sort: |d| Value::Num(d.f_s),
-            cell: |d, _| plain(opt(d.f_s)),
-        },
-        Col {
-            header: "%util",
-            width: 6,
-            drop: 0,
-            name: "%util",
-            sort: |d| Value::Num(Some(d.util)),
-            cell: |d, th| {
-                (
-                    num(d.util),
-                    Some(Level::of(
-                        Some(d.util),
-                        th.disk_util.warn,
-                        th.disk_util.crit,
-                    )),
-                )
-            },
-        },
-    ]
+        _ => return None,
+    };
+    Some(c)
 }
 
 /// The info lines, the device table and the filesystems.

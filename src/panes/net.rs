@@ -8,10 +8,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use super::disk::{Col, DevTable, num};
+use super::disk::{CellFn, DevTable, num};
 use super::{Entry, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::Snapshot;
-use crate::model::fields::Value;
+use crate::model::fields::NIC_FIELDS;
 use crate::model::net::NicFigures;
 use crate::theme::Level;
 use crate::widgets::text::{fit, sanitize};
@@ -40,7 +40,7 @@ impl Default for NetState {
         NetState {
             hide_lo: false,
             focus: None,
-            ifaces: DevTable::new(nic_cols(), |n| &n.name),
+            ifaces: DevTable::of_fields(NIC_FIELDS, |n| &n.name, nic_cell),
         }
     }
 }
@@ -117,214 +117,42 @@ impl Pane for NetState {
     }
 }
 
-fn plain(s: String) -> (String, Option<Level>) {
-    (s, None)
-}
-
 fn speed(n: &NicFigures) -> String {
     fmt::link_speed(n.speed_mbps, n.duplex)
 }
 
-fn nic_cols() -> Vec<Col<NicFigures>> {
-    vec![
-        Col {
-            header: "Iface",
-            width: 10,
-            drop: 0,
-            name: "iface",
-            sort: |n| Value::Text(n.name.clone()),
-            cell: |n, _| plain(sanitize(&n.name).into_owned()),
+/// The interface fields the table draws its own way: names sanitized, sizes whole, the
+/// speed with its duplex, and the figures judged against thresholds.
+fn nic_cell(name: &str) -> Option<CellFn<NicFigures>> {
+    let c: CellFn<NicFigures> = match name {
+        "iface" => |n, _| (sanitize(&n.name).into_owned(), None),
+        "ravs" => |n, _| (format!("{:.0}", n.rx_avg), None),
+        "wavs" => |n, _| (format!("{:.0}", n.tx_avg), None),
+        "%util" => |n, th| match n.util {
+            Some(u) => (
+                format!("{u:.2}"),
+                Some(Level::of(Some(u), th.nic_util.warn, th.nic_util.crit)),
+            ),
+            None => ("n/a".into(), Some(Level::Unknown)),
         },
-        Col {
-            header: "rxkB/s",
-            width: 8,
-            drop: 0,
-            name: "rxkb/s",
-            sort: |n| Value::Num(Some(n.rxkb_s)),
-            cell: |n, _| plain(num(n.rxkb_s)),
+        "speed" => |n, _| (speed(n), None),
+        "err/s" => |n, th| {
+            let e = n.errors_s();
+            let level = Level::of(Some(e), th.nic_errors_s.warn, th.nic_errors_s.crit);
+            (num(e), Some(level))
         },
-        Col {
-            header: "txkB/s",
-            width: 8,
-            drop: 0,
-            name: "txkb/s",
-            sort: |n| Value::Num(Some(n.txkb_s)),
-            cell: |n, _| plain(num(n.txkb_s)),
+        "drop/s" => |n, th| {
+            let d = n.drops_s();
+            let level = Level::of(Some(d), th.nic_drops_s.warn, th.nic_drops_s.crit);
+            (num(d), Some(level))
         },
-        Col {
-            header: "rxpck/s",
-            width: 8,
-            drop: 0,
-            name: "rxpck/s",
-            sort: |n| Value::Num(Some(n.rxpck_s)),
-            cell: |n, _| plain(num(n.rxpck_s)),
+        "state" => |n, _| {
+            let s = n.operstate.as_deref().map(|s| sanitize(s).into_owned());
+            (s.unwrap_or_else(|| "?".into()), None)
         },
-        Col {
-            header: "txpck/s",
-            width: 8,
-            drop: 0,
-            name: "txpck/s",
-            sort: |n| Value::Num(Some(n.txpck_s)),
-            cell: |n, _| plain(num(n.txpck_s)),
-        },
-        Col {
-            header: "rAvs",
-            width: 6,
-            drop: 11,
-            name: "ravs",
-            sort: |n| Value::Num(Some(n.rx_avg)),
-            cell: |n, _| plain(format!("{:.0}", n.rx_avg)),
-        },
-        Col {
-            header: "wAvs",
-            width: 6,
-            drop: 12,
-            name: "wavs",
-            sort: |n| Value::Num(Some(n.tx_avg)),
-            cell: |n, _| plain(format!("{:.0}", n.tx_avg)),
-        },
-        Col {
-            header: "%util",
-            width: 6,
-            drop: 0,
-            name: "%util",
-            sort: |n| Value::Num(n.util),
-            cell: |n, th| match n.util {
-                Some(u) => (
-                    format!("{u:.2}"),
-                    Some(Level::of(Some(u), th.nic_util.warn, th.nic_util.crit)),
-                ),
-                None => ("n/a".into(), Some(Level::Unknown)),
-            },
-        },
-        Col {
-            header: "Speed",
-            width: 7,
-            drop: 0,
-            name: "speed",
-            sort: |n| Value::Num(n.speed_mbps.map(|s| s as f64)),
-            cell: |n, _| plain(speed(n)),
-        },
-        Col {
-            header: "err/s",
-            width: 6,
-            drop: 0,
-            name: "err/s",
-            sort: |n| Value::Num(Some(n.errors_s())),
-            cell: |n, th| {
-                let e = n.errors_s();
-                (
-                    num(e),
-                    Some(Level::of(
-                        Some(e),
-                        th.nic_errors_s.warn,
-                        th.nic_errors_s.crit,
-                    )),
-                )
-            },
-        },
-        Col {
-            header: "drop/s",
-            width: 6,
-            drop: 0,
-            name: "drop/s",
-            sort: |n| Value::Num(Some(n.drops_s())),
-            cell: |n, th| {
-                let d = n.drops_s();
-                (
-                    num(d),
-                    Some(Level::of(Some(d), th.nic_drops_s.warn, th.nic_drops_s.crit)),
-                )
-            },
-        },
-        Col {
-            header: "rxerr/s",
-            width: 7,
-            drop: 10,
-            name: "rxerr/s",
-            sort: |n| Value::Num(Some(n.rxerr_s)),
-            cell: |n, _| plain(num(n.rxerr_s)),
-        },
-        Col {
-            header: "txerr/s",
-            width: 7,
-            drop: 9,
-            name: "txerr/s",
-            sort: |n| Value::Num(Some(n.txerr_s)),
-            cell: |n, _| plain(num(n.txerr_s)),
-        },
-        Col {
-            header: "rxdrop/s",
-            width: 8,
-            drop: 8,
-            name: "rxdrop/s",
-            sort: |n| Value::Num(Some(n.rxdrop_s)),
-            cell: |n, _| plain(num(n.rxdrop_s)),
-        },
-        Col {
-            header: "txdrop/s",
-            width: 8,
-            drop: 7,
-            name: "txdrop/s",
-            sort: |n| Value::Num(Some(n.txdrop_s)),
-            cell: |n, _| plain(num(n.txdrop_s)),
-        },
-        Col {
-            header: "rxfifo/s",
-            width: 8,
-            drop: 6,
-            name: "rxfifo/s",
-            sort: |n| Value::Num(Some(n.rxfifo_s)),
-            cell: |n, _| plain(num(n.rxfifo_s)),
-        },
-        Col {
-            header: "txfifo/s",
-            width: 8,
-            drop: 5,
-            name: "txfifo/s",
-            sort: |n| Value::Num(Some(n.txfifo_s)),
-            cell: |n, _| plain(num(n.txfifo_s)),
-        },
-        Col {
-            header: "rxfram/s",
-            width: 8,
-            drop: 4,
-            name: "rxfram/s",
-            sort: |n| Value::Num(Some(n.rxfram_s)),
-            cell: |n, _| plain(num(n.rxfram_s)),
-        },
-        Col {
-            header: "txcarr/s",
-            width: 8,
-            drop: 3,
-            name: "txcarr/s",
-            sort: |n| Value::Num(Some(n.txcarr_s)),
-            cell: |n, _| plain(num(n.txcarr_s)),
-        },
-        Col {
-            header: "coll/s",
-            width: 6,
-            drop: 2,
-            name: "coll/s",
-            sort: |n| Value::Num(Some(n.coll_s)),
-            cell: |n, _| plain(num(n.coll_s)),
-        },
-        Col {
-            header: "State",
-            width: 7,
-            drop: 1,
-            name: "state",
-            sort: |n| Value::Text(n.operstate.clone().unwrap_or_default()),
-            cell: |n, _| {
-                plain(
-                    n.operstate
-                        .as_deref()
-                        .map(|s| sanitize(s).into_owned())
-                        .unwrap_or_else(|| "?".into()),
-                )
-            },
-        },
-    ]
+        _ => return None,
+    };
+    Some(c)
 }
 
 /// The info line, the interface table and the stack below.

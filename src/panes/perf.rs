@@ -11,7 +11,8 @@ use ratatui::widgets::{Paragraph, Row, Table};
 
 use super::{Entry, Pane, PaneId, Reply, ViewCtx};
 use crate::model::Snapshot;
-use crate::model::fields::Value;
+use crate::model::fields::{Field, PERF_CPU_FIELDS, PerfCpuRow, Value};
+use crate::model::fields::perf::PERF_HW;
 use crate::model::perf::{DEFAULT_TOP_N, Ev, Rates};
 use crate::widgets::fmt;
 use crate::widgets::table::{self, Column, Hit, Look, TableState, table_key};
@@ -345,49 +346,35 @@ fn num(v: Option<f64>, hw: bool, hw_off: bool, prec: usize) -> String {
     }
 }
 
-/// One row of the per-CPU table; hardware columns only when hardware counters work.
-fn cpu_table_row(label: String, r: &Rates, hw_off: bool, wide: bool) -> Vec<String> {
-    let mut v = vec![label];
-    if !hw_off {
-        v.push(num(r.get(Ev::Cycles).map(|x| x / 1e6), true, hw_off, 1));
-        v.push(num(
-            r.get(Ev::Instructions).map(|x| x / 1e6),
-            true,
-            hw_off,
-            1,
-        ));
-        v.push(format!("{}{}", num(r.ipc(), true, hw_off, 2), star(r)));
-        if wide {
-            v.push(fmt::count_rate(r.get(Ev::CacheRefs)));
-            v.push(fmt::count_rate(r.get(Ev::CacheMisses)));
-        }
-        v.push(num(r.miss_pct(), true, hw_off, 1));
-        if wide {
-            v.push(fmt::count_rate(r.get(Ev::BranchMisses)));
-        }
-    }
-    // No cpu-clock column: on a CPU it runs through idle too (always ~100%); busy time per
-    // CPU is the cpu pane's, from /proc/stat.
-    v.push(fmt::count_rate(r.get(Ev::CtxSwitches)));
-    v.push(fmt::count_rate(r.get(Ev::Migrations)));
-    v.push(fmt::count_rate(r.get(Ev::PageFaults)));
-    v
+/// The per-CPU table's columns (`PERF_CPU_FIELDS`): hardware ones only when hardware
+/// counters work, the `drop` ones only when `wide`.
+pub fn cpu_columns(hw_off: bool, wide: bool) -> Vec<&'static Field<PerfCpuRow>> {
+    PERF_CPU_FIELDS
+        .iter()
+        .filter(|f| f.shown && (wide || f.drop == 0) && !(hw_off && PERF_HW.contains(&f.name)))
+        .collect()
 }
 
-fn cpu_table_header(hw_off: bool, wide: bool) -> Vec<&'static str> {
-    let mut hdr = vec!["CPU"];
-    if !hw_off {
-        hdr.extend(["Mcycle/s", "Minstr/s", "IPC"]);
-        if wide {
-            hdr.extend(["REF/s", "MISS/s"]);
-        }
-        hdr.push("%MISS");
-        if wide {
-            hdr.push("BMISS/s");
-        }
+/// A per-CPU cell: figures perf stat's way, "n/a" for hardware ones without counters.
+fn cpu_cell(f: &Field<PerfCpuRow>, row: &PerfCpuRow, hw_off: bool) -> String {
+    let r = &row.rates;
+    match f.name {
+        "cpu" => row.cpu.map_or_else(|| "all".into(), |c| c.to_string()),
+        "mcycles" => num(r.get(Ev::Cycles).map(|x| x / 1e6), true, hw_off, 1),
+        "minstr" => num(r.get(Ev::Instructions).map(|x| x / 1e6), true, hw_off, 1),
+        "ipc" => format!("{}{}", num(r.ipc(), true, hw_off, 2), star(r)),
+        "miss" | "bmiss" | "clock" => match (f.value)(row) {
+            Value::Num(v) => num(v, true, hw_off, 1),
+            _ => "-".into(),
+        },
+        _ => match (f.value)(row) {
+            Value::Num(v) => fmt::count_rate(v),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => if b { "*" } else { "" }.into(),
+            Value::Text(t) => t,
+            Value::Unreadable => "n/a".into(),
+        },
     }
-    hdr.extend(["CS/s", "MIGR/s", "FLT/s"]);
-    hdr
 }
 
 fn draw(f: &mut Frame, area: Rect, st: &PerfState, ctx: &ViewCtx) {
@@ -460,15 +447,25 @@ fn draw(f: &mut Frame, area: Rect, st: &PerfState, ctx: &ViewCtx) {
             height: sys_area.height.saturating_sub(text_h),
             ..sys_area
         };
-        let hdr = cpu_table_header(hw_off, wide);
-        let mut rows = vec![cpu_table_row("all".into(), &s.perf.total, hw_off, wide)];
+        let cols = cpu_columns(hw_off, wide);
+        let hdr: Vec<&str> = cols.iter().map(|c| c.header).collect();
+        let cpu_row = |cpu: Option<u32>, r: &Rates| {
+            let row = PerfCpuRow {
+                cpu,
+                rates: *r,
+            };
+            cols.iter()
+                .map(|c| cpu_cell(c, &row, hw_off))
+                .collect::<Vec<String>>()
+        };
+        let mut rows = vec![cpu_row(None, &s.perf.total)];
         for (id, r) in s.perf.cpus.iter().take(cpu_rows - 1) {
-            rows.push(cpu_table_row(id.to_string(), r, hw_off, wide));
+            rows.push(cpu_row(Some(*id), r));
         }
         let cw: usize = if wide { 9 } else { 8 };
-        let widths: Vec<Constraint> = hdr
+        let widths: Vec<Constraint> = cols
             .iter()
-            .map(|h| Constraint::Length(if *h == "CPU" { 4 } else { cw as u16 }))
+            .map(|c| Constraint::Length(if c.name == "cpu" { 4 } else { cw as u16 }))
             .collect();
         let body = rows.into_iter().map(|r| {
             Row::new(

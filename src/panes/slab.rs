@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{Entry, Pane, PaneId, Reply, ViewCtx};
 use crate::model::Snapshot;
-use crate::model::fields::Value;
+use crate::model::fields::{Field, SLAB_FIELDS, SlabRow};
 use crate::model::slab::{self, SlabCache};
 use crate::widgets::fmt::{self, signed_bytes_rate};
 use crate::widgets::table::{self, Column, Hit, Look, TableState, name_key, table_key};
@@ -28,70 +28,43 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-/// A cache row: the cache as read, its growth, and the page size its size is counted in.
-#[derive(Clone, Debug)]
-pub struct SlabRow {
-    pub cache: SlabCache,
-    pub growth_bps: Option<f64>,
-    page: u64,
+fn key(r: &SlabRow) -> u64 {
+    name_key(&r.cache.name)
 }
 
-impl SlabRow {
-    fn key(&self) -> u64 {
-        name_key(&self.cache.name)
+type Cell = fn(&SlabRow) -> String;
+
+/// The fields the table draws slabtop's way; the others are drawn by unit.
+fn cell(name: &str) -> Option<Cell> {
+    let c: Cell = match name {
+        "use" => |r| format!("{:.0}%", r.cache.use_pct()),
+        "objsize" => |r| kib(r.cache.objsize),
+        "cache" => |r| format!("{}K", r.cache.cache_bytes(r.page) / 1024),
+        "growth" => |r| signed_bytes_rate(r.growth_bps),
+        "name" => |r| r.cache.name.clone(),
+        _ => return None,
+    };
+    Some(c)
+}
+
+/// A field as a column: figures right-aligned, NAME takes what is left.
+fn column(f: &'static Field<SlabRow>) -> Column<SlabRow> {
+    let mut c = Column::of_field(f, |r: &SlabRow| r);
+    c.right = f.width > 0;
+    if let Some(cell) = cell(f.name) {
+        c.cell = Box::new(move |r| cell(r).into());
     }
+    c
 }
 
-fn col(
-    name: &'static str,
-    header: &'static str,
-    width: u16,
-    sort: fn(&SlabRow) -> Value,
-    cell: fn(&SlabRow) -> String,
-) -> Column<SlabRow> {
-    Column {
-        name,
-        header,
-        width,
-        drop: 0,
-        right: width > 0,
-        desc: width > 0,
-        sort: Some(Box::new(sort)),
-        cell: Box::new(move |r| cell(r).into()),
-    }
-}
-
-/// The slab table's columns; NAME takes what is left.
+/// Every slab field as a column (`SLAB_FIELDS`), hidden ones included.
 pub fn slab_columns() -> Vec<Column<SlabRow>> {
-    vec![
-        col("objs", "OBJS", 7, |r| Value::Int(r.cache.num_objs), |r| {
-            r.cache.num_objs.to_string()
-        }),
-        col("active", "ACTIVE", 7, |r| Value::Int(r.cache.active_objs), |r| {
-            r.cache.active_objs.to_string()
-        }),
-        col("use", "USE", 4, |r| Value::Num(Some(r.cache.use_pct())), |r| {
-            format!("{:.0}%", r.cache.use_pct())
-        }),
-        col("objsize", "OBJ SIZE", 8, |r| Value::Int(r.cache.objsize), |r| {
-            kib(r.cache.objsize)
-        }),
-        col("slabs", "SLABS", 6, |r| Value::Int(r.cache.num_slabs), |r| {
-            r.cache.num_slabs.to_string()
-        }),
-        col("objperslab", "OBJ/SLAB", 8, |r| Value::Int(r.cache.objperslab), |r| {
-            r.cache.objperslab.to_string()
-        }),
-        col("cache", "CACHE SIZE", 10, |r| Value::Int(r.cache.cache_bytes(r.page)), |r| {
-            format!("{}K", r.cache.cache_bytes(r.page) / 1024)
-        }),
-        col("growth", "GROWTH/s", 9, |r| Value::Num(r.growth_bps), |r| {
-            signed_bytes_rate(r.growth_bps)
-        }),
-        col("name", "NAME", 0, |r| Value::Text(r.cache.name.clone()), |r| {
-            r.cache.name.clone()
-        }),
-    ]
+    SLAB_FIELDS.iter().map(column).collect()
+}
+
+/// The columns the table shows.
+fn shown_columns() -> Vec<Column<SlabRow>> {
+    SLAB_FIELDS.iter().filter(|f| f.shown).map(column).collect()
 }
 
 /// NAME, the flexible column, keeps at least this many cells.
@@ -111,7 +84,7 @@ impl Default for SlabState {
         // slabtop sorts by the number of objects.
         SlabState {
             table: TableState::new("objs", true),
-            cols: slab_columns(),
+            cols: shown_columns(),
             rows: Vec::new(),
             built: None,
         }
@@ -125,7 +98,7 @@ impl SlabState {
     }
 
     fn sync(&mut self) {
-        self.table.sync(self.rows.iter().map(SlabRow::key));
+        self.table.sync(self.rows.iter().map(key));
     }
 
     /// The caches in display order.
@@ -177,6 +150,7 @@ impl Pane for SlabState {
             .map(|r| SlabRow {
                 cache: SlabCache::clone(&r.cache),
                 growth_bps: r.growth_bps,
+                objs_s: r.objs_s,
                 page,
             })
             .collect();

@@ -13,7 +13,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{Entry, Pane, PaneId, Reply, ViewCtx};
 use crate::model::Snapshot;
-use crate::model::fields::Value;
+use crate::model::fields::{Field, SOCK_FIELDS, SockRow, Value};
 use crate::model::sockets::{
     SockRate, TCP_ESTABLISHED, TcpInfo, TCP_LISTEN, TCP_SYN_RECV,
     TCP_TIME_WAIT, state_name,
@@ -35,22 +35,6 @@ pub const KEYS: &[(&str, &str)] = &[
     ("TX/s RX/s", "bytes acked / received per second (TCP only)"),
 ];
 
-/// A socket row: its rates and what the owner column says when the owner is unknown.
-#[derive(Clone, Debug)]
-pub struct SockRow {
-    pub rate: SockRate,
-    /// Owners of some sockets were refused (not root).
-    owners_denied: bool,
-    /// The owner scan has run.
-    owners_known: bool,
-}
-
-impl SockRow {
-    fn key(&self) -> u64 {
-        self.rate.sock.cookie
-    }
-}
-
 fn info(r: &SockRow) -> Option<&TcpInfo> {
     r.rate.sock.info.as_ref()
 }
@@ -68,109 +52,116 @@ fn addr_key(a: &std::net::SocketAddr) -> Value {
     Value::Text(format!("{family}{ip:032x}{:05}", a.port()))
 }
 
-fn col(
-    name: &'static str,
-    header: &'static str,
-    width: u16,
-    drop: u8,
-    desc: bool,
-    sort: fn(&SockRow) -> Value,
-    cell: fn(&SockRow) -> String,
-) -> Column<SockRow> {
-    Column {
-        name,
-        header,
-        width,
-        drop,
-        right: false,
-        desc,
-        sort: Some(Box::new(sort)),
-        cell: Box::new(move |r| cell(r).into()),
-    }
-}
-
 fn opt(v: Option<String>) -> String {
     v.unwrap_or_else(|| "-".into())
 }
 
-/// The socket table's columns. PROCESS takes what is left; the others are dropped when
-/// narrow, CONG first.
-pub fn sock_columns() -> Vec<Column<SockRow>> {
-    vec![
-        col("state", "STATE", 10, 0, false, |r| Value::Text(state_name(r.rate.sock.state).into()), |r| {
-            state_name(r.rate.sock.state).into()
-        }),
-        col("local", "LOCAL", 21, 0, false, |r| addr_key(&r.rate.sock.local), |r| {
-            r.rate.sock.local.to_string()
-        }),
-        col("peer", "PEER", 21, 0, false, |r| addr_key(&r.rate.sock.peer), |r| {
-            r.rate.sock.peer.to_string()
-        }),
-        col("recv-q", "RECV-Q", 6, 1, true, |r| Value::Int(u64::from(r.rate.sock.rqueue)), |r| {
-            r.rate.sock.rqueue.to_string()
-        }),
-        col("send-q", "SEND-Q", 6, 2, true, |r| Value::Int(u64::from(r.rate.sock.wqueue)), |r| {
-            r.rate.sock.wqueue.to_string()
-        }),
-        col("rtt", "RTT/VAR ms", 11, 3, true, |r| info_num(r, |i| u64::from(i.rtt_us)), |r| {
-            opt(info(r)
-                .filter(|i| i.rtt_us > 0)
-                .map(|i| format!("{}/{}", ms(i.rtt_us), ms(i.rttvar_us))))
-        }),
-        col("cwnd", "CWND", 5, 5, true, |r| info_num(r, |i| u64::from(i.cwnd)), |r| {
-            opt(info(r).map(|i| i.cwnd.to_string()))
-        }),
-        col("ssthresh", "SSTH", 5, 7, true, |r| info_num(r, |i| u64::from(i.ssthresh)), |r| {
-            opt(info(r).map(|i| {
-                // The kernel's "infinite" initial ssthresh.
-                if i.ssthresh >= 0x7fff_ffff {
-                    "inf".into()
-                } else {
-                    i.ssthresh.to_string()
-                }
-            }))
-        }),
-        col(
-            "retrans",
-            "RETR",
-            6,
-            4,
-            true,
+type Sort = fn(&SockRow) -> Value;
+type Cell = fn(&SockRow) -> String;
+
+/// The fields the table sorts or draws its own way (ss's notation); the others sort by
+/// their value and are drawn by unit.
+fn custom(name: &str) -> Option<(Sort, Cell)> {
+    let c: (Sort, Cell) = match name {
+        "state" => (
+            |r| Value::Text(state_name(r.rate.sock.state).into()),
+            |r| state_name(r.rate.sock.state).into(),
+        ),
+        "local" => (|r| addr_key(&r.rate.sock.local), |r| r.rate.sock.local.to_string()),
+        "peer" => (|r| addr_key(&r.rate.sock.peer), |r| r.rate.sock.peer.to_string()),
+        "rtt" => (
+            |r| info_num(r, |i| u64::from(i.rtt_us)),
+            |r| {
+                opt(info(r)
+                    .filter(|i| i.rtt_us > 0)
+                    .map(|i| format!("{}/{}", ms(i.rtt_us), ms(i.rttvar_us))))
+            },
+        ),
+        "cwnd" => (
+            |r| info_num(r, |i| u64::from(i.cwnd)),
+            |r| opt(info(r).map(|i| i.cwnd.to_string())),
+        ),
+        "ssthresh" => (
+            |r| info_num(r, |i| u64::from(i.ssthresh)),
+            |r| {
+                opt(info(r).map(|i| {
+                    // The kernel's "infinite" initial ssthresh.
+                    if i.ssthresh >= 0x7fff_ffff {
+                        "inf".into()
+                    } else {
+                        i.ssthresh.to_string()
+                    }
+                }))
+            },
+        ),
+        "retrans" => (
             // Retransmits this interval, then in the socket's life.
             |r| {
                 let now = r.rate.retrans.map_or(0.0, |n| f64::from(n) + 1.0);
-                let total = r.rate.sock.info.as_ref().map_or(0.0, |i| f64::from(i.total_retrans) + 1.0);
+                let total = r
+                    .rate
+                    .sock
+                    .info
+                    .as_ref()
+                    .map_or(0.0, |i| f64::from(i.total_retrans) + 1.0);
                 Value::Num(Some(now * 4_294_967_296.0 + total))
             },
             |r| opt(info(r).map(|i| format!("{}/{}", i.retransmits, i.total_retrans))),
         ),
-        // ~0 is the kernel's "no pacing limit".
-        col("pacing", "PACE/s", 7, 9, true, |r| info_num(r, |i| i.pacing_rate), |r| {
-            opt(info(r)
-                .filter(|i| i.pacing_rate != u64::MAX)
-                .map(|i| fmt::bytes_rate(Some(i.pacing_rate as f64))))
-        }),
-        col("delivery", "DELIV/s", 7, 8, true, |r| info_num(r, |i| i.delivery_rate), |r| {
-            opt(info(r).map(|i| fmt::bytes_rate(Some(i.delivery_rate as f64))))
-        }),
-        col("tx", "TX/s", 6, 0, true, |r| Value::Num(r.rate.tx_bps), |r| {
-            fmt::bytes_rate(r.rate.tx_bps)
-        }),
-        col("rx", "RX/s", 6, 0, true, |r| Value::Num(r.rate.rx_bps), |r| {
-            fmt::bytes_rate(r.rate.rx_bps)
-        }),
-        col("mem", "MEM", 6, 6, true, |r| Value::Num(r.rate.sock.mem.map(|m| m.total() as f64)), |r| {
-            opt(r.rate.sock.mem.map(|m| fmt::bytes(m.total())))
-        }),
-        col("cong", "CONG", 6, 10, false, |r| match &r.rate.sock.cong {
-            Some(c) => Value::Text(c.to_string()),
-            None => Value::Num(None),
-        }, |r| opt(r.rate.sock.cong.as_deref().map(String::from))),
-        col("process", "PROCESS", 0, 0, false, |r| match &r.rate.sock.owner {
-            Some(o) => Value::Text(format!("{}\0{:010}", o.comm, o.pid)),
-            None => Value::Num(None),
-        }, owner_text),
-    ]
+        "pacing" => (
+            |r| info_num(r, |i| i.pacing_rate),
+            // ~0 is the kernel's "no pacing limit".
+            |r| {
+                opt(info(r)
+                    .filter(|i| i.pacing_rate != u64::MAX)
+                    .map(|i| fmt::bytes_rate(Some(i.pacing_rate as f64))))
+            },
+        ),
+        "delivery" => (
+            |r| info_num(r, |i| i.delivery_rate),
+            |r| opt(info(r).map(|i| fmt::bytes_rate(Some(i.delivery_rate as f64)))),
+        ),
+        "mem" => (
+            |r| Value::Num(r.rate.sock.mem.map(|m| m.total() as f64)),
+            |r| opt(r.rate.sock.mem.map(|m| fmt::bytes(m.total()))),
+        ),
+        "cong" => (
+            |r| match &r.rate.sock.cong {
+                Some(c) => Value::Text(c.to_string()),
+                None => Value::Num(None),
+            },
+            |r| opt(r.rate.sock.cong.as_deref().map(String::from)),
+        ),
+        "process" => (
+            |r| match &r.rate.sock.owner {
+                Some(o) => Value::Text(format!("{}\0{:010}", o.comm, o.pid)),
+                None => Value::Num(None),
+            },
+            owner_text,
+        ),
+        _ => return None,
+    };
+    Some(c)
+}
+
+fn column(f: &'static Field<SockRow>) -> Column<SockRow> {
+    let mut c = Column::of_field(f, |r: &SockRow| r);
+    if let Some((sort, cell)) = custom(f.name) {
+        c.sort = Some(Box::new(sort));
+        c.cell = Box::new(move |r| cell(r).into());
+    }
+    c
+}
+
+/// Every socket field as a column (`SOCK_FIELDS`), hidden ones included.
+pub fn sock_columns() -> Vec<Column<SockRow>> {
+    SOCK_FIELDS.iter().map(column).collect()
+}
+
+/// The columns the table shows. PROCESS takes what is left; the others are dropped when
+/// narrow, CONG first.
+fn shown_columns() -> Vec<Column<SockRow>> {
+    SOCK_FIELDS.iter().filter(|f| f.shown).map(column).collect()
 }
 
 pub struct SockState {
@@ -191,7 +182,7 @@ impl Default for SockState {
             table: TableState::new("tx", true),
             filter: String::new(),
             editing: false,
-            cols: sock_columns(),
+            cols: shown_columns(),
             rows: Vec::new(),
             built: None,
         }

@@ -86,6 +86,7 @@ pub fn format_value(v: &Value, unit: Unit, width: u16) -> String {
                 fit(s, width as usize)
             }
         }
+        (Value::Bool(b), _) => if *b { "yes" } else { "no" }.into(),
         (Value::Int(i), Unit::Bytes) => fmt::bytes(*i),
         (Value::Int(i), _) => i.to_string(),
         (Value::Num(n), Unit::Pct) => fmt::pct(*n),
