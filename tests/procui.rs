@@ -102,3 +102,27 @@ fn cpu_enter_shows_the_top_of_the_cpu_sort() {
     assert!(cpu.windows(2).all(|w| w[0] >= w[1]), "{cpu:?}");
     assert_eq!(selected_pid(&app), top_pid(&app));
 }
+
+#[test]
+fn threads_are_named_plainly_with_tid_and_their_own_io() {
+    let out = common::headless("interact", PaneId::Proc, 120, 30, "H Tick");
+    assert!(out.contains("TID"), "{out}");
+    assert!(!out.contains("[GC Thread#0]"), "{out}");
+    let gc = out
+        .lines()
+        .find(|l| l.contains("GC Thread#0"))
+        .expect("GC thread row");
+    // It wrote 400 KiB in the second; its siblings nothing; nothing is n/a.
+    assert!(gc.contains("400K"), "{gc}");
+    let java: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(" 30") && l.contains("alice"))
+        .collect();
+    assert!(java.iter().all(|l| !l.contains("n/a")), "{java:?}");
+    // Kernel threads keep their brackets; processes say PID.
+    let out = common::headless("interact", PaneId::Proc, 160, 30, "");
+    assert!(out.contains("PID"), "{out}");
+    assert!(!out.contains("TID"), "{out}");
+    assert!(out.contains("[kthreadd]"), "{out}");
+    assert!(out.contains("zombie <defunct>"), "{out}");
+}

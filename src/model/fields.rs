@@ -102,16 +102,26 @@ impl ProcRow {
         u64::from(self.task.rec.pid())
     }
 
-    /// The command as htop shows it: the cmdline, or `[comm]` for kernel threads and
-    /// zombies. A thread shows its own name.
+    /// The command as htop shows it: the cmdline, or `[comm]` for kernel threads only. A
+    /// thread of a user process shows its name plainly, a zombie `comm <defunct>` (as ps).
     pub fn command(&self) -> String {
         let r = &self.task.rec;
-        if r.is_thread() || r.ident.cmdline.is_empty() {
+        if is_kernel(r) {
             format!("[{}]", r.ident.comm)
+        } else if r.stat.state == b'Z' && r.ident.cmdline.is_empty() {
+            format!("{} <defunct>", r.ident.comm)
+        } else if r.is_thread() || r.ident.cmdline.is_empty() {
+            r.ident.comm.clone()
         } else {
             r.ident.cmdline.clone()
         }
     }
+}
+
+/// A kernel thread: PF_KTHREAD (or kthreadd and its children), or, where the flags say
+/// nothing, a process that is not a zombie and has no command line.
+pub fn is_kernel(r: &super::tasks::TaskRecord) -> bool {
+    r.is_kernel_thread() || (!r.is_thread() && r.ident.cmdline.is_empty() && r.stat.state != b'Z')
 }
 
 fn io_rate(r: &ProcRow, v: Option<f64>) -> Value {

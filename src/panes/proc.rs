@@ -226,6 +226,10 @@ impl ProcState {
         if self.built.as_ref() == Some(&key) {
             return;
         }
+        // Thread rows are numbered by thread id.
+        for c in self.cols.iter_mut().filter(|c| c.name == "pid") {
+            c.header = if self.show_threads { "TID" } else { "PID" };
+        }
         let mut tasks = if self.show_threads {
             let t = snap.threads();
             self.threads_missing = t.is_none();
