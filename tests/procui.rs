@@ -126,3 +126,56 @@ fn threads_are_named_plainly_with_tid_and_their_own_io() {
     assert!(out.contains("[kthreadd]"), "{out}");
     assert!(out.contains("zombie <defunct>"), "{out}");
 }
+
+fn both(name: &str, keys: &str) -> (String, String) {
+    let small = common::headless("interact", PaneId::Proc, 80, 24, keys);
+    let big = common::headless("interact", PaneId::Proc, 200, 60, keys);
+    insta::assert_snapshot!(format!("{name}_80x24"), small);
+    insta::assert_snapshot!(format!("{name}_200x60"), big);
+    (small, big)
+}
+
+#[test]
+fn command_starts_with_the_program_basename_and_p_shows_the_path() {
+    let (small, big) = both("command_basename", "");
+    assert!(small.contains(" java -Xmx2g"), "{small}");
+    assert!(!small.contains("/usr/bin/java"), "{small}");
+    assert!(big.contains(" init splash"), "{big}");
+    let (small, _) = both("command_full_path", "p");
+    assert!(small.contains("/usr/bin/java"), "{small}");
+}
+
+#[test]
+fn name_column_in_the_picker_and_table() {
+    let out = common::headless("interact", PaneId::Proc, 200, 60, "C");
+    assert!(out.contains("NAME"), "{out}");
+    // Toggle NAME (comm) on: it sits before COMMAND.
+    let down = "Down ".repeat(
+        usetop::model::fields::PROC_FIELDS
+            .iter()
+            .position(|f| f.name == "comm")
+            .unwrap(),
+    );
+    let out = common::headless(
+        "interact",
+        PaneId::Proc,
+        200,
+        60,
+        &format!("C {down}Space Esc"),
+    );
+    let header = out.lines().find(|l| l.contains("COMMAND")).unwrap();
+    assert!(header.contains("NAME"), "{header}");
+    assert!(header.find("NAME") < header.find("COMMAND"), "{header}");
+}
+
+#[test]
+fn deep_tree_keeps_the_name_visible() {
+    use usetop::widgets::table::cap_prefix;
+    let deep = "│  ".repeat(20) + "└─ ";
+    let capped = cap_prefix(&deep, 30);
+    assert_eq!(capped.chars().count(), 15);
+    assert!(capped.ends_with("└─ "));
+    assert_eq!(cap_prefix("└─ ", 30), "└─ ");
+    assert_eq!(cap_prefix(&deep, 4).chars().count(), 3);
+    both("tree", "t");
+}

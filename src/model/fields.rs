@@ -307,7 +307,7 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
     },
     Field {
         name: "comm",
-        header: "COMM",
+        header: "NAME",
         unit: Unit::Text,
         width: 15,
         drop: 11,

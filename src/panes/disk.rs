@@ -199,7 +199,11 @@ impl<T: Clone + 'static> DevTable<T> {
                     sort: Some(Box::new(move |r: &Dev<T>| sort(&r.item))),
                     cell: Box::new(move |r: &Dev<T>| {
                         let (text, level) = cell(&r.item, &r.th);
-                        CellText { text, level }
+                        CellText {
+                            text,
+                            level,
+                            emph: None,
+                        }
                     }),
                 }
             })

@@ -13,9 +13,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::{Action, Entry, Pane, PaneConfig, PaneId, Reply, Target, ViewCtx};
-use crate::model::fields::{PROC_FIELDS, ProcRow, proc_field};
+use crate::model::fields::{PROC_FIELDS, ProcRow, is_kernel, proc_field};
 use crate::model::{Snapshot, TaskRate, TaskRecord};
-use crate::widgets::table::{self, Column, FLEX_MIN, Hit, Look, TableState, table_key};
+use crate::widgets::table::{self, CellText, Column, FLEX_MIN, Hit, Look, TableState, table_key};
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
@@ -35,6 +35,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("t", "tree view (children under their parent)"),
     ("H", "show threads instead of processes"),
     ("C", "choose columns (Space toggles, Esc closes)"),
+    ("p", "COMMAND: program basename / full path"),
     ("k / F9", "send a signal (asks first)"),
     ("n / N", "renice: lower / raise the priority (asks first)"),
 ];
@@ -55,6 +56,8 @@ pub struct ProcState {
     pub columns: Vec<&'static str>,
     /// The column picker's cursor while it is open.
     pub picker: Option<usize>,
+    /// COMMAND shows the program's full path (`p`), not its basename.
+    pub full_path: bool,
     /// One column per process field, in `PROC_FIELDS` order.
     cols: Vec<Column<ProcRow>>,
     rows: Vec<ProcRow>,
@@ -85,6 +88,7 @@ impl Default for ProcState {
                 .map(|f| f.name)
                 .collect(),
             picker: None,
+            full_path: false,
             cols: proc_columns(),
             rows: Vec::new(),
             prefixes: Vec::new(),
@@ -98,10 +102,49 @@ impl Default for ProcState {
 
 /// The process table's columns: one per field of [`PROC_FIELDS`].
 pub fn proc_columns() -> Vec<Column<ProcRow>> {
+    proc_columns_with(false)
+}
+
+/// The columns, COMMAND with the program's full path (`p`) or from its basename.
+fn proc_columns_with(full_path: bool) -> Vec<Column<ProcRow>> {
     PROC_FIELDS
         .iter()
-        .map(|f| Column::of_field(f, |r: &ProcRow| r))
+        .map(|f| {
+            let mut c = Column::of_field(f, |r: &ProcRow| r);
+            if f.name == "command" {
+                c.cell = Box::new(move |r: &ProcRow| command_cell(r, full_path));
+            }
+            c
+        })
         .collect()
+}
+
+/// COMMAND as drawn: the program's basename first and its arguments (with `full_path`,
+/// the command line as it is), the program's name emphasised as htop does. Kernel threads,
+/// threads and zombies show their name.
+pub fn command_cell(row: &ProcRow, full_path: bool) -> CellText {
+    let text = row.command();
+    let r = &row.task.rec;
+    if is_kernel(r) || r.is_thread() || r.ident.cmdline.is_empty() {
+        return text.into();
+    }
+    let argv0 = text.split(' ').next().unwrap_or("");
+    let base = argv0.rfind('/').map_or(0, |i| i + 1);
+    let len = argv0[base..].chars().count();
+    if len == 0 {
+        return text.into();
+    }
+    let (text, start) = if full_path {
+        let start = text[..base].chars().count();
+        (text, start)
+    } else {
+        (text[base..].to_string(), 0)
+    };
+    CellText {
+        text,
+        level: None,
+        emph: Some((start, len)),
+    }
 }
 
 /// One term of a filter: `user:`, `pid:`, `state:`, `cmd:` or free text.
@@ -444,6 +487,11 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         KeyCode::Char('H') => st.show_threads = !st.show_threads,
         KeyCode::Char('t') => st.tree = !st.tree,
         KeyCode::Char('C') => st.picker = Some(0),
+        KeyCode::Char('p') => {
+            st.full_path = !st.full_path;
+            st.cols = proc_columns_with(st.full_path);
+            st.built = None;
+        }
         KeyCode::Enter | KeyCode::Char('l') => {
             if let Some(row) = st.selected_row().cloned() {
                 return Reply::Do(Action::OpenTask(row));

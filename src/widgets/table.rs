@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Cell, Paragraph, Row, Scrollbar, ScrollbarOrientation, ScrollbarState, Table,
 };
@@ -27,12 +27,34 @@ pub const FLEX_MIN: u16 = 12;
 pub struct CellText {
     pub text: String,
     pub level: Option<Level>,
+    /// Characters `start..start + len` of `text` drawn emphasised (a command's program
+    /// name, as htop's "highlight program basename").
+    pub emph: Option<(usize, usize)>,
 }
 
 impl From<String> for CellText {
     fn from(text: String) -> Self {
-        CellText { text, level: None }
+        CellText {
+            text,
+            level: None,
+            emph: None,
+        }
     }
+}
+
+/// A tree drawing capped to half of the flexible column's `width` (its last steps kept, in
+/// whole 3-cell steps, at least one): deep trees never push the name out of sight.
+pub fn cap_prefix(prefix: &str, width: u16) -> &str {
+    let n = prefix.chars().count();
+    let max = (usize::from(width) / 2 / 3 * 3).max(3);
+    if n <= max {
+        return prefix;
+    }
+    let skip = n - max;
+    prefix
+        .char_indices()
+        .nth(skip)
+        .map_or(prefix, |(i, _)| &prefix[i..])
 }
 
 type SortFn<R> = Box<dyn Fn(&R) -> Value>;
@@ -411,18 +433,34 @@ pub fn draw<R>(
         .map(|(i, r)| {
             Row::new(laid.iter().map(|(c, w)| {
                 let cell = (c.cell)(r);
+                let mut emph = None;
                 let text = if c.width == 0 {
                     let prefix = look.prefixes.get(i).map(String::as_str).unwrap_or("");
+                    let prefix = cap_prefix(prefix, *w);
+                    let at = prefix.chars().count();
+                    emph = cell.emph.map(|(s, n)| (at + s, n));
                     fit(&format!("{prefix}{}", cell.text), *w as usize)
                 } else {
                     fit(&cell.text, *w as usize)
                 };
+                let style = cell.level.map(|l| t.level(l)).unwrap_or_default();
+                if let Some((s, n)) = emph {
+                    // `fit` maps characters one to one (and cuts the end): split by chars.
+                    let part = |a: usize, b: usize| -> String {
+                        text.chars().skip(a).take(b.saturating_sub(a)).collect()
+                    };
+                    let line = Line::from(vec![
+                        Span::raw(part(0, s)),
+                        Span::styled(part(s, s + n), t.title),
+                        Span::raw(part(s + n, usize::MAX)),
+                    ]);
+                    return Cell::from(line).style(style);
+                }
                 let text = if c.right {
                     format!("{text:>w$}", w = *w as usize)
                 } else {
                     text
                 };
-                let style = cell.level.map(|l| t.level(l)).unwrap_or_default();
                 Cell::from(text).style(style)
             }))
         })
