@@ -177,5 +177,34 @@ fn deep_tree_keeps_the_name_visible() {
     assert!(capped.ends_with("└─ "));
     assert_eq!(cap_prefix("└─ ", 30), "└─ ");
     assert_eq!(cap_prefix(&deep, 4).chars().count(), 3);
-    both("tree", "t");
+    both("tree_deep_kernel_shown", "t K");
+}
+
+#[test]
+fn k_hides_kernel_threads_and_the_tree_hides_them_by_default() {
+    let flat = common::headless("interact", PaneId::Proc, 120, 30, "");
+    assert!(
+        flat.contains("[kthreadd]") && flat.contains("[kworker"),
+        "{flat}"
+    );
+    assert!(!flat.contains("-kthreads"), "{flat}");
+    let (_, tree) = both("tree", "t");
+    assert!(
+        !tree.contains("[kthreadd]") && !tree.contains("[kworker"),
+        "{tree}"
+    );
+    assert!(tree.contains("-kthreads"), "{tree}");
+    let tree_k = common::headless("interact", PaneId::Proc, 120, 30, "t K");
+    assert!(tree_k.contains("[kthreadd]"), "{tree_k}");
+    let flat_k = common::headless("interact", PaneId::Proc, 120, 30, "K");
+    assert!(
+        !flat_k.contains("[kthreadd]") && !flat_k.contains("[kworker"),
+        "{flat_k}"
+    );
+    assert!(flat_k.contains("-kthreads"), "{flat_k}");
+    // User processes and the zombie stay.
+    assert!(
+        flat_k.contains("zombie <defunc") && flat_k.contains("java"),
+        "{flat_k}"
+    );
 }

@@ -36,6 +36,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("H", "show threads instead of processes"),
     ("C", "choose columns (Space toggles, Esc closes)"),
     ("p", "COMMAND: program basename / full path"),
+    (
+        "K",
+        "hide / show kernel threads (hidden in the tree)",
+    ),
     ("k / F9", "send a signal (asks first)"),
     ("n / N", "renice: lower / raise the priority (asks first)"),
 ];
@@ -56,6 +60,10 @@ pub struct ProcState {
     pub columns: Vec<&'static str>,
     /// The column picker's cursor while it is open.
     pub picker: Option<usize>,
+    /// Kernel threads hidden (`K`), in the flat list and in the tree (hidden by default
+    /// there, as they crowd out the tree's structure).
+    pub hide_kernel: bool,
+    pub hide_kernel_tree: bool,
     /// COMMAND shows the program's full path (`p`), not its basename.
     pub full_path: bool,
     /// One column per process field, in `PROC_FIELDS` order.
@@ -63,8 +71,8 @@ pub struct ProcState {
     rows: Vec<ProcRow>,
     /// Tree drawing before each row's command (empty outside the tree view).
     prefixes: Vec<String>,
-    /// What `rows` was built from: (seq, sort, desc, filter, threads, tree).
-    built: Option<(u64, &'static str, bool, String, bool, bool)>,
+    /// What `rows` was built from: (seq, sort, desc, filter, threads, tree, kernel hidden).
+    built: Option<(u64, &'static str, bool, String, bool, bool, bool)>,
     threads_missing: bool,
     /// Until a frame with rates (or a key) settles it, the selection is put on the top row
     /// at every frame instead of following a row: the first frame has no rates, so its
@@ -88,6 +96,8 @@ impl Default for ProcState {
                 .map(|f| f.name)
                 .collect(),
             picker: None,
+            hide_kernel: false,
+            hide_kernel_tree: true,
             full_path: false,
             cols: proc_columns(),
             rows: Vec::new(),
@@ -265,6 +275,7 @@ impl ProcState {
             self.filter.clone(),
             self.show_threads,
             self.tree,
+            self.kernel_hidden(),
         );
         if self.built.as_ref() == Some(&key) {
             return;
@@ -282,7 +293,10 @@ impl ProcState {
             snap.tasks()
         };
         let terms = parse_filter(&self.filter);
-        tasks.retain(|t| terms.iter().all(|term| term_matches(t, term)));
+        let hide = self.kernel_hidden();
+        tasks.retain(|t| {
+            !(hide && is_kernel(&t.rec)) && terms.iter().all(|term| term_matches(t, term))
+        });
         let net = &snap.sockets.per_pid;
         let mut rows: Vec<ProcRow> = tasks
             .into_iter()
@@ -315,6 +329,15 @@ impl ProcState {
         }
         self.sync();
         self.built = Some(key);
+    }
+
+    /// True when kernel threads are hidden in the view as it is (flat or tree).
+    pub fn kernel_hidden(&self) -> bool {
+        if self.tree {
+            self.hide_kernel_tree
+        } else {
+            self.hide_kernel
+        }
     }
 
     /// Keeps the selection on the same task when rows move.
@@ -487,6 +510,13 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         KeyCode::Char('H') => st.show_threads = !st.show_threads,
         KeyCode::Char('t') => st.tree = !st.tree,
         KeyCode::Char('C') => st.picker = Some(0),
+        KeyCode::Char('K') => {
+            if st.tree {
+                st.hide_kernel_tree = !st.hide_kernel_tree;
+            } else {
+                st.hide_kernel = !st.hide_kernel;
+            }
+        }
         KeyCode::Char('p') => {
             st.full_path = !st.full_path;
             st.cols = proc_columns_with(st.full_path);
@@ -557,6 +587,9 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
     ));
     if st.tree {
         spans.push(Span::styled("tree ", t.title));
+    }
+    if st.kernel_hidden() {
+        spans.push(Span::styled("-kthreads ", t.dim));
     }
     if st.show_threads {
         spans.push(Span::styled(
