@@ -208,3 +208,34 @@ fn k_hides_kernel_threads_and_the_tree_hides_them_by_default() {
         "{flat_k}"
     );
 }
+
+/// The proc table with these columns, the last frame.
+fn with_columns(cols: &[&str], w: u16, h: u16, keys: &str) -> String {
+    use usetop::headless::{HeadlessOptions, render_headless};
+    let mut app = common::options(PaneId::Proc);
+    app.ui.columns = Some(cols.iter().map(|c| c.to_string()).collect());
+    let roots = common::fixture_roots("interact");
+    let out = render_headless(HeadlessOptions {
+        app,
+        cols: w,
+        rows: h,
+        frames: roots.len(),
+        keys: keys.into(),
+        roots,
+        virtual_clock: true,
+    })
+    .unwrap();
+    out.rsplit("\x0c\n").next().unwrap().to_string()
+}
+
+#[test]
+fn new_columns_show_the_stat_fields() {
+    let cols = ["pid", "pri", "ni", "virt", "last-cpu", "start", "command"];
+    let out = with_columns(&cols, 200, 60, "");
+    insta::assert_snapshot!("new_columns_200x60", out);
+    insta::assert_snapshot!("new_columns_80x24", with_columns(&cols, 80, 24, ""));
+    let header = out.lines().find(|l| l.starts_with("PID")).unwrap();
+    for h in ["PRI", "NI", "VIRT", "CPU", "START"] {
+        assert!(header.contains(h), "{header}");
+    }
+}

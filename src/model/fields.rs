@@ -30,6 +30,8 @@ pub enum Unit {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Int(u64),
+    /// A signed number (nice, priority).
+    Signed(i64),
     /// A figure; `None` when there is no interval yet.
     Num(Option<f64>),
     Text(String),
@@ -43,6 +45,7 @@ impl Value {
         use Value::*;
         let num = |v: &Value| match v {
             Int(i) => Some(*i as f64),
+            Signed(i) => Some(*i as f64),
             Num(n) => *n,
             _ => None,
         };
@@ -95,11 +98,20 @@ pub struct ProcRow {
     /// TCP bytes/s (acknowledged, received) over the process's sockets, if it has any.
     pub net: Option<(f64, f64)>,
     pub hz: u64,
+    /// Boot time and the sample's time, Unix seconds, for START.
+    pub boot: u64,
+    pub now: i64,
 }
 
 impl ProcRow {
     pub fn key(&self) -> u64 {
         u64::from(self.task.rec.pid())
+    }
+
+    /// When the task started, Unix seconds.
+    pub fn start_unix(&self) -> u64 {
+        self.boot
+            .saturating_add(self.task.rec.stat.start_time / self.hz.max(1))
     }
 
     /// The command as htop shows it: the cmdline, or `[comm]` for kernel threads only. A
@@ -166,6 +178,26 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         value: |r| Value::Text(r.task.rec.ident.user.clone()),
     },
     Field {
+        name: "pri",
+        header: "PRI",
+        unit: Unit::Count,
+        width: 3,
+        drop: 13,
+        shown: true,
+        dump: Some("priority"),
+        value: |r| Value::Signed(r.task.rec.stat.priority),
+    },
+    Field {
+        name: "ni",
+        header: "NI",
+        unit: Unit::Count,
+        width: 3,
+        drop: 12,
+        shown: true,
+        dump: Some("nice"),
+        value: |r| Value::Signed(r.task.rec.stat.nice),
+    },
+    Field {
         name: "state",
         header: "S",
         unit: Unit::Text,
@@ -214,6 +246,16 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         shown: true,
         dump: Some("mem_pct"),
         value: |r| Value::Num(r.task.mem_pct),
+    },
+    Field {
+        name: "virt",
+        header: "VIRT",
+        unit: Unit::Bytes,
+        width: 6,
+        drop: 12,
+        shown: true,
+        dump: Some("virt_bytes"),
+        value: |r| Value::Int(r.task.rec.stat.vsize),
     },
     Field {
         name: "rss",
@@ -284,6 +326,26 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         shown: true,
         dump: Some("cpu_time_s"),
         value: |r| Value::Num(Some(cpu_ticks(&r.task.rec) as f64 / r.hz.max(1) as f64)),
+    },
+    Field {
+        name: "start",
+        header: "START",
+        unit: Unit::Count,
+        width: 5,
+        drop: 12,
+        shown: false,
+        dump: Some("start_unix_s"),
+        value: |r| Value::Int(r.start_unix()),
+    },
+    Field {
+        name: "last-cpu",
+        header: "CPU",
+        unit: Unit::Count,
+        width: 3,
+        drop: 12,
+        shown: false,
+        dump: Some("last_cpu"),
+        value: |r| Value::Int(u64::from(r.task.rec.stat.processor)),
     },
     Field {
         name: "net-tx",

@@ -124,9 +124,32 @@ fn proc_columns_with(full_path: bool) -> Vec<Column<ProcRow>> {
             if f.name == "command" {
                 c.cell = Box::new(move |r: &ProcRow| command_cell(r, full_path));
             }
+            if f.name == "start" {
+                c.cell = Box::new(|r: &ProcRow| start_text(r).into());
+            }
             c
         })
         .collect()
+}
+
+/// START as ps shows it: `HH:MM` (UTC) when the task started within the last day before
+/// the sample, else `MonDD`, else the year.
+fn start_text(r: &ProcRow) -> String {
+    use crate::model::time::Civil;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let start = i64::try_from(r.start_unix()).unwrap_or(i64::MAX / 1000);
+    let t = Civil::from_unix_ms(start.saturating_mul(1000));
+    let age = r.now.saturating_sub(start);
+    if age < 86_400 {
+        format!("{:02}:{:02}", t.hour, t.minute)
+    } else if age < 365 * 86_400 {
+        let m = usize::try_from(t.month - 1).unwrap_or(0).min(11);
+        format!("{}{:02}", MONTHS[m], t.day)
+    } else {
+        t.year.to_string()
+    }
 }
 
 /// COMMAND as drawn: the program's basename first and its arguments (with `full_path`,
@@ -303,6 +326,8 @@ impl ProcState {
             .map(|task| ProcRow {
                 net: net.get(&task.rec.pid()).copied(),
                 hz: snap.cur.hz,
+                boot: snap.cur.cpu.boot_time,
+                now: snap.cur.wall_ms / 1000,
                 task,
             })
             .collect();

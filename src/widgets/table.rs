@@ -109,6 +109,7 @@ pub fn format_value(v: &Value, unit: Unit, width: u16) -> String {
         }
         (Value::Int(i), Unit::Bytes) => fmt::bytes(*i),
         (Value::Int(i), _) => i.to_string(),
+        (Value::Signed(i), _) => i.to_string(),
         (Value::Num(n), Unit::Pct) => fmt::pct(*n),
         (Value::Num(n), Unit::Bytes | Unit::BytesPerSec) => fmt::bytes_rate(*n),
         (Value::Num(Some(s)), Unit::CpuSeconds) => fmt::time_plus_secs(*s),
