@@ -239,3 +239,87 @@ fn new_columns_show_the_stat_fields() {
         assert!(header.contains(h), "{header}");
     }
 }
+
+#[test]
+fn o_sorts_by_io() {
+    let out = common::headless("interact", PaneId::Proc, 120, 30, "O");
+    assert!(out.contains("sort IO/s▼"), "{out}");
+    let app = feed("interact", |_, _| {});
+    let mut app = app;
+    key(&mut app, KeyCode::Char('O'));
+    let st = app.pane_state::<ProcState>().unwrap();
+    let io: Vec<f64> = st
+        .rows()
+        .iter()
+        .map(|r| r.task.read_bps.unwrap_or(0.0) + r.task.write_bps.unwrap_or(0.0))
+        .collect();
+    // The daemon's 4 MiB/s read leads, then the writers.
+    assert_eq!(st.rows()[0].task.rec.pid(), 400, "{io:?}");
+    assert!(io[0] >= io[1] && io[1] >= io[2], "{io:?}");
+}
+
+#[test]
+fn f3_searches_without_filtering_and_f3_repeats() {
+    let mut app = feed("interact", |_, _| {});
+    let n = app.pane_state::<ProcState>().unwrap().rows().len();
+    key(&mut app, KeyCode::F(3));
+    for c in "bash".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(selected_pid(&app), Some(100));
+    // Nothing is filtered out.
+    assert_eq!(app.pane_state::<ProcState>().unwrap().rows().len(), n);
+    key(&mut app, KeyCode::Enter);
+    // A search matching two rows: F3 goes from one to the next, and wraps.
+    key(&mut app, KeyCode::Char('g'));
+    key(&mut app, KeyCode::F(3));
+    for _ in 0.."bash".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    for c in "job".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let first = selected_pid(&app);
+    assert_eq!(first, Some(500));
+    key(&mut app, KeyCode::F(3));
+    assert_eq!(
+        selected_pid(&app),
+        Some(500),
+        "one job row: wraps to itself"
+    );
+    key(&mut app, KeyCode::Esc);
+    // n and N stay renice outside the search; text typed while searching is not a key.
+    let out = common::headless("interact", PaneId::Proc, 120, 30, "F3 n o s u c h");
+    assert!(out.contains("search: nosuch_ (not found)"), "{out}");
+    assert!(!out.contains("renice"), "{out}");
+    // Repeating F3 with two matches moves between them.
+    let mut app = feed("interact", |_, _| {});
+    key(&mut app, KeyCode::F(3));
+    // `k` is text here, not kill: it matches kworker (57) and kthreadd (2).
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Enter);
+    assert!(app.dialog.is_none());
+    assert_eq!(selected_pid(&app), Some(57));
+    key(&mut app, KeyCode::F(3));
+    assert_eq!(selected_pid(&app), Some(2), "F3 moves to the next match");
+    key(&mut app, KeyCode::F(3));
+    assert_eq!(selected_pid(&app), Some(57), "and wraps");
+}
+
+#[test]
+fn f4_filters_f5_trees_f6_sorts() {
+    let out = common::headless("interact", PaneId::Proc, 120, 30, "F4 j a v a Enter");
+    assert!(out.contains("filter: java"), "{out}");
+    let out = common::headless("interact", PaneId::Proc, 120, 30, "F5");
+    assert!(out.contains(" tree "), "{out}");
+    let (menu, _) = both("sort_menu", "F6");
+    assert!(
+        menu.contains("sort by") && menu.contains("* %CPU"),
+        "{menu}"
+    );
+    // Down to the next column after %CPU (%MEM at 80 columns: S, %CPU, then %MEM).
+    let out = common::headless("interact", PaneId::Proc, 120, 30, "F6 Down Enter");
+    assert!(out.contains("sort %MEM▼"), "{out}");
+    let out = common::headless("interact", PaneId::Proc, 120, 30, "F6 Up Up Up Enter");
+    assert!(out.contains("sort PRI▼"), "{out}");
+}

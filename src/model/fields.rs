@@ -317,6 +317,23 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         dump: Some("write_bytes_per_s"),
         value: |r| io_rate(r, r.task.write_bps),
     },
+    // READ/s + WRITE/s: the `O` sort (iotop's order).
+    Field {
+        name: "io",
+        header: "IO/s",
+        unit: Unit::BytesPerSec,
+        width: 7,
+        drop: 12,
+        shown: false,
+        dump: Some("io_bytes_per_s"),
+        value: |r| {
+            let sum = match (r.task.read_bps, r.task.write_bps) {
+                (Some(a), Some(b)) => Some(a + b),
+                _ => None,
+            };
+            io_rate(r, sum)
+        },
+    },
     Field {
         name: "time",
         header: "TIME+",

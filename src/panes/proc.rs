@@ -27,12 +27,17 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     table::KEYS[2],
     table::KEYS[3],
-    ("P / M / T", "sort by %CPU / %MEM / TIME+"),
+    ("P / M / T / O", "sort by %CPU / %MEM / TIME+ / I/O (READ+WRITE/s)"),
+    ("F6", "sort menu (Up / Down, Enter sorts, Esc closes)"),
     (
-        "/",
+        "F3",
+        "search: type to jump to a match (no filtering); F3 again: next",
+    ),
+    (
+        "/ / F4",
         "filter: text user:U pid:1,2 state:R cmd:T (Esc clears)",
     ),
-    ("t", "tree view (children under their parent)"),
+    ("t / F5", "tree view (children under their parent)"),
     ("H", "show threads instead of processes"),
     ("C", "choose columns (Space toggles, Esc closes)"),
     ("p", "COMMAND: program basename / full path"),
@@ -60,6 +65,13 @@ pub struct ProcState {
     pub columns: Vec<&'static str>,
     /// The column picker's cursor while it is open.
     pub picker: Option<usize>,
+    /// The sort menu's cursor (an index into the shown columns) while it is open (F6).
+    pub sort_menu: Option<usize>,
+    /// F3's search text, and whether it is being typed.
+    pub search: String,
+    pub searching: bool,
+    /// The search found nothing.
+    search_missed: bool,
     /// Kernel threads hidden (`K`), in the flat list and in the tree (hidden by default
     /// there, as they crowd out the tree's structure).
     pub hide_kernel: bool,
@@ -96,6 +108,10 @@ impl Default for ProcState {
                 .map(|f| f.name)
                 .collect(),
             picker: None,
+            sort_menu: None,
+            search: String::new(),
+            searching: false,
+            search_missed: false,
             hide_kernel: false,
             hide_kernel_tree: true,
             full_path: false,
@@ -356,6 +372,25 @@ impl ProcState {
         self.built = Some(key);
     }
 
+    /// Moves the selection to the first row matching the search, from the selection on
+    /// (`next`: after it), wrapping around.
+    fn find(&mut self, next: bool) {
+        let text = self.search.to_lowercase();
+        if text.is_empty() || self.rows.is_empty() {
+            self.search_missed = false;
+            return;
+        }
+        let n = self.rows.len();
+        let from = self.table.selected() + usize::from(next);
+        let hit = (0..n)
+            .map(|k| (from + k) % n)
+            .find(|&i| search_matches(&self.rows[i], &text));
+        self.search_missed = hit.is_none();
+        if let Some(i) = hit {
+            self.select(i);
+        }
+    }
+
     /// True when kernel threads are hidden in the view as it is (flat or tree).
     pub fn kernel_hidden(&self) -> bool {
         if self.tree {
@@ -419,6 +454,60 @@ fn act_on_selected(st: &ProcState, snap: &Snapshot, renice: Option<i32>) -> Repl
     })
 }
 
+/// F3's search while typed: characters jump to the first match from the selection on, F3 to
+/// the next one; Enter keeps the text for the next F3, Esc clears it.
+fn search_key(st: &mut ProcState, key: KeyEvent) {
+    use ratatui::crossterm::event::KeyModifiers;
+    match key.code {
+        KeyCode::Enter => st.searching = false,
+        KeyCode::Esc => {
+            st.searching = false;
+            st.search.clear();
+            st.search_missed = false;
+        }
+        KeyCode::F(3) => st.find(true),
+        KeyCode::Backspace => {
+            st.search.pop();
+            st.find(false);
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            st.search.push(c);
+            st.find(false);
+        }
+        _ => {}
+    }
+}
+
+/// F6's sort menu: the shown columns; Enter sorts by the one under the cursor.
+fn sort_menu_key(st: &mut ProcState, key: KeyEvent) {
+    let Some(i) = st.sort_menu else { return };
+    let n = st.columns.len().max(1);
+    match key.code {
+        KeyCode::Esc | KeyCode::F(6) | KeyCode::Char('q') => st.sort_menu = None,
+        KeyCode::Down | KeyCode::Char('j') => st.sort_menu = Some((i + 1).min(n - 1)),
+        KeyCode::Up => st.sort_menu = Some(i.saturating_sub(1)),
+        KeyCode::Enter => {
+            st.sort_menu = None;
+            let name = st.shown().get(i).map(|c| c.name);
+            if let Some(name) = name {
+                let cols: Vec<&Column<ProcRow>> = st.cols.iter().collect();
+                let desc = cols.iter().find(|c| c.name == name).is_some_and(|c| c.desc);
+                st.table.sort = name;
+                st.table.desc = desc;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Does a row match F3's search text: its pid, name or command line, ignoring case.
+fn search_matches(r: &ProcRow, text: &str) -> bool {
+    let rec = &r.task.rec;
+    rec.pid().to_string() == text
+        || rec.ident.comm.to_lowercase().contains(text)
+        || rec.ident.cmdline.to_lowercase().contains(text)
+}
+
 fn picker_key(st: &mut ProcState, key: KeyEvent) {
     let Some(i) = st.picker else { return };
     let n = PROC_FIELDS.len();
@@ -465,7 +554,7 @@ impl Pane for ProcState {
     }
 
     fn capturing_text(&self) -> bool {
-        self.editing || self.picker.is_some()
+        self.editing || self.picker.is_some() || self.sort_menu.is_some() || self.searching
     }
 
     fn configure(&mut self, cfg: &PaneConfig) {
@@ -520,6 +609,14 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         crate::widgets::edit_filter(&mut st.filter, &mut st.editing, key);
         return Reply::Handled;
     }
+    if st.sort_menu.is_some() {
+        sort_menu_key(st, key);
+        return Reply::Handled;
+    }
+    if st.searching {
+        search_key(st, key);
+        return Reply::Handled;
+    }
     let shown_cols = shown(&st.cols, &st.columns);
     if table_key(&mut st.table, key, st.rows.len(), &shown_cols) {
         st.follow_top = false;
@@ -530,10 +627,22 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         KeyCode::Char('P') => st.set_sort("cpu"),
         KeyCode::Char('M') => st.set_sort("mem"),
         KeyCode::Char('T') => st.set_sort("time"),
-        KeyCode::Char('/') => st.editing = true,
+        KeyCode::Char('O') => st.set_sort("io"),
+        KeyCode::Char('/') | KeyCode::F(4) => st.editing = true,
+        KeyCode::F(3) => {
+            st.searching = true;
+            if !st.search.is_empty() {
+                st.find(true);
+            }
+        }
+        KeyCode::F(6) => {
+            let shown = st.shown();
+            let at = shown.iter().position(|c| c.name == st.table.sort);
+            st.sort_menu = Some(at.unwrap_or(0));
+        }
         KeyCode::Esc if !st.filter.is_empty() => st.filter.clear(),
         KeyCode::Char('H') => st.show_threads = !st.show_threads,
-        KeyCode::Char('t') => st.tree = !st.tree,
+        KeyCode::Char('t') | KeyCode::F(5) => st.tree = !st.tree,
         KeyCode::Char('C') => st.picker = Some(0),
         KeyCode::Char('K') => {
             if st.tree {
@@ -626,6 +735,14 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
             t.title,
         ));
     }
+    if st.searching || !st.search.is_empty() {
+        let cursor = if st.searching { "_" } else { "" };
+        let missed = if st.search_missed { " (not found)" } else { "" };
+        spans.push(Span::styled(
+            format!("search: {}{cursor}{missed} ", fit(&st.search, 20)),
+            t.status,
+        ));
+    }
     if st.editing || !st.filter.is_empty() {
         let cursor = if st.editing { "_" } else { "" };
         spans.push(Span::styled(
@@ -645,6 +762,41 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
     if let Some(cur) = st.picker {
         draw_picker(f, area, st, ctx, cur);
     }
+    if let Some(cur) = st.sort_menu {
+        draw_sort_menu(f, area, st, ctx, cur);
+    }
+}
+
+fn draw_sort_menu(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx, cur: usize) {
+    let t = ctx.theme;
+    let shown = st.shown();
+    let room = usize::from(area.height.saturating_sub(3)).max(1);
+    let first = cur.saturating_sub(room - 1);
+    let mut lines: Vec<Line> = shown
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(room)
+        .map(|(i, c)| {
+            let mark = if c.name == st.table.sort { "*" } else { " " };
+            let style = if i == cur { t.selected } else { t.base };
+            Line::styled(format!(" {mark} {:<10} ", c.header), style)
+        })
+        .collect();
+    lines.push(Line::styled(" Enter sorts, Esc closes", t.dim));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let w = 28.min(area.width);
+    let rect = Rect {
+        x: area.x,
+        y: area.y,
+        width: w,
+        height: h,
+    };
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" sort by ")),
+        rect,
+    );
 }
 
 fn draw_picker(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx, cur: usize) {
