@@ -323,3 +323,95 @@ fn f4_filters_f5_trees_f6_sorts() {
     let out = common::headless("interact", PaneId::Proc, 120, 30, "F6 Up Up Up Enter");
     assert!(out.contains("sort PRI▼"), "{out}");
 }
+
+fn usetop_on(root: &str, args: &[&str]) -> std::process::Output {
+    let t = common::fixtures().join(root);
+    std::process::Command::new(env!("CARGO_BIN_EXE_usetop"))
+        .args(args)
+        .arg("--proc-root")
+        .arg(t.join("proc"))
+        .arg("--sys-root")
+        .arg(t.join("sys"))
+        .output()
+        .expect("run usetop")
+}
+
+#[test]
+fn replayed_process_view_shows_past_figures_threads_and_what_is_live_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.usetop");
+    let f = file.to_str().unwrap();
+    let out = usetop_on(
+        "interact/t1",
+        &["record", "--threads", "-o", f, "-i", "0.1", "-n", "3"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replay = |size: &str| {
+        let out = usetop_on(
+            "interact/t1",
+            &[
+                "replay",
+                f,
+                "--headless",
+                "--pane",
+                "proc",
+                "--size",
+                size,
+                "--keys",
+                "/ j a v a Enter Enter",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let last = text.rsplit("\x0c\n").next().unwrap();
+        // The header holds the recording's wall time: left out of the snapshot.
+        last.lines().skip(1).collect::<Vec<_>>().join("\n")
+    };
+    let small = replay("80x24");
+    let big = replay("200x60");
+    for out in [&small, &big] {
+        assert!(out.contains("system › java (300)"), "{out}");
+        // The process table's figure for this snapshot (a still tree: 0.0), not `-`.
+        assert!(out.contains("%CPU 0.0"), "{out}");
+        assert!(!out.contains("%CPU -"), "{out}");
+        assert!(!out.contains("waiting for the next sample"), "{out}");
+        assert!(
+            out.contains("detail: live only, not in recordings: exe cwd"),
+            "{out}"
+        );
+        // The recording's thread list.
+        assert!(
+            out.contains("GC Thread#0") && out.contains("C2 Compiler"),
+            "{out}"
+        );
+    }
+    insta::assert_snapshot!("replay_process_view_80x24", small);
+    insta::assert_snapshot!("replay_process_view_200x60", big);
+}
+
+#[test]
+fn paused_process_view_shows_the_snapshot_figures() {
+    // Open java live (detail arrives), then step back to a snapshot taken before it opened.
+    let out = common::headless(
+        "interact",
+        PaneId::Proc,
+        120,
+        30,
+        "Tick / j a v a Enter Enter Space",
+    );
+    assert!(out.contains("PAUSED"), "{out}");
+    assert!(!out.contains("%CPU -"), "{out}");
+    assert!(out.contains("%CPU 0.0"), "{out}");
+    assert!(
+        out.contains("detail: not in this snapshot (read live while open): exe cwd fds"),
+        "{out}"
+    );
+}

@@ -189,6 +189,7 @@ impl App {
             theme: &self.theme,
             thresholds: &self.thresholds,
             interval: self.interval,
+            replay: self.ui.replay,
         });
         (ctx, &mut self.panes, &mut self.task)
     }
@@ -200,6 +201,7 @@ impl App {
             theme: &self.theme,
             thresholds: &self.thresholds,
             interval: self.interval,
+            replay: self.ui.replay,
         })
     }
 

@@ -94,6 +94,8 @@ pub struct ViewCtx<'a> {
     pub theme: &'a Theme,
     pub thresholds: &'a Thresholds,
     pub interval: Duration,
+    /// Replaying a recording: no live-only detail will ever come.
+    pub replay: bool,
 }
 
 impl ViewCtx<'_> {
