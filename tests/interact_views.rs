@@ -87,7 +87,10 @@ fn paused_process_view_without_detail_says_so() {
         &format!("{OPEN_JAVA} Home"),
     );
     assert!(out.contains("PAUSED"), "{out}");
-    assert!(out.contains("not in this snapshot (read live while open)"), "{out}");
+    assert!(
+        out.contains("not in this snapshot (read live while open)"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -415,3 +415,57 @@ fn paused_process_view_shows_the_snapshot_figures() {
         "{out}"
     );
 }
+
+#[test]
+fn shr_wchan_oom_are_read_for_the_rows_on_screen_only() {
+    let cols = ["pid", "state", "shr", "wchan", "oom", "command"];
+    let out = with_columns(&cols, 200, 60, "");
+    insta::assert_snapshot!("shr_wchan_oom_200x60", out);
+    insta::assert_snapshot!("shr_wchan_oom_80x24", with_columns(&cols, 80, 24, ""));
+    let java = out.lines().find(|l| l.starts_with("300 ")).unwrap();
+    assert!(
+        java.contains("20M") && java.contains("futex_wait_queue") && java.contains("667"),
+        "{java}"
+    );
+    let db = out.lines().find(|l| l.starts_with("400 ")).unwrap();
+    assert!(db.contains(" D ") && db.contains("io_schedule"), "{db}");
+    // Only the rows on screen are asked for: at 80x24 all ten fit; a table of 5 lines
+    // shows 4, and moving the selection down moves the window.
+    let mut opts = common::options(PaneId::Proc);
+    opts.ui.columns = Some(cols.iter().map(|c| c.to_string()).collect());
+    let mut app = usetop::app::App::new(opts);
+    let mut clock = VirtualClock::new();
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    for root in common::fixture_roots("interact") {
+        let mut c = Collectors::new(root);
+        let req = app.request();
+        app.push_sample(c.sample(&clock, req));
+        clock.advance(std::time::Duration::from_secs(1));
+        app.prepare();
+        term.draw(|f| usetop::app::ui::draw(f, &app)).unwrap();
+    }
+    let pids = |st: &ProcState, n: usize, skip: usize| -> Vec<u32> {
+        st.rows()
+            .iter()
+            .skip(skip)
+            .take(n)
+            .map(|r| r.task.rec.pid())
+            .collect()
+    };
+    let st = app.pane_state::<ProcState>().unwrap();
+    assert_eq!(app.request().screen.pids(), &pids(st, 10, 0)[..]);
+    assert_eq!(st.screen_pids_at(5).pids(), &pids(st, 4, 0)[..]);
+    for _ in 0..6 {
+        key(&mut app, KeyCode::Down);
+    }
+    let st = app.pane_state::<ProcState>().unwrap();
+    assert_eq!(st.screen_pids_at(5).pids(), &pids(st, 4, 3)[..]);
+    // SHR is shown by default (as htop), so the rows on screen are asked for; without
+    // SHR, WCHAN or OOM nothing is.
+    let app = feed("interact", |_, _| {});
+    assert!(!app.request().screen.pids().is_empty());
+    let mut opts = common::options(PaneId::Proc);
+    opts.ui.columns = Some(vec!["pid".into(), "cpu".into(), "command".into()]);
+    let app = usetop::app::App::new(opts);
+    assert!(app.request().screen.pids().is_empty());
+}

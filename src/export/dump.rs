@@ -227,6 +227,7 @@ fn proc_records(s: &Snapshot) -> Rows {
             hz,
             boot,
             now,
+            extra: None,
             task,
         };
         PROC_FIELDS

@@ -101,6 +101,9 @@ pub struct ProcRow {
     /// Boot time and the sample's time, Unix seconds, for START.
     pub boot: u64,
     pub now: i64,
+    /// SHR, WCHAN and OOM, sampled only for the rows on screen (`None` elsewhere and in the
+    /// dump).
+    pub extra: Option<super::sample::TaskExtra>,
 }
 
 impl ProcRow {
@@ -134,6 +137,16 @@ impl ProcRow {
 /// nothing, a process that is not a zombie and has no command line.
 pub fn is_kernel(r: &super::tasks::TaskRecord) -> bool {
     r.is_kernel_thread() || (!r.is_thread() && r.ident.cmdline.is_empty() && r.stat.state != b'Z')
+}
+
+/// A field read only for rows on screen (and, for a thread row, not at all: the files
+/// describe its process): unreadable where it was not read.
+fn extra(r: &ProcRow, f: impl Fn(&super::sample::TaskExtra) -> Option<Value>) -> Value {
+    r.extra
+        .as_ref()
+        .filter(|e| !r.task.rec.is_thread() && e.start_time == r.task.rec.stat.start_time)
+        .and_then(f)
+        .unwrap_or(Value::Unreadable)
 }
 
 fn io_rate(r: &ProcRow, v: Option<f64>) -> Value {
@@ -268,6 +281,16 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         value: |r| Value::Int(r.task.rss_bytes),
     },
     Field {
+        name: "shr",
+        header: "SHR",
+        unit: Unit::Bytes,
+        width: 6,
+        drop: 12,
+        shown: true,
+        dump: Some("shr_bytes"),
+        value: |r| extra(r, |e| e.shared_bytes.map(Value::Int)),
+    },
+    Field {
         name: "thr",
         header: "THR",
         unit: Unit::Count,
@@ -363,6 +386,32 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         shown: false,
         dump: Some("last_cpu"),
         value: |r| Value::Int(u64::from(r.task.rec.stat.processor)),
+    },
+    Field {
+        name: "wchan",
+        header: "WCHAN",
+        unit: Unit::Text,
+        width: 16,
+        drop: 12,
+        shown: false,
+        dump: Some("wchan"),
+        value: |r| {
+            extra(r, |e| {
+                e.wchan
+                    .clone()
+                    .map(|w| Value::Text(if w == "0" { String::new() } else { w }))
+            })
+        },
+    },
+    Field {
+        name: "oom",
+        header: "OOM",
+        unit: Unit::Count,
+        width: 4,
+        drop: 12,
+        shown: false,
+        dump: Some("oom_score"),
+        value: |r| extra(r, |e| e.oom_score.map(|o| Value::Int(u64::from(o)))),
     },
     Field {
         name: "net-tx",

@@ -92,6 +92,9 @@ pub struct ProcState {
     follow_top: bool,
     /// usetop's own process: never preselected (a `k` right after start would offer it).
     pub own_pid: u32,
+    /// The table's height when last drawn: which rows are on screen (their SHR, WCHAN and
+    /// OOM are sampled).
+    drawn_height: std::cell::Cell<u16>,
 }
 
 impl Default for ProcState {
@@ -122,6 +125,7 @@ impl Default for ProcState {
             threads_missing: false,
             follow_top: true,
             own_pid: std::process::id(),
+            drawn_height: std::cell::Cell::new(0),
         }
     }
 }
@@ -337,6 +341,8 @@ impl ProcState {
             !(hide && is_kernel(&t.rec)) && terms.iter().all(|term| term_matches(t, term))
         });
         let net = &snap.sockets.per_pid;
+        let extras: std::collections::HashMap<u32, &crate::model::TaskExtra> =
+            snap.cur.extras.iter().map(|e| (e.pid, e)).collect();
         let mut rows: Vec<ProcRow> = tasks
             .into_iter()
             .map(|task| ProcRow {
@@ -344,6 +350,7 @@ impl ProcState {
                 hz: snap.cur.hz,
                 boot: snap.cur.cpu.boot_time,
                 now: snap.cur.wall_ms / 1000,
+                extra: extras.get(&task.rec.pid()).map(|e| (*e).clone()),
                 task,
             })
             .collect();
@@ -389,6 +396,32 @@ impl ProcState {
         if let Some(i) = hit {
             self.select(i);
         }
+    }
+
+    /// The processes of the rows on screen (a screenful before the first draw), when a shown
+    /// column needs their costly files.
+    pub fn screen_pids(&self) -> crate::model::ScreenPids {
+        let costly = ["shr", "wchan", "oom"];
+        if !self.columns.iter().any(|c| costly.contains(c)) {
+            return Default::default();
+        }
+        self.screen_pids_at(match self.drawn_height.get() {
+            0 => 60,
+            h => h,
+        })
+    }
+
+    /// The processes of the rows a table of `h` lines (its header included) shows.
+    pub fn screen_pids_at(&self, h: u16) -> crate::model::ScreenPids {
+        let (offset, visible) = self.table.window(h, self.rows.len());
+        crate::model::ScreenPids::from_pids(
+            self.rows
+                .iter()
+                .skip(offset)
+                .take(visible)
+                .filter(|r| !r.task.rec.is_thread())
+                .map(|r| r.task.rec.pid()),
+        )
     }
 
     /// True when kernel threads are hidden in the view as it is (flat or tree).
@@ -549,6 +582,7 @@ impl Pane for ProcState {
     fn needs(&self) -> super::Needs {
         super::Needs {
             threads: self.show_threads,
+            screen: self.screen_pids(),
             ..Default::default()
         }
     }
@@ -758,6 +792,7 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
         flex_min: FLEX_MIN,
         select: true,
     };
+    st.drawn_height.set(table_area.height);
     table::draw(f, table_area, &st.table, &st.shown(), &st.rows, &look);
     if let Some(cur) = st.picker {
         draw_picker(f, area, st, ctx, cur);

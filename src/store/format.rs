@@ -25,7 +25,9 @@ pub const SYNC: &[u8; 4] = b"UFRM";
 /// would misread it); a reader refuses files whose version is newer than its own. Version 2
 /// added `Sample::read_at` and `Sample::disk_kinds` at the end; a version-1 frame is read
 /// with their defaults appended (`model::sample::v1_tail`).
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3 added `Sample::extras` (SHR, WCHAN, OOM of the rows on screen); a version-2
+/// frame gets `model::sample::v2_tail`.
+pub const FORMAT_VERSION: u32 = 3;
 pub const PRELUDE_LEN: usize = 8 + 4 + 4 + 4;
 pub const FRAME_HEAD_LEN: usize = 4 + 4 + 8 + 8 + 4;
 pub const KIND_KEY: u32 = 0;
