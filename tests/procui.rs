@@ -469,3 +469,16 @@ fn shr_wchan_oom_are_read_for_the_rows_on_screen_only() {
     let app = usetop::app::App::new(opts);
     assert!(app.request().screen.pids().is_empty());
 }
+
+#[test]
+fn at_120_columns_command_gets_room_and_80_keeps_its_figures() {
+    let out = common::headless("interact", PaneId::Proc, 120, 30, "");
+    assert!(out.contains("java -Xmx2g -jar app.jar"), "{out}");
+    assert!(out.contains("init splash"), "{out}");
+    let small = common::headless("interact", PaneId::Proc, 80, 24, "");
+    let header = small.lines().find(|l| l.starts_with("PID")).unwrap();
+    assert!(
+        header.contains("TIME+") && header.contains("READ/s"),
+        "{header}"
+    );
+}

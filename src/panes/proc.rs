@@ -703,6 +703,13 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
     Reply::Handled
 }
 
+/// COMMAND's least width: from 100 columns on, enough for a program and its first
+/// arguments (low-priority columns drop for it); narrower, the table's minimum, so 80
+/// columns keep their figures.
+fn command_min(width: u16) -> u16 {
+    if width >= 100 { 32 } else { FLEX_MIN }
+}
+
 fn table_area(area: Rect) -> Rect {
     let [_, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(area);
     table
@@ -712,7 +719,8 @@ fn table_area(area: Rect) -> Rect {
 /// selects it (again: opens it).
 fn click(st: &mut ProcState, body: Rect, x: u16, y: u16) -> Reply {
     let table = table_area(body);
-    let hit = table::hit(&st.table, table, &st.shown(), st.rows.len(), FLEX_MIN, x, y);
+    let flex = command_min(table.width);
+    let hit = table::hit(&st.table, table, &st.shown(), st.rows.len(), flex, x, y);
     match hit {
         Hit::Header(name) => st.set_sort(name),
         Hit::Row(i) if i == st.table.selected() => {
@@ -789,7 +797,7 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
     let look = Look {
         theme: t,
         prefixes: &st.prefixes,
-        flex_min: FLEX_MIN,
+        flex_min: command_min(table_area.width),
         select: true,
     };
     st.drawn_height.set(table_area.height);
