@@ -187,7 +187,8 @@ fn switches_panes_and_quits_cleanly() {
 
     t.keys(&["Tab"]);
     let s = t.wait_screen(PROC);
-    assert!(s.contains("/usr/bin/java -Xmx2g -jar app.jar"), "{s}");
+    // COMMAND leads with the program's basename (`p` shows the path).
+    assert!(s.contains("java -Xmx2g -jar app.jar"), "{s}");
     assert!(!s.contains(USE), "{s}");
     // The comm with a newline never reaches the terminal raw.
     assert!(s.contains("weird name) (x?y"), "{s}");
@@ -223,8 +224,8 @@ fn filter_and_resize() {
         t.keys(&[k]);
     }
     let s = t.wait_screen("filter: java");
-    assert!(s.contains("/usr/bin/java"), "{s}");
-    assert!(!s.contains("/sbin/init"), "{s}");
+    assert!(s.contains("java -Xmx2g"), "{s}");
+    assert!(!s.contains("init splash"), "{s}");
     // Shrinking below 80x24 says so; growing back redraws the pane.
     t.tmux(&["resize-window", "-x", "70", "-y", "20"])
         .output()

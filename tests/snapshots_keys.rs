@@ -30,7 +30,7 @@ fn proc_keys(keys: &str) -> String {
 fn pid_column(screen: &str) -> Vec<u32> {
     screen
         .lines()
-        .skip_while(|l| !l.trim_start().starts_with("PID"))
+        .skip_while(|l| !(l.trim_start().starts_with("PID") || l.trim_start().starts_with("TID")))
         .skip(1)
         .filter_map(|l| {
             l.trim_start_matches(['>', ' ', '▶', '│'])

@@ -503,3 +503,46 @@ fn a_version_1_recording_is_still_read() {
         assert_eq!(dbg(g), dbg(want));
     }
 }
+
+#[test]
+fn a_version_2_recording_is_still_read() {
+    // Format 2 ended a Sample at disk_kinds; format 3 added the on-screen extras (SHR,
+    // WCHAN, OOM). A version-2 file reads back with none.
+    use std::io::Write;
+    let samples: Vec<Sample> = fixture_samples("basic", 2)
+        .into_iter()
+        .map(|mut s| {
+            s.extras = Default::default();
+            s
+        })
+        .collect();
+    let tail = usetop::model::sample::v2_tail();
+    let v2_raw = |s: &Sample| {
+        let raw = postcard::to_stdvec(s).unwrap();
+        assert!(raw.ends_with(&tail));
+        raw[..raw.len() - tail.len()].to_vec()
+    };
+    let (a, b) = (v2_raw(&samples[0]), v2_raw(&samples[1]));
+    let mut bytes = format::encode_header(&Header {
+        format_version: 2,
+        ..header()
+    })
+    .unwrap();
+    let key = zstd::bulk::compress(&a, format::ZSTD_LEVEL).unwrap();
+    bytes.extend(format::encode_frame(format::KIND_KEY, 1, &key));
+    let mut enc =
+        zstd::stream::write::Encoder::with_ref_prefix(Vec::new(), format::ZSTD_LEVEL, &a[..])
+            .unwrap();
+    enc.write_all(&b).unwrap();
+    bytes.extend(format::encode_frame(
+        format::KIND_DELTA,
+        2,
+        &enc.finish().unwrap(),
+    ));
+    let (got, r) = read_all(bytes).expect("a version-2 file opens");
+    assert_eq!(r.stats.corrupt, 0, "{:?}", r.stats);
+    assert_eq!(got.len(), 2);
+    for (g, want) in got.iter().zip(&samples) {
+        assert_eq!(dbg(g), dbg(want));
+    }
+}

@@ -280,7 +280,7 @@ fn event_loop(app: &mut App, source: Source) -> Result<()> {
         let r = app.request();
         if r != req {
             req = r;
-            let _ = ctl_tx.send(Control::Request(r));
+            let _ = ctl_tx.send(Control::Request(Box::new(r)));
         }
         if app.interval != interval {
             interval = app.interval;

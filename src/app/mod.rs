@@ -189,6 +189,7 @@ impl App {
             theme: &self.theme,
             thresholds: &self.thresholds,
             interval: self.interval,
+            replay: self.ui.replay,
         });
         (ctx, &mut self.panes, &mut self.task)
     }
@@ -200,6 +201,7 @@ impl App {
             theme: &self.theme,
             thresholds: &self.thresholds,
             interval: self.interval,
+            replay: self.ui.replay,
         })
     }
 
@@ -220,6 +222,7 @@ impl App {
             perf_tasks: if drill { 1 } else { needs.perf_tasks },
             perf_focus: self.task.process(),
             slab_caches: needs.slab_caches,
+            screen: needs.screen,
         }
     }
 

@@ -97,6 +97,9 @@ pub struct Request {
     pub tasks: TaskRequest,
     /// The task a drill-down view shows: its costly files are read only while it is set.
     pub focus: Option<crate::model::detail::Focus>,
+    /// The process rows on screen: their statm, wchan and oom_score are read (SHR, WCHAN,
+    /// OOM), nobody else's.
+    pub screen: crate::model::ScreenPids,
     /// How many of the busiest processes (by CPU over the last interval) get per-thread
     /// hardware and software counters; 0 turns per-task counting off (per-CPU counters
     /// always run). The collector ranks them from the task sweep it has just taken.
@@ -164,6 +167,7 @@ impl Collectors {
             req.focus
                 .and_then(|f| detail::sample(&self.root, f, &mut notes))
         });
+        let extras = sample_extras(&self.root, &tasks.procs, req.screen.pids(), self.page_size);
         let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
         let (perf, t_perf) = timed(clock, || {
             self.perf.sample(
@@ -207,6 +211,7 @@ impl Collectors {
             },
             disk_kinds: self.disk.kinds(),
             checklist,
+            extras,
         }
     }
 }
@@ -229,7 +234,7 @@ fn sysconf(name: libc::c_int, fallback: u64) -> u64 {
 /// Messages from the UI to the sampler thread.
 #[derive(Debug)]
 pub enum Control {
-    Request(Request),
+    Request(Box<Request>),
     Interval(Duration),
     /// Take a sample now (a pane just asked for data it did not have).
     Now,
@@ -263,7 +268,13 @@ pub fn spawn_sampler(
                     let wait = next.saturating_duration_since(Instant::now());
                     match ctl.recv_timeout(wait) {
                         Ok(Control::Request(r)) => {
-                            let sooner = r != req;
+                            // The rows on screen change with every re-sort: that alone
+                            // waits for the next tick (else each sample would ask for one).
+                            let r = *r;
+                            let sooner = Request {
+                                screen: req.screen,
+                                ..r
+                            } != req;
                             req = r;
                             if sooner {
                                 next = Instant::now();
@@ -284,4 +295,33 @@ pub fn spawn_sampler(
                 }
             }
         })
+}
+
+/// SHR, WCHAN and OOM of the processes on screen: `statm`, `wchan` and `oom_score`, three
+/// small reads per row shown (a screenful is some 50), none for the rest.
+fn sample_extras(
+    root: &ProcRoot,
+    procs: &crate::model::TaskList,
+    pids: &[u32],
+    page_size: u64,
+) -> Vec<crate::model::TaskExtra> {
+    let text = |pid: u32, file: &str| {
+        root.read_proc(&format!("{pid}/{file}"))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+    };
+    pids.iter()
+        .filter_map(|&pid| {
+            let rec = procs.find_pid(pid)?;
+            Some(crate::model::TaskExtra {
+                pid,
+                start_time: rec.stat.start_time,
+                shared_bytes: text(pid, "statm")
+                    .and_then(|s| s.split_whitespace().nth(2)?.parse::<u64>().ok())
+                    .map(|pages| pages.saturating_mul(page_size)),
+                wchan: text(pid, "wchan").map(|w| w.chars().take(64).collect()),
+                oom_score: text(pid, "oom_score").and_then(|s| s.parse().ok()),
+            })
+        })
+        .collect()
 }

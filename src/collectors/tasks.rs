@@ -273,6 +273,22 @@ impl TaskCollector {
         }
     }
 
+    /// `/proc/PID/task/TID/io` through the thread's kept descriptor.
+    fn read_thread_io(&mut self, pid: u32, tid: u32, kept: &mut Kept) -> Option<IoCounters> {
+        let budget = self.fd_budget;
+        let mut io_fd = kept.io.take();
+        let got = self.read_kept(pid, Some(tid), "io", &mut io_fd, budget);
+        kept.io = io_fd;
+        match got {
+            Got::Read => parse_pid_io(&self.buf).ok(),
+            Got::Denied => {
+                kept.io_denied = true;
+                None
+            }
+            Got::Failed => None,
+        }
+    }
+
     fn sample_threads(&mut self, procs: &[Arc<TaskRecord>]) -> Vec<Arc<TaskRecord>> {
         let mut out = Vec::with_capacity(procs.len() * 2);
         let epoch = self.epoch;
@@ -298,10 +314,12 @@ impl TaskCollector {
                 let mut kept = self.threads.remove(&tid).unwrap_or_default();
                 kept.seen = epoch;
                 if self.read_kept(pid, Some(tid), "stat", &mut kept.stat, budget) != Got::Read {
+                    // Dropped: its other kept descriptors (io) close with it.
+                    self.fds_kept -= kept.fds().min(self.fds_kept);
                     continue;
                 }
                 let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
-                    self.fds_kept -= u64::from(kept.stat.is_some()).min(self.fds_kept);
+                    self.fds_kept -= kept.fds().min(self.fds_kept);
                     continue;
                 };
                 let prev = kept
@@ -310,7 +328,7 @@ impl TaskCollector {
                     .filter(|t| t.stat.start_time == fields.start_time && t.tgid == pid);
                 let rec = match prev {
                     Some(t) if t.stat == fields && comm_eq(&t.ident.comm, comm) => t,
-                    _ => {
+                    prev => {
                         let ident = if tid == pid || comm_eq(&p.ident.comm, comm) {
                             Arc::clone(&p.ident)
                         } else {
@@ -319,10 +337,20 @@ impl TaskCollector {
                                 ..(*p.ident).clone()
                             })
                         };
+                        // Per-thread io, read only when the thread ran since its last read:
+                        // one that did not run did no I/O, so idle threads cost nothing.
+                        let ran = |t: &TaskRecord| {
+                            t.stat.utime != fields.utime || t.stat.stime != fields.stime
+                        };
+                        let io = match prev {
+                            Some(t) if !ran(&t) => t.io,
+                            _ if kept.io_denied => None,
+                            _ => self.read_thread_io(pid, tid, &mut kept),
+                        };
                         Arc::new(TaskRecord {
                             tgid: pid,
                             stat: fields,
-                            io: None,
+                            io,
                             ident,
                         })
                     }
@@ -336,7 +364,7 @@ impl TaskCollector {
         self.threads.retain(|_, k| {
             let keep = k.seen == epoch;
             if !keep {
-                closed += u64::from(k.stat.is_some());
+                closed += k.fds();
             }
             keep
         });
@@ -345,7 +373,7 @@ impl TaskCollector {
     }
 
     fn release_threads(&mut self) {
-        let n = self.threads.values().filter(|k| k.stat.is_some()).count() as u64;
+        let n: u64 = self.threads.values().map(Kept::fds).sum();
         self.fds_kept -= n.min(self.fds_kept);
         self.threads.clear();
     }

@@ -228,12 +228,17 @@ fn cpu_records(s: &Snapshot) -> Vec<CpuRecord> {
 fn proc_records(s: &Snapshot) -> Rows {
     let net = s.sockets.per_pid.clone();
     let hz = s.cur.hz;
+    let boot = s.cur.cpu.boot_time;
+    let now = s.cur.wall_ms / 1000;
     let tasks = s.tasks();
     Box::new((0..tasks.len()).map(move |i| {
         let task = tasks[i].clone();
         let row = ProcRow {
             net: net.get(&task.rec.pid()).copied(),
             hz,
+            boot,
+            now,
+            extra: None,
             task,
         };
         PROC_FIELDS
@@ -247,6 +252,7 @@ fn proc_records(s: &Snapshot) -> Rows {
 fn json_value(v: fields::Value) -> Value {
     match v {
         fields::Value::Int(i) => Value::from(i),
+        fields::Value::Signed(i) => Value::from(i),
         fields::Value::Num(Some(x)) => {
             serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
         }

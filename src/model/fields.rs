@@ -54,6 +54,8 @@ pub enum Unit {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Int(u64),
+    /// A signed number (nice, priority).
+    Signed(i64),
     /// A figure; `None` when there is no interval yet.
     Num(Option<f64>),
     Text(String),
@@ -69,6 +71,7 @@ impl Value {
         let num = |v: &Value| match v {
             Int(i) => Some(*i as f64),
             Bool(b) => Some(f64::from(u8::from(*b))),
+            Signed(i) => Some(*i as f64),
             Num(n) => *n,
             _ => None,
         };
@@ -136,6 +139,12 @@ pub struct ProcRow {
     /// TCP bytes/s (acknowledged, received) over the process's sockets, if it has any.
     pub net: Option<(f64, f64)>,
     pub hz: u64,
+    /// Boot time and the sample's time, Unix seconds, for START.
+    pub boot: u64,
+    pub now: i64,
+    /// SHR, WCHAN and OOM, sampled only for the rows on screen (`None` elsewhere and in the
+    /// dump).
+    pub extra: Option<super::sample::TaskExtra>,
 }
 
 impl ProcRow {
@@ -143,16 +152,42 @@ impl ProcRow {
         u64::from(self.task.rec.pid())
     }
 
-    /// The command as htop shows it: the cmdline, or `[comm]` for kernel threads and
-    /// zombies. A thread shows its own name.
+    /// When the task started, Unix seconds.
+    pub fn start_unix(&self) -> u64 {
+        self.boot
+            .saturating_add(self.task.rec.stat.start_time / self.hz.max(1))
+    }
+
+    /// The command as htop shows it: the cmdline, or `[comm]` for kernel threads only. A
+    /// thread of a user process shows its name plainly, a zombie `comm <defunct>` (as ps).
     pub fn command(&self) -> String {
         let r = &self.task.rec;
-        if r.is_thread() || r.ident.cmdline.is_empty() {
+        if is_kernel(r) {
             format!("[{}]", r.ident.comm)
+        } else if r.stat.state == b'Z' && r.ident.cmdline.is_empty() {
+            format!("{} <defunct>", r.ident.comm)
+        } else if r.is_thread() || r.ident.cmdline.is_empty() {
+            r.ident.comm.clone()
         } else {
             r.ident.cmdline.clone()
         }
     }
+}
+
+/// A kernel thread: PF_KTHREAD (or kthreadd and its children), or, where the flags say
+/// nothing, a process that is not a zombie and has no command line.
+pub fn is_kernel(r: &super::tasks::TaskRecord) -> bool {
+    r.is_kernel_thread() || (!r.is_thread() && r.ident.cmdline.is_empty() && r.stat.state != b'Z')
+}
+
+/// A field read only for rows on screen (and, for a thread row, not at all: the files
+/// describe its process): unreadable where it was not read.
+fn extra(r: &ProcRow, f: impl Fn(&super::sample::TaskExtra) -> Option<Value>) -> Value {
+    r.extra
+        .as_ref()
+        .filter(|e| !r.task.rec.is_thread() && e.start_time == r.task.rec.stat.start_time)
+        .and_then(f)
+        .unwrap_or(Value::Unreadable)
 }
 
 fn io_rate(r: &ProcRow, v: Option<f64>) -> Value {
@@ -195,6 +230,26 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         shown: true,
         dump: Some("user"),
         value: |r| Value::Text(r.task.rec.ident.user.clone()),
+    },
+    Field {
+        name: "pri",
+        header: "PRI",
+        unit: Unit::Count,
+        width: 3,
+        drop: 13,
+        shown: true,
+        dump: Some("priority"),
+        value: |r| Value::Signed(r.task.rec.stat.priority),
+    },
+    Field {
+        name: "ni",
+        header: "NI",
+        unit: Unit::Count,
+        width: 3,
+        drop: 12,
+        shown: true,
+        dump: Some("nice"),
+        value: |r| Value::Signed(r.task.rec.stat.nice),
     },
     Field {
         name: "state",
@@ -247,6 +302,16 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         value: |r| Value::Num(r.task.mem_pct),
     },
     Field {
+        name: "virt",
+        header: "VIRT",
+        unit: Unit::Bytes,
+        width: 6,
+        drop: 12,
+        shown: true,
+        dump: Some("virt_bytes"),
+        value: |r| Value::Int(r.task.rec.stat.vsize),
+    },
+    Field {
         name: "rss",
         header: "RSS",
         unit: Unit::Bytes,
@@ -255,6 +320,16 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         shown: true,
         dump: Some("rss_bytes"),
         value: |r| Value::Int(r.task.rss_bytes),
+    },
+    Field {
+        name: "shr",
+        header: "SHR",
+        unit: Unit::Bytes,
+        width: 6,
+        drop: 12,
+        shown: true,
+        dump: Some("shr_bytes"),
+        value: |r| extra(r, |e| e.shared_bytes.map(Value::Int)),
     },
     Field {
         name: "thr",
@@ -306,6 +381,23 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         dump: Some("write_bytes_per_s"),
         value: |r| io_rate(r, r.task.write_bps),
     },
+    // READ/s + WRITE/s: the `O` sort (iotop's order).
+    Field {
+        name: "io",
+        header: "IO/s",
+        unit: Unit::BytesPerSec,
+        width: 7,
+        drop: 12,
+        shown: false,
+        dump: Some("io_bytes_per_s"),
+        value: |r| {
+            let sum = match (r.task.read_bps, r.task.write_bps) {
+                (Some(a), Some(b)) => Some(a + b),
+                _ => None,
+            };
+            io_rate(r, sum)
+        },
+    },
     Field {
         name: "blkio",
         header: "BLKIO",
@@ -326,6 +418,52 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         shown: true,
         dump: Some("cpu_time_s"),
         value: |r| Value::Num(Some(cpu_ticks(&r.task.rec) as f64 / r.hz.max(1) as f64)),
+    },
+    Field {
+        name: "start",
+        header: "START",
+        unit: Unit::Count,
+        width: 5,
+        drop: 12,
+        shown: false,
+        dump: Some("start_unix_s"),
+        value: |r| Value::Int(r.start_unix()),
+    },
+    Field {
+        name: "last-cpu",
+        header: "CPU",
+        unit: Unit::Count,
+        width: 3,
+        drop: 12,
+        shown: false,
+        dump: Some("last_cpu"),
+        value: |r| Value::Int(u64::from(r.task.rec.stat.processor)),
+    },
+    Field {
+        name: "wchan",
+        header: "WCHAN",
+        unit: Unit::Text,
+        width: 16,
+        drop: 12,
+        shown: false,
+        dump: Some("wchan"),
+        value: |r| {
+            extra(r, |e| {
+                e.wchan
+                    .clone()
+                    .map(|w| Value::Text(if w == "0" { String::new() } else { w }))
+            })
+        },
+    },
+    Field {
+        name: "oom",
+        header: "OOM",
+        unit: Unit::Count,
+        width: 4,
+        drop: 12,
+        shown: false,
+        dump: Some("oom_score"),
+        value: |r| extra(r, |e| e.oom_score.map(|o| Value::Int(u64::from(o)))),
     },
     Field {
         name: "net-tx",
@@ -349,7 +487,7 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
     },
     Field {
         name: "comm",
-        header: "COMM",
+        header: "NAME",
         unit: Unit::Text,
         width: 15,
         drop: 11,

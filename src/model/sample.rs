@@ -52,11 +52,61 @@ pub struct Sample {
     /// Each block device's kind and queue depth (read once per device, carried in every
     /// sample so a replay judges disks as live did).
     pub disk_kinds: Arc<Vec<super::disk::DiskKind>>,
+    // Added in recording format 3 (a version-2 frame gets `v2_tail` appended).
+    /// SHR, WCHAN and OOM of the processes on screen (`Request::screen`), by pid.
+    pub extras: Vec<TaskExtra>,
     /// The USE checklist's remaining sources. Not part of the positional encoding above: a
     /// recording carries it as a section after the sample (`store::format::encode_sample`),
     /// which older files lack; it then reads as not recorded.
     #[serde(skip)]
     pub checklist: super::checklist::ChecklistSample,
+}
+
+/// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,
+/// `/proc/PID/wchan` and `/proc/PID/oom_score`. `None`: unreadable.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskExtra {
+    pub pid: u32,
+    pub start_time: u64,
+    /// statm's shared pages, in bytes.
+    pub shared_bytes: Option<u64>,
+    /// The kernel function a sleeping task waits in; empty or `0` while running.
+    pub wchan: Option<String>,
+    pub oom_score: Option<u32>,
+}
+
+/// The pids of the process rows on screen (at most `ScreenPids::MAX`): the sampler reads
+/// their costly files (`TaskExtra`) and nobody else's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScreenPids {
+    pids: [u32; ScreenPids::MAX],
+    len: usize,
+}
+
+impl Default for ScreenPids {
+    fn default() -> Self {
+        ScreenPids {
+            pids: [0; ScreenPids::MAX],
+            len: 0,
+        }
+    }
+}
+
+impl ScreenPids {
+    pub const MAX: usize = 256;
+
+    pub fn from_pids(pids: impl Iterator<Item = u32>) -> ScreenPids {
+        let mut s = ScreenPids::default();
+        for p in pids.take(Self::MAX) {
+            s.pids[s.len] = p;
+            s.len += 1;
+        }
+        s
+    }
+
+    pub fn pids(&self) -> &[u32] {
+        &self.pids[..self.len.min(Self::MAX)]
+    }
 }
 
 /// Nanoseconds after `mono_ns` at which each group of counters was read (the midpoint of
@@ -100,8 +150,18 @@ pub struct Note {
 /// The postcard encoding of the fields added in format 2, at their defaults: appended to a
 /// version-1 frame's bytes, it makes them a valid sample of today's layout.
 pub fn v1_tail() -> Vec<u8> {
-    let tail = (ReadOffsets::default(), Vec::<super::disk::DiskKind>::new());
+    let tail = (
+        ReadOffsets::default(),
+        Vec::<super::disk::DiskKind>::new(),
+        Vec::<TaskExtra>::new(),
+    );
     postcard::to_stdvec(&tail).unwrap_or_default()
+}
+
+/// The encoding of the field format 3 added (`Sample::extras`) at its default: appended to
+/// a version-2 frame's bytes.
+pub fn v2_tail() -> Vec<u8> {
+    postcard::to_stdvec(&Vec::<TaskExtra>::new()).unwrap_or_default()
 }
 
 impl Sample {

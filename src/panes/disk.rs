@@ -149,6 +149,7 @@ pub fn dev_text(v: &Value) -> String {
         Value::Num(Some(x)) => num(*x),
         Value::Num(None) | Value::Unreadable => "-".into(),
         Value::Int(i) => i.to_string(),
+        Value::Signed(i) => i.to_string(),
         Value::Text(s) => s.clone(),
         Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
     }
@@ -205,7 +206,11 @@ impl<T: Clone + 'static> DevTable<T> {
                     cell: Box::new(move |r: &Dev<T>| match custom {
                         Some(cell) => {
                             let (text, level) = cell(&r.item, &r.th);
-                            CellText { text, level }
+                            CellText {
+                                text,
+                                level,
+                                emph: None,
+                            }
                         }
                         None => dev_text(&value(&r.item)).into(),
                     }),

@@ -94,6 +94,8 @@ pub struct ViewCtx<'a> {
     pub theme: &'a Theme,
     pub thresholds: &'a Thresholds,
     pub interval: Duration,
+    /// Replaying a recording: no live-only detail will ever come.
+    pub replay: bool,
 }
 
 impl ViewCtx<'_> {
@@ -151,6 +153,8 @@ pub struct Needs {
     pub perf_tasks: u32,
     /// Every slab cache, not just the totals.
     pub slab_caches: bool,
+    /// The process rows on screen (their SHR, WCHAN and OOM are read).
+    pub screen: crate::model::ScreenPids,
 }
 
 /// Options that come from the command line and config for the panes.

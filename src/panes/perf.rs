@@ -370,6 +370,7 @@ fn cpu_cell(f: &Field<PerfCpuRow>, row: &PerfCpuRow, hw_off: bool) -> String {
         _ => match (f.value)(row) {
             Value::Num(v) => fmt::count_rate(v),
             Value::Int(i) => i.to_string(),
+            Value::Signed(i) => i.to_string(),
             Value::Bool(b) => if b { "*" } else { "" }.into(),
             Value::Text(t) => t,
             Value::Unreadable => "n/a".into(),

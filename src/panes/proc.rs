@@ -13,9 +13,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::{Action, Entry, Pane, PaneConfig, PaneId, Reply, Target, ViewCtx};
-use crate::model::fields::{PROC_FIELDS, ProcRow, proc_field};
+use crate::model::fields::{PROC_FIELDS, ProcRow, is_kernel, proc_field};
 use crate::model::{Snapshot, TaskRate, TaskRecord};
-use crate::widgets::table::{self, Column, FLEX_MIN, Hit, Look, TableState, table_key};
+use crate::widgets::table::{self, CellText, Column, FLEX_MIN, Hit, Look, TableState, table_key};
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
@@ -27,14 +27,24 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     table::KEYS[2],
     table::KEYS[3],
-    ("P / M / T", "sort by %CPU / %MEM / TIME+"),
+    ("P / M / T / O", "sort by %CPU / %MEM / TIME+ / I/O (READ+WRITE/s)"),
+    ("F6", "sort menu (Up / Down, Enter sorts, Esc closes)"),
     (
-        "/",
+        "F3",
+        "search: type to jump to a match (no filtering); F3 again: next",
+    ),
+    (
+        "/ / F4",
         "filter: text user:U pid:1,2 state:R cmd:T (Esc clears)",
     ),
-    ("t", "tree view (children under their parent)"),
+    ("t / F5", "tree view (children under their parent)"),
     ("H", "show threads instead of processes"),
     ("C", "choose columns (Space toggles, Esc closes)"),
+    ("p", "COMMAND: program basename / full path"),
+    (
+        "K",
+        "hide / show kernel threads (hidden in the tree)",
+    ),
     ("k / F9", "send a signal (asks first)"),
     ("n / N", "renice: lower / raise the priority (asks first)"),
 ];
@@ -55,14 +65,36 @@ pub struct ProcState {
     pub columns: Vec<&'static str>,
     /// The column picker's cursor while it is open.
     pub picker: Option<usize>,
+    /// The sort menu's cursor (an index into the shown columns) while it is open (F6).
+    pub sort_menu: Option<usize>,
+    /// F3's search text, and whether it is being typed.
+    pub search: String,
+    pub searching: bool,
+    /// The search found nothing.
+    search_missed: bool,
+    /// Kernel threads hidden (`K`), in the flat list and in the tree (hidden by default
+    /// there, as they crowd out the tree's structure).
+    pub hide_kernel: bool,
+    pub hide_kernel_tree: bool,
+    /// COMMAND shows the program's full path (`p`), not its basename.
+    pub full_path: bool,
     /// One column per process field, in `PROC_FIELDS` order.
     cols: Vec<Column<ProcRow>>,
     rows: Vec<ProcRow>,
     /// Tree drawing before each row's command (empty outside the tree view).
     prefixes: Vec<String>,
-    /// What `rows` was built from: (seq, sort, desc, filter, threads, tree).
-    built: Option<(u64, &'static str, bool, String, bool, bool)>,
+    /// What `rows` was built from: (seq, sort, desc, filter, threads, tree, kernel hidden).
+    built: Option<(u64, &'static str, bool, String, bool, bool, bool)>,
     threads_missing: bool,
+    /// Until a frame with rates (or a key) settles it, the selection is put on the top row
+    /// at every frame instead of following a row: the first frame has no rates, so its
+    /// order (newest pid first) says nothing.
+    follow_top: bool,
+    /// usetop's own process: never preselected (a `k` right after start would offer it).
+    pub own_pid: u32,
+    /// The table's height when last drawn: which rows are on screen (their SHR, WCHAN and
+    /// OOM are sampled).
+    drawn_height: std::cell::Cell<u16>,
 }
 
 impl Default for ProcState {
@@ -79,21 +111,93 @@ impl Default for ProcState {
                 .map(|f| f.name)
                 .collect(),
             picker: None,
+            sort_menu: None,
+            search: String::new(),
+            searching: false,
+            search_missed: false,
+            hide_kernel: false,
+            hide_kernel_tree: true,
+            full_path: false,
             cols: proc_columns(),
             rows: Vec::new(),
             prefixes: Vec::new(),
             built: None,
             threads_missing: false,
+            follow_top: true,
+            own_pid: std::process::id(),
+            drawn_height: std::cell::Cell::new(0),
         }
     }
 }
 
 /// The process table's columns: one per field of [`PROC_FIELDS`].
 pub fn proc_columns() -> Vec<Column<ProcRow>> {
+    proc_columns_with(false)
+}
+
+/// The columns, COMMAND with the program's full path (`p`) or from its basename.
+fn proc_columns_with(full_path: bool) -> Vec<Column<ProcRow>> {
     PROC_FIELDS
         .iter()
-        .map(|f| Column::of_field(f, |r: &ProcRow| r))
+        .map(|f| {
+            let mut c = Column::of_field(f, |r: &ProcRow| r);
+            if f.name == "command" {
+                c.cell = Box::new(move |r: &ProcRow| command_cell(r, full_path));
+            }
+            if f.name == "start" {
+                c.cell = Box::new(|r: &ProcRow| start_text(r).into());
+            }
+            c
+        })
         .collect()
+}
+
+/// START as ps shows it: `HH:MM` (UTC) when the task started within the last day before
+/// the sample, else `MonDD`, else the year.
+fn start_text(r: &ProcRow) -> String {
+    use crate::model::time::Civil;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let start = i64::try_from(r.start_unix()).unwrap_or(i64::MAX / 1000);
+    let t = Civil::from_unix_ms(start.saturating_mul(1000));
+    let age = r.now.saturating_sub(start);
+    if age < 86_400 {
+        format!("{:02}:{:02}", t.hour, t.minute)
+    } else if age < 365 * 86_400 {
+        let m = usize::try_from(t.month - 1).unwrap_or(0).min(11);
+        format!("{}{:02}", MONTHS[m], t.day)
+    } else {
+        t.year.to_string()
+    }
+}
+
+/// COMMAND as drawn: the program's basename first and its arguments (with `full_path`,
+/// the command line as it is), the program's name emphasised as htop does. Kernel threads,
+/// threads and zombies show their name.
+pub fn command_cell(row: &ProcRow, full_path: bool) -> CellText {
+    let text = row.command();
+    let r = &row.task.rec;
+    if is_kernel(r) || r.is_thread() || r.ident.cmdline.is_empty() {
+        return text.into();
+    }
+    let argv0 = text.split(' ').next().unwrap_or("");
+    let base = argv0.rfind('/').map_or(0, |i| i + 1);
+    let len = argv0[base..].chars().count();
+    if len == 0 {
+        return text.into();
+    }
+    let (text, start) = if full_path {
+        let start = text[..base].chars().count();
+        (text, start)
+    } else {
+        (text[base..].to_string(), 0)
+    };
+    CellText {
+        text,
+        level: None,
+        emph: Some((start, len)),
+    }
 }
 
 /// One term of a filter: `user:`, `pid:`, `state:`, `cmd:` or free text.
@@ -214,9 +318,14 @@ impl ProcState {
             self.filter.clone(),
             self.show_threads,
             self.tree,
+            self.kernel_hidden(),
         );
         if self.built.as_ref() == Some(&key) {
             return;
+        }
+        // Thread rows are numbered by thread id.
+        for c in self.cols.iter_mut().filter(|c| c.name == "pid") {
+            c.header = if self.show_threads { "TID" } else { "PID" };
         }
         let all = if self.show_threads {
             let t = snap.threads();
@@ -227,14 +336,22 @@ impl ProcState {
             snap.tasks()
         };
         let terms = parse_filter(&self.filter);
+        let hide = self.kernel_hidden();
         let net = &snap.sockets.per_pid;
+        let extras: std::collections::HashMap<u32, &crate::model::TaskExtra> =
+            snap.cur.extras.iter().map(|e| (e.pid, e)).collect();
         let mut rows: Vec<ProcRow> = all
             .iter()
-            .filter(|t| terms.iter().all(|term| term_matches(t, term)))
+            .filter(|t| {
+                !(hide && is_kernel(&t.rec)) && terms.iter().all(|term| term_matches(t, term))
+            })
             .cloned()
             .map(|task| ProcRow {
                 net: net.get(&task.rec.pid()).copied(),
                 hz: snap.cur.hz,
+                boot: snap.cur.cpu.boot_time,
+                now: snap.cur.wall_ms / 1000,
+                extra: extras.get(&task.rec.pid()).map(|e| (*e).clone()),
                 task,
             })
             .collect();
@@ -248,8 +365,73 @@ impl ProcState {
             self.prefixes.clear();
         }
         self.rows = rows;
+        if self.follow_top {
+            let top = self
+                .rows
+                .iter()
+                .position(|r| r.task.rec.tgid != self.own_pid)
+                .unwrap_or(0);
+            self.table.select(top);
+            if self.rows.iter().any(|r| r.task.cpu_pct.is_some()) {
+                self.follow_top = false;
+            }
+        }
         self.sync();
         self.built = Some(key);
+    }
+
+    /// Moves the selection to the first row matching the search, from the selection on
+    /// (`next`: after it), wrapping around.
+    fn find(&mut self, next: bool) {
+        let text = self.search.to_lowercase();
+        if text.is_empty() || self.rows.is_empty() {
+            self.search_missed = false;
+            return;
+        }
+        let n = self.rows.len();
+        let from = self.table.selected() + usize::from(next);
+        let hit = (0..n)
+            .map(|k| (from + k) % n)
+            .find(|&i| search_matches(&self.rows[i], &text));
+        self.search_missed = hit.is_none();
+        if let Some(i) = hit {
+            self.select(i);
+        }
+    }
+
+    /// The processes of the rows on screen (a screenful before the first draw), when a shown
+    /// column needs their costly files.
+    pub fn screen_pids(&self) -> crate::model::ScreenPids {
+        let costly = ["shr", "wchan", "oom"];
+        if !self.columns.iter().any(|c| costly.contains(c)) {
+            return Default::default();
+        }
+        self.screen_pids_at(match self.drawn_height.get() {
+            0 => 60,
+            h => h,
+        })
+    }
+
+    /// The processes of the rows a table of `h` lines (its header included) shows.
+    pub fn screen_pids_at(&self, h: u16) -> crate::model::ScreenPids {
+        let (offset, visible) = self.table.window(h, self.rows.len());
+        crate::model::ScreenPids::from_pids(
+            self.rows
+                .iter()
+                .skip(offset)
+                .take(visible)
+                .filter(|r| !r.task.rec.is_thread())
+                .map(|r| r.task.rec.pid()),
+        )
+    }
+
+    /// True when kernel threads are hidden in the view as it is (flat or tree).
+    pub fn kernel_hidden(&self) -> bool {
+        if self.tree {
+            self.hide_kernel_tree
+        } else {
+            self.hide_kernel
+        }
     }
 
     /// Keeps the selection on the same task when rows move.
@@ -266,6 +448,7 @@ impl ProcState {
     }
 
     fn select(&mut self, i: usize) {
+        self.follow_top = false;
         self.table.select(i);
         self.sync();
     }
@@ -303,6 +486,60 @@ fn act_on_selected(st: &ProcState, snap: &Snapshot, renice: Option<i32>) -> Repl
         Some(task) => Action::Signal { task, renice },
         None => Action::Status(format!("process {} is gone", row.rec.tgid)),
     })
+}
+
+/// F3's search while typed: characters jump to the first match from the selection on, F3 to
+/// the next one; Enter keeps the text for the next F3, Esc clears it.
+fn search_key(st: &mut ProcState, key: KeyEvent) {
+    use ratatui::crossterm::event::KeyModifiers;
+    match key.code {
+        KeyCode::Enter => st.searching = false,
+        KeyCode::Esc => {
+            st.searching = false;
+            st.search.clear();
+            st.search_missed = false;
+        }
+        KeyCode::F(3) => st.find(true),
+        KeyCode::Backspace => {
+            st.search.pop();
+            st.find(false);
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            st.search.push(c);
+            st.find(false);
+        }
+        _ => {}
+    }
+}
+
+/// F6's sort menu: the shown columns; Enter sorts by the one under the cursor.
+fn sort_menu_key(st: &mut ProcState, key: KeyEvent) {
+    let Some(i) = st.sort_menu else { return };
+    let n = st.columns.len().max(1);
+    match key.code {
+        KeyCode::Esc | KeyCode::F(6) | KeyCode::Char('q') => st.sort_menu = None,
+        KeyCode::Down | KeyCode::Char('j') => st.sort_menu = Some((i + 1).min(n - 1)),
+        KeyCode::Up => st.sort_menu = Some(i.saturating_sub(1)),
+        KeyCode::Enter => {
+            st.sort_menu = None;
+            let name = st.shown().get(i).map(|c| c.name);
+            if let Some(name) = name {
+                let cols: Vec<&Column<ProcRow>> = st.cols.iter().collect();
+                let desc = cols.iter().find(|c| c.name == name).is_some_and(|c| c.desc);
+                st.table.sort = name;
+                st.table.desc = desc;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Does a row match F3's search text: its pid, name or command line, ignoring case.
+fn search_matches(r: &ProcRow, text: &str) -> bool {
+    let rec = &r.task.rec;
+    rec.pid().to_string() == text
+        || rec.ident.comm.to_lowercase().contains(text)
+        || rec.ident.cmdline.to_lowercase().contains(text)
 }
 
 fn picker_key(st: &mut ProcState, key: KeyEvent) {
@@ -346,6 +583,7 @@ impl Pane for ProcState {
     fn needs(&self) -> super::Needs {
         super::Needs {
             threads: self.show_threads,
+            screen: self.screen_pids(),
             ..Default::default()
         }
     }
@@ -361,7 +599,7 @@ impl Pane for ProcState {
     }
 
     fn capturing_text(&self) -> bool {
-        self.editing || self.picker.is_some()
+        self.editing || self.picker.is_some() || self.sort_menu.is_some() || self.searching
     }
 
     fn configure(&mut self, cfg: &PaneConfig) {
@@ -394,6 +632,11 @@ impl Pane for ProcState {
             self.table.sort = f.name;
             self.table.desc = true;
             self.table.select(0);
+            // The flat list: in the tree the busiest can sit under its parent, off-screen.
+            self.tree = false;
+            // Rebuilt at the next prepare, from the top, even when the sort did not change.
+            self.follow_top = true;
+            self.built = None;
         }
     }
 
@@ -411,8 +654,17 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         crate::widgets::edit_filter(&mut st.filter, &mut st.editing, key);
         return Reply::Handled;
     }
+    if st.sort_menu.is_some() {
+        sort_menu_key(st, key);
+        return Reply::Handled;
+    }
+    if st.searching {
+        search_key(st, key);
+        return Reply::Handled;
+    }
     let shown_cols = shown(&st.cols, &st.columns);
     if table_key(&mut st.table, key, st.rows.len(), &shown_cols) {
+        st.follow_top = false;
         st.sync();
         return Reply::Handled;
     }
@@ -420,11 +672,35 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         KeyCode::Char('P') => st.set_sort("cpu"),
         KeyCode::Char('M') => st.set_sort("mem"),
         KeyCode::Char('T') => st.set_sort("time"),
-        KeyCode::Char('/') => st.editing = true,
+        KeyCode::Char('O') => st.set_sort("io"),
+        KeyCode::Char('/') | KeyCode::F(4) => st.editing = true,
+        KeyCode::F(3) => {
+            st.searching = true;
+            if !st.search.is_empty() {
+                st.find(true);
+            }
+        }
+        KeyCode::F(6) => {
+            let shown = st.shown();
+            let at = shown.iter().position(|c| c.name == st.table.sort);
+            st.sort_menu = Some(at.unwrap_or(0));
+        }
         KeyCode::Esc if !st.filter.is_empty() => st.filter.clear(),
         KeyCode::Char('H') => st.show_threads = !st.show_threads,
-        KeyCode::Char('t') => st.tree = !st.tree,
+        KeyCode::Char('t') | KeyCode::F(5) => st.tree = !st.tree,
         KeyCode::Char('C') => st.picker = Some(0),
+        KeyCode::Char('K') => {
+            if st.tree {
+                st.hide_kernel_tree = !st.hide_kernel_tree;
+            } else {
+                st.hide_kernel = !st.hide_kernel;
+            }
+        }
+        KeyCode::Char('p') => {
+            st.full_path = !st.full_path;
+            st.cols = proc_columns_with(st.full_path);
+            st.built = None;
+        }
         KeyCode::Enter | KeyCode::Char('l') => {
             if let Some(row) = st.selected_row().cloned() {
                 return Reply::Do(Action::OpenTask(row));
@@ -438,6 +714,13 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
     Reply::Handled
 }
 
+/// COMMAND's least width: from 100 columns on, enough for a program and its first
+/// arguments (low-priority columns drop for it); narrower, the table's minimum, so 80
+/// columns keep their figures.
+fn command_min(width: u16) -> u16 {
+    if width >= 100 { 32 } else { FLEX_MIN }
+}
+
 fn table_area(area: Rect) -> Rect {
     let [_, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(area);
     table
@@ -447,7 +730,8 @@ fn table_area(area: Rect) -> Rect {
 /// selects it (again: opens it).
 fn click(st: &mut ProcState, body: Rect, x: u16, y: u16) -> Reply {
     let table = table_area(body);
-    let hit = table::hit(&st.table, table, &st.shown(), st.rows.len(), FLEX_MIN, x, y);
+    let flex = command_min(table.width);
+    let hit = table::hit(&st.table, table, &st.shown(), st.rows.len(), flex, x, y);
     match hit {
         Hit::Header(name) => st.set_sort(name),
         Hit::Row(i) if i == st.table.selected() => {
@@ -491,6 +775,9 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
     if st.tree {
         spans.push(Span::styled("tree ", t.title));
     }
+    if st.kernel_hidden() {
+        spans.push(Span::styled("-kthreads ", t.dim));
+    }
     if st.show_threads {
         spans.push(Span::styled(
             if st.threads_missing {
@@ -499,6 +786,14 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
                 "threads "
             },
             t.title,
+        ));
+    }
+    if st.searching || !st.search.is_empty() {
+        let cursor = if st.searching { "_" } else { "" };
+        let missed = if st.search_missed { " (not found)" } else { "" };
+        spans.push(Span::styled(
+            format!("search: {}{cursor}{missed} ", fit(&st.search, 20)),
+            t.status,
         ));
     }
     if st.editing || !st.filter.is_empty() {
@@ -513,13 +808,49 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
     let look = Look {
         theme: t,
         prefixes: &st.prefixes,
-        flex_min: FLEX_MIN,
+        flex_min: command_min(table_area.width),
         select: true,
     };
+    st.drawn_height.set(table_area.height);
     table::draw(f, table_area, &st.table, &st.shown(), &st.rows, &look);
     if let Some(cur) = st.picker {
         draw_picker(f, area, st, ctx, cur);
     }
+    if let Some(cur) = st.sort_menu {
+        draw_sort_menu(f, area, st, ctx, cur);
+    }
+}
+
+fn draw_sort_menu(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx, cur: usize) {
+    let t = ctx.theme;
+    let shown = st.shown();
+    let room = usize::from(area.height.saturating_sub(3)).max(1);
+    let first = cur.saturating_sub(room - 1);
+    let mut lines: Vec<Line> = shown
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(room)
+        .map(|(i, c)| {
+            let mark = if c.name == st.table.sort { "*" } else { " " };
+            let style = if i == cur { t.selected } else { t.base };
+            Line::styled(format!(" {mark} {:<10} ", c.header), style)
+        })
+        .collect();
+    lines.push(Line::styled(" Enter sorts, Esc closes", t.dim));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let w = 28.min(area.width);
+    let rect = Rect {
+        x: area.x,
+        y: area.y,
+        width: w,
+        height: h,
+    };
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" sort by ")),
+        rect,
+    );
 }
 
 fn draw_picker(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx, cur: usize) {

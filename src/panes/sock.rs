@@ -359,7 +359,8 @@ fn ms(us: u32) -> String {
 
 fn owner_text(r: &SockRow) -> String {
     match &r.rate.sock.owner {
-        Some(o) => format!("{} {}", o.pid, o.comm),
+        // The name first: a narrow column cuts the pid, not the name.
+        Some(o) => format!("{} ({})", o.comm, o.pid),
         None if r.rate.sock.inode == 0 => "-".into(),
         None if r.owners_denied => "? (needs root)".into(),
         None if !r.owners_known => "…".into(),

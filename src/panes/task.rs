@@ -97,6 +97,39 @@ fn find_proc(snap: &Snapshot, pid: u32, start_time: u64) -> Option<Arc<TaskRecor
     Some(Arc::clone(p)).filter(|p| p.stat.start_time == start_time)
 }
 
+/// The process's row of the snapshot's task table (its %CPU, usr, sys, I/O as the process
+/// table shows them): what the view shows where no detail was sampled.
+fn list_rates(snap: &Snapshot, pid: u32, start_time: u64) -> Option<TaskRate> {
+    snap.tasks()
+        .iter()
+        .find(|t| t.rec.pid() == pid && t.rec.stat.start_time == start_time)
+        .cloned()
+}
+
+/// The process's threads from the sample's thread list (sampled while `H` listed threads,
+/// or a `record --threads` recording), by thread id: the thread list without detail.
+fn sampled_threads(snap: &Snapshot, pid: u32) -> Vec<TaskRate> {
+    let mut t: Vec<TaskRate> = snap
+        .threads()
+        .map(|all| all.iter().filter(|t| t.rec.tgid == pid).cloned().collect())
+        .unwrap_or_default();
+    t.sort_by_key(|t| t.rec.pid());
+    t
+}
+
+/// What the view says where the snapshot has no detail: which figures are read only live
+/// while this view is open, and whether any are coming.
+fn no_detail_text(ctx: &ViewCtx, what: &str) -> String {
+    let live_only = "exe cwd fds limits cgroup memory switches runq";
+    if ctx.replay {
+        format!("{what}: live only, not in recordings: {live_only}")
+    } else if ctx.timeline.paused() {
+        format!("{what}: not in this snapshot (read live while open): {live_only}")
+    } else {
+        format!("{what}: waiting for the next sample")
+    }
+}
+
 fn thread_in(d: &TaskDetail, tid: u32) -> Option<&ThreadDetail> {
     d.thread(tid)
 }
@@ -151,10 +184,20 @@ impl TaskView {
         let Some(level) = self.levels.last().cloned() else {
             return Reply::Ignored;
         };
-        let threads = detail_of(&ctx.snap.cur, level.focus.pid, level.start_time)
-            .map(|d| d.threads.clone())
-            .unwrap_or_default();
-        let n = threads.len();
+        // The detail's threads, or the sample's thread list when no detail is there.
+        let tids: Vec<(u32, u64, String)> =
+            match detail_of(&ctx.snap.cur, level.focus.pid, level.start_time) {
+                Some(d) => d
+                    .threads
+                    .iter()
+                    .map(|t| (t.tid, t.stat.start_time, t.comm.clone()))
+                    .collect(),
+                None => sampled_threads(ctx.snap, level.focus.pid)
+                    .iter()
+                    .map(|t| (t.rec.pid(), t.rec.stat.start_time, t.rec.ident.comm.clone()))
+                    .collect(),
+            };
+        let n = tids.len();
         let page = 10;
         match key.code {
             KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('h') => {
@@ -170,14 +213,14 @@ impl TaskView {
             KeyCode::Char('g') => self.selected = 0,
             KeyCode::Char('G') => self.selected = n.saturating_sub(1),
             KeyCode::Enter | KeyCode::Char('l') if level.focus.tid.is_none() => {
-                if let Some(t) = threads.get(self.selected) {
+                if let Some((tid, start_time, name)) = tids.get(self.selected) {
                     self.levels.push(Level {
                         focus: Focus {
                             pid: level.focus.pid,
-                            tid: Some(t.tid),
+                            tid: Some(*tid),
                         },
-                        start_time: t.stat.start_time,
-                        name: t.comm.clone(),
+                        start_time: *start_time,
+                        name: name.clone(),
                     });
                 }
             }
@@ -308,9 +351,20 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
                         .unwrap_or_else(|| "n/a".into()),
                 ),
             ]));
-            let r = rates_of(snap, pid, start)
+            let mut r = rates_of(snap, pid, start)
                 .map(|r| r.process)
                 .unwrap_or_default();
+            // Without detail rates (a past snapshot, a replay, the first sample after
+            // opening), the process table's figures for this snapshot.
+            if r.cpu_pct.is_none()
+                && let Some(l) = list_rates(snap, pid, start)
+            {
+                r.cpu_pct = l.cpu_pct;
+                r.usr_pct = l.usr_pct;
+                r.sys_pct = l.sys_pct;
+                r.read_bps = r.read_bps.or(l.read_bps);
+                r.write_bps = r.write_bps.or(l.write_bps);
+            }
             lines.extend(figures(&r, detail.map(|d| &d.main), false, &kv));
             let st = detail.and_then(|d| d.main.status);
             lines.push(kv(&[
@@ -368,14 +422,7 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
                 };
                 lines.push(kv(&[("limits", fit(&lim, w.saturating_sub(8)))]));
             } else {
-                lines.push(Line::styled(
-                    if ctx.timeline.paused() {
-                        "detail: not recorded in this snapshot (the view was not open then)"
-                    } else {
-                        "detail: waiting for the next sample"
-                    },
-                    t.dim,
-                ));
+                lines.push(Line::styled(fit(&no_detail_text(ctx, "detail"), w), t.dim));
             }
             if let Some(d) = detail
                 && !d.unreadable.is_empty()
@@ -391,11 +438,9 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
             match cur {
                 None => lines.push(Line::styled(
                     if detail.is_some() {
-                        "thread: gone in this snapshot"
-                    } else if ctx.timeline.paused() {
-                        "thread: not recorded in this snapshot (the view was not open then)"
+                        "thread: gone in this snapshot".to_string()
                     } else {
-                        "thread: waiting for the next sample"
+                        fit(&no_detail_text(ctx, "thread detail"), w)
                     },
                     t.dim,
                 )),
@@ -514,7 +559,10 @@ fn draw_threads(
 ) {
     let t = ctx.theme;
     let snap = ctx.snap;
-    let Some(d) = detail else { return };
+    let Some(d) = detail else {
+        draw_sampled_threads(f, area, view, ctx);
+        return;
+    };
     let rates = rates_of(snap, d.pid, d.start_time);
     // Counters per thread where the perf collector counts this process (tiptop's view).
     let perf = snap.perf_tasks();
@@ -594,5 +642,65 @@ fn draw_threads(
         .row_highlight_style(t.selected);
     let mut state =
         TableState::default().with_selected((!d.threads.is_empty()).then_some(sel - offset));
+    f.render_stateful_widget(table, area, &mut state);
+}
+
+/// The thread list from the sample's thread list, where no detail was sampled: the
+/// figures the process table has for threads (no switches, run queue or counters).
+fn draw_sampled_threads(f: &mut Frame, area: Rect, view: &TaskView, ctx: &ViewCtx) {
+    let t = ctx.theme;
+    let Some(level) = view.levels.first() else {
+        return;
+    };
+    let threads = sampled_threads(ctx.snap, level.focus.pid);
+    if threads.is_empty() {
+        return;
+    }
+    let names = [
+        "TID", "S", "%USR", "%SYS", "%CPU", "READ/s", "WRITE/s", "COMMAND",
+    ];
+    let widths = [
+        Constraint::Length(7),
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Min(10),
+    ];
+    let fixed: u16 = 7 + 1 + 5 + 5 + 5 + 7 + 7 + 7;
+    let cmd_w = area.width.saturating_sub(fixed) as usize;
+    let (offset, visible) = list_window(view.selected, area);
+    let rows: Vec<Row> = threads
+        .iter()
+        .skip(offset)
+        .take(visible)
+        .map(|th| {
+            let io = |v: Option<f64>| {
+                if th.rec.io.is_none() {
+                    "n/a".to_string()
+                } else {
+                    fmt::bytes_rate(v)
+                }
+            };
+            Row::new(vec![
+                th.rec.pid().to_string(),
+                char::from(th.rec.stat.state).to_string(),
+                fmt::pct(th.usr_pct),
+                fmt::pct(th.sys_pct),
+                fmt::pct(th.cpu_pct),
+                io(th.read_bps),
+                io(th.write_bps),
+                fit(&th.rec.ident.comm, cmd_w),
+            ])
+        })
+        .collect();
+    let sel = view.selected.min(threads.len() - 1);
+    let table = Table::new(rows, widths)
+        .header(Row::new(names).style(t.table_header))
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state = TableState::default().with_selected(Some(sel.saturating_sub(offset)));
     f.render_stateful_widget(table, area, &mut state);
 }

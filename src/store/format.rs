@@ -28,8 +28,9 @@ pub const SYNC: &[u8; 4] = b"UFRM";
 /// Bumped when the layout of `Sample` changes (postcard is positional, so an older reader
 /// would misread it); a reader refuses files whose version is newer than its own. Version 2
 /// added `Sample::read_at` and `Sample::disk_kinds` at the end (a version-1 frame is read
-/// with their defaults appended: `model::sample::v1_tail`); version 3 follows every sample
-/// with its USE checklist section (`encode_sample`).
+/// with their defaults appended: `model::sample::v1_tail`). Version 3 added `Sample::extras`
+/// (SHR, WCHAN, OOM of the rows on screen; a version-2 frame gets `model::sample::v2_tail`)
+/// and follows every sample with its USE checklist section (`encode_sample`).
 pub const FORMAT_VERSION: u32 = 3;
 /// The first version whose samples are followed by their `ChecklistSample`. Older samples
 /// read with `checklist.read == false`: those figures are n/a, "not in this recording".

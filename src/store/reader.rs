@@ -613,10 +613,14 @@ impl<B: Bytes> Reader<B> {
 /// the end; their defaults are appended (the raw bytes stay as written: the next delta
 /// frame is made against them).
 fn decode_sample(raw: &[u8], version: u32, budget: &Budget) -> Result<Sample, DecodeError> {
-    if version < 2 {
+    if version < 3 {
         let mut upgraded = Vec::with_capacity(raw.len() + 16);
         upgraded.extend_from_slice(raw);
-        upgraded.extend_from_slice(&crate::model::sample::v1_tail());
+        upgraded.extend_from_slice(&if version == 2 {
+            crate::model::sample::v2_tail()
+        } else {
+            crate::model::sample::v1_tail()
+        });
         return budget::from_bytes::<Sample>(&upgraded, budget);
     }
     let (mut sample, rest) = budget::take_from_bytes::<Sample>(raw, budget)?;

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Cell, Paragraph, Row, Scrollbar, ScrollbarOrientation, ScrollbarState, Table,
 };
@@ -28,12 +28,34 @@ pub const FLEX_MIN: u16 = 12;
 pub struct CellText {
     pub text: String,
     pub level: Option<Level>,
+    /// Characters `start..start + len` of `text` drawn emphasised (a command's program
+    /// name, as htop's "highlight program basename").
+    pub emph: Option<(usize, usize)>,
 }
 
 impl From<String> for CellText {
     fn from(text: String) -> Self {
-        CellText { text, level: None }
+        CellText {
+            text,
+            level: None,
+            emph: None,
+        }
     }
+}
+
+/// A tree drawing capped to half of the flexible column's `width` (its last steps kept, in
+/// whole 3-cell steps, at least one): deep trees never push the name out of sight.
+pub fn cap_prefix(prefix: &str, width: u16) -> &str {
+    let n = prefix.chars().count();
+    let max = (usize::from(width) / 2 / 3 * 3).max(3);
+    if n <= max {
+        return prefix;
+    }
+    let skip = n - max;
+    prefix
+        .char_indices()
+        .nth(skip)
+        .map_or(prefix, |(i, _)| &prefix[i..])
 }
 
 type SortFn<R> = Box<dyn Fn(&R) -> Value>;
@@ -89,6 +111,7 @@ pub fn format_value(v: &Value, unit: Unit, width: u16) -> String {
         (Value::Bool(b), _) => if *b { "yes" } else { "no" }.into(),
         (Value::Int(i), Unit::Bytes) => fmt::bytes(*i),
         (Value::Int(i), _) => i.to_string(),
+        (Value::Signed(i), _) => i.to_string(),
         (Value::Num(n), Unit::Pct) => fmt::pct(*n),
         (Value::Num(n), Unit::Bytes | Unit::BytesPerSec) => fmt::bytes_rate(*n),
         (Value::Num(Some(s)), Unit::CpuSeconds) => fmt::time_plus_secs(*s),
@@ -428,16 +451,15 @@ pub fn draw<R>(
         .map(|(i, r)| {
             Row::new(laid.iter().map(|(c, w)| {
                 let cell = (c.cell)(r);
+                let mut emph = None;
                 let text = if c.width == 0 {
                     let prefix = look.prefixes.get(i).map(String::as_str).unwrap_or("");
+                    let prefix = cap_prefix(prefix, *w);
+                    let at = prefix.chars().count();
+                    emph = cell.emph.map(|(s, n)| (at + s, n));
                     fit(&format!("{prefix}{}", cell.text), *w as usize)
                 } else {
                     fit(&cell.text, *w as usize)
-                };
-                let text = if c.right {
-                    format!("{text:>w$}", w = *w as usize)
-                } else {
-                    text
                 };
                 let level = cell.level.map(|l| t.level(l));
                 let style = match (level, Some(i) == sel_row) {
@@ -447,6 +469,23 @@ pub fn draw<R>(
                     (Some(l), false) => l,
                     (None, true) => t.selected,
                     (None, false) => Style::default(),
+                };
+                if let Some((s, n)) = emph {
+                    // `fit` maps characters one to one (and cuts the end): split by chars.
+                    let part = |a: usize, b: usize| -> String {
+                        text.chars().skip(a).take(b.saturating_sub(a)).collect()
+                    };
+                    let line = Line::from(vec![
+                        Span::raw(part(0, s)),
+                        Span::styled(part(s, s + n), t.title),
+                        Span::raw(part(s + n, usize::MAX)),
+                    ]);
+                    return Cell::from(line).style(style);
+                }
+                let text = if c.right {
+                    format!("{text:>w$}", w = *w as usize)
+                } else {
+                    text
                 };
                 Cell::from(text).style(style)
             }))
@@ -820,6 +859,7 @@ mod tests {
                 cell: Box::new(|_: &R| CellText {
                     text: "100%".into(),
                     level: Some(Level::Crit),
+                    emph: None,
                 }),
             },
         ];
