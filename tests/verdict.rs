@@ -48,8 +48,9 @@ fn basic_fixture_levels_and_reasons() {
             "CPU (3)",
             "Memory",
             "Disk vda",
-            "Disk vdb",
+            // Equally idle: by name, so the order holds from one refresh to the next.
             "Disk sr0",
+            "Disk vdb",
             "FS /data",
             "FS /",
             "NIC eth0",
