@@ -175,6 +175,7 @@ impl App {
             perf_tasks: if drill { 1 } else { needs.perf_tasks },
             perf_focus: self.task.process(),
             slab_caches: needs.slab_caches,
+            ..Request::default()
         }
     }
 

@@ -1,6 +1,8 @@
 //! Collectors fill one raw `Sample` per refresh. `Collectors::sample` is synchronous and
 //! blocking; `spawn_sampler` runs it on a dedicated thread so a slow /proc never freezes keys.
 
+pub mod cgroup;
+pub mod cgroup_parse;
 pub mod detail;
 pub mod dirents;
 pub mod disk;
@@ -18,6 +20,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use crate::model::{HostInfo, Sample};
+pub use cgroup::CgroupRequest;
 pub use procroot::ProcRoot;
 use system::FsProbe;
 pub use tasks::TaskRequest;
@@ -105,6 +108,8 @@ pub struct Request {
     /// Every slab cache (the slab pane is shown, or a recording): otherwise only the totals
     /// and the caches the overview needs.
     pub slab_caches: bool,
+    /// Every cgroup's overview files always; the detail files when asked.
+    pub cgroups: CgroupRequest,
 }
 
 pub struct Collectors {
@@ -115,6 +120,7 @@ pub struct Collectors {
     sockets: sockets::SocketCollector,
     slab: slab::SlabCollector,
     perf: perf::PerfCollector,
+    cgroups: cgroup::CgroupCollector,
     fs: FsProbe,
     host: Option<Arc<HostInfo>>,
     hz: u64,
@@ -130,6 +136,7 @@ impl Collectors {
             sockets: sockets::SocketCollector::new(&root),
             slab: slab::SlabCollector::new(&root),
             perf: perf::PerfCollector::new(&root),
+            cgroups: cgroup::CgroupCollector::new(&root),
             fs: FsProbe::new(&root),
             host: None,
             hz: sysconf(libc::_SC_CLK_TCK, 100),
@@ -167,6 +174,7 @@ impl Collectors {
             req.perf_focus,
             &mut notes,
         );
+        let cgroups = self.cgroups.sample(req.cgroups);
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         Sample {
@@ -187,6 +195,7 @@ impl Collectors {
             perf,
             detail,
             notes,
+            cgroups: Some(cgroups),
         }
     }
 }

@@ -44,6 +44,10 @@ pub struct Sample {
     pub detail: Option<super::detail::TaskDetail>,
     /// Figures that could not be read this time, with the reason (shown as `n/a`).
     pub notes: Vec<Note>,
+    /// Every cgroup (format version 2 on; `None` in older recordings). Last, so a version 1
+    /// payload is a version 2 one without it (see `store::format::decode_sample`).
+    #[serde(default)]
+    pub cgroups: Option<super::cgroup::CgroupSample>,
 }
 
 /// Something that could not be read, and why. `source` is a short stable key such as

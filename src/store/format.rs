@@ -25,7 +25,10 @@ pub const SYNC: &[u8; 4] = b"UFRM";
 /// fields at the end of `Sample` does not bump it: postcard is positional, so older readers
 /// would misread those too, which is why every new field goes last and why a reader refuses
 /// files whose version is newer than its own.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 added `Sample::cgroups` (last). Version 1 files are still read: see
+/// `decode_sample`.
+pub const FORMAT_VERSION: u32 = 2;
 pub const PRELUDE_LEN: usize = 8 + 4 + 4 + 4;
 pub const FRAME_HEAD_LEN: usize = 4 + 4 + 8 + 8 + 4;
 pub const KIND_KEY: u32 = 0;
@@ -56,6 +59,20 @@ pub struct Header {
     pub start_wall_ms: i64,
     /// Sampling interval the recorder was asked for, in milliseconds.
     pub interval_ms: u64,
+}
+
+/// Decodes one frame's postcard bytes written by format `version`. A version 1 sample is a
+/// version 2 one without its last field, the `Option` of the cgroups: postcard writes a
+/// `None` as the single byte 0, so that byte appended makes it a version 2 sample whose
+/// cgroups are `None` (the cgroup table then says the recording holds none).
+pub fn decode_sample(raw: &[u8], version: u32) -> Result<crate::model::Sample, postcard::Error> {
+    if version >= 2 {
+        return postcard::from_bytes(raw);
+    }
+    let mut v1 = Vec::with_capacity(raw.len() + 1);
+    v1.extend_from_slice(raw);
+    v1.push(0);
+    postcard::from_bytes(&v1)
 }
 
 pub fn frame_crc(kind: u32, len: u64, wall_ms: i64, payload: &[u8]) -> u32 {

@@ -224,7 +224,8 @@ impl<B: Bytes> Reader<B> {
                 }
             };
             let decoded = decompress(&payload, prefix.as_deref()).and_then(|raw| {
-                let sample = postcard::from_bytes::<Sample>(&raw).map_err(|e| e.to_string())?;
+                let sample = format::decode_sample(&raw, self.header.format_version)
+                    .map_err(|e| e.to_string())?;
                 Ok((raw, sample))
             });
             match decoded {
