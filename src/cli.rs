@@ -333,9 +333,14 @@ pub struct DumpArgs {
     pub begin: Option<String>,
     /// What to print: use or mem (system summary), cpu (each CPU), proc (each process), disk
     /// (each block device), net (each interface), sock (each TCP socket), slab (each cache),
-    /// perf (each CPU's counters).
-    #[arg(long, value_parser = crate::panes::parse_pane, default_value = "use")]
-    pub pane: PaneId,
+    /// perf (each CPU's counters), cgroup (each cgroup).
+    #[arg(long, value_parser = parse_dump_view, default_value = "use")]
+    pub pane: crate::export::dump::View,
+}
+
+/// A pane name with a dump view (a pane of the dashboard, or `cgroup`).
+fn parse_dump_view(name: &str) -> Result<crate::export::dump::View, String> {
+    crate::export::dump::View::for_pane(name)
 }
 
 #[derive(Debug, clap::Args)]
@@ -349,6 +354,12 @@ pub struct ServeArgs {
     /// Export per-process series for the N busiest processes (pid and comm labels only).
     #[arg(long, default_value = "0")]
     pub per_process: usize,
+    /// Export usetop_cgroup_* series for cgroups at most this deep (the root is 0).
+    #[arg(long, default_value_t = crate::export::cgroup::DEFAULT_CGROUP_DEPTH)]
+    pub cgroup_depth: usize,
+    /// ... and for at most this many of them (shallowest, then busiest, first; 0: none).
+    #[arg(long, default_value_t = crate::export::cgroup::DEFAULT_CGROUP_LIMIT)]
+    pub cgroup_limit: usize,
 }
 
 fn single_root(cli: &Cli) -> Result<ProcRoot> {
@@ -445,11 +456,17 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
 
 fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
     use crate::export::dump::{self, Format, View};
-    let view = View::for_pane(a.pane.name()).map_err(anyhow::Error::msg)?;
+    let view = a.pane;
     // The config is still checked: a broken one is an error here as everywhere.
     cli.options(&Config::load(cli.config.as_deref())?)?;
     let mut timeline = crate::timeline::Timeline::new(2);
-    let request = crate::collectors::Request::default();
+    let request = crate::collectors::Request {
+        // A dump of the cgroups has every figure.
+        cgroups: crate::collectors::CgroupRequest {
+            detail: view == View::Cgroup,
+        },
+        ..crate::collectors::Request::default()
+    };
     // Live: one sample more than the count, since the first has no interval to rate over.
     // Replay: every frame after the first, or `count` of them.
     let mut source: Box<dyn SampleSource> = match &a.replay {
@@ -527,6 +544,10 @@ fn run_serve(a: &ServeArgs, cli: &Cli) -> Result<()> {
             listen: a.listen,
             interval: Duration::from_secs_f64(a.interval),
             per_process: a.per_process,
+            cgroup_limits: crate::export::cgroup::CgroupLimits {
+                max_depth: a.cgroup_depth,
+                max_count: a.cgroup_limit,
+            },
         },
         Collectors::new(root),
         |addr| eprintln!("usetop: serving OpenMetrics on http://{addr}/metrics"),

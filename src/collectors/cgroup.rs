@@ -205,6 +205,8 @@ pub struct CgroupCollector {
     detected_at: Option<u64>,
     epoch: u64,
     buf: Vec<u8>,
+    /// Bytes of `buf` the last read filled.
+    len: usize,
     dirbuf: Vec<u8>,
     path: PathBuf,
     fds_kept: u64,
@@ -236,7 +238,8 @@ impl CgroupCollector {
             layout_notes: Vec::new(),
             detected_at: None,
             epoch: 0,
-            buf: Vec::with_capacity(4096),
+            buf: vec![0; 4096],
+            len: 0,
             dirbuf: vec![0; 32 * 1024],
             path: PathBuf::new(),
             fds_kept: 0,
@@ -611,7 +614,7 @@ impl CgroupCollector {
                 match self.read_slot(&mut state.slots[i], &dir, spec.name) {
                     Got::Read => {
                         read += 1;
-                        if apply(&mut part.rec, spec.f, &self.buf).is_err() {
+                        if apply(&mut part.rec, spec.f, &self.buf[..self.len]).is_err() {
                             tally.failed += 1;
                             tally
                                 .first_failed
@@ -670,7 +673,10 @@ impl CgroupCollector {
     fn read_slot(&mut self, slot: &mut Slot, dir: &Path, name: &str) -> Got {
         if let Some(f) = slot.fd.as_ref() {
             match read_at_full(f, &mut self.buf) {
-                Ok(()) => return Got::Read,
+                Ok(n) => {
+                    self.len = n;
+                    return Got::Read;
+                }
                 Err(e) if is_gone(&e) => return Got::Gone,
                 Err(_) => {
                     slot.fd = None;
@@ -701,7 +707,7 @@ impl CgroupCollector {
             Err(_) => return Got::Failed,
         };
         match read_at_full(&f, &mut self.buf) {
-            Ok(()) => {}
+            Ok(n) => self.len = n,
             Err(e) if is_gone(&e) => return Got::Gone,
             Err(e) if is_denied(&e) => {
                 slot.retry_at = self.epoch + ABSENT_RETRY;
@@ -873,32 +879,26 @@ fn list_dirs(dir: &Path, buf: &mut Vec<u8>, out: &mut Vec<(String, u64)>) -> io:
     }
 }
 
-/// pread from offset 0 until EOF into `buf` (cleared first). An empty file is fine here
-/// (cgroup.procs of an empty cgroup).
-fn read_at_full(f: &File, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.clear();
-    if buf.capacity() < 4096 {
-        buf.reserve(4096);
+/// pread from offset 0 until EOF into `buf`, returning the length read. `buf` is only
+/// ever grown (its length is its size), so no read zeroes it again. An empty file is fine
+/// here (cgroup.procs of an empty cgroup).
+fn read_at_full(f: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    if buf.len() < 4096 {
+        buf.resize(4096, 0);
     }
+    let mut len = 0;
     loop {
-        let len = buf.len();
-        let cap = buf.capacity();
-        buf.resize(cap, 0);
         match f.read_at(&mut buf[len..], len as u64) {
-            Ok(0) => {
-                buf.truncate(len);
-                return Ok(());
-            }
+            Ok(0) => return Ok(len),
             Ok(n) => {
-                buf.truncate(len + n);
-                if buf.len() == buf.capacity() {
-                    buf.reserve(buf.capacity());
+                len += n;
+                if len == buf.len() {
+                    let grown = buf.len() * 2;
+                    buf.resize(grown, 0);
                 }
             }
-            Err(e) => {
-                buf.truncate(len);
-                return Err(e);
-            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }

@@ -32,6 +32,7 @@ pub enum View {
     Sock,
     Slab,
     Perf,
+    Cgroup,
 }
 
 impl View {
@@ -47,12 +48,15 @@ impl View {
             "sock" => Ok(View::Sock),
             "slab" => Ok(View::Slab),
             "perf" => Ok(View::Perf),
+            "cgroup" => Ok(View::Cgroup),
             other => Err(format!(
-                "no dump view for pane {other:?}; one of: use, mem, cpu, proc, disk, net, sock, slab, perf"
+                "no dump view for pane {other:?}; one of: use, mem, cpu, proc, disk, net, sock, slab, perf, cgroup"
             )),
         }
     }
 
+    /// Every view but `Cgroup`, whose fields tests/cgroup_export.rs checks on a cgroup
+    /// fixture (the basic fixture has no cgroups).
     pub const ALL: [View; 8] = [
         View::System,
         View::Cpu,
@@ -296,6 +300,10 @@ fn parts(view: View, s: &Snapshot) -> Parts {
             let (h, r) = records::perf(s);
             (to_map(h), "cpus", maps(r))
         }
+        View::Cgroup => {
+            let (h, r) = super::cgroup::records(s);
+            (to_map(h), "cgroups", maps(r))
+        }
     };
     Parts { header, key, rows }
 }
@@ -403,6 +411,10 @@ pub fn csv_header(view: View) -> Vec<String> {
         View::Perf => (
             to_map(records::PerfHeader::default()),
             to_map(records::PerfCpuRecord::default()),
+        ),
+        View::Cgroup => (
+            to_map(super::cgroup::CgroupHeader::default()),
+            to_map(super::cgroup::CgroupRecord::default()),
         ),
     };
     ctx.into_iter()

@@ -61,6 +61,7 @@ pub struct Exporter {
     slab_cache: Option<Gauge>,
     /// Last raw value seen per counter series, to add deltas.
     last: HashMap<String, u64>,
+    cgroups: super::cgroup::CgroupMetrics,
 }
 
 /// Per-device counters from /proc/diskstats (whole devices only, as the disk pane shows).
@@ -420,7 +421,9 @@ impl Exporter {
             Unit::Bytes,
             slab_unreclaimable.clone(),
         );
+        let cgroups = super::cgroup::CgroupMetrics::register(&mut r);
         Exporter {
+            cgroups,
             registry: r,
             disk,
             net,
@@ -455,6 +458,11 @@ impl Exporter {
             per_process,
             last: HashMap::new(),
         }
+    }
+
+    /// Which cgroups get `usetop_cgroup_*` series (default: depth 3, 200 of them).
+    pub fn set_cgroup_limits(&mut self, limits: super::cgroup::CgroupLimits) {
+        self.cgroups.limits = limits;
     }
 
     /// How much a counter series grew since the last update (its whole value the first time).
@@ -578,6 +586,7 @@ impl Exporter {
         self.update_disks(snap);
         self.update_net(snap);
         self.update_slab(snap);
+        self.cgroups.update(snap);
         self.interval.set(snap.dt_s);
         self.timestamp.set(s.wall_ms as f64 / 1000.0);
         if self.per_process > 0 {

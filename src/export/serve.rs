@@ -38,6 +38,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub interval: Duration,
     pub per_process: usize,
+    /// Which cgroups get series.
+    pub cgroup_limits: super::cgroup::CgroupLimits,
 }
 
 /// Serves until the process is stopped. `ready` is told the bound address (port 0 picks one).
@@ -55,7 +57,9 @@ pub fn run(
         interval: opts.interval,
     });
     let producer = Arc::clone(&shared);
-    let state = Mutex::new((Timeline::new(2), Exporter::new(opts.per_process)));
+    let mut exporter = Exporter::new(opts.per_process);
+    exporter.set_cgroup_limits(opts.cgroup_limits);
+    let state = Mutex::new((Timeline::new(2), exporter));
     // The sender must outlive the server: the sampler stops when its control channel closes.
     let (_ctl_tx, ctl_rx) = mpsc::channel::<Control>();
     spawn_sampler(
