@@ -250,6 +250,11 @@ cg("parse_cg_io", "blkio", os.path.join(CG1, "blkio", "app", "blkio.throttle.io_
 real("parse_cg_io", "blkio", "/sys/fs/cgroup/blkio/blkio.throttle.io_service_bytes")
 w("parse_cg_io", "bad-dev", "8:x rbytes=1\n99999999999:0 wbytes=2\n")
 w("parse_cg_io", "many-devs", "".join("%d:0 Read %d\n" % (i, i) for i in range(300)))
+for f in ("cpu.pressure", "memory.pressure", "io.pressure"):
+    cg("parse_cg_pressure", f, os.path.join(NGINX, f))
+    real("parse_cg_pressure", "unified-" + f, "/sys/fs/cgroup/unified/" + f)
+w("parse_cg_pressure", "edge", "some avg10=100.00 avg60=100.01 avg300=1e2 total=18446744073709551615\nfull avg10=.5 avg60=5. total=x\n")
+w("parse_cg_dirents", "inotify", struct.pack("=iIII", 1, 0x40000100, 0, 8) + b"child\0\0\0" + struct.pack("=iIII", 2, 0x4000, 0, 0))
 buf = getdents("/sys/fs/cgroup/memory")
 if buf:
     w("parse_cg_dirents", "real-memory", buf)

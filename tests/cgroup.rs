@@ -224,7 +224,7 @@ fn recreated_and_new_cgroups_get_no_rates() {
     assert!(n.fresh);
     assert_eq!(n.cpu_pct, None);
     // Figures that need no interval are there from the first sample.
-    assert_eq!(n.rec.mem.current, Some(0));
+    assert_eq!(n.rec.cpu.usage_us, Some(50_000));
 }
 
 #[test]
@@ -241,6 +241,17 @@ fn overview_leaves_the_detail_unread() {
     eq(r.throttled_pct, 40.0);
     assert_eq!(r.events.oom_kill, Some(1));
     eq(r.psi.io_some, 5.0);
+    eq(r.pids_pct, 5.0);
+    eq(r.mem_limit.map(|l| l.pct), 75.0);
+    // A usage is read without the detail only where it gives a verdict, under a limit:
+    // system.slice has no memory or pids limit.
+    let sys = row(&t, "/system.slice");
+    assert_eq!(sys.rec.mem.current, None);
+    assert_eq!(sys.rec.pids.current, None);
+    assert_eq!(sys.rec.mem.max, Some(Limit::Max));
+    let full = table("cgroup_v2", true);
+    assert_eq!(row(&full, "/system.slice").rec.mem.current, Some(600 * MIB));
+    assert_eq!(row(&full, "/system.slice").rec.pids.current, Some(20));
 }
 
 #[test]
@@ -348,6 +359,7 @@ fn in_place_changes_through_one_collector() {
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join("cpu.stat"), format!("usage_usec {usage}\n")).unwrap();
         std::fs::write(d.join("memory.current"), "4096\n").unwrap();
+        std::fs::write(d.join("memory.max"), "max\n").unwrap();
     };
     std::fs::create_dir_all(&cg).unwrap();
     std::fs::write(cg.join("cgroup.controllers"), "cpu memory\n").unwrap();
@@ -373,10 +385,48 @@ fn in_place_changes_through_one_collector() {
     assert!(row(&t, "/b").fresh);
     assert_eq!(row(&t, "/b").cpu_pct, None);
     assert_eq!(row(&t, "/b").rec.cpu.usage_us, Some(10));
+    // A cgroup made inside one that was a leaf when last listed is found on the next
+    // refresh (inotify says its parent changed; without inotify every directory is listed).
+    mk("a/sub", 7);
+    let s = col.sample(CgroupRequest::default());
+    assert!(
+        s.groups.iter().any(|g| g.path == "/a/sub"),
+        "{:?}",
+        s.groups
+    );
+    std::fs::remove_dir_all(cg.join("a/sub")).unwrap();
+    let s = col.sample(CgroupRequest::default());
+    assert!(!s.groups.iter().any(|g| g.path == "/a/sub"));
+    // Without the detail a limit is re-read within 10 refreshes (carried in between); with
+    // it, at once.
+    std::fs::write(cg.join("a/memory.max"), "8192\n").unwrap();
+    let mut seen_at = None;
+    for i in 1..=10 {
+        let s = col.sample(CgroupRequest::default());
+        let a = s.groups.iter().find(|g| g.path == "/a").unwrap();
+        if a.mem.max == Some(Limit::At(8192)) {
+            seen_at = Some(i);
+            // Now under a limit: its usage is read too.
+            assert_eq!(a.mem.current, Some(4096));
+            break;
+        }
+        assert_eq!(
+            a.mem.max,
+            Some(Limit::Max),
+            "refresh {i}: the old value, carried"
+        );
+        assert_eq!(a.mem.current, None);
+    }
+    assert!(seen_at.is_some());
+    std::fs::write(cg.join("a/memory.max"), "max\n").unwrap();
+    let s = col.sample(CgroupRequest { detail: true });
+    let a = s.groups.iter().find(|g| g.path == "/a").unwrap();
+    assert_eq!(a.mem.max, Some(Limit::Max));
     // Under a budget of 2 descriptors the same figures come through open/read/close.
     let mut tight = CgroupCollector::new(&root);
     tight.set_fd_budget(2);
     let s2 = tight.sample(CgroupRequest::default());
     assert!(tight.fds_kept() <= 2);
-    assert_eq!(s2.groups, s1.groups);
+    let mut loose = CgroupCollector::new(&root);
+    assert_eq!(s2.groups, loose.sample(CgroupRequest::default()).groups);
 }

@@ -62,6 +62,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("parse_cg_memory", parse_cg_memory),
     ("parse_cg_io", parse_cg_io),
     ("parse_cg_dirents", parse_cg_dirents),
+    ("parse_cg_pressure", parse_cg_pressure),
     ("cgroup_name", cgroup_name),
 ];
 
@@ -756,7 +757,8 @@ pub fn parse_cg_io(data: &[u8]) {
     check_cgroup_pair(b, a);
 }
 
-/// getdents64 records as the cgroup walk reads them.
+/// getdents64 records as the cgroup walk reads them, and the same bytes as inotify
+/// events (the walk's other binary input).
 pub fn parse_cg_dirents(data: &[u8]) {
     let mut total = 0;
     cgp::parse_dir_entries(data, |e| {
@@ -765,6 +767,30 @@ pub fn parse_cg_dirents(data: &[u8]) {
         total += 1;
     });
     assert!(total <= data.len() / 20 + 1);
+    let mut events = 0;
+    cgp::parse_inotify_events(data, |_, _| events += 1);
+    assert!(events <= data.len() / 16);
+}
+
+/// A cgroup's pressure file: the same answer as /proc/pressure's parser, and a stall
+/// share over an interval within 0..=100.
+pub fn parse_cg_pressure(data: &[u8]) {
+    let ours = cgp::parse_cg_pressure(data);
+    let procs = parse::parse_pressure(data);
+    assert_eq!(ours.is_ok(), procs.is_ok());
+    let Ok(p) = ours else {
+        return;
+    };
+    check_psi_line(&p.some);
+    if let Some(f) = &p.full {
+        check_psi_line(f);
+    }
+    let mut a = record();
+    a.psi.cpu = Some(p);
+    a.psi.io = Some(p);
+    let mut b = record();
+    b.psi.cpu = Some(Default::default());
+    check_cgroup_pair(b, a);
 }
 
 /// A cgroup's display name: never empty, never a control character, never longer than

@@ -5,19 +5,19 @@
 //! only when asked. Files stay open and are re-read with pread, within a descriptor budget.
 
 use std::collections::HashMap;
+use std::ffi::CStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::cgroup_parse::*;
-use super::parse::parse_pressure;
 use super::procroot::ProcRoot;
 use crate::model::Note;
 use crate::model::cgroup::{
-    CgroupLayout, CgroupRecord, CgroupSample, CpuMax, IoDevStat, cmp_paths,
+    CgroupLayout, CgroupRecord, CgroupSample, CpuMax, IoDevStat, Limit, cmp_paths,
 };
 
 /// What the panes currently need from the cgroup sweep.
@@ -31,6 +31,11 @@ pub struct CgroupRequest {
 const DETECT_EVERY: u64 = 30;
 /// Refreshes before a file that was absent (controller not enabled there) is tried again.
 const ABSENT_RETRY: u64 = 10;
+/// Refreshes between reads of a cgroup's limits without the detail.
+const LIMIT_SWEEP: u64 = 10;
+/// Refreshes between listings of every directory, watched or not (a safety net under
+/// inotify).
+const RESCAN_EVERY: u64 = 60;
 /// Directories walked at most per refresh, whatever the tree holds.
 pub const MAX_CGROUPS: usize = 50_000;
 /// Descriptors left free for everything else when sizing the budget.
@@ -69,79 +74,117 @@ enum F {
     V1BlkioIos,
 }
 
+/// When a file is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    /// Every refresh: the counters the overview's verdicts come from.
+    Hot,
+    /// Limits: when the cgroup is first seen, then every `LIMIT_SWEEP` refreshes (every
+    /// refresh with the detail); in between the value read last is carried over.
+    Slow,
+    /// A usage that gives a verdict only under a limit (memory.current, pids.current): every
+    /// refresh where the cgroup has that limit, and with the detail.
+    Cond,
+    /// Only with the detail.
+    Detail,
+}
+
 struct Spec {
-    name: &'static str,
+    name: &'static CStr,
     f: F,
-    detail: bool,
+    class: Class,
 }
 
-const fn ov(name: &'static str, f: F) -> Spec {
-    Spec {
-        name,
-        f,
-        detail: false,
+impl Spec {
+    fn name(&self) -> &'static str {
+        self.name.to_str().unwrap_or("?")
     }
 }
 
-const fn dt(name: &'static str, f: F) -> Spec {
+const fn hot(name: &'static CStr, f: F) -> Spec {
     Spec {
         name,
         f,
-        detail: true,
+        class: Class::Hot,
     }
 }
 
+const fn slow(name: &'static CStr, f: F) -> Spec {
+    Spec {
+        name,
+        f,
+        class: Class::Slow,
+    }
+}
+
+const fn cond(name: &'static CStr, f: F) -> Spec {
+    Spec {
+        name,
+        f,
+        class: Class::Cond,
+    }
+}
+
+const fn dt(name: &'static CStr, f: F) -> Spec {
+    Spec {
+        name,
+        f,
+        class: Class::Detail,
+    }
+}
+
+// Each list reads the limits before the usages that are read only under a limit.
 const V2_FILES: &[Spec] = &[
-    ov("cpu.stat", F::CpuStat),
-    ov("cpu.max", F::CpuMax),
-    ov("memory.current", F::MemCurrent),
-    ov("memory.max", F::MemMax),
-    ov("memory.high", F::MemHigh),
-    ov("memory.events", F::MemEvents),
-    ov("pids.current", F::PidsCurrent),
-    ov("pids.max", F::PidsMax),
-    ov("cpu.pressure", F::CpuPressure),
-    ov("memory.pressure", F::MemPressure),
-    ov("io.pressure", F::IoPressure),
-    dt("cgroup.procs", F::Procs),
-    dt("cpu.weight", F::CpuWeight),
-    dt("memory.low", F::MemLow),
-    dt("memory.swap.current", F::MemSwap),
-    dt("memory.stat", F::MemStat),
-    dt("io.stat", F::IoStat),
-    dt("io.max", F::IoMax),
-    dt("pids.events", F::PidsEvents),
+    slow(c"cpu.max", F::CpuMax),
+    slow(c"memory.max", F::MemMax),
+    slow(c"memory.high", F::MemHigh),
+    slow(c"pids.max", F::PidsMax),
+    hot(c"cpu.stat", F::CpuStat),
+    hot(c"memory.events", F::MemEvents),
+    hot(c"cpu.pressure", F::CpuPressure),
+    hot(c"memory.pressure", F::MemPressure),
+    hot(c"io.pressure", F::IoPressure),
+    cond(c"memory.current", F::MemCurrent),
+    cond(c"pids.current", F::PidsCurrent),
+    dt(c"cgroup.procs", F::Procs),
+    dt(c"cpu.weight", F::CpuWeight),
+    dt(c"memory.low", F::MemLow),
+    dt(c"memory.swap.current", F::MemSwap),
+    dt(c"memory.stat", F::MemStat),
+    dt(c"io.stat", F::IoStat),
+    dt(c"io.max", F::IoMax),
+    dt(c"pids.events", F::PidsEvents),
 ];
 
 const PRESSURE_FILES: &[Spec] = &[
-    ov("cpu.pressure", F::CpuPressure),
-    ov("memory.pressure", F::MemPressure),
-    ov("io.pressure", F::IoPressure),
+    hot(c"cpu.pressure", F::CpuPressure),
+    hot(c"memory.pressure", F::MemPressure),
+    hot(c"io.pressure", F::IoPressure),
 ];
 
 const V1_CPU: &[Spec] = &[
-    ov("cpu.cfs_quota_us", F::V1Quota),
-    ov("cpu.cfs_period_us", F::V1Period),
-    ov("cpu.stat", F::CpuStat),
+    slow(c"cpu.cfs_quota_us", F::V1Quota),
+    slow(c"cpu.cfs_period_us", F::V1Period),
+    hot(c"cpu.stat", F::CpuStat),
 ];
-const V1_CPUACCT: &[Spec] = &[ov("cpuacct.usage", F::V1Usage)];
+const V1_CPUACCT: &[Spec] = &[hot(c"cpuacct.usage", F::V1Usage)];
 const V1_MEMORY: &[Spec] = &[
-    ov("memory.usage_in_bytes", F::V1MemUsage),
-    ov("memory.limit_in_bytes", F::V1MemLimit),
-    ov("memory.failcnt", F::V1Failcnt),
-    ov("memory.oom_control", F::V1OomControl),
-    dt("memory.stat", F::MemStat),
+    slow(c"memory.limit_in_bytes", F::V1MemLimit),
+    hot(c"memory.failcnt", F::V1Failcnt),
+    hot(c"memory.oom_control", F::V1OomControl),
+    cond(c"memory.usage_in_bytes", F::V1MemUsage),
+    dt(c"memory.stat", F::MemStat),
 ];
 const V1_BLKIO: &[Spec] = &[
-    dt("blkio.throttle.io_service_bytes", F::V1BlkioBytes),
-    dt("blkio.throttle.io_serviced", F::V1BlkioIos),
+    dt(c"blkio.throttle.io_service_bytes", F::V1BlkioBytes),
+    dt(c"blkio.throttle.io_serviced", F::V1BlkioIos),
 ];
 const V1_PIDS: &[Spec] = &[
-    ov("pids.current", F::PidsCurrent),
-    ov("pids.max", F::PidsMax),
-    dt("pids.events", F::PidsEvents),
+    slow(c"pids.max", F::PidsMax),
+    cond(c"pids.current", F::PidsCurrent),
+    dt(c"pids.events", F::PidsEvents),
 ];
-const PROCS: Spec = dt("cgroup.procs", F::Procs);
+const PROCS: Spec = dt(c"cgroup.procs", F::Procs);
 
 /// The v1 controllers read, with their files, in the order a path's hierarchies are merged.
 const V1_CONTROLLERS: [(&str, &[Spec]); 5] = [
@@ -177,8 +220,17 @@ struct DirState {
     d_ino: u64,
     /// Identity: the inode, or a fixture tree's `.ino` file.
     id: u64,
+    /// Its inotify watch: while it has one, it is listed again only when a subdirectory
+    /// was made or removed in it.
+    wd: Option<i32>,
+    /// A subdirectory was made or removed since it was last listed.
+    dirty: bool,
+    /// Subdirectories (name, inode) as last listed, by name.
+    children: Vec<(String, u64)>,
     slots: Vec<Slot>,
     seen: u64,
+    /// Refresh at which the slow files are read next.
+    slow_at: u64,
 }
 
 /// One mounted hierarchy: the v2 one, a v1 controller's, or the hybrid layout's v2.
@@ -189,6 +241,41 @@ struct Hier {
     dirs: HashMap<String, DirState>,
     /// Its ids go into the record's identity (the pressure-only one does too).
     order: usize,
+    /// Names it in the watcher across re-detections (which may reorder hierarchies).
+    uid: u64,
+}
+
+/// Every path's record as gathered so far, in the order first walked.
+#[derive(Default)]
+struct Parts {
+    list: Vec<Option<Partial>>,
+    index: HashMap<String, usize>,
+}
+
+impl Parts {
+    fn entry(&mut self, path: &str) -> &mut Partial {
+        let i = match self.index.get(path) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(path.to_string(), self.list.len());
+                self.list.push(None);
+                self.list.len() - 1
+            }
+        };
+        self.list[i].get_or_insert_with(|| Partial {
+            rec: CgroupRecord {
+                path: path.to_string(),
+                ..CgroupRecord::default()
+            },
+            ids: Vec::new(),
+        })
+    }
+
+    fn remove(&mut self, path: &str) {
+        if let Some(&i) = self.index.get(path) {
+            self.list[i] = None;
+        }
+    }
 }
 
 /// The parts of one path's record gathered across hierarchies.
@@ -208,7 +295,6 @@ pub struct CgroupCollector {
     /// Bytes of `buf` the last read filled.
     len: usize,
     dirbuf: Vec<u8>,
-    path: PathBuf,
     fds_kept: u64,
     fd_budget: u64,
     /// A fixture tree: `.ino` files stand in for inode numbers (t0 and t1 are different
@@ -216,6 +302,13 @@ pub struct CgroupCollector {
     fake: bool,
     detail_was: bool,
     last: HashMap<String, Arc<CgroupRecord>>,
+    /// Tells which directories gained or lost a subdirectory; `None` where inotify is not
+    /// available (every directory is then listed every refresh).
+    watcher: Option<Watcher>,
+    /// List every directory this refresh (first refresh, a lost event, the safety net).
+    full: bool,
+    path: PathBuf,
+    next_uid: u64,
 }
 
 /// Counts of what could not be read this refresh, for the notes.
@@ -241,11 +334,14 @@ impl CgroupCollector {
             buf: vec![0; 4096],
             len: 0,
             dirbuf: vec![0; 32 * 1024],
-            path: PathBuf::new(),
             fds_kept: 0,
             fd_budget: fd_budget(),
             detail_was: false,
             last: HashMap::new(),
+            watcher: Watcher::new(),
+            full: true,
+            path: PathBuf::new(),
+            next_uid: 0,
         }
     }
 
@@ -279,24 +375,30 @@ impl CgroupCollector {
                 notes,
             };
         }
-        let mut parts: HashMap<String, Partial> = HashMap::new();
+        self.full = self.full || epoch.is_multiple_of(RESCAN_EVERY);
+        self.mark_dirty();
+        let mut parts = Parts::default();
         let mut tally = Tally::default();
         for h in 0..self.hiers.len() {
             self.walk(h, req.detail, &mut parts, &mut tally);
         }
-        let mut groups: Vec<Arc<CgroupRecord>> = Vec::with_capacity(parts.len());
-        let mut last = HashMap::with_capacity(parts.len());
-        for (path, mut p) in parts {
+        self.full = false;
+        let mut groups: Vec<Arc<CgroupRecord>> = Vec::with_capacity(parts.list.len());
+        let mut last = HashMap::with_capacity(parts.list.len());
+        for mut p in parts.list.into_iter().flatten() {
             p.rec.ino = identity(&p.ids);
-            let rec = match self.last.remove(&path) {
+            let rec = match self.last.remove(&p.rec.path) {
                 Some(prev) if *prev == p.rec => prev,
                 _ => Arc::new(p.rec),
             };
-            last.insert(path, Arc::clone(&rec));
+            last.insert(rec.path.clone(), Arc::clone(&rec));
             groups.push(rec);
         }
         self.last = last;
-        groups.sort_by(|a, b| cmp_paths(&a.path, &b.path));
+        // One hierarchy is walked in tree order already; merged ones need sorting.
+        if !groups.is_sorted_by(|a, b| cmp_paths(&a.path, &b.path).is_le()) {
+            groups.sort_unstable_by(|a, b| cmp_paths(&a.path, &b.path));
+        }
         if tally.denied > 0 {
             notes.push(Note {
                 source: "cgroup.denied".into(),
@@ -476,13 +578,18 @@ impl CgroupCollector {
                     h.order = order;
                     h
                 }
-                None => Hier {
-                    dir,
-                    root_ino,
-                    files,
-                    dirs: HashMap::new(),
-                    order,
-                },
+                None => {
+                    self.next_uid += 1;
+                    self.full = true;
+                    Hier {
+                        dir,
+                        root_ino,
+                        files,
+                        dirs: HashMap::new(),
+                        order,
+                        uid: self.next_uid,
+                    }
+                }
             };
             self.hiers.push(h);
         }
@@ -494,19 +601,44 @@ impl CgroupCollector {
     }
 
     fn forget<'a>(&mut self, dirs: impl Iterator<Item = &'a DirState>) {
-        let n: u64 = dirs
-            .map(|d| d.slots.iter().filter(|s| s.fd.is_some()).count() as u64)
-            .sum();
+        let mut n = 0;
+        for d in dirs {
+            n += d.fds();
+            if let (Some(w), Some(wd)) = (self.watcher.as_mut(), d.wd) {
+                w.remove(wd);
+            }
+        }
         self.fds_kept = self.fds_kept.saturating_sub(n);
     }
 
-    /// Closes the detail files when the detail is no longer asked for.
+    /// Marks the directories inotify says gained or lost a subdirectory; everything, when
+    /// events were lost.
+    fn mark_dirty(&mut self) {
+        let Some(w) = self.watcher.as_mut() else {
+            return;
+        };
+        let mut dirty = Vec::new();
+        if w.drain(&mut dirty) {
+            self.full = true;
+            return;
+        }
+        for (uid, rel) in dirty {
+            let hier = self.hiers.iter_mut().find(|h| h.uid == uid);
+            if let Some(d) = hier.and_then(|h| h.dirs.get_mut(&rel)) {
+                d.dirty = true;
+            }
+        }
+    }
+
+    /// Closes the files only the detail reads (and the limits, read rarely without it)
+    /// when the detail is no longer asked for.
     fn release_detail(&mut self) {
         let mut closed = 0u64;
         for h in &mut self.hiers {
             for d in h.dirs.values_mut() {
                 for (slot, spec) in d.slots.iter_mut().zip(&h.files) {
-                    if spec.detail && slot.fd.take().is_some() {
+                    if matches!(spec.class, Class::Detail | Class::Slow) && slot.fd.take().is_some()
+                    {
                         closed += 1;
                     }
                 }
@@ -527,20 +659,18 @@ impl CgroupCollector {
         ino
     }
 
-    fn walk(
-        &mut self,
-        h: usize,
-        detail: bool,
-        parts: &mut HashMap<String, Partial>,
-        tally: &mut Tally,
-    ) {
+    fn walk(&mut self, h: usize, detail: bool, parts: &mut Parts, tally: &mut Tally) {
         let epoch = self.epoch;
         let hdir = self.hiers[h].dir.clone();
         let root_ino = self.hiers[h].root_ino;
         let order = self.hiers[h].order;
-        // (relative path, inode from the parent's listing)
+        let uid = self.hiers[h].uid;
+        // A hierarchy whose files are all detail files (v1 blkio) is walked only for them.
+        if !detail && self.hiers[h].files.iter().all(|s| s.class == Class::Detail) {
+            return;
+        }
+        // (relative path, inode from the parent's listing), popped in tree order.
         let mut stack: Vec<(String, u64)> = vec![(String::new(), root_ino)];
-        let mut children: Vec<(String, u64)> = Vec::new();
         let mut walked = 0usize;
         while let Some((rel, d_ino)) = stack.pop() {
             if walked >= MAX_CGROUPS {
@@ -553,22 +683,6 @@ impl CgroupCollector {
             } else {
                 hdir.join(&rel)
             };
-            children.clear();
-            if list_dirs(&dir, &mut self.dirbuf, &mut children).is_err() {
-                // Gone between the parent's listing and now: dropped silently.
-                if let Some(old) = self.hiers[h].dirs.remove(&rel) {
-                    self.forget(std::iter::once(&old));
-                }
-                continue;
-            }
-            for (name, ino) in children.drain(..) {
-                let child = if rel.is_empty() {
-                    name
-                } else {
-                    format!("{rel}/{name}")
-                };
-                stack.push((child, ino));
-            }
             let mut state = match self.hiers[h].dirs.remove(&rel) {
                 Some(s) if s.d_ino == d_ino => s,
                 old => {
@@ -577,6 +691,8 @@ impl CgroupCollector {
                         self.forget(std::iter::once(&old));
                     }
                     let n = self.hiers[h].files.len();
+                    // Watched before it is listed, so nothing made in between is missed.
+                    let wd = self.watcher.as_mut().and_then(|w| w.add(&dir, uid, &rel));
                     DirState {
                         d_ino,
                         id: if rel.is_empty() {
@@ -584,41 +700,75 @@ impl CgroupCollector {
                         } else {
                             self.dir_id(&dir, d_ino)
                         },
+                        wd,
+                        dirty: true,
+                        children: Vec::new(),
                         slots: (0..n).map(|_| Slot::default()).collect(),
                         seen: 0,
+                        slow_at: 0,
                     }
                 }
             };
             state.seen = epoch;
+            if state.dirty || state.wd.is_none() || self.full {
+                state.dirty = false;
+                state.children.clear();
+                if list_dirs(&dir, &mut self.dirbuf, &mut state.children).is_err() {
+                    // Gone between the parent's listing and now: dropped silently.
+                    self.forget(std::iter::once(&state));
+                    continue;
+                }
+                state.children.sort_unstable();
+            }
+            for (name, ino) in state.children.iter().rev() {
+                let child = if rel.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{rel}/{name}")
+                };
+                stack.push((child, *ino));
+            }
             let path = if rel.is_empty() {
                 "/".to_string()
             } else {
                 format!("/{rel}")
             };
-            let part = parts.entry(path.clone()).or_insert_with(|| Partial {
-                rec: CgroupRecord {
-                    path: path.clone(),
-                    ..CgroupRecord::default()
-                },
-                ids: Vec::new(),
-            });
+            let prev = if state.slow_at == 0 {
+                None
+            } else {
+                self.last.get(&path).cloned()
+            };
+            let slow_due = detail || prev.is_none() || epoch >= state.slow_at;
+            let part = parts.entry(&path);
             let mut read = 0usize;
             let mut absent = 0usize;
             let mut gone = false;
             for i in 0..state.slots.len() {
                 let spec: &'static Spec = self.hiers[h].files[i];
-                if spec.detail && !detail {
+                let wanted = match spec.class {
+                    Class::Hot => true,
+                    Class::Slow => slow_due,
+                    Class::Cond => detail || under_limit(&part.rec, spec.f),
+                    Class::Detail => detail,
+                };
+                if !wanted {
+                    if spec.class == Class::Slow
+                        && let Some(p) = &prev
+                    {
+                        carry(&mut part.rec, p, spec.f);
+                    }
                     continue;
                 }
+                let keep = detail || spec.class != Class::Slow;
                 let was_skipped = epoch < state.slots[i].retry_at;
-                match self.read_slot(&mut state.slots[i], &dir, spec.name) {
+                match self.read_slot(&mut state.slots[i], &dir, spec, keep) {
                     Got::Read => {
                         read += 1;
                         if apply(&mut part.rec, spec.f, &self.buf[..self.len]).is_err() {
                             tally.failed += 1;
                             tally
                                 .first_failed
-                                .get_or_insert_with(|| dir.join(spec.name));
+                                .get_or_insert_with(|| dir.join(spec.name()));
                         }
                     }
                     Got::Absent => absent += usize::from(!was_skipped),
@@ -627,7 +777,7 @@ impl CgroupCollector {
                         tally.denied += 1;
                         tally
                             .first_denied
-                            .get_or_insert_with(|| dir.join(spec.name));
+                            .get_or_insert_with(|| dir.join(spec.name()));
                     }
                     Got::Gone => {
                         gone = true;
@@ -638,7 +788,7 @@ impl CgroupCollector {
                         tally.failed += 1;
                         tally
                             .first_failed
-                            .get_or_insert_with(|| dir.join(spec.name));
+                            .get_or_insert_with(|| dir.join(spec.name()));
                     }
                 }
             }
@@ -652,25 +802,35 @@ impl CgroupCollector {
                 if part.ids.is_empty() {
                     parts.remove(&path);
                 }
+                // Its subdirectories, already stacked, go the same way when they are read.
                 continue;
+            }
+            if slow_due {
+                // Spread the limit reads of many cgroups over the sweep's refreshes.
+                state.slow_at = epoch + LIMIT_SWEEP - state.d_ino % (LIMIT_SWEEP / 2 + 1);
             }
             part.ids.push((order, state.id));
             self.hiers[h].dirs.insert(rel, state);
         }
-        let mut closed = 0;
+        let mut gone = Vec::new();
         self.hiers[h].dirs.retain(|_, d| {
             let keep = d.seen == epoch;
             if !keep {
-                closed += d.slots.iter().filter(|s| s.fd.is_some()).count() as u64;
+                gone.push((d.fds(), d.wd));
             }
             keep
         });
-        self.fds_kept = self.fds_kept.saturating_sub(closed);
+        for (fds, wd) in gone {
+            self.fds_kept = self.fds_kept.saturating_sub(fds);
+            if let (Some(w), Some(wd)) = (self.watcher.as_mut(), wd) {
+                w.remove(wd);
+            }
+        }
     }
 
     /// Reads one file into `self.buf` through its kept descriptor (pread at offset 0), or
-    /// opens it (keeping it within the budget).
-    fn read_slot(&mut self, slot: &mut Slot, dir: &Path, name: &str) -> Got {
+    /// opens it (keeping it, if `keep`, within the budget).
+    fn read_slot(&mut self, slot: &mut Slot, dir: &Path, spec: &Spec, keep: bool) -> Got {
         if let Some(f) = slot.fd.as_ref() {
             match read_at_full(f, &mut self.buf) {
                 Ok(n) => {
@@ -689,7 +849,7 @@ impl CgroupCollector {
         }
         self.path.clear();
         self.path.push(dir);
-        self.path.push(name);
+        self.path.push(spec.name());
         let f = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -716,11 +876,119 @@ impl CgroupCollector {
             Err(_) => return Got::Failed,
         }
         slot.seen = true;
-        if self.fds_kept < self.fd_budget {
+        if keep && self.fds_kept < self.fd_budget {
             self.fds_kept += 1;
             slot.fd = Some(f);
         }
         Got::Read
+    }
+}
+
+/// One inotify instance for every hierarchy: which watched directories gained or lost a
+/// subdirectory since the last refresh. Watches are not descriptors; where one cannot be
+/// added (the per-user limit) that directory is listed every refresh instead.
+struct Watcher {
+    fd: File,
+    buf: Vec<u8>,
+    by_wd: HashMap<i32, (u64, String)>,
+}
+
+impl Watcher {
+    fn new() -> Option<Watcher> {
+        // SAFETY: inotify_init1 takes flags only and returns a new descriptor or -1.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 {
+            return None;
+        }
+        Some(Watcher {
+            // SAFETY: fd was just returned by inotify_init1 and is owned by nothing else.
+            fd: unsafe { File::from_raw_fd(fd) },
+            buf: vec![0; 64 * 1024],
+            by_wd: HashMap::new(),
+        })
+    }
+
+    fn add(&mut self, dir: &Path, hier: u64, rel: &str) -> Option<i32> {
+        let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
+        let mask = libc::IN_CREATE
+            | libc::IN_DELETE
+            | libc::IN_MOVED_FROM
+            | libc::IN_MOVED_TO
+            | libc::IN_ONLYDIR
+            | libc::IN_DONT_FOLLOW;
+        // SAFETY: c is a NUL-terminated path; the call only reads it.
+        let wd = unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), c.as_ptr(), mask) };
+        if wd < 0 {
+            return None;
+        }
+        self.by_wd.insert(wd, (hier, rel.to_string()));
+        Some(wd)
+    }
+
+    fn remove(&mut self, wd: i32) {
+        if self.by_wd.remove(&wd).is_some() {
+            // SAFETY: removing a watch has no memory effects; a stale wd is only EINVAL.
+            unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), wd) };
+        }
+    }
+
+    /// Appends the directories that changed; true when events were lost (list them all).
+    fn drain(&mut self, dirty: &mut Vec<(u64, String)>) -> bool {
+        let mut overflow = false;
+        loop {
+            // SAFETY: read writes at most buf.len() bytes into buf, which we own mutably.
+            let n = unsafe {
+                libc::read(
+                    self.fd.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                )
+            };
+            if n <= 0 {
+                // EAGAIN: nothing more queued.
+                return overflow;
+            }
+            let used = usize::try_from(n).unwrap_or(0).min(self.buf.len());
+            let by_wd = &self.by_wd;
+            parse_inotify_events(&self.buf[..used], |wd, mask| {
+                if mask & libc::IN_Q_OVERFLOW != 0 {
+                    overflow = true;
+                } else if mask & libc::IN_ISDIR != 0
+                    && let Some(d) = by_wd.get(&wd)
+                {
+                    dirty.push(d.clone());
+                }
+            });
+        }
+    }
+}
+
+impl DirState {
+    /// Descriptors this directory's files hold.
+    fn fds(&self) -> u64 {
+        self.slots.iter().filter(|s| s.fd.is_some()).count() as u64
+    }
+}
+
+/// Whether a usage read only under a limit has one here (the limits come first in each
+/// hierarchy's list, read or carried over).
+fn under_limit(r: &CgroupRecord, f: F) -> bool {
+    let limited = |l: Option<Limit>| matches!(l, Some(Limit::At(_)));
+    match f {
+        F::MemCurrent | F::V1MemUsage => limited(r.mem.max) || limited(r.mem.high),
+        F::PidsCurrent => limited(r.pids.max),
+        _ => true,
+    }
+}
+
+/// A limit not re-read this refresh keeps the value read last.
+fn carry(r: &mut CgroupRecord, prev: &CgroupRecord, f: F) {
+    match f {
+        F::CpuMax | F::V1Quota => r.cpu.max = prev.cpu.max,
+        F::MemMax | F::V1MemLimit => r.mem.max = prev.mem.max,
+        F::MemHigh => r.mem.high = prev.mem.high,
+        F::PidsMax => r.pids.max = prev.pids.max,
+        _ => {}
     }
 }
 
@@ -782,9 +1050,9 @@ fn apply(r: &mut CgroupRecord, f: F, b: &[u8]) -> Result<(), super::parse::Parse
         F::PidsCurrent => r.pids.current = Some(parse_cg_u64(b)?),
         F::PidsMax => r.pids.max = Some(parse_cg_limit(b)?),
         F::PidsEvents => r.pids.events_max = Some(parse_cg_pids_events(b)?),
-        F::CpuPressure => r.psi.cpu = Some(parse_pressure(b)?),
-        F::MemPressure => r.psi.memory = Some(parse_pressure(b)?),
-        F::IoPressure => r.psi.io = Some(parse_pressure(b)?),
+        F::CpuPressure => r.psi.cpu = Some(parse_cg_pressure(b)?),
+        F::MemPressure => r.psi.memory = Some(parse_cg_pressure(b)?),
+        F::IoPressure => r.psi.io = Some(parse_cg_pressure(b)?),
         F::V1Usage => r.cpu.usage_us = Some(parse_cg_u64(b)? / 1000),
         F::V1Quota => {
             // The period file comes next in the same hierarchy and completes it.

@@ -4,6 +4,7 @@
 
 use super::parse::{ParseError, parse_i64, parse_u64};
 use crate::model::cgroup::{CgCpu, CpuMax, IoDevStat, IoMax, Limit, MemEvents, MemStat};
+use crate::model::{Psi, PsiLine};
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ParseError> {
     Err(ParseError(msg.into()))
@@ -224,6 +225,64 @@ pub fn parse_cg_pids_events(b: &[u8]) -> Result<u64, ParseError> {
     }
 }
 
+/// A PSI average as the kernel prints it (`12.34`, two decimals, 0 to 100), without
+/// going through a float parser: three files per cgroup per refresh make it hot.
+fn psi_avg(b: &[u8]) -> Option<f64> {
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b""[..]),
+    };
+    if int.len() > 3 || frac.len() > 6 {
+        return None;
+    }
+    let i = parse_u64(int)?;
+    let mut f = 0u64;
+    let mut scale = 1u64;
+    for &c in frac {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        f = f * 10 + u64::from(c - b'0');
+        scale *= 10;
+    }
+    let v = i as f64 + f as f64 / scale as f64;
+    (v <= 100.0).then_some(v)
+}
+
+/// A cgroup's `cpu.pressure`, `memory.pressure` or `io.pressure` (the format of
+/// /proc/pressure/*): a `some` line and, except for a root's cpu on old kernels, `full`.
+pub fn parse_cg_pressure(b: &[u8]) -> Result<Psi, ParseError> {
+    let mut some = None;
+    let mut full = None;
+    for line in b.split(|&c| c == b'\n') {
+        let mut it = fields(line);
+        let Some(kind) = it.next() else { continue };
+        let mut rec = PsiLine::default();
+        for kv in it {
+            let Some(eq) = kv.iter().position(|&c| c == b'=') else {
+                continue;
+            };
+            let (k, v) = (&kv[..eq], &kv[eq + 1..]);
+            match k {
+                b"avg10" => rec.avg10 = psi_avg(v).unwrap_or(0.0),
+                b"avg60" => rec.avg60 = psi_avg(v).unwrap_or(0.0),
+                b"avg300" => rec.avg300 = psi_avg(v).unwrap_or(0.0),
+                b"total" => rec.total_us = parse_u64(v).unwrap_or(0),
+                _ => {}
+            }
+        }
+        match kind {
+            b"some" => some = Some(rec),
+            b"full" => full = Some(rec),
+            _ => {}
+        }
+    }
+    match some {
+        Some(some) => Ok(Psi { some, full }),
+        None => err("pressure: no 'some' line"),
+    }
+}
+
 /// `MAJ:MIN` of a device line.
 fn dev(b: &[u8]) -> Option<(u32, u32)> {
     let i = b.iter().position(|&c| c == b':')?;
@@ -388,6 +447,24 @@ pub fn parse_dir_entries(mut b: &[u8], mut each: impl FnMut(DirEntry<'_>)) {
     }
 }
 
+const INOTIFY_HEAD: usize = 16;
+
+/// Walks packed `inotify_event` records (wd, mask, cookie, len, name[len]), handing each
+/// one's watch and mask to `each`; a length past the end stops the walk.
+pub fn parse_inotify_events(mut b: &[u8], mut each: impl FnMut(i32, u32)) {
+    while b.len() >= INOTIFY_HEAD {
+        let word = |i: usize| [b[i], b[i + 1], b[i + 2], b[i + 3]];
+        let wd = i32::from_ne_bytes(word(0));
+        let mask = u32::from_ne_bytes(word(4));
+        let len = u32::from_ne_bytes(word(12)) as usize;
+        let Some(end) = INOTIFY_HEAD.checked_add(len).filter(|&e| e <= b.len()) else {
+            return;
+        };
+        each(wd, mask);
+        b = &b[end..];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,6 +578,42 @@ workingset_refault_anon 1\nworkingset_refault_file 2\n",
         assert!(parse_cg_blkio(b"nonsense here now\n").is_err());
         assert_eq!(count_lines(b"1\n22\n\n333\n"), 3);
         assert_eq!(count_lines(b""), 0);
+    }
+
+    #[test]
+    fn pressure_matches_the_proc_parser() {
+        let text = b"some avg10=1.25 avg60=0.50 avg300=100.00 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n";
+        let p = parse_cg_pressure(text).unwrap();
+        assert_eq!(p, super::super::parse::parse_pressure(text).unwrap());
+        assert_eq!(p.some.avg10, 1.25);
+        assert_eq!(p.full.unwrap().total_us, 7);
+        // Out of range or malformed averages read as 0, as /proc/pressure's parser does.
+        let p = parse_cg_pressure(b"some avg10=100.01 avg60=x avg300=1e3 total=1\n").unwrap();
+        assert_eq!((p.some.avg10, p.some.avg60, p.some.avg300), (0.0, 0.0, 0.0));
+        assert!(parse_cg_pressure(b"full total=1\n").is_err());
+    }
+
+    #[test]
+    fn inotify_events() {
+        let mut b = Vec::new();
+        for (wd, mask, name) in [
+            (1i32, 0x4000_0100u32, &b"child\0\0\0"[..]),
+            (2, 0x4000, &b""[..]),
+        ] {
+            b.extend_from_slice(&wd.to_ne_bytes());
+            b.extend_from_slice(&mask.to_ne_bytes());
+            b.extend_from_slice(&0u32.to_ne_bytes());
+            b.extend_from_slice(&(name.len() as u32).to_ne_bytes());
+            b.extend_from_slice(name);
+        }
+        let mut seen = Vec::new();
+        parse_inotify_events(&b, |wd, mask| seen.push((wd, mask)));
+        assert_eq!(seen, vec![(1, 0x4000_0100), (2, 0x4000)]);
+        // A length past the end stops the walk.
+        b[12] = 200;
+        seen.clear();
+        parse_inotify_events(&b, |wd, mask| seen.push((wd, mask)));
+        assert!(seen.is_empty());
     }
 
     #[test]
