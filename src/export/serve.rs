@@ -65,7 +65,12 @@ pub fn run(
     spawn_sampler(
         collectors,
         opts.interval,
-        Request::default(),
+        // Every cgroup file: the series would otherwise miss memory where there is no limit
+        // and I/O altogether (a scrape target reads what node exporters read).
+        Request {
+            cgroups: crate::collectors::CgroupRequest { detail: true },
+            ..Request::default()
+        },
         ctl_rx,
         move |sample| {
             let Ok(mut st) = state.lock() else {
