@@ -576,6 +576,17 @@ pub fn recording_frames(data: &[u8]) {
             .for_each(check_pct);
         let rates = [c.ctxt_s, c.intr_s, c.forks_s];
         rates_ok("cpu", &rates.into_iter().flatten().collect::<Vec<_>>());
+        // Hostile cgroup records (unsorted, duplicated, huge) derive and dump without a
+        // panic, and every share stays within 0..=100.
+        for r in &snap.cgroups().rows {
+            for v in [r.throttled_pct, r.pids_pct, r.mem_limit.map(|l| l.pct)]
+                .into_iter()
+                .flatten()
+            {
+                assert!(share_ok(v), "cgroup share {v}");
+            }
+        }
+        let _ = usetop::export::cgroup::records(&snap);
         prev = Some(cur);
         seq += 1;
     }
