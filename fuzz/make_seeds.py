@@ -214,3 +214,58 @@ w("parse_config", "multibyte-error", "# \u00e9\u00e9\u00e9\npane = \"\u00fcber\"
 fixture("parse_fake_perf", "counters", "perf/counters.txt")
 w("parse_fake_perf", "fail", "fail hw ENOENT\nfail cpu EACCES\ntid5 sw 10 0 1 2 3 4\n")
 w("parse_fake_perf", "multiplexed", "cpu0 hw 18446744073709551615 1 18446744073709551615 1 1 1 1\n")
+
+# cgroup files: the fixture trees (tests/fixtures/make_cgroup.py), this machine's (hybrid
+# layout: v1 controllers and an empty v2 at unified/), and edge cases.
+CG2 = os.path.join(HERE, "..", "tests", "fixtures", "cgroup_v2", "t1", "sys", "fs", "cgroup")
+CG1 = os.path.join(HERE, "..", "tests", "fixtures", "cgroup_v1", "t1", "sys", "fs", "cgroup")
+NGINX = os.path.join(CG2, "system.slice", "nginx.service")
+def cg(target, name, path):
+    with open(path, "rb") as f:
+        w(target, "fixture-" + name, f.read())
+cg("parse_cg_cpu_stat", "v2", os.path.join(NGINX, "cpu.stat"))
+cg("parse_cg_cpu_stat", "v1", os.path.join(CG1, "cpu", "app", "cpu.stat"))
+real("parse_cg_cpu_stat", "unified", "/sys/fs/cgroup/unified/cpu.stat")
+real("parse_cg_cpu_stat", "v1-cpu", "/sys/fs/cgroup/cpu/cpu.stat")
+w("parse_cg_cpu_stat", "throttled-over-periods", "nr_periods 1\nnr_throttled 18446744073709551615\nthrottled_time 18446744073709551615\n")
+for f in ("cpu.max", "memory.max", "memory.high", "pids.max", "memory.current", "cgroup.procs"):
+    cg("parse_cg_limits", f, os.path.join(NGINX, f))
+cg("parse_cg_limits", "cfs_quota_us", os.path.join(CG1, "cpu", "app", "cpu.cfs_quota_us"))
+real("parse_cg_limits", "limit_in_bytes", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+real("parse_cg_limits", "cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+w("parse_cg_limits", "max-only", "max")
+w("parse_cg_limits", "zero-period", "5 0\n")
+w("parse_cg_limits", "too-big", "18446744073709551616\n")
+w("parse_cg_limits", "negative", "-5\n")
+for f in ("memory.events", "memory.stat", "pids.events"):
+    cg("parse_cg_memory", f, os.path.join(NGINX, f))
+cg("parse_cg_memory", "v1-stat", os.path.join(CG1, "memory", "app", "memory.stat"))
+cg("parse_cg_memory", "v1-oom_control", os.path.join(CG1, "memory", "app", "memory.oom_control"))
+real_lines("parse_cg_memory", "v1-stat", "/sys/fs/cgroup/memory/memory.stat")
+real("parse_cg_memory", "oom_control", "/sys/fs/cgroup/memory/memory.oom_control")
+w("parse_cg_memory", "old-refault", "workingset_refault 7\ntotal_rss 1\nrss 2\n")
+cg("parse_cg_io", "io.stat", os.path.join(NGINX, "io.stat"))
+cg("parse_cg_io", "io.max", os.path.join(NGINX, "io.max"))
+cg("parse_cg_io", "blkio", os.path.join(CG1, "blkio", "app", "blkio.throttle.io_service_bytes"))
+real("parse_cg_io", "blkio", "/sys/fs/cgroup/blkio/blkio.throttle.io_service_bytes")
+w("parse_cg_io", "bad-dev", "8:x rbytes=1\n99999999999:0 wbytes=2\n")
+w("parse_cg_io", "many-devs", "".join("%d:0 Read %d\n" % (i, i) for i in range(300)))
+for f in ("cpu.pressure", "memory.pressure", "io.pressure"):
+    cg("parse_cg_pressure", f, os.path.join(NGINX, f))
+    real("parse_cg_pressure", "unified-" + f, "/sys/fs/cgroup/unified/" + f)
+w("parse_cg_pressure", "edge", "some avg10=100.00 avg60=100.01 avg300=1e2 total=18446744073709551615\nfull avg10=.5 avg60=5. total=x\n")
+w("parse_cg_dirents", "inotify", struct.pack("=iIII", 1, 0x40000100, 0, 8) + b"child\0\0\0" + struct.pack("=iIII", 2, 0x4000, 0, 0))
+buf = getdents("/sys/fs/cgroup/memory")
+if buf:
+    w("parse_cg_dirents", "real-memory", buf)
+w("parse_cg_dirents", "synthetic", dirent(1, ".") + dirent(1, "..") + dirent(5, "system.slice") + dirent(6, "cpu.stat", 8) + dirent(7, "unknown", 0))
+for name, path in [
+    ("root", "/"),
+    ("service", "/system.slice/nginx.service"),
+    ("docker", "/system.slice/docker-" + "ab" * 32 + ".scope"),
+    ("pod-systemd", "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1a2b3c4d_5e6f_7081_92a3_b4c5d6e7f809.slice/cri-containerd-" + "cd" * 32 + ".scope"),
+    ("pod-cgroupfs", "/kubepods/besteffort/pod1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809/" + "ef" * 32),
+    ("escaped", "/machine.slice/machine-qemu\\x2d1\\x2dvm.scope"),
+    ("lxc", "/lxc.payload.web01"),
+]:
+    w("cgroup_name", name, path)

@@ -374,9 +374,14 @@ pub struct DumpArgs {
     pub begin: Option<String>,
     /// What to print: use or mem (system summary), cpu (each CPU), proc (each process), disk
     /// (each block device), net (each interface), sock (each TCP socket), slab (each cache),
-    /// perf (each CPU's counters).
-    #[arg(long, value_parser = crate::panes::parse_pane, default_value = "use")]
-    pub pane: PaneId,
+    /// perf (each CPU's counters), cgroup (each cgroup).
+    #[arg(long, value_parser = parse_dump_view, default_value = "use")]
+    pub pane: crate::export::dump::View,
+}
+
+/// A pane name with a dump view (a pane of the dashboard, or `cgroup`).
+fn parse_dump_view(name: &str) -> Result<crate::export::dump::View, String> {
+    crate::export::dump::View::for_pane(name)
 }
 
 #[derive(Debug, clap::Args)]
@@ -400,6 +405,12 @@ pub struct ServeArgs {
     /// Seconds an idle keep-alive connection (or a stalled response) is kept.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_timeout)]
     pub idle_timeout: f64,
+    /// Export usetop_cgroup_* series for cgroups at most this deep (the root is 0).
+    #[arg(long, default_value_t = crate::export::cgroup::DEFAULT_CGROUP_DEPTH)]
+    pub cgroup_depth: usize,
+    /// ... and for at most this many of them (shallowest, then busiest, first; 0: none).
+    #[arg(long, default_value_t = crate::export::cgroup::DEFAULT_CGROUP_LIMIT)]
+    pub cgroup_limit: usize,
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
@@ -508,8 +519,8 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
 }
 
 fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
-    use crate::export::dump::{self, DumpOptions, View};
-    let view = View::for_pane(a.pane.name()).map_err(anyhow::Error::msg)?;
+    use crate::export::dump::{self, DumpOptions};
+    let view = a.pane;
     // A bad config file is reported here as in every other mode.
     cli.options(&Config::load(cli.config.as_deref())?)?;
     let opts = DumpOptions {
@@ -558,6 +569,10 @@ fn run_serve(a: &ServeArgs, cli: &Cli) -> Result<()> {
                 max_connections: a.max_connections as usize,
                 header_timeout: Duration::from_secs_f64(a.header_timeout),
                 idle_timeout: Duration::from_secs_f64(a.idle_timeout),
+            },
+            cgroup_limits: crate::export::cgroup::CgroupLimits {
+                max_depth: a.cgroup_depth,
+                max_count: a.cgroup_limit,
             },
         },
         Collectors::new(root),

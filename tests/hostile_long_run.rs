@@ -49,9 +49,11 @@ fn churn(stop: Arc<AtomicBool>, started: Arc<AtomicU64>) -> std::thread::JoinHan
 struct Usage {
     at_s: f64,
     rss_kb: u64,
-    /// Descriptors other than kept /proc files (the sweep keeps one per live task file).
+    /// Descriptors other than kept /proc and cgroup files (the sweeps keep one per live
+    /// task file and per cgroup file: they follow populations other processes change).
     other_fds: usize,
     proc_fds: usize,
+    cgroup_fds: usize,
 }
 
 fn usage(pid: u32, start: Instant) -> Option<Usage> {
@@ -63,10 +65,11 @@ fn usage(pid: u32, start: Instant) -> Option<Usage> {
         .nth(1)?
         .parse()
         .ok()?;
-    let (mut other_fds, mut proc_fds) = (0, 0);
+    let (mut other_fds, mut proc_fds, mut cgroup_fds) = (0, 0, 0);
     for e in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
         match std::fs::read_link(e.path()) {
             Ok(p) if p.starts_with("/proc/") => proc_fds += 1,
+            Ok(p) if p.starts_with("/sys/fs/cgroup/") => cgroup_fds += 1,
             _ => other_fds += 1,
         }
     }
@@ -75,7 +78,23 @@ fn usage(pid: u32, start: Instant) -> Option<Usage> {
         rss_kb,
         other_fds,
         proc_fds,
+        cgroup_fds,
     })
+}
+
+/// Directories under the cgroup mounts (every hierarchy's), a bound on the cgroups read.
+fn cgroup_dirs(dir: &std::path::Path, depth: usize) -> usize {
+    if depth > 32 {
+        return 0;
+    }
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| 1 + cgroup_dirs(&e.path(), depth + 1))
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 fn live_tasks() -> usize {
@@ -123,6 +142,8 @@ fn memory_and_descriptors_stay_flat_under_churn() {
     }
     let tasks_now = live_tasks();
     let last_proc_fds = seen.last().map(|u| u.proc_fds).unwrap_or(0);
+    let last_cgroup_fds = seen.last().map(|u| u.cgroup_fds).unwrap_or(0);
+    let cgroups_now = cgroup_dirs(std::path::Path::new("/sys/fs/cgroup"), 0);
     t.keys(&["q"]);
     t.wait_for("DONE", 10);
     stop.store(true, Ordering::Relaxed);
@@ -163,5 +184,11 @@ fn memory_and_descriptors_stay_flat_under_churn() {
     assert!(
         last_proc_fds <= 3 * tasks_now + 200,
         "{last_proc_fds} kept /proc descriptors for {tasks_now} tasks"
+    );
+    // And the cgroup sweep's follow the cgroups: at most one per file it reads, with
+    // slack for cgroups that came and went since its last refresh.
+    assert!(
+        last_cgroup_fds <= 19 * (cgroups_now + 20),
+        "{last_cgroup_fds} kept cgroup descriptors for {cgroups_now} cgroup directories"
     );
 }

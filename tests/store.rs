@@ -468,8 +468,10 @@ fn a_version_1_recording_is_still_read() {
         .map(|mut s| {
             s.read_at = Default::default();
             s.disk_kinds = Default::default();
-            // Nor the checklist section (format 3), which then reads as not recorded.
+            // Nor the checklist section (format 3), which then reads as not recorded, nor
+            // the cgroups.
             s.checklist = Default::default();
+            s.cgroups = None;
             s
         })
         .collect();
@@ -513,8 +515,9 @@ fn a_version_2_recording_is_still_read() {
         .into_iter()
         .map(|mut s| {
             s.extras = Default::default();
-            // Nor the checklist section, which then reads as not recorded.
+            // Nor the checklist section, which then reads as not recorded, nor the cgroups.
             s.checklist = Default::default();
+            s.cgroups = None;
             s
         })
         .collect();

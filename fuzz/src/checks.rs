@@ -8,10 +8,12 @@
 use std::path::Path;
 use std::sync::Arc;
 use usetop::app::config::{Config, ConfigError};
+use usetop::collectors::cgroup_parse as cgp;
 use usetop::collectors::perf::backend::{CounterBackend, Kind, Target};
 use usetop::collectors::perf::fake::FakeBackend;
 use usetop::collectors::sockets::diag::{self, Interner};
 use usetop::collectors::{detail, dirents, disk, net, parse, slab};
+use usetop::model::cgroup::{CgroupRecord, CgroupSample, CgroupTable};
 use usetop::model::disk::{DiskDev, DiskSample, DiskStat};
 use usetop::model::net::{Duplex, IfaceStat, NetSample, NicFigures};
 use usetop::model::perf::{self, CounterSet, Ev};
@@ -66,6 +68,13 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("parse_sys_value", parse_sys_value),
     ("parse_id_list", parse_id_list),
     ("parse_cpuinfo_mhz", parse_cpuinfo_mhz),
+    ("parse_cg_cpu_stat", parse_cg_cpu_stat),
+    ("parse_cg_limits", parse_cg_limits),
+    ("parse_cg_memory", parse_cg_memory),
+    ("parse_cg_io", parse_cg_io),
+    ("parse_cg_dirents", parse_cg_dirents),
+    ("parse_cg_pressure", parse_cg_pressure),
+    ("cgroup_name", cgroup_name),
 ];
 
 pub fn by_name(name: &str) -> Option<Check> {
@@ -588,6 +597,17 @@ pub fn recording_frames(data: &[u8]) {
         if let Ok(f) = &k.files {
             assert!(share_ok(f.pct), "files {}%", f.pct);
         }
+        // Hostile cgroup records (unsorted, duplicated, huge) derive and dump without a
+        // panic, and every share stays within 0..=100.
+        for r in &snap.cgroups().rows {
+            for v in [r.throttled_pct, r.pids_pct, r.mem_limit.map(|l| l.pct)]
+                .into_iter()
+                .flatten()
+            {
+                assert!(share_ok(v), "cgroup share {v}");
+            }
+        }
+        let _ = usetop::export::cgroup::records(&snap);
         prev = Some(cur);
         seq += 1;
     }
@@ -785,4 +805,189 @@ pub fn parse_cpuinfo_mhz(data: &[u8]) {
     let v = cl::parse_cpuinfo_mhz(data);
     assert!(v.len() <= cl::MAX_IDS);
     assert!(v.iter().all(|(_, khz)| *khz < 10_000_000_000));
+}
+
+// ---- cgroups ----
+
+/// Two records of one cgroup derived in both directions (counters going up, and going
+/// back as after a reset): every rate finite and never negative, every share of a whole
+/// (throttled periods, memory limit, pids, PSI) within 0..=100.
+fn check_cgroup_pair(a: CgroupRecord, b: CgroupRecord) {
+    let wrap = |r: CgroupRecord| CgroupSample {
+        groups: vec![Arc::new(r)],
+        ..CgroupSample::default()
+    };
+    let (a, b) = (wrap(a), wrap(b));
+    for (p, c) in [(&a, &b), (&b, &a), (&CgroupSample::default(), &a)] {
+        let t = CgroupTable::derive(Some(p), Some(c), 0.5, 3);
+        for r in &t.rows {
+            let rates = [
+                r.cpu_pct,
+                r.cpu_host_pct,
+                r.cpu_user_pct,
+                r.cpu_system_pct,
+                r.cpu_quota_pct,
+                r.quota_cpus,
+                r.throttled_ms_s,
+                r.read_bps,
+                r.write_bps,
+                r.read_iops,
+                r.write_iops,
+                r.pgmajfault_s,
+                r.refault_s,
+            ];
+            rates_ok("cgroup", &rates.into_iter().flatten().collect::<Vec<_>>());
+            let shares = [
+                r.throttled_pct,
+                r.pids_pct,
+                r.mem_limit.map(|l| l.pct),
+                r.psi.cpu_some,
+                r.psi.cpu_full,
+                r.psi.mem_some,
+                r.psi.mem_full,
+                r.psi.io_some,
+                r.psi.io_full,
+            ];
+            for v in shares.into_iter().flatten() {
+                assert!(share_ok(v), "cgroup share {v}: {r:?}");
+            }
+        }
+    }
+}
+
+fn record() -> CgroupRecord {
+    CgroupRecord {
+        path: "/x".into(),
+        ino: 1,
+        ..CgroupRecord::default()
+    }
+}
+
+/// cpu.stat (v2 and v1); the counters against zero and against themselves halved.
+pub fn parse_cg_cpu_stat(data: &[u8]) {
+    let Ok(c) = cgp::parse_cg_cpu_stat(data) else {
+        return;
+    };
+    let half = |v: Option<u64>| v.map(|v| v / 2);
+    let mut a = record();
+    a.cpu = c;
+    let mut b = record();
+    b.cpu.usage_us = half(c.usage_us);
+    b.cpu.nr_periods = half(c.nr_periods);
+    b.cpu.nr_throttled = c.nr_throttled;
+    b.cpu.throttled_us = half(c.throttled_us);
+    b.cpu.max = cgp::parse_cg_cpu_max(data).ok();
+    check_cgroup_pair(b, a);
+}
+
+/// The limit files (memory.max, pids.max, cpu.max, cfs_quota_us), the single-number files
+/// and cgroup.procs, all on the same bytes; a limit against a usage on both sides of it.
+pub fn parse_cg_limits(data: &[u8]) {
+    let lim = cgp::parse_cg_limit(data).ok();
+    let max = cgp::parse_cg_cpu_max(data).ok();
+    if let Some(m) = max
+        && let Some(c) = m.cpus()
+    {
+        assert!(c.is_finite() && c >= 0.0);
+    }
+    if let Ok(Some(q)) = cgp::parse_cg_quota(data) {
+        assert!(i64::try_from(q).is_ok());
+    }
+    let n = cgp::parse_cg_u64(data).ok();
+    assert!(cgp::count_lines(data) <= data.len() as u64);
+    let mut a = record();
+    a.mem.current = n;
+    a.mem.max = lim;
+    a.mem.high = lim;
+    a.pids.current = n;
+    a.pids.max = lim;
+    a.cpu.max = max;
+    let mut b = a.clone();
+    b.mem.current = n.map(|v| v / 3);
+    check_cgroup_pair(a, b);
+}
+
+/// memory.events, memory.stat (v2 and v1), memory.oom_control and pids.events.
+pub fn parse_cg_memory(data: &[u8]) {
+    let mut a = record();
+    if let Ok(e) = cgp::parse_cg_memory_events(data) {
+        a.mem.events = e;
+    }
+    a.mem.stat = cgp::parse_cg_memory_stat(data).ok();
+    if let Ok((under, kills)) = cgp::parse_cg_oom_control(data) {
+        a.mem.under_oom = Some(under);
+        a.mem.events.oom_kill = kills;
+    }
+    a.pids.events_max = cgp::parse_cg_pids_events(data).ok();
+    let mut b = record();
+    b.mem.stat = a.mem.stat.map(|_| Default::default());
+    check_cgroup_pair(b, a);
+}
+
+/// io.stat, io.max and the v1 blkio throttle files.
+pub fn parse_cg_io(data: &[u8]) {
+    let mut a = record();
+    if let Ok(devs) = cgp::parse_cg_io_stat(data) {
+        assert!(devs.len() <= data.len());
+        a.io.stat = Some(devs);
+    }
+    if let Ok(m) = cgp::parse_cg_io_max(data) {
+        assert!(m.len() <= data.len());
+    }
+    if let Ok(b) = cgp::parse_cg_blkio(data) {
+        assert!(b.len() <= data.len());
+    }
+    let mut b = record();
+    b.io.stat = Some(Vec::new());
+    check_cgroup_pair(b, a);
+}
+
+/// getdents64 records as the cgroup walk reads them, and the same bytes as inotify
+/// events (the walk's other binary input).
+pub fn parse_cg_dirents(data: &[u8]) {
+    let mut total = 0;
+    cgp::parse_dir_entries(data, |e| {
+        assert!(e.name.len() < data.len());
+        assert!(!e.name.contains(&0));
+        total += 1;
+    });
+    assert!(total <= data.len() / 20 + 1);
+    let mut events = 0;
+    cgp::parse_inotify_events(data, |_, _| events += 1);
+    assert!(events <= data.len() / 16);
+}
+
+/// A cgroup's pressure file: the same answer as /proc/pressure's parser, and a stall
+/// share over an interval within 0..=100.
+pub fn parse_cg_pressure(data: &[u8]) {
+    let ours = cgp::parse_cg_pressure(data);
+    let procs = parse::parse_pressure(data);
+    assert_eq!(ours.is_ok(), procs.is_ok());
+    let Ok(p) = ours else {
+        return;
+    };
+    check_psi_line(&p.some);
+    if let Some(f) = &p.full {
+        check_psi_line(f);
+    }
+    let mut a = record();
+    a.psi.cpu = Some(p);
+    a.psi.io = Some(p);
+    let mut b = record();
+    b.psi.cpu = Some(Default::default());
+    check_cgroup_pair(b, a);
+}
+
+/// A cgroup's display name: never empty, never a control character, never longer than
+/// the path's last component (plus a short prefix).
+pub fn cgroup_name(data: &[u8]) {
+    let path = String::from_utf8_lossy(data);
+    let name = usetop::model::cgroup::cgroup_name(&path);
+    assert!(!name.is_empty());
+    assert!(!name.chars().any(char::is_control), "{name:?}");
+    let leaf = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    assert!(
+        name.chars().count() <= leaf.chars().count().max(1) + 16,
+        "{name:?}"
+    );
 }

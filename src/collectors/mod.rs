@@ -1,6 +1,8 @@
 //! Collectors fill one raw `Sample` per refresh. `Collectors::sample` is synchronous and
 //! blocking; `spawn_sampler` runs it on a dedicated thread so a slow /proc never freezes keys.
 
+pub mod cgroup;
+pub mod cgroup_parse;
 pub mod checklist;
 pub mod detail;
 pub mod dirents;
@@ -19,6 +21,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use crate::model::{HostInfo, ReadOffsets, Sample};
+pub use cgroup::CgroupRequest;
 pub use procroot::ProcRoot;
 use system::FsProbe;
 pub use tasks::TaskRequest;
@@ -109,6 +112,8 @@ pub struct Request {
     /// Every slab cache (the slab pane is shown, or a recording): otherwise only the totals
     /// and the caches the overview needs.
     pub slab_caches: bool,
+    /// Every cgroup's overview files always; the detail files when asked.
+    pub cgroups: CgroupRequest,
 }
 
 pub struct Collectors {
@@ -120,6 +125,7 @@ pub struct Collectors {
     slab: slab::SlabCollector,
     perf: perf::PerfCollector,
     checklist: checklist::ChecklistCollector,
+    cgroups: cgroup::CgroupCollector,
     fs: FsProbe,
     host: Option<Arc<HostInfo>>,
     hz: u64,
@@ -136,6 +142,7 @@ impl Collectors {
             slab: slab::SlabCollector::new(&root),
             perf: perf::PerfCollector::new(&root),
             checklist: checklist::ChecklistCollector::new(&root),
+            cgroups: cgroup::CgroupCollector::new(&root),
             fs: FsProbe::new(&root),
             host: None,
             hz: sysconf(libc::_SC_CLK_TCK, 100),
@@ -179,6 +186,7 @@ impl Collectors {
             )
         });
         let checklist = self.checklist.sample(clock, &cpu_ids, &net);
+        let cgroups = self.cgroups.sample(req.cgroups);
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         let after = |t: u64| t.saturating_sub(mono_ns);
@@ -212,6 +220,7 @@ impl Collectors {
             disk_kinds: self.disk.kinds(),
             checklist,
             extras,
+            cgroups: Some(cgroups),
         }
     }
 }

@@ -47,6 +47,7 @@ pub enum View {
     Sock,
     Slab,
     Perf,
+    Cgroup,
 }
 
 impl View {
@@ -62,12 +63,15 @@ impl View {
             "sock" => Ok(View::Sock),
             "slab" => Ok(View::Slab),
             "perf" => Ok(View::Perf),
+            "cgroup" => Ok(View::Cgroup),
             other => Err(format!(
-                "no dump view for pane {other:?}; one of: use, mem, cpu, proc, disk, net, sock, slab, perf"
+                "no dump view for pane {other:?}; one of: use, mem, cpu, proc, disk, net, sock, slab, perf, cgroup"
             )),
         }
     }
 
+    /// Every view but `Cgroup`, whose fields tests/cgroup_export.rs checks on a cgroup
+    /// fixture (the basic fixture has no cgroups).
     pub const ALL: [View; 8] = [
         View::System,
         View::Cpu,
@@ -368,6 +372,10 @@ fn parts(view: View, s: &Snapshot) -> Parts {
             let (h, r) = records::perf(s);
             (to_map(h), "cpus", field_rows(PERF_CPU_FIELDS, r))
         }
+        View::Cgroup => {
+            let (h, r) = super::cgroup::records(s);
+            (to_map(h), "cgroups", maps(r))
+        }
     };
     Parts { header, key, rows }
 }
@@ -506,6 +514,10 @@ pub fn csv_header(view: View) -> Vec<String> {
             to_map(records::PerfHeader::default()),
             field_names(PERF_CPU_FIELDS),
         ),
+        View::Cgroup => (
+            to_map(super::cgroup::CgroupHeader::default()),
+            to_map(super::cgroup::CgroupRecord::default()),
+        ),
     };
     ctx.into_iter()
         .chain(flatten(header).keys().cloned())
@@ -554,6 +566,10 @@ pub struct DumpOptions {
 pub fn request(view: View) -> Request {
     Request {
         slab_caches: view == View::Slab,
+        // A dump of the cgroups has every figure.
+        cgroups: crate::collectors::CgroupRequest {
+            detail: view == View::Cgroup,
+        },
         ..Request::default()
     }
 }

@@ -62,6 +62,7 @@ pub struct Exporter {
     /// Last raw value seen per counter series, to add deltas.
     last: HashMap<String, u64>,
     checklist: super::checklist::ChecklistMetrics,
+    cgroups: super::cgroup::CgroupMetrics,
 }
 
 /// Per-device counters from /proc/diskstats (whole devices only, as the disk pane shows).
@@ -422,8 +423,10 @@ impl Exporter {
             slab_unreclaimable.clone(),
         );
         let checklist = super::checklist::ChecklistMetrics::register(&mut r);
+        let cgroups = super::cgroup::CgroupMetrics::register(&mut r);
         Exporter {
             checklist,
+            cgroups,
             registry: r,
             disk,
             net,
@@ -458,6 +461,11 @@ impl Exporter {
             per_process,
             last: HashMap::new(),
         }
+    }
+
+    /// Which cgroups get `usetop_cgroup_*` series (default: depth 3, 200 of them).
+    pub fn set_cgroup_limits(&mut self, limits: super::cgroup::CgroupLimits) {
+        self.cgroups.limits = limits;
     }
 
     /// How much a counter series grew since the last update (its whole value the first time).
@@ -584,6 +592,7 @@ impl Exporter {
         self.update_net(snap);
         self.update_slab(snap);
         self.checklist.update(snap);
+        self.cgroups.update(snap);
         self.interval.set(snap.dt_s);
         self.timestamp.set(s.wall_ms as f64 / 1000.0);
         if self.per_process > 0 {

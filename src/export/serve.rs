@@ -83,6 +83,8 @@ pub struct ServeOptions {
     pub interval: Duration,
     pub per_process: usize,
     pub limits: Limits,
+    /// Which cgroups get series.
+    pub cgroup_limits: super::cgroup::CgroupLimits,
 }
 
 /// Loopback, including an IPv4-mapped IPv6 loopback address (`[::ffff:127.0.0.1]`).
@@ -128,13 +130,20 @@ pub fn run(
         interval: opts.interval,
     });
     let producer = Arc::clone(&shared);
-    let state = Mutex::new((Timeline::new(2), Exporter::new(opts.per_process)));
+    let mut exporter = Exporter::new(opts.per_process);
+    exporter.set_cgroup_limits(opts.cgroup_limits);
+    let state = Mutex::new((Timeline::new(2), exporter));
     // The sender must outlive the server: the sampler stops when its control channel closes.
     let (_ctl_tx, ctl_rx) = mpsc::channel::<Control>();
     spawn_sampler(
         collectors,
         opts.interval,
-        SampleRequest::default(),
+        SampleRequest {
+            // Every cgroup file: the series would otherwise miss memory where there is no
+            // limit and I/O altogether (a scrape target reads what node exporters read).
+            cgroups: crate::collectors::CgroupRequest { detail: true },
+            ..SampleRequest::default()
+        },
         ctl_rx,
         move |sample| {
             let Ok(mut st) = state.lock() else {

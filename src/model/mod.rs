@@ -1,6 +1,8 @@
 //! Plain data, no I/O: the raw `Sample` a sampler fills, the derived `Snapshot` the panes
 //! draw, and the arithmetic that turns one into the other.
 
+pub mod cgroup;
+pub mod cgroup_name;
 pub mod checklist;
 pub mod counters;
 pub mod detail;

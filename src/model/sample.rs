@@ -55,6 +55,8 @@ pub struct Sample {
     // Added in recording format 3 (a version-2 frame gets `v2_tail` appended).
     /// SHR, WCHAN and OOM of the processes on screen (`Request::screen`), by pid.
     pub extras: Vec<TaskExtra>,
+    /// Every cgroup (format 3 on; `None` in older recordings).
+    pub cgroups: Option<super::cgroup::CgroupSample>,
     /// The USE checklist's remaining sources. Not part of the positional encoding above: a
     /// recording carries it as a section after the sample (`store::format::encode_sample`),
     /// which older files lack; it then reads as not recorded.
@@ -154,6 +156,7 @@ pub fn v1_tail() -> Vec<u8> {
         ReadOffsets::default(),
         Vec::<super::disk::DiskKind>::new(),
         Vec::<TaskExtra>::new(),
+        Option::<super::cgroup::CgroupSample>::None,
     );
     postcard::to_stdvec(&tail).unwrap_or_default()
 }
@@ -161,7 +164,11 @@ pub fn v1_tail() -> Vec<u8> {
 /// The encoding of the field format 3 added (`Sample::extras`) at its default: appended to
 /// a version-2 frame's bytes.
 pub fn v2_tail() -> Vec<u8> {
-    postcard::to_stdvec(&Vec::<TaskExtra>::new()).unwrap_or_default()
+    let tail = (
+        Vec::<TaskExtra>::new(),
+        Option::<super::cgroup::CgroupSample>::None,
+    );
+    postcard::to_stdvec(&tail).unwrap_or_default()
 }
 
 impl Sample {

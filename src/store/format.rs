@@ -21,7 +21,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::Sample;
-use crate::model::checklist::ChecklistSample;
 
 pub const MAGIC: &[u8; 8] = b"USETOPRC";
 pub const SYNC: &[u8; 4] = b"UFRM";
@@ -29,7 +28,8 @@ pub const SYNC: &[u8; 4] = b"UFRM";
 /// would misread it); a reader refuses files whose version is newer than its own. Version 2
 /// added `Sample::read_at` and `Sample::disk_kinds` at the end (a version-1 frame is read
 /// with their defaults appended: `model::sample::v1_tail`). Version 3 added `Sample::extras`
-/// (SHR, WCHAN, OOM of the rows on screen; a version-2 frame gets `model::sample::v2_tail`)
+/// (SHR, WCHAN, OOM of the rows on screen) and `Sample::cgroups` (a version-2 frame gets
+/// `model::sample::v2_tail`)
 /// and follows every sample with its USE checklist section (`encode_sample`).
 pub const FORMAT_VERSION: u32 = 3;
 /// The first version whose samples are followed by their `ChecklistSample`. Older samples
@@ -72,15 +72,6 @@ pub fn encode_sample(s: &Sample) -> Result<Vec<u8>, postcard::Error> {
     let mut raw = postcard::to_stdvec(s)?;
     raw.extend_from_slice(&postcard::to_stdvec(&s.checklist)?);
     Ok(raw)
-}
-
-/// A frame's decompressed bytes as a `Sample`, for a file of format `version`.
-pub fn decode_sample(raw: &[u8], version: u32) -> Result<Sample, postcard::Error> {
-    let (mut sample, rest) = postcard::take_from_bytes::<Sample>(raw)?;
-    if version >= CHECKLIST_SINCE {
-        sample.checklist = postcard::from_bytes::<ChecklistSample>(rest)?;
-    }
-    Ok(sample)
 }
 
 pub fn frame_crc(kind: u32, len: u64, wall_ms: i64, payload: &[u8]) -> u32 {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{FORMAT_VERSION, Header, Recorder, StoreError};
-use crate::collectors::{Clock, Collectors, Request, TaskRequest};
+use crate::collectors::{CgroupRequest, Clock, Collectors, Request, TaskRequest};
 
 pub struct RecordOptions {
     pub path: PathBuf,
@@ -84,6 +84,8 @@ pub fn run(
         },
         // A recording keeps every slab cache: replay may open the slab pane.
         slab_caches: true,
+        // And every cgroup file: replay may open the cgroup pane.
+        cgroups: CgroupRequest { detail: true },
         ..Request::default()
     };
     let started = Instant::now();
