@@ -1106,28 +1106,8 @@ fn apply(r: &mut CgroupRecord, f: F, b: &[u8]) -> Result<(), super::parse::Parse
 
 /// Appends the subdirectories of `dir` (name, inode) to `out`, skipping hidden ones.
 fn list_dirs(dir: &Path, buf: &mut Vec<u8>, out: &mut Vec<(String, u64)>) -> io::Result<()> {
-    let f = File::open(dir)?;
-    if buf.len() < 32 * 1024 {
-        buf.resize(32 * 1024, 0);
-    }
-    loop {
-        // SAFETY: getdents64 writes at most buf.len() bytes into buf, which we own mutably.
-        let n = unsafe {
-            libc::syscall(
-                libc::SYS_getdents64,
-                f.as_raw_fd(),
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n == 0 {
-            return Ok(());
-        }
-        let used = usize::try_from(n).unwrap_or(0).min(buf.len());
-        parse_dir_entries(&buf[..used], |e| {
+    super::dirents::for_each_chunk(dir, buf, |chunk| {
+        parse_dir_entries(chunk, |e| {
             if e.name.first() == Some(&b'.') || e.name.contains(&b'/') {
                 return;
             }
@@ -1144,7 +1124,7 @@ fn list_dirs(dir: &Path, buf: &mut Vec<u8>, out: &mut Vec<(String, u64)>) -> io:
                 out.push((name.to_string(), e.ino));
             }
         });
-    }
+    })
 }
 
 /// pread from offset 0 until EOF into `buf`, returning the length read. `buf` is only
@@ -1174,24 +1154,5 @@ fn read_at_full(f: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
 /// The descriptors the cgroup sweep may keep: an eighth of the open-files limit (raised to
 /// the hard limit as the task sweep does), so the two together stay within it.
 fn fd_budget() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the rlimit struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                lim.rlim_cur = lim.rlim_max;
-            }
-        }
-    }
-    lim.rlim_cur.saturating_sub(FD_RESERVE) / 8
+    super::dirents::raise_open_files_limit().saturating_sub(FD_RESERVE) / 8
 }

@@ -1,5 +1,5 @@
 //! Lists the numeric entries of a /proc directory with getdents64 into reused buffers, so the
-//! per-refresh sweep allocates nothing per task.
+//! per-refresh sweep allocates nothing per task; the open-files limit the sweeps share.
 
 use std::fs::File;
 use std::io;
@@ -10,7 +10,13 @@ const DIRENT_NAME_OFFSET: usize = 19;
 
 /// Appends every all-digit entry name of `dir` to `out` (unsorted).
 pub fn list_numeric(dir: &Path, buf: &mut Vec<u8>, out: &mut Vec<u32>) -> io::Result<()> {
-    let f = File::open(dir)?;
+    for_each_chunk(dir, buf, |chunk| parse_dirents(chunk, out))
+}
+
+/// Reads `dir` with getdents64 into `buf` (grown to 32 KiB once, then reused) and hands each
+/// chunk of packed `linux_dirent64` records to `f`.
+pub fn for_each_chunk(dir: &Path, buf: &mut Vec<u8>, mut f: impl FnMut(&[u8])) -> io::Result<()> {
+    let file = File::open(dir)?;
     if buf.len() < 32 * 1024 {
         buf.resize(32 * 1024, 0);
     }
@@ -19,7 +25,7 @@ pub fn list_numeric(dir: &Path, buf: &mut Vec<u8>, out: &mut Vec<u32>) -> io::Re
         let n = unsafe {
             libc::syscall(
                 libc::SYS_getdents64,
-                f.as_raw_fd(),
+                file.as_raw_fd(),
                 buf.as_mut_ptr(),
                 buf.len(),
             )
@@ -31,8 +37,34 @@ pub fn list_numeric(dir: &Path, buf: &mut Vec<u8>, out: &mut Vec<u32>) -> io::Re
             return Ok(());
         }
         let used = usize::try_from(n).unwrap_or(0).min(buf.len());
-        parse_dirents(&buf[..used], out);
+        f(&buf[..used]);
     }
+}
+
+/// Raises the soft open-files limit to the hard one where it is lower, and returns the soft
+/// limit now in force (0 when it cannot be read). The sweeps keep descriptors within shares
+/// of it.
+pub fn raise_open_files_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the rlimit struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+    }
+    lim.rlim_cur
 }
 
 /// Walks packed `linux_dirent64` records; malformed lengths end the walk instead of looping.

@@ -510,26 +510,7 @@ fn read_at_full(f: &File, buf: &mut Vec<u8>) -> std::io::Result<()> {
 /// Raises the soft open-files limit to the hard one and returns how many descriptors the
 /// sweep may keep open.
 fn fd_budget() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the rlimit struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                lim.rlim_cur = lim.rlim_max;
-            }
-        }
-    }
-    lim.rlim_cur.saturating_sub(FD_RESERVE) * 3 / 4
+    super::dirents::raise_open_files_limit().saturating_sub(FD_RESERVE) * 3 / 4
 }
 
 /// `1 process`, `3 processes`.
