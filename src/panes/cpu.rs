@@ -24,10 +24,6 @@ pub const ENTRY: Entry = Entry {
 pub struct CpuPane;
 
 impl Pane for CpuPane {
-    fn id(&self) -> PaneId {
-        PaneId::Cpu
-    }
-
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
     }

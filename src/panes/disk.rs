@@ -82,10 +82,6 @@ pub const ENTRY: Entry = Entry {
 };
 
 impl Pane for DiskState {
-    fn id(&self) -> PaneId {
-        PaneId::Disk
-    }
-
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
     }

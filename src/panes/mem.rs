@@ -20,10 +20,6 @@ pub const ENTRY: Entry = Entry {
 pub struct MemPane;
 
 impl Pane for MemPane {
-    fn id(&self) -> PaneId {
-        PaneId::Mem
-    }
-
     fn draw(&self, f: &mut Frame, area: Rect, ctx: &ViewCtx) {
         draw(f, area, ctx)
     }

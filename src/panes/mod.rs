@@ -167,7 +167,6 @@ pub struct PaneConfig {
 }
 
 pub trait Pane: std::any::Any {
-    fn id(&self) -> PaneId;
     /// Keys this pane adds to the global ones, for the help screen.
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         &[]

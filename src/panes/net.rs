@@ -69,10 +69,6 @@ pub const ENTRY: Entry = Entry {
 };
 
 impl Pane for NetState {
-    fn id(&self) -> PaneId {
-        PaneId::Net
-    }
-
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
     }

@@ -228,10 +228,6 @@ pub const ENTRY: Entry = Entry {
 };
 
 impl Pane for PerfState {
-    fn id(&self) -> PaneId {
-        PaneId::Perf
-    }
-
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
     }

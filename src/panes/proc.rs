@@ -572,10 +572,6 @@ pub const ENTRY: Entry = Entry {
 };
 
 impl Pane for ProcState {
-    fn id(&self) -> PaneId {
-        PaneId::Proc
-    }
-
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
     }

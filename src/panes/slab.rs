@@ -122,10 +122,6 @@ pub const ENTRY: Entry = Entry {
 };
 
 impl Pane for SlabState {
-    fn id(&self) -> PaneId {
-        PaneId::Slab
-    }
-
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
     }

@@ -211,10 +211,6 @@ pub const ENTRY: Entry = Entry {
 };
 
 impl Pane for SockState {
-    fn id(&self) -> PaneId {
-        PaneId::Sock
-    }
-
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
     }

@@ -97,10 +97,6 @@ pub const ENTRY: Entry = Entry {
 };
 
 impl Pane for UseState {
-    fn id(&self) -> PaneId {
-        PaneId::Use
-    }
-
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
     }
