@@ -79,6 +79,8 @@ fn sees_own_loopback_sockets_with_owner_and_byte_deltas() {
         .tcp
         .iter()
         .filter(|s| s.local.port() == port || s.peer.port() == port)
+        // A TIME-WAIT socket left by an earlier connection on a reused port has no owner.
+        .filter(|s| s.state == TCP_ESTABLISHED || s.state == TCP_LISTEN)
         .collect();
     let listen: Vec<_> = mine.iter().filter(|s| s.state == TCP_LISTEN).collect();
     assert_eq!(listen.len(), 1, "{mine:#?}");
@@ -150,6 +152,7 @@ fn sees_zero_window_when_the_peer_stops_reading() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut col = SocketCollector::new(&ProcRoot::default());
     let local = client.local_addr().unwrap();
+    let peer = client.peer_addr().unwrap();
     loop {
         match client.write(&chunk) {
             Ok(_) => continue,
@@ -161,7 +164,10 @@ fn sees_zero_window_when_the_peer_stops_reading() {
         let me = s
             .tcp
             .iter()
-            .find(|t| t.local == local)
+            // The same local port may also name a TIME-WAIT socket from an
+            // earlier connection to another peer: match the whole 4-tuple and
+            // the live state.
+            .find(|t| t.local == local && t.peer == peer && t.state == TCP_ESTABLISHED)
             .expect("client socket");
         if sockets::zero_window(me) {
             let f = sockets::derive(None, &s, 0.0);
