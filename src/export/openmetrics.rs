@@ -206,7 +206,7 @@ impl NetMetrics {
 }
 
 /// The TCP stack counters exported, in the order `update` reads them.
-const TCP_COUNTERS: [(&str, &str); 7] = [
+const TCP_COUNTERS: [(&str, &str); 8] = [
     (
         "usetop_tcp_active_opens",
         "TCP connections opened from here (ActiveOpens)",
@@ -231,6 +231,10 @@ const TCP_COUNTERS: [(&str, &str); 7] = [
     (
         "usetop_tcp_listen_drops",
         "Connections dropped at a listening socket (ListenDrops)",
+    ),
+    (
+        "usetop_tcp_out_segments",
+        "TCP segments sent (OutSegs): the denominator of the retransmit ratio",
     ),
 ];
 
@@ -687,6 +691,7 @@ impl Exporter {
                 t.retrans_segs,
                 t.in_errs,
                 t.out_rsts,
+                t.out_segs,
             ]
         });
         let ext = n.tcp_ext.map(|e| [e.listen_overflows, e.listen_drops]);
@@ -698,6 +703,7 @@ impl Exporter {
             tcp.map(|t| t[4]),
             ext.map(|e| e[0]),
             ext.map(|e| e[1]),
+            tcp.map(|t| t[5]),
         ];
         for (i, v) in values.into_iter().enumerate() {
             if let Some(v) = v {
