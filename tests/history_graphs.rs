@@ -129,3 +129,53 @@ fn overview_history_derives_no_table_of_older_snapshots() {
         .collect();
     assert!(holding.is_empty(), "tables derived for {holding:?}");
 }
+
+#[test]
+fn disk_graph_80x24() {
+    insta::assert_snapshot!(waves(PaneId::Disk, FRAMES, 80, 24, ""));
+}
+
+#[test]
+fn disk_graph_200x60() {
+    let s = waves(PaneId::Disk, FRAMES, 200, 60, "");
+    assert!(
+        s.contains("read") && s.contains("write") && s.contains("scale 0–"),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn net_graph_80x24() {
+    insta::assert_snapshot!(waves(PaneId::Net, FRAMES, 80, 24, ""));
+}
+
+#[test]
+fn net_graph_200x60() {
+    let s = waves(PaneId::Net, FRAMES, 200, 60, "");
+    assert!(
+        s.contains(" rx ") && s.contains(" tx ") && s.contains("scale 0–"),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn graph_follows_the_selected_device() {
+    let first = waves(PaneId::Net, 30, 120, 40, "");
+    let next = waves(PaneId::Net, 30, 120, 40, "Down");
+    let title = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("scale 0–"))
+            .map(|l| {
+                l.trim_start_matches('─')
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    assert_ne!(title(&first), "", "{first}");
+    assert_ne!(title(&first), title(&next), "{first}\n{next}");
+}
