@@ -423,13 +423,14 @@ impl ProcState {
     /// The processes of the rows a table of `h` lines (its header included) shows.
     pub fn screen_pids_at(&self, h: u16) -> crate::model::ScreenPids {
         let (offset, visible) = self.table.window(h, self.rows.len());
+        let on_screen = || self.rows.iter().skip(offset).take(visible).map(|r| &r.task.rec);
         crate::model::ScreenPids::from_pids(
-            self.rows
-                .iter()
-                .skip(offset)
-                .take(visible)
-                .filter(|r| !r.task.rec.is_thread())
-                .map(|r| r.task.rec.pid()),
+            on_screen().filter(|r| !r.is_thread()).map(|r| r.pid()),
+        )
+        .with_threads(
+            on_screen()
+                .filter(|r| r.is_thread())
+                .map(|r| (r.tgid, r.pid())),
         )
     }
 
