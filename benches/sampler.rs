@@ -204,6 +204,36 @@ fn render(pane: PaneId, frames: usize) -> Result<(f64, f64)> {
     Ok((first_ms, (cpu_ns() - cpu0) as f64 / 1e6 / frames as f64))
 }
 
+/// Mean time to prepare and draw `pane` at 200x60 with a full ring (600 snapshots): the
+/// history graphs' cost. The ring is one live sample repeated a second apart.
+fn render_full_ring(pane: PaneId, frames: usize) -> Result<f64> {
+    let mut app = App::new(Options {
+        interval: Duration::from_secs(1),
+        history: 600,
+        pane,
+        theme: Theme::dark(),
+        thresholds: Thresholds::default(),
+        ui: Default::default(),
+    });
+    let mut c = Collectors::new(ProcRoot::default());
+    let base = c.sample(&SystemClock, app.request());
+    for i in 0..600u64 {
+        let mut s = base.clone();
+        s.mono_ns += i * 1_000_000_000;
+        s.wall_ms += i as i64 * 1000;
+        app.push_sample(s);
+    }
+    let mut term = Terminal::new(TestBackend::new(200, 60))?;
+    app.prepare();
+    term.draw(|f| usetop::app::ui::draw(f, &app))?;
+    let cpu0 = cpu_ns();
+    for _ in 0..frames {
+        app.prepare();
+        term.draw(|f| usetop::app::ui::draw(f, &app))?;
+    }
+    Ok((cpu_ns() - cpu0) as f64 / 1e6 / frames as f64)
+}
+
 fn main() -> Result<()> {
     let extra = env_usize("USETOP_BENCH_PROCS", 0)?;
     let n = env_usize("USETOP_BENCH_SAMPLES", 20)?.max(1);
@@ -251,6 +281,12 @@ fn main() -> Result<()> {
     for pane in PaneId::all() {
         let (first_ms, per) = render(pane, n * 5)?;
         println!("{:<24} {:>14.3} {:>14.3}", pane.name(), first_ms, per);
+    }
+    println!();
+    println!("{:<24} {:>14}", "render 200x60, full ring", "CPU ms/frame");
+    for pane in [PaneId::Use, PaneId::Cpu, PaneId::Disk, PaneId::Net] {
+        let per = render_full_ring(pane, n * 5)?;
+        println!("{:<24} {:>14.3}", pane.name(), per);
     }
     drop(pop);
     Ok(())

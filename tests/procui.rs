@@ -482,3 +482,24 @@ fn at_120_columns_command_gets_room_and_80_keeps_its_figures() {
         "{header}"
     );
 }
+
+#[test]
+fn thread_rows_show_their_own_wchan() {
+    // In the thread view each of java's threads shows the kernel function it waits in,
+    // read from /proc/300/task/TID/wchan, not n/a (from the sample after the one that
+    // first lists the threads: that is when their rows are on screen).
+    let cols = ["pid", "state", "wchan", "command"];
+    let out = with_columns(&cols, 120, 40, "H Tick");
+    assert!(out.contains("TID"), "{out}");
+    let row = |tid: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{tid} ")))
+            .unwrap_or_else(|| panic!("no row {tid}:\n{out}"))
+            .to_string()
+    };
+    assert!(row("300").contains("futex_wait_queue"), "{out}");
+    assert!(row("301").contains("do_epoll_wait"), "{out}");
+    assert!(row("302").contains("do_nanosleep"), "{out}");
+    // Processes without thread files keep their process-wide reading.
+    assert!(row("400").contains("io_schedule"), "{out}");
+}

@@ -174,7 +174,8 @@ impl Collectors {
             req.focus
                 .and_then(|f| detail::sample(&self.root, f, &mut notes))
         });
-        let extras = sample_extras(&self.root, &tasks.procs, req.screen.pids(), self.page_size);
+        let mut extras = sample_extras(&self.root, &tasks.procs, req.screen.pids(), self.page_size);
+        extras.extend(thread_extras(&self.root, &tasks, req.screen.threads()));
         let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
         let (perf, t_perf) = timed(clock, || {
             self.perf.sample(
@@ -304,6 +305,43 @@ pub fn spawn_sampler(
                 }
             }
         })
+}
+
+/// WCHAN of the thread rows on screen: `/proc/TGID/task/TID/wchan`, one small read per
+/// thread row shown. SHR and OOM describe the process and stay unread for a thread.
+fn thread_extras(
+    root: &ProcRoot,
+    tasks: &crate::model::TaskSample,
+    rows: &[(u32, u32)],
+) -> Vec<crate::model::TaskExtra> {
+    let Some(threads) = tasks.threads.as_ref().filter(|_| !rows.is_empty()) else {
+        return Vec::new();
+    };
+    let start: std::collections::HashMap<u32, u64> = threads
+        .iter()
+        .map(|t| (t.stat.pid, t.stat.start_time))
+        .collect();
+    rows.iter()
+        .filter_map(|&(tgid, tid)| {
+            let wchan = root
+                .read_proc(&format!("{tgid}/task/{tid}/wchan"))
+                .ok()
+                .map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .trim()
+                        .chars()
+                        .take(64)
+                        .collect()
+                });
+            Some(crate::model::TaskExtra {
+                pid: tid,
+                start_time: *start.get(&tid)?,
+                shared_bytes: None,
+                wchan,
+                oom_score: None,
+            })
+        })
+        .collect()
 }
 
 /// SHR, WCHAN and OOM of the processes on screen: `statm`, `wchan` and `oom_score`, three

@@ -180,12 +180,12 @@ pub fn is_kernel(r: &super::tasks::TaskRecord) -> bool {
     r.is_kernel_thread() || (!r.is_thread() && r.ident.cmdline.is_empty() && r.stat.state != b'Z')
 }
 
-/// A field read only for rows on screen (and, for a thread row, not at all: the files
+/// A field read only for rows on screen (for a thread row, only WCHAN: the other files
 /// describe its process): unreadable where it was not read.
 fn extra(r: &ProcRow, f: impl Fn(&super::sample::TaskExtra) -> Option<Value>) -> Value {
     r.extra
         .as_ref()
-        .filter(|e| !r.task.rec.is_thread() && e.start_time == r.task.rec.stat.start_time)
+        .filter(|e| e.start_time == r.task.rec.stat.start_time)
         .and_then(f)
         .unwrap_or(Value::Unreadable)
 }

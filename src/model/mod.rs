@@ -20,6 +20,7 @@ pub mod tasklist;
 pub mod tasks;
 pub mod thresholds;
 pub mod time;
+pub mod use_history;
 pub mod verdict;
 
 pub use counters::{delta, delta32, rate};

@@ -65,7 +65,8 @@ pub struct Sample {
 }
 
 /// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,
-/// `/proc/PID/wchan` and `/proc/PID/oom_score`. `None`: unreadable.
+/// `/proc/PID/wchan` and `/proc/PID/oom_score`. `None`: unreadable. For a thread row on
+/// screen, `pid` is its tid and only `wchan` is read (`/proc/TGID/task/TID/wchan`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskExtra {
     pub pid: u32,
@@ -78,11 +79,14 @@ pub struct TaskExtra {
 }
 
 /// The pids of the process rows on screen (at most `ScreenPids::MAX`): the sampler reads
-/// their costly files (`TaskExtra`) and nobody else's.
+/// their costly files (`TaskExtra`) and nobody else's. Thread rows on screen are listed
+/// apart, as (tgid, tid): only their `wchan` is their own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScreenPids {
     pids: [u32; ScreenPids::MAX],
     len: usize,
+    threads: [(u32, u32); ScreenPids::MAX],
+    threads_len: usize,
 }
 
 impl Default for ScreenPids {
@@ -90,6 +94,8 @@ impl Default for ScreenPids {
         ScreenPids {
             pids: [0; ScreenPids::MAX],
             len: 0,
+            threads: [(0, 0); ScreenPids::MAX],
+            threads_len: 0,
         }
     }
 }
@@ -106,8 +112,23 @@ impl ScreenPids {
         s
     }
 
+    /// The same, with the thread rows on screen as (tgid, tid).
+    pub fn with_threads(mut self, threads: impl Iterator<Item = (u32, u32)>) -> ScreenPids {
+        self.threads_len = 0;
+        for t in threads.take(Self::MAX) {
+            self.threads[self.threads_len] = t;
+            self.threads_len += 1;
+        }
+        self
+    }
+
     pub fn pids(&self) -> &[u32] {
         &self.pids[..self.len.min(Self::MAX)]
+    }
+
+    /// The thread rows on screen, (tgid, tid).
+    pub fn threads(&self) -> &[(u32, u32)] {
+        &self.threads[..self.threads_len.min(Self::MAX)]
     }
 }
 

@@ -16,7 +16,7 @@ use crate::model::Snapshot;
 use crate::model::disk::DiskDev;
 use crate::model::fields::{DISK_FIELDS, Field, Value};
 use crate::theme::Level;
-use crate::widgets::fmt;
+use crate::widgets::{fmt, graph};
 use crate::widgets::table::{
     self, CellText, Column, FLEX_MIN, Hit, Look, TableState, name_key, table_key,
 };
@@ -111,7 +111,7 @@ impl Pane for DiskState {
     }
 
     fn click(&mut self, area: Rect, x: u16, y: u16, ctx: &ViewCtx) -> Reply {
-        let table = areas(area, ctx.snap)[1];
+        let table = areas(area, ctx.snap, self.devices.len())[1];
         self.devices.click(table, x, y, &mut self.focus)
     }
 
@@ -346,16 +346,20 @@ fn disk_cell(name: &str) -> Option<CellFn<DiskDev>> {
     Some(c)
 }
 
-/// The info lines, the device table and the filesystems.
-fn areas(area: Rect, s: &Snapshot) -> [Rect; 3] {
+/// The info lines, the device table (`rows` rows), the selected device's history and the
+/// filesystems.
+fn areas(area: Rect, s: &Snapshot, rows: usize) -> [Rect; 4] {
     let fs_h = if s.cur.fs.is_empty() {
         1
     } else {
         (s.cur.fs.len() as u16 + 1).min(area.height / 3).max(2)
     };
+    let avail = area.height.saturating_sub(2 + fs_h);
+    let (table_h, graph_h) = graph::split(area.height, avail, rows);
     Layout::vertical([
         Constraint::Length(2),
-        Constraint::Min(3),
+        Constraint::Length(table_h),
+        Constraint::Length(graph_h),
         Constraint::Length(fs_h),
     ])
     .areas(area)
@@ -365,7 +369,7 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
     let th = ctx.thresholds;
-    let [top, table_area, fs_area] = areas(area, s);
+    let [top, table_area, graph_area, fs_area] = areas(area, s, st.devices.len());
 
     let shown = visible(s, st);
     let all = s.disk.devices.len();
@@ -428,6 +432,17 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
     );
 
     st.devices.draw(f, table_area, ctx);
+    if let Some(name) = st.devices.selected_name() {
+        let pair = graph::Pair {
+            device: &name,
+            up: ("read", t.usr),
+            down: ("write", t.sys),
+        };
+        graph::throughput(f, graph_area, &ctx.history(), &pair, |s| {
+            let d = s.disk.devices.iter().find(|d| d.name == name)?;
+            Some((d.rkb_s * 1024.0, d.wkb_s * 1024.0))
+        });
+    }
 
     if s.cur.fs.is_empty() {
         let why = s

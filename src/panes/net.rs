@@ -15,7 +15,7 @@ use crate::model::fields::NIC_FIELDS;
 use crate::model::net::NicFigures;
 use crate::theme::Level;
 use crate::widgets::text::{fit, sanitize};
-use crate::widgets::{fmt, kv_line, table};
+use crate::widgets::{fmt, graph, kv_line, table};
 
 pub const KEYS: &[(&str, &str)] = &[
     table::KEYS[0],
@@ -98,7 +98,7 @@ impl Pane for NetState {
     }
 
     fn click(&mut self, area: Rect, x: u16, y: u16, _ctx: &ViewCtx) -> Reply {
-        let table = areas(area)[1];
+        let table = areas(area, self.ifaces.len())[1];
         self.ifaces.click(table, x, y, &mut self.focus)
     }
 
@@ -151,11 +151,15 @@ fn nic_cell(name: &str) -> Option<CellFn<NicFigures>> {
     Some(c)
 }
 
-/// The info line, the interface table and the stack below.
-fn areas(area: Rect) -> [Rect; 3] {
+/// The info line, the interface table (`rows` rows), the selected interface's history and
+/// the stack below.
+fn areas(area: Rect, rows: usize) -> [Rect; 4] {
+    let avail = area.height.saturating_sub(1 + 6);
+    let (table_h, graph_h) = graph::split(area.height, avail, rows);
     Layout::vertical([
         Constraint::Length(1),
-        Constraint::Min(3),
+        Constraint::Length(table_h),
+        Constraint::Length(graph_h),
         Constraint::Length(6),
     ])
     .areas(area)
@@ -164,12 +168,7 @@ fn areas(area: Rect) -> [Rect; 3] {
 fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
-    let [top, table_area, stack] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(6),
-    ])
-    .areas(area);
+    let [top, table_area, graph_area, stack] = areas(area, st.ifaces.len());
 
     let shown = visible(s, st);
     let mut info = if s.cur.net.ifaces.is_empty() {
@@ -206,6 +205,18 @@ fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
     );
 
     st.ifaces.draw(f, table_area, ctx);
+    if let Some(name) = st.ifaces.selected_name() {
+        let shown = sanitize(&name);
+        let pair = graph::Pair {
+            device: &shown,
+            up: ("rx", t.usr),
+            down: ("tx", t.sys),
+        };
+        graph::throughput(f, graph_area, &ctx.history(), &pair, |s| {
+            let n = s.net.ifaces.iter().find(|n| n.name == name)?;
+            Some((n.rxkb_s * 1024.0, n.txkb_s * 1024.0))
+        });
+    }
 
     f.render_widget(Paragraph::new(stack_lines(s, ctx)), stack);
 }

@@ -15,6 +15,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::{Action, Entry, Pane, PaneConfig, PaneId, Reply, Target, ViewCtx};
 use crate::model::fields::{PROC_FIELDS, ProcRow, is_kernel, proc_field};
 use crate::model::{Snapshot, TaskRate, TaskRecord};
+use crate::widgets::meter;
 use crate::widgets::table::{self, CellText, Column, FLEX_MIN, Hit, Look, TableState, table_key};
 use crate::widgets::text::fit;
 
@@ -45,6 +46,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "K",
         "hide / show kernel threads (hidden in the tree)",
     ),
+    ("#", "hide / show the CPU, memory and swap meters"),
     ("k / F9", "send a signal (asks first)"),
     ("n / N", "renice: lower / raise the priority (asks first)"),
 ];
@@ -95,6 +97,10 @@ pub struct ProcState {
     /// The table's height when last drawn: which rows are on screen (their SHR, WCHAN and
     /// OOM are sampled).
     drawn_height: std::cell::Cell<u16>,
+    /// htop's CPU, memory and swap meters above the table (`#` hides them).
+    pub meters: bool,
+    /// The meters' height when last drawn (clicks find the table under them).
+    meter_height: std::cell::Cell<u16>,
 }
 
 impl Default for ProcState {
@@ -126,6 +132,8 @@ impl Default for ProcState {
             follow_top: true,
             own_pid: std::process::id(),
             drawn_height: std::cell::Cell::new(0),
+            meters: true,
+            meter_height: std::cell::Cell::new(0),
         }
     }
 }
@@ -415,13 +423,14 @@ impl ProcState {
     /// The processes of the rows a table of `h` lines (its header included) shows.
     pub fn screen_pids_at(&self, h: u16) -> crate::model::ScreenPids {
         let (offset, visible) = self.table.window(h, self.rows.len());
+        let on_screen = || self.rows.iter().skip(offset).take(visible).map(|r| &r.task.rec);
         crate::model::ScreenPids::from_pids(
-            self.rows
-                .iter()
-                .skip(offset)
-                .take(visible)
-                .filter(|r| !r.task.rec.is_thread())
-                .map(|r| r.task.rec.pid()),
+            on_screen().filter(|r| !r.is_thread()).map(|r| r.pid()),
+        )
+        .with_threads(
+            on_screen()
+                .filter(|r| r.is_thread())
+                .map(|r| (r.tgid, r.pid())),
         )
     }
 
@@ -685,6 +694,7 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         KeyCode::Char('H') => st.show_threads = !st.show_threads,
         KeyCode::Char('t') | KeyCode::F(5) => st.tree = !st.tree,
         KeyCode::Char('C') => st.picker = Some(0),
+        KeyCode::Char('#') => st.meters = !st.meters,
         KeyCode::Char('K') => {
             if st.tree {
                 st.hide_kernel_tree = !st.hide_kernel_tree;
@@ -717,15 +727,20 @@ fn command_min(width: u16) -> u16 {
     if width >= 100 { 32 } else { FLEX_MIN }
 }
 
-fn table_area(area: Rect) -> Rect {
-    let [_, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(area);
-    table
+/// The pane's areas: the meters (`meters` rows), the summary line and the table.
+fn areas(area: Rect, meters: u16) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(meters),
+        Constraint::Length(1),
+        Constraint::Min(2),
+    ])
+    .areas(area)
 }
 
 /// A click in the body: on the header sorts by that column (again: inverts), on a row
 /// selects it (again: opens it).
 fn click(st: &mut ProcState, body: Rect, x: u16, y: u16) -> Reply {
-    let table = table_area(body);
+    let [_, _, table] = areas(body, st.meter_height.get());
     let flex = command_min(table.width);
     let hit = table::hit(&st.table, table, &st.shown(), st.rows.len(), flex, x, y);
     match hit {
@@ -745,8 +760,16 @@ fn click(st: &mut ProcState, body: Rect, x: u16, y: u16) -> Reply {
 fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
     let snap = ctx.snap;
     let t = ctx.theme;
-    let [summary, table_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(area);
+    let lay = st
+        .meters
+        .then(|| meter::layout(snap.cpu.per_cpu.len(), area.width, area.height))
+        .flatten();
+    let mh = lay.map_or(0, meter::Layout::height);
+    st.meter_height.set(mh);
+    let [meter_area, summary, table_area] = areas(area, mh);
+    if let Some(lay) = lay {
+        meter::draw(f, meter_area, lay, snap, t, ctx.thresholds);
+    }
 
     let procs = &snap.cur.tasks.procs;
     let count = |s: u8| procs.iter().filter(|p| p.stat.state == s).count();

@@ -11,6 +11,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use super::{Action, Entry, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
+use crate::model::use_history::Series;
 use crate::model::verdict::{Cell as VerdictCell, Verdict};
 use crate::theme::Level;
 use crate::widgets::text::{fit, sanitize};
@@ -181,6 +182,71 @@ pub fn column_widths(rows: &[UseRow], width: u16) -> [u16; 4] {
     cols
 }
 
+/// The least width of the history column: narrower, the overview shows none.
+const SPARK_MIN: u16 = 12;
+/// A sparkline's cells, lowest to highest.
+const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Each verdict's utilization over the ring as a sparkline `width` cells wide (newest at
+/// the right; a cell is the peak of the snapshots it covers, as many as fill the width), and
+/// the header naming the span. One figure per snapshot and row (`Series::value`), never a
+/// table.
+pub fn sparklines(ctx: &ViewCtx, verdicts: &[Verdict], width: u16) -> (Vec<String>, String) {
+    let all: Vec<&std::sync::Arc<Snapshot>> = ctx.timeline.window(usize::MAX).collect();
+    let w = usize::from(width);
+    // As many snapshots to a cell as fill the width; the oldest that do not fit are left
+    // out, so the line always ends at the viewed snapshot.
+    let per = (all.len() / w.max(1)).max(1);
+    let snaps = &all[all.len().saturating_sub(per * w)..];
+    let buckets: Vec<&[&std::sync::Arc<Snapshot>]> = {
+        let mut b: Vec<_> = snaps.rchunks(per).collect();
+        b.reverse();
+        b
+    };
+    let lines = verdicts
+        .iter()
+        .map(|v| {
+            let Some(series) = Series::of(&v.resource, ctx.snap) else {
+                return String::new();
+            };
+            let peaks: Vec<Option<f64>> = buckets
+                .iter()
+                .map(|b| {
+                    b.iter()
+                        .filter_map(|s| series.value(s, ctx.thresholds))
+                        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+                })
+                .collect();
+            let max = if series.is_pct() {
+                100.0
+            } else {
+                peaks.iter().flatten().copied().fold(0.0, f64::max)
+            };
+            let pad = w.saturating_sub(peaks.len());
+            let mut line = " ".repeat(pad);
+            line.extend(peaks.iter().map(|p| match p {
+                None => ' ',
+                Some(x) if max <= 0.0 || *x <= 0.0 => BLOCKS[0],
+                Some(x) => {
+                    let i = ((x / max).min(1.0) * 8.0).ceil() as usize;
+                    BLOCKS[i.clamp(1, 8) - 1]
+                }
+            }));
+            line
+        })
+        .collect();
+    let span = match (snaps.first(), snaps.last()) {
+        (Some(a), Some(b)) => b.cur.mono_ns.saturating_sub(a.cur.mono_ns) / 1_000_000_000,
+        _ => 0,
+    };
+    let span = if span < 120 {
+        format!("{span}s")
+    } else {
+        format!("{}m", span / 60)
+    };
+    (lines, fit(&format!("U, last {span}"), w))
+}
+
 fn draw(f: &mut Frame, area: Rect, st: &UseState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
@@ -212,21 +278,42 @@ fn draw(f: &mut Frame, area: Rect, st: &UseState, ctx: &ViewCtx) {
         Constraint::Length(why_h),
     ])
     .areas(area);
-    let header =
-        Row::new(["Resource", "Utilization", "Saturation", "Errors"]).style(t.table_header);
-    let cw = column_widths(&rows, table_area.width);
+    // The spare width, past the columns' natural widths, takes a sparkline of each row's U.
+    let natural: u16 = column_widths(&rows, u16::MAX).iter().sum();
+    let spare = table_area.width.saturating_sub(natural + 4);
+    let spark_w = if spare >= SPARK_MIN { spare } else { 0 };
+    let (sparks, spark_head) = if spark_w > 0 {
+        sparklines(ctx, &s.verdicts(ctx.thresholds), spark_w)
+    } else {
+        (Vec::new(), String::new())
+    };
+    let mut head = vec!["Resource", "Utilization", "Saturation", "Errors"];
+    if spark_w > 0 {
+        head.push(&spark_head);
+    }
+    let header = Row::new(head).style(t.table_header);
+    let spark_cols = if spark_w > 0 { spark_w + 1 } else { 0 };
+    let cw = column_widths(&rows, table_area.width.saturating_sub(spark_cols));
     let body: Vec<Row> = rows
         .iter()
-        .map(|r| {
-            Row::new(vec![
+        .enumerate()
+        .map(|(i, r)| {
+            let mut cells = vec![
                 Cell::from(fit(&r.resource, cw[0] as usize)),
                 Cell::from(fit(&r.u.text, cw[1] as usize)).style(t.level(r.u.level)),
                 Cell::from(fit(&r.s.text, cw[2] as usize)).style(t.level(r.s.level)),
                 Cell::from(fit(&r.e.text, cw[3] as usize)).style(t.level(r.e.level)),
-            ])
+            ];
+            if let Some(line) = sparks.get(i) {
+                cells.push(Cell::from(line.as_str()).style(t.spark));
+            }
+            Row::new(cells)
         })
         .collect();
-    let widths = cw.map(Constraint::Length);
+    let mut widths: Vec<Constraint> = cw.map(Constraint::Length).to_vec();
+    if spark_w > 0 {
+        widths.push(Constraint::Length(spark_w));
+    }
     let table = Table::new(body, widths)
         .header(header)
         .row_highlight_style(t.selected);

@@ -2,6 +2,8 @@
 //! the key/value line every summary block uses.
 
 pub mod fmt;
+pub mod graph;
+pub mod meter;
 pub mod table;
 pub mod text;
 pub mod verdict;
