@@ -316,11 +316,21 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
     /// The recording file.
-    #[arg(short, long)]
-    pub output: PathBuf,
-    /// Seconds between samples (0.1–60).
-    #[arg(short, long, default_value = "1", value_parser = parse_interval)]
-    pub interval: f64,
+    #[arg(short, long, required_unless_present = "dir", conflicts_with = "dir")]
+    pub output: Option<PathBuf>,
+    /// Record as a service into this directory: one file per UTC day, a new segment after a
+    /// reboot, old files removed by --keep and --max-size (the service uses /var/log/usetop).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// With --dir: remove files whose day ended longer ago than this (default 7d).
+    #[arg(long, value_parser = parse_keep, requires = "dir")]
+    pub keep: Option<Duration>,
+    /// With --dir: remove the oldest files while all of them take more than this (2G, 500M).
+    #[arg(long, value_parser = crate::store::dir::parse_size, requires = "dir")]
+    pub max_size: Option<u64>,
+    /// Seconds between samples (0.1–60; default 1, or 10 with --dir).
+    #[arg(short, long, value_parser = parse_interval)]
+    pub interval: Option<f64>,
     /// Stop after this long (90s, 10m, 2h, 1d).
     #[arg(long, value_parser = parse_duration_arg, conflicts_with = "count")]
     pub duration: Option<Duration>,
@@ -330,6 +340,14 @@ pub struct RecordArgs {
     /// Record every thread too, so replay can drill down to threads (larger files).
     #[arg(long)]
     pub threads: bool,
+}
+
+fn parse_keep(s: &str) -> Result<Duration, String> {
+    let d = crate::store::parse_duration(s)?;
+    if d < Duration::from_secs(60) {
+        return Err(format!("{s:?}: keep at least 1m (14d, 36h)"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, clap::Args)]
@@ -457,19 +475,52 @@ fn run_command(cmd: &Command, cli: &Cli) -> Result<()> {
 }
 
 fn run_record(a: &RecordArgs, cli: &Cli) -> Result<()> {
+    use crate::store::dir::{self, DirOptions, Retention};
     use crate::store::record::{self, RecordOptions};
     let root = single_root(cli)?;
+    let boot_id = dir::read_boot_id(&root);
+    let Some(output) = &a.output else {
+        let Some(path) = &a.dir else {
+            anyhow::bail!("record needs -o FILE or --dir DIR");
+        };
+        let interval = a.interval.unwrap_or(dir::DEFAULT_INTERVAL_S);
+        let opts = DirOptions {
+            dir: path.clone(),
+            interval: Duration::from_secs_f64(interval),
+            retention: Retention {
+                keep: a.keep.unwrap_or(dir::DEFAULT_KEEP),
+                max_size: a.max_size,
+            },
+            count: a.count,
+            duration: a.duration,
+            threads: a.threads,
+            boot_id,
+        };
+        eprintln!(
+            "usetop: recording to {} every {interval} s, one file per UTC day (Ctrl-C stops)",
+            path.display()
+        );
+        let frames = dir::run(
+            &opts,
+            Collectors::new(root),
+            &crate::collectors::SystemClock,
+        )?;
+        eprintln!("usetop: recorded {frames} sample(s) in {}", path.display());
+        return Ok(());
+    };
+    let interval = a.interval.unwrap_or(1.0);
     let opts = RecordOptions {
-        path: a.output.clone(),
-        interval: Duration::from_secs_f64(a.interval),
+        path: output.clone(),
+        interval: Duration::from_secs_f64(interval),
         count: a.count,
         duration: a.duration,
         threads: a.threads,
+        boot_id,
     };
     eprintln!(
         "usetop: recording to {} every {} s (Ctrl-C stops)",
-        a.output.display(),
-        a.interval
+        output.display(),
+        interval
     );
     let summary = record::run(
         &opts,
@@ -481,7 +532,7 @@ fn run_record(a: &RecordArgs, cli: &Cli) -> Result<()> {
         "usetop: recorded {} sample(s), {} bytes in {}{}",
         summary.frames,
         summary.bytes,
-        a.output.display(),
+        output.display(),
         if summary.existing_frames > 0 {
             format!(" (after {} earlier)", summary.existing_frames)
         } else {

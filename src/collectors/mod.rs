@@ -221,6 +221,7 @@ impl Collectors {
             checklist,
             extras,
             cgroups: Some(cgroups),
+            gap_before: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! layout, `writer` appends, `reader` reads robustly, `record` is the recording loop.
 
 pub mod budget;
+pub mod dir;
 pub mod format;
 pub mod reader;
 pub mod record;
@@ -95,7 +96,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 /// `YYYY-MM-DD[T ]HH:MM[:SS][Z]`, UTC, to Unix milliseconds.
-fn parse_utc(s: &str) -> Option<i64> {
+pub(crate) fn parse_utc(s: &str) -> Option<i64> {
     let s = s.strip_suffix('Z').unwrap_or(s);
     let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
     let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
