@@ -352,11 +352,15 @@ fn parse_keep(s: &str) -> Result<Duration, String> {
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// The recording file.
+    /// The recording: a file, or a directory `record --dir` writes (its daily files in order).
     pub file: PathBuf,
-    /// Start here: a UTC time (2026-01-01T10:00:00Z), Unix seconds, or back from the end (-10m).
+    /// Start here: a local time ("2026-12-01 03:00"), UTC with a Z or UTC suffix
+    /// (2026-12-01T03:00Z), Unix seconds, or back from the end of the recording (-2h, -10m).
     #[arg(long, allow_hyphen_values = true)]
     pub begin: Option<String>,
+    /// Stop after the last frame at or before this time (as --begin).
+    #[arg(long, allow_hyphen_values = true)]
+    pub end: Option<String>,
     /// Pane to start on (default: the top-level --pane).
     #[arg(long, value_parser = crate::panes::parse_pane)]
     pub pane: Option<PaneId>,
@@ -384,12 +388,16 @@ pub struct DumpArgs {
     /// Seconds between live samples (0.1–60).
     #[arg(short, long, default_value = "1", value_parser = parse_interval)]
     pub interval: f64,
-    /// Read a recording instead of sampling this machine.
+    /// Read a recording (a file, or a directory `record --dir` writes) instead of sampling
+    /// this machine.
     #[arg(long)]
     pub replay: Option<PathBuf>,
     /// With --replay: start here (as `replay --begin`).
     #[arg(long, allow_hyphen_values = true, requires = "replay")]
     pub begin: Option<String>,
+    /// With --replay: stop after the last frame at or before this time (as `replay --end`).
+    #[arg(long, allow_hyphen_values = true, requires = "replay")]
+    pub end: Option<String>,
     /// What to print: use or mem (system summary), cpu (each CPU), proc (each process), disk
     /// (each block device), net (each interface), sock (each TCP socket), slab (each cache),
     /// perf (each CPU's counters), cgroup (each cgroup).
@@ -549,7 +557,8 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
         (true, None) => usize::MAX,
         (false, _) => cli.history,
     };
-    let loaded = crate::store::replay::load(&a.file, a.begin.as_deref(), max)?;
+    let loaded =
+        crate::store::replay::load_range(&a.file, a.begin.as_deref(), a.end.as_deref(), max)?;
     let mut opts = cli.options(&Config::load(cli.config.as_deref())?)?;
     opts.pane = a.pane.or(cli.pane).unwrap_or(opts.pane);
     let describe = loaded.describe();
@@ -565,7 +574,9 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
     opts.history = opts.history.max(loaded.samples.len()).max(2);
     opts.ui.replay = true;
     let mut app = App::new(opts);
-    app.status = Some(format!("{describe}; ←/→ step, space follows the end"));
+    app.status = Some(format!(
+        "{describe}; ←/→ step, {{ }} ±1 min, ( ) ±1 h, @ jump to a time"
+    ));
     live::run_source(app, live::Source::Loaded(loaded.samples))
 }
 
@@ -582,7 +593,8 @@ fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match &a.replay {
         Some(path) => {
-            let stats = dump::run_replay(opts, path, a.begin.as_deref(), &mut out)?;
+            let stats =
+                dump::run_replay(opts, path, a.begin.as_deref(), a.end.as_deref(), &mut out)?;
             if let Some(problems) = stats.summary() {
                 eprintln!("usetop: {}: {problems}", path.display());
             }

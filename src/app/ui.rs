@@ -162,10 +162,13 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
                 1,
                 Span::styled(
                     format!(
-                        " REPLAY {} {} UTC #{}{} ",
+                        " REPLAY {} {} UTC #{}{}{} ",
                         fmt::date(c.wall_ms),
                         fmt::clock(c.wall_ms),
                         s.seq,
+                        // No samples before this one for longer than the recording's
+                        // interval: its rates start afresh here.
+                        if c.gap_before { " after a gap" } else { "" },
                         if app.paused() { "" } else { " (end)" }
                     ),
                     t.crit,
