@@ -344,7 +344,8 @@ impl DirWriter {
             None => {
                 self.paused = Some(1);
                 self.notices.push(format!(
-                    "{e}; writing paused: samples are dropped until there is space again"
+                    "{}: no space left on the device; writing paused: samples are dropped until there is space again (every frame written so far stays readable)",
+                    self.dir.display()
                 ));
             }
         }
