@@ -273,6 +273,9 @@ fn replay_keys_step_by_minute_and_hour_and_jump_to_a_typed_time() {
         "{}",
         header(&f)
     );
+    // Help lists the replay keys.
+    let f = replay_last(d, "?");
+    assert!(f.contains("jump to a typed time"), "{f}");
     // Esc cancels; q typed in the prompt does not quit.
     let f = replay_last(d, "Home @ q Esc }");
     assert!(
