@@ -233,7 +233,9 @@ fn lock_dir(dir: &Path) -> Result<File, StoreError> {
 
 fn disk_full(e: &StoreError) -> bool {
     let err = match e {
-        StoreError::Write { err, .. } | StoreError::Io { err, .. } => err,
+        StoreError::Write { err, .. }
+        | StoreError::Io { err, .. }
+        | StoreError::Sync { err, .. } => err,
         _ => return false,
     };
     matches!(err.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
