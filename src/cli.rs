@@ -316,11 +316,21 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
     /// The recording file.
-    #[arg(short, long)]
-    pub output: PathBuf,
-    /// Seconds between samples (0.1–60).
-    #[arg(short, long, default_value = "1", value_parser = parse_interval)]
-    pub interval: f64,
+    #[arg(short, long, required_unless_present = "dir", conflicts_with = "dir")]
+    pub output: Option<PathBuf>,
+    /// Record as a service into this directory: one file per UTC day, a new segment after a
+    /// reboot, old files removed by --keep and --max-size (the service uses /var/log/usetop).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// With --dir: remove files whose day ended longer ago than this (default 7d).
+    #[arg(long, value_parser = parse_keep, requires = "dir")]
+    pub keep: Option<Duration>,
+    /// With --dir: remove the oldest files while all of them take more than this (2G, 500M).
+    #[arg(long, value_parser = crate::store::dir::parse_size, requires = "dir")]
+    pub max_size: Option<u64>,
+    /// Seconds between samples (0.1–60; default 1, or 10 with --dir).
+    #[arg(short, long, value_parser = parse_interval)]
+    pub interval: Option<f64>,
     /// Stop after this long (90s, 10m, 2h, 1d).
     #[arg(long, value_parser = parse_duration_arg, conflicts_with = "count")]
     pub duration: Option<Duration>,
@@ -332,13 +342,25 @@ pub struct RecordArgs {
     pub threads: bool,
 }
 
+fn parse_keep(s: &str) -> Result<Duration, String> {
+    let d = crate::store::parse_duration(s)?;
+    if d < Duration::from_secs(60) {
+        return Err(format!("{s:?}: keep at least 1m (14d, 36h)"));
+    }
+    Ok(d)
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// The recording file.
+    /// The recording: a file, or a directory `record --dir` writes (its daily files in order).
     pub file: PathBuf,
-    /// Start here: a UTC time (2026-01-01T10:00:00Z), Unix seconds, or back from the end (-10m).
+    /// Start here: a local time ("2026-12-01 03:00"), UTC with a Z or UTC suffix
+    /// (2026-12-01T03:00Z), Unix seconds, or back from the end of the recording (-2h, -10m).
     #[arg(long, allow_hyphen_values = true)]
     pub begin: Option<String>,
+    /// Stop after the last frame at or before this time (as --begin).
+    #[arg(long, allow_hyphen_values = true)]
+    pub end: Option<String>,
     /// Pane to start on (default: the top-level --pane).
     #[arg(long, value_parser = crate::panes::parse_pane)]
     pub pane: Option<PaneId>,
@@ -366,12 +388,16 @@ pub struct DumpArgs {
     /// Seconds between live samples (0.1–60).
     #[arg(short, long, default_value = "1", value_parser = parse_interval)]
     pub interval: f64,
-    /// Read a recording instead of sampling this machine.
+    /// Read a recording (a file, or a directory `record --dir` writes) instead of sampling
+    /// this machine.
     #[arg(long)]
     pub replay: Option<PathBuf>,
     /// With --replay: start here (as `replay --begin`).
     #[arg(long, allow_hyphen_values = true, requires = "replay")]
     pub begin: Option<String>,
+    /// With --replay: stop after the last frame at or before this time (as `replay --end`).
+    #[arg(long, allow_hyphen_values = true, requires = "replay")]
+    pub end: Option<String>,
     /// What to print: use or mem (system summary), cpu (each CPU), proc (each process), disk
     /// (each block device), net (each interface), sock (each TCP socket), slab (each cache),
     /// perf (each CPU's counters), cgroup (each cgroup).
@@ -457,19 +483,52 @@ fn run_command(cmd: &Command, cli: &Cli) -> Result<()> {
 }
 
 fn run_record(a: &RecordArgs, cli: &Cli) -> Result<()> {
+    use crate::store::dir::{self, DirOptions, Retention};
     use crate::store::record::{self, RecordOptions};
     let root = single_root(cli)?;
+    let boot_id = dir::read_boot_id(&root);
+    let Some(output) = &a.output else {
+        let Some(path) = &a.dir else {
+            anyhow::bail!("record needs -o FILE or --dir DIR");
+        };
+        let interval = a.interval.unwrap_or(dir::DEFAULT_INTERVAL_S);
+        let opts = DirOptions {
+            dir: path.clone(),
+            interval: Duration::from_secs_f64(interval),
+            retention: Retention {
+                keep: a.keep.unwrap_or(dir::DEFAULT_KEEP),
+                max_size: a.max_size,
+            },
+            count: a.count,
+            duration: a.duration,
+            threads: a.threads,
+            boot_id,
+        };
+        eprintln!(
+            "usetop: recording to {} every {interval} s, one file per UTC day (Ctrl-C stops)",
+            path.display()
+        );
+        let frames = dir::run(
+            &opts,
+            Collectors::new(root),
+            &crate::collectors::SystemClock,
+        )?;
+        eprintln!("usetop: recorded {frames} sample(s) in {}", path.display());
+        return Ok(());
+    };
+    let interval = a.interval.unwrap_or(1.0);
     let opts = RecordOptions {
-        path: a.output.clone(),
-        interval: Duration::from_secs_f64(a.interval),
+        path: output.clone(),
+        interval: Duration::from_secs_f64(interval),
         count: a.count,
         duration: a.duration,
         threads: a.threads,
+        boot_id,
     };
     eprintln!(
         "usetop: recording to {} every {} s (Ctrl-C stops)",
-        a.output.display(),
-        a.interval
+        output.display(),
+        interval
     );
     let summary = record::run(
         &opts,
@@ -481,7 +540,7 @@ fn run_record(a: &RecordArgs, cli: &Cli) -> Result<()> {
         "usetop: recorded {} sample(s), {} bytes in {}{}",
         summary.frames,
         summary.bytes,
-        a.output.display(),
+        output.display(),
         if summary.existing_frames > 0 {
             format!(" (after {} earlier)", summary.existing_frames)
         } else {
@@ -498,7 +557,8 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
         (true, None) => usize::MAX,
         (false, _) => cli.history,
     };
-    let loaded = crate::store::replay::load(&a.file, a.begin.as_deref(), max)?;
+    let loaded =
+        crate::store::replay::load_range(&a.file, a.begin.as_deref(), a.end.as_deref(), max)?;
     let mut opts = cli.options(&Config::load(cli.config.as_deref())?)?;
     opts.pane = a.pane.or(cli.pane).unwrap_or(opts.pane);
     let describe = loaded.describe();
@@ -514,7 +574,9 @@ fn run_replay(a: &ReplayArgs, cli: &Cli) -> Result<()> {
     opts.history = opts.history.max(loaded.samples.len()).max(2);
     opts.ui.replay = true;
     let mut app = App::new(opts);
-    app.status = Some(format!("{describe}; ←/→ step, space follows the end"));
+    app.status = Some(format!(
+        "{describe}; ←/→ step, {{ }} ±1 min, ( ) ±1 h, @ jump to a time"
+    ));
     live::run_source(app, live::Source::Loaded(loaded.samples))
 }
 
@@ -531,7 +593,8 @@ fn run_dump(a: &DumpArgs, cli: &Cli) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match &a.replay {
         Some(path) => {
-            let stats = dump::run_replay(opts, path, a.begin.as_deref(), &mut out)?;
+            let stats =
+                dump::run_replay(opts, path, a.begin.as_deref(), a.end.as_deref(), &mut out)?;
             if let Some(problems) = stats.summary() {
                 eprintln!("usetop: {}: {problems}", path.display());
             }

@@ -113,6 +113,39 @@ impl Timeline {
         self.forget_unviewed();
     }
 
+    /// Pauses on the stored snapshot nearest the wall clock `wall_ms` in one direction: the
+    /// first at or after it (`later`), else the last at or before it; the newest / oldest
+    /// when none is that far. Returns whether a snapshot after a gap in the recording
+    /// (`Sample::gap_before`) lies between the old view and the new one (the new included,
+    /// the old not), and whether the move stopped short at the end of what is stored.
+    pub fn seek_wall(&mut self, wall_ms: i64, later: bool) -> (bool, bool) {
+        let Some(from) = self.snapshot().map(|s| s.seq) else {
+            return (false, false);
+        };
+        let found = if later {
+            self.iter().find(|s| s.cur.wall_ms >= wall_ms)
+        } else {
+            self.iter().filter(|s| s.cur.wall_ms <= wall_ms).last()
+        };
+        let short = found.is_none();
+        let to = match found {
+            Some(s) => s.seq,
+            None if later => self.ring.latest_seq().unwrap_or(from),
+            None => self.ring.oldest_seq().unwrap_or(from),
+        };
+        let (lo, hi) = if to >= from {
+            (from + 1, to)
+        } else {
+            (to + 1, from)
+        };
+        let crossed = self
+            .iter()
+            .any(|s| (lo..=hi).contains(&s.seq) && s.cur.gap_before);
+        self.cursor = Some(to);
+        self.forget_unviewed();
+        (crossed, short)
+    }
+
     /// Jumps to the oldest stored snapshot.
     pub fn oldest(&mut self) {
         self.cursor = self.ring.oldest_seq();

@@ -78,6 +78,8 @@ pub struct App {
     notes_seen: std::collections::HashMap<(String, String), u64>,
     /// A brief status message (an unknown key) is cleared once this snapshot is replaced.
     status_until: Option<u64>,
+    /// Replay's jump-to-time prompt (`@`) while open: the text typed so far.
+    pub jump: Option<String>,
 }
 
 impl App {
@@ -102,6 +104,7 @@ impl App {
             panes: panes::build_all(&cfg),
             notes_seen: Default::default(),
             status_until: None,
+            jump: None,
         }
     }
 
@@ -253,6 +256,10 @@ impl App {
             dialog::handle_key(self, key);
             return;
         }
+        if self.jump.is_some() {
+            self.jump_key(key);
+            return;
+        }
         // Time travel keys mean the same everywhere, so they come before the panes' —
         // except while a pane takes text, which sees every key first.
         if !self.capturing_text() && self.time_key(key) {
@@ -394,9 +401,90 @@ impl App {
             KeyCode::Right if self.paused() => self.timeline.step(1),
             KeyCode::Home => self.timeline.oldest(),
             KeyCode::End => self.timeline.live(),
+            // Replay steps by the recording's clock, and jumps to a typed time.
+            KeyCode::Char('{') if self.ui.replay => self.step_wall(-60_000),
+            KeyCode::Char('}') if self.ui.replay => self.step_wall(60_000),
+            KeyCode::Char('(') if self.ui.replay => self.step_wall(-3_600_000),
+            KeyCode::Char(')') if self.ui.replay => self.step_wall(3_600_000),
+            KeyCode::Char('@') if self.ui.replay => {
+                self.jump = Some(String::new());
+                self.show_jump();
+            }
             _ => return false,
         }
         true
+    }
+
+    /// Moves the view `by_ms` of recorded wall clock (to the first snapshot that far or
+    /// farther, or the last one nearer when going back).
+    fn step_wall(&mut self, by_ms: i64) {
+        let Some(at) = self.snapshot().map(|s| s.cur.wall_ms) else {
+            return;
+        };
+        self.seek_wall(at.saturating_add(by_ms), by_ms > 0);
+    }
+
+    /// Pauses on the snapshot at `wall_ms` and says where it landed.
+    fn seek_wall(&mut self, wall_ms: i64, later: bool) {
+        let (crossed, short) = self.timeline.seek_wall(wall_ms, later);
+        let Some(now) = self.snapshot().map(|s| s.cur.wall_ms) else {
+            return;
+        };
+        let mut msg = format!("at {}", crate::store::format_utc(now));
+        if crossed {
+            msg.push_str("; across a gap in the recording (no samples: recorder stopped, machine down or rebooted)");
+        }
+        if short {
+            msg.push_str(if later {
+                "; the last frame loaded (replay --begin starts later)"
+            } else {
+                "; the first frame loaded (replay --begin starts earlier)"
+            });
+        }
+        self.status = Some(msg);
+    }
+
+    fn show_jump(&mut self) {
+        if let Some(text) = &self.jump {
+            self.status = Some(format!(
+                "jump to: {text}_   (\"2026-12-06 03:00\" local, 03:00Z suffix for UTC, -2h or +10m from here; Enter jumps, Esc cancels)"
+            ));
+        }
+    }
+
+    /// A key while the jump prompt is open: text, Backspace, Enter (jump) or Esc.
+    fn jump_key(&mut self, key: KeyEvent) {
+        let Some(text) = self.jump.as_mut() else {
+            return;
+        };
+        match key.code {
+            KeyCode::Esc => {
+                self.jump = None;
+                self.status = None;
+                return;
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if text.len() < 64 && !c.is_control() => text.push(c),
+            KeyCode::Enter => {
+                let text = self.jump.take().unwrap_or_default();
+                let here = self.snapshot().map_or(0, |s| s.cur.wall_ms);
+                let t = text.trim();
+                let target = match t.strip_prefix('+') {
+                    Some(rest) => crate::store::parse_duration(rest)
+                        .map(|d| here.saturating_add(d.as_millis() as i64)),
+                    None => crate::store::parse_begin(t, here),
+                };
+                match target {
+                    Ok(at) => self.seek_wall(at, at >= here),
+                    Err(e) => self.status = Some(format!("jump to: {e}")),
+                }
+                return;
+            }
+            _ => {}
+        }
+        self.show_jump();
     }
 
     /// Mouse: wheel scrolls, a click on the tab row switches pane, a click in the body goes

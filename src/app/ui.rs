@@ -25,6 +25,16 @@ pub const GLOBAL_KEYS: &[(&str, &str)] = &[
     ("q / F10 / C-c", "quit"),
 ];
 
+/// Keys only a replay has (listed in help after the global keys).
+pub const REPLAY_KEYS: &[(&str, &str)] = &[
+    ("{ / }", "replay: 1 minute back / on (recording's clock)"),
+    ("( / )", "replay: 1 hour back / on"),
+    (
+        "@",
+        "replay: jump to a typed time (Enter jumps, Esc cancels)",
+    ),
+];
+
 /// One way to write a tab's label: (index, name) → (label, gap after it).
 type TabForm = dyn Fn(usize, &str) -> (String, u16);
 
@@ -162,10 +172,13 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
                 1,
                 Span::styled(
                     format!(
-                        " REPLAY {} {} UTC #{}{} ",
+                        " REPLAY {} {} UTC #{}{}{} ",
                         fmt::date(c.wall_ms),
                         fmt::clock(c.wall_ms),
                         s.seq,
+                        // No samples before this one for longer than the recording's
+                        // interval: its rates start afresh here.
+                        if c.gap_before { " after a gap" } else { "" },
                         if app.paused() { "" } else { " (end)" }
                     ),
                     t.crit,
@@ -271,14 +284,16 @@ fn draw_help(f: &mut Frame, body: Rect, app: &App) {
         (app.pane.title(), app.current().keys())
     };
     let mut lines = vec![Line::styled(format!("Keys — {title}"), t.title)];
+    let replay: &[(&str, &str)] = if app.ui.replay { REPLAY_KEYS } else { &[] };
     let kw = keys
         .iter()
         .chain(GLOBAL_KEYS)
+        .chain(replay)
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0)
         .min(28);
-    for (k, v) in keys.iter().chain(GLOBAL_KEYS) {
+    for (k, v) in keys.iter().chain(GLOBAL_KEYS).chain(replay) {
         lines.push(Line::from(vec![
             Span::styled(format!("{k:>kw$}  "), t.title),
             Span::raw(*v),

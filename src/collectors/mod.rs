@@ -222,6 +222,7 @@ impl Collectors {
             checklist,
             extras,
             cgroups: Some(cgroups),
+            gap_before: false,
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::model::fields::{
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
 use crate::store::format_utc;
-use crate::store::replay::{ReplayError, Stream};
+use crate::store::replay::{ReplayError, Series};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -711,29 +711,25 @@ pub fn run_replay(
     opts: DumpOptions,
     path: &Path,
     begin: Option<&str>,
+    end: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<ReadStats, ReplayError> {
-    // Only `--begin` needs a pass over the file first: the end of it may be its reference.
-    let mut stream = match begin {
-        Some(_) => Stream::open_counted(path, begin)?,
-        None => Stream::open(path)?,
-    };
+    // A file or a directory of daily files; a gap between frames restarts the derive.
+    let mut series = Series::open(path, begin, end, false)?;
     let mut printer = Printer::new(opts, u64::MAX, out);
     let mut frames = 0u64;
-    while let Some(f) = stream.next_frame() {
+    while let Some(f) = series.next_frame() {
         frames += 1;
         if !printer.push(f.sample) {
             break;
         }
     }
-    let stats = stream.stats();
     if frames == 0 {
-        let why = stats
-            .summary()
-            .map(|s| format!(" ({s})"))
-            .unwrap_or_default();
-        return Err(ReplayError::Empty(path.display().to_string(), why));
+        return Err(series.empty());
+    }
+    for why in &series.skipped {
+        eprintln!("usetop: skipped {why}");
     }
     printer.finish();
-    Ok(stats)
+    Ok(series.stats())
 }

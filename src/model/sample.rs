@@ -62,6 +62,11 @@ pub struct Sample {
     /// which older files lack; it then reads as not recorded.
     #[serde(skip)]
     pub checklist: super::checklist::ChecklistSample,
+    /// Set by a reader of recordings: time passed between the previous frame and this one
+    /// that no sample covers (the recorder stopped, the machine was down or rebooted), so
+    /// derive must not rate over the pair as one long interval. Never recorded.
+    #[serde(skip)]
+    pub gap_before: bool,
 }
 
 /// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,

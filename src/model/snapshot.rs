@@ -222,6 +222,8 @@ fn psi_pct(p: Option<&PsiLine>, c: Option<&PsiLine>, dt_s: f64) -> Option<f64> {
 
 impl Snapshot {
     pub fn derive(seq: u64, prev: Option<Arc<Sample>>, cur: Arc<Sample>) -> Snapshot {
+        // A gap in a recording (`Sample::gap_before`) is not an interval to rate over.
+        let prev = prev.filter(|_| !cur.gap_before);
         let dt_s = prev
             .as_ref()
             .map(|p| cur.mono_ns.saturating_sub(p.mono_ns) as f64 / 1e9)

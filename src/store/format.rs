@@ -65,6 +65,44 @@ pub struct Header {
     pub start_wall_ms: i64,
     /// Sampling interval the recorder was asked for, in milliseconds.
     pub interval_ms: u64,
+    /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`) when recording started;
+    /// empty when unreadable, and in files written before usetop recorded it (the header
+    /// then ends after `interval_ms`: see `decode_header`).
+    pub boot_id: String,
+}
+
+/// The header as written before `boot_id` was added at its end.
+#[derive(Deserialize)]
+struct HeaderV1 {
+    format_version: u32,
+    usetop_version: String,
+    hostname: String,
+    kernel: String,
+    hz: u64,
+    page_size: u64,
+    cpu_count: u32,
+    start_wall_ms: i64,
+    interval_ms: u64,
+}
+
+/// Decodes a header body, with or without the trailing `boot_id` (an older usetop reads a
+/// newer header too: postcard ignores what follows the fields it knows).
+pub fn decode_header(body: &[u8]) -> Result<Header, postcard::Error> {
+    postcard::from_bytes::<Header>(body).or_else(|e| {
+        let h: HeaderV1 = postcard::from_bytes(body).map_err(|_| e)?;
+        Ok(Header {
+            format_version: h.format_version,
+            usetop_version: h.usetop_version,
+            hostname: h.hostname,
+            kernel: h.kernel,
+            hz: h.hz,
+            page_size: h.page_size,
+            cpu_count: h.cpu_count,
+            start_wall_ms: h.start_wall_ms,
+            interval_ms: h.interval_ms,
+            boot_id: String::new(),
+        })
+    })
 }
 
 /// A sample's bytes as a frame carries them (before compression).
@@ -118,4 +156,29 @@ pub fn le_u64(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[..8]);
     u64::from_le_bytes(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_without_a_boot_id_still_decode() {
+        let h = Header {
+            format_version: 3,
+            hostname: "db1".into(),
+            interval_ms: 10_000,
+            boot_id: "f51de9dd".into(),
+            ..Header::default()
+        };
+        let full = postcard::to_stdvec(&h).unwrap();
+        assert_eq!(decode_header(&full).unwrap(), h);
+        // The old layout is the new one without its last field (a length-prefixed string).
+        let old = &full[..full.len() - 1 - h.boot_id.len()];
+        let back = decode_header(old).unwrap();
+        assert_eq!(back.hostname, "db1");
+        assert_eq!(back.interval_ms, 10_000);
+        assert_eq!(back.boot_id, "");
+        assert!(decode_header(&full[..3]).is_err());
+    }
 }

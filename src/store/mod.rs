@@ -3,6 +3,7 @@
 //! layout, `writer` appends, `reader` reads robustly, `record` is the recording loop.
 
 pub mod budget;
+pub mod dir;
 pub mod format;
 pub mod reader;
 pub mod record;
@@ -52,9 +53,10 @@ pub enum StoreError {
     },
 }
 
-/// Parses `--begin`: an absolute time (`2026-01-01T10:00:00Z`, `2026-01-01 10:00:00`, in UTC,
-/// or Unix seconds) or an offset from the end of the recording (`-10m`, `-90s`, `-1h`).
-/// Returns a wall clock in ms, given the recording's last wall clock.
+/// Parses `--begin` and `--end`: an absolute time (`2026-01-01 10:00`, `2026-01-01T10:00:00`
+/// in local time; with a `Z` or ` UTC` suffix in UTC), Unix seconds, or an offset from the
+/// end of the recording (`-10m`, `-90s`, `-1h`). Returns a wall clock in ms, given the
+/// recording's last wall clock.
 pub fn parse_begin(s: &str, last_wall_ms: i64) -> Result<i64, String> {
     let s = s.trim();
     if let Some(rest) = s.strip_prefix('-') {
@@ -64,9 +66,42 @@ pub fn parse_begin(s: &str, last_wall_ms: i64) -> Result<i64, String> {
     if let Ok(secs) = s.parse::<i64>() {
         return Ok(secs.saturating_mul(1000));
     }
-    parse_utc(s).ok_or_else(|| {
-        format!("{s:?}: expected a time like 2026-01-01T10:00:00Z, Unix seconds, or -10m")
+    parse_time(s).ok_or_else(|| {
+        format!(
+            "{s:?}: expected a time like \"2026-01-01 10:00\" (local), 2026-01-01T10:00:00Z (UTC), Unix seconds, or -10m"
+        )
     })
+}
+
+/// `YYYY-MM-DD[T ]HH:MM[:SS]`: in UTC with a `Z` or ` UTC` suffix, else in local time.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some(utc) = s
+        .strip_suffix('Z')
+        .or_else(|| s.strip_suffix("UTC").map(str::trim_end))
+    {
+        return parse_utc(utc);
+    }
+    // Parsed as UTC first (which checks the syntax and ranges), then read as local time.
+    let as_utc = parse_utc(s)?;
+    let c = crate::model::time::Civil::from_unix_ms(as_utc);
+    local_to_unix_ms(&c)
+}
+
+/// A local calendar time to Unix ms (mktime, with the zone's daylight saving rules).
+fn local_to_unix_ms(c: &crate::model::time::Civil) -> Option<i64> {
+    // SAFETY: an all-zero tm is a valid value to fill in.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    tm.tm_year = i32::try_from(c.year - 1900).ok()?;
+    tm.tm_mon = (c.month - 1) as i32;
+    tm.tm_mday = c.day as i32;
+    tm.tm_hour = c.hour as i32;
+    tm.tm_min = c.minute as i32;
+    tm.tm_sec = c.second as i32;
+    tm.tm_isdst = -1;
+    // SAFETY: mktime reads and normalises the tm we own; it reads the zone (TZ) itself.
+    let t = unsafe { libc::mktime(&mut tm) };
+    (t != -1).then(|| t.saturating_mul(1000))
 }
 
 /// `90`, `90s`, `10m`, `2h`, `1d`, `500ms`.
@@ -95,7 +130,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 /// `YYYY-MM-DD[T ]HH:MM[:SS][Z]`, UTC, to Unix milliseconds.
-fn parse_utc(s: &str) -> Option<i64> {
+pub(crate) fn parse_utc(s: &str) -> Option<i64> {
     let s = s.strip_suffix('Z').unwrap_or(s);
     let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
     let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
@@ -141,7 +176,10 @@ mod tests {
         let ms = 1_767_225_600_000; // 2026-01-01T00:00:00Z
         assert_eq!(format_utc(ms), "2026-01-01T00:00:00.000Z");
         assert_eq!(parse_begin("2026-01-01T00:00:00Z", 0), Ok(ms));
-        assert_eq!(parse_begin("2026-01-01 00:01", 0), Ok(ms + 60_000));
+        assert_eq!(parse_begin("2026-01-01 00:01Z", 0), Ok(ms + 60_000));
+        assert_eq!(parse_begin("2026-01-01 00:01 UTC", 0), Ok(ms + 60_000));
+        assert_eq!(parse_begin("2026-01-01T00:01:00UTC", 0), Ok(ms + 60_000));
+        assert!(parse_begin("2026-13-01 00:00", 0).is_err());
         assert_eq!(parse_begin("-10m", ms), Ok(ms - 600_000));
         assert!(parse_begin("yesterday", ms).is_err());
         assert!(parse_duration("5x").is_err());

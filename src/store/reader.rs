@@ -285,8 +285,7 @@ impl<B: Bytes> Reader<B> {
         if crc32fast::hash(&body) != hcrc {
             return Err(bad("the header checksum does not match"));
         }
-        let header: Header =
-            postcard::from_bytes(&body).map_err(|e| bad(&format!("the header: {e}")))?;
+        let header = format::decode_header(&body).map_err(|e| bad(&format!("the header: {e}")))?;
         let bad_allowance = BAD_READ_ALLOWANCE.saturating_add(bytes.on_disk().saturating_mul(2));
         Ok(Reader {
             bad_allowance,

@@ -17,6 +17,8 @@ pub struct RecordOptions {
     pub duration: Option<Duration>,
     /// Record every thread too (drill-down to threads in replay), at a higher cost.
     pub threads: bool,
+    /// The kernel's boot id, for the header (`dir::read_boot_id`).
+    pub boot_id: String,
 }
 
 #[derive(Debug, Default)]
@@ -63,6 +65,7 @@ pub fn header_for(first: &crate::model::Sample, interval: Duration) -> Header {
         cpu_count: first.cpu.cpus.len() as u32,
         start_wall_ms: first.wall_ms,
         interval_ms: interval.as_millis() as u64,
+        boot_id: String::new(),
     }
 }
 
@@ -90,7 +93,9 @@ pub fn run(
     };
     let started = Instant::now();
     let first = collectors.sample(clock, req);
-    let mut rec = Recorder::open(&opts.path, header_for(&first, opts.interval))?;
+    let mut header = header_for(&first, opts.interval);
+    header.boot_id = opts.boot_id.clone();
+    let mut rec = Recorder::open(&opts.path, header)?;
     rec.stop_on(&STOP);
     tell(&mut rec);
     let mut sample = first;
@@ -142,7 +147,7 @@ fn tell(rec: &mut Recorder) {
 }
 
 /// Sleeps in short steps so a signal stops recording promptly; false when signalled.
-fn sleep_until(t: Instant) -> bool {
+pub(crate) fn sleep_until(t: Instant) -> bool {
     loop {
         if STOP.load(Ordering::SeqCst) {
             return false;

@@ -4,7 +4,7 @@
 //! more than `REPLAY_BUDGET`, then stops with a note.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::reader::Frame;
 use super::{ReadStats, Reader, StoreError, format_utc, parse_begin};
@@ -26,6 +26,12 @@ pub struct Loaded {
     pub header: super::Header,
     /// Loading stopped early: the next frame would have passed `REPLAY_BUDGET`.
     pub over_budget: bool,
+    /// Gaps between the frames loaded (see `GapMarker`).
+    pub gaps: u64,
+    /// Recording files read (a directory's daily files).
+    pub files: usize,
+    /// Files of a directory that could not be read, with why.
+    pub skipped: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +42,12 @@ pub enum ReplayError {
     Empty(String, String),
     #[error("--begin {0}")]
     Begin(String),
+    #[error("--end {0}")]
+    End(String),
+    #[error(
+        "{0}: no recordings in it (files named usetop-YYYY-MM-DD.usetop, as record --dir writes)"
+    )]
+    NoFiles(String),
 }
 
 impl ReplayError {
@@ -51,14 +63,28 @@ impl ReplayError {
 impl Loaded {
     /// A line on what was loaded and anything wrong with the file.
     pub fn describe(&self) -> String {
-        let mut s = format!(
-            "replay: frames {}–{} of {}",
-            self.first + 1,
-            self.first + self.samples.len(),
-            self.total
-        );
+        let mut s = if self.files > 1 || self.total == 0 {
+            format!(
+                "replay: {} frame(s) from {} file(s)",
+                self.samples.len(),
+                self.files
+            )
+        } else {
+            format!(
+                "replay: frames {}–{} of {}",
+                self.first + 1,
+                self.first + self.samples.len(),
+                self.total
+            )
+        };
         if let Some(first) = self.samples.first() {
             s.push_str(&format!(" from {}", format_utc(first.wall_ms)));
+        }
+        if self.gaps > 0 {
+            s.push_str(&format!(
+                "; {} gap(s) (no samples: recorder stopped, machine down or rebooted)",
+                self.gaps
+            ));
         }
         if self.over_budget {
             s.push_str(&format!(
@@ -70,7 +96,53 @@ impl Loaded {
             s.push_str("; ");
             s.push_str(&problems);
         }
+        for why in &self.skipped {
+            s.push_str("; skipped ");
+            s.push_str(why);
+        }
         s
+    }
+}
+
+/// The longest pause between two frames that is still one interval to rate over: three
+/// sampling intervals, and at least 30 s. A longer one is a gap.
+pub fn gap_limit_ns(interval_ms: u64) -> u64 {
+    interval_ms
+        .saturating_mul(3)
+        .max(30_000)
+        .saturating_mul(1_000_000)
+}
+
+/// Marks the frames after a gap (`Sample::gap_before`): another boot (the header's boot id
+/// changed, or the monotonic clock went back), or a pause longer than `gap_limit_ns`. Derive
+/// then starts afresh there instead of rating over the whole pause as one interval.
+#[derive(Default)]
+pub struct GapMarker {
+    prev: Option<(u64, String)>,
+}
+
+impl GapMarker {
+    /// Marks `sample` (read from a file with this header); true when it follows a gap.
+    pub fn mark(&mut self, sample: &mut Sample, header: &super::Header) -> bool {
+        let gap = match &self.prev {
+            Some((mono, boot)) => {
+                (!boot.is_empty() && !header.boot_id.is_empty() && *boot != header.boot_id)
+                    || sample.mono_ns <= *mono
+                    || sample.mono_ns - mono > gap_limit_ns(header.interval_ms)
+            }
+            None => false,
+        };
+        sample.gap_before = gap;
+        match &mut self.prev {
+            Some((mono, boot)) => {
+                *mono = sample.mono_ns;
+                if *boot != header.boot_id {
+                    boot.clone_from(&header.boot_id);
+                }
+            }
+            None => self.prev = Some((sample.mono_ns, header.boot_id.clone())),
+        }
+        gap
     }
 }
 
@@ -135,6 +207,19 @@ impl Stream {
         Ok(stream)
     }
 
+    /// From the first frame at or after the wall clock `at` (`None` when every frame is
+    /// before it).
+    pub fn open_at(path: &Path, at: i64) -> Result<Option<Stream>, ReplayError> {
+        let Some(start) = find_start(path, at)? else {
+            return Ok(None);
+        };
+        let mut stream = Stream::open(path)?;
+        stream.reader.seek(start.key_offset);
+        stream.from = start.offset;
+        stream.first = start.index;
+        Ok(Some(stream))
+    }
+
     /// The next frame, or `None` at the end of the file.
     pub fn next_frame(&mut self) -> Option<Frame> {
         loop {
@@ -190,15 +275,234 @@ fn find_start(path: &Path, at: i64) -> Result<Option<Start>, ReplayError> {
     Ok(None)
 }
 
+/// The wall clock of the last frame of a file, if it has one.
+fn last_wall(path: &Path) -> Option<i64> {
+    let mut r = Reader::open(path).ok()?;
+    let mut last = None;
+    while let Some(h) = r.skip_frame() {
+        last = Some(h.wall_ms);
+    }
+    last
+}
+
+fn add_stats(into: &mut ReadStats, s: &ReadStats) {
+    into.frames += s.frames;
+    into.corrupt += s.corrupt;
+    into.skipped_bytes += s.skipped_bytes;
+    into.orphaned += s.orphaned;
+    into.too_large += s.too_large;
+    into.truncated = into.truncated.or(s.truncated);
+    into.gave_up = into.gave_up.or(s.gave_up);
+}
+
+/// The frames of a recording (a file, or a directory's daily files in order) from `--begin`
+/// to `--end`, one at a time, with the frames after a gap marked.
+pub struct Series {
+    files: std::collections::VecDeque<PathBuf>,
+    cur: Option<Stream>,
+    /// Skip to here in the next file opened, until a frame is yielded.
+    begin: Option<i64>,
+    end: Option<i64>,
+    gaps: GapMarker,
+    /// Problems of the files finished.
+    done_stats: ReadStats,
+    pub header: Option<super::Header>,
+    /// Frames in the file and the first one's index (a single file only).
+    pub total: usize,
+    pub first: usize,
+    pub gaps_seen: u64,
+    pub files_read: usize,
+    /// Files that could not be read, with why.
+    pub skipped: Vec<String>,
+    path: PathBuf,
+}
+
+impl Series {
+    /// A recording file, or a directory `record --dir` writes. `count`: count a file's
+    /// frames first (a pass over frame heads), for `total`.
+    pub fn open(
+        path: &Path,
+        begin: Option<&str>,
+        end: Option<&str>,
+        count: bool,
+    ) -> Result<Series, ReplayError> {
+        let mut series = Series {
+            files: Default::default(),
+            cur: None,
+            begin: None,
+            end: None,
+            gaps: GapMarker::default(),
+            done_stats: ReadStats::default(),
+            header: None,
+            total: 0,
+            first: 0,
+            gaps_seen: 0,
+            files_read: 0,
+            skipped: Vec::new(),
+            path: path.to_path_buf(),
+        };
+        let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+        if !is_dir {
+            let stream = if begin.is_some() || count {
+                Stream::open_counted(path, begin)?
+            } else {
+                Stream::open(path)?
+            };
+            if let Some(e) = end {
+                let last = last_wall(path).unwrap_or(0);
+                series.end = Some(parse_begin(e, last).map_err(ReplayError::End)?);
+            }
+            series.total = stream.total().unwrap_or(0);
+            series.first = stream.first;
+            series.header = Some(stream.header().clone());
+            series.files_read = 1;
+            series.cur = Some(stream);
+            return Ok(series);
+        }
+        let segs = super::dir::list_segments(path).map_err(|err| StoreError::Io {
+            path: path.to_path_buf(),
+            err,
+        })?;
+        if segs.is_empty() {
+            return Err(ReplayError::NoFiles(path.display().to_string()));
+        }
+        // Relative times count back from the last frame of the recording.
+        let last = segs
+            .iter()
+            .rev()
+            .find_map(|(_, p)| last_wall(p))
+            .ok_or_else(|| ReplayError::Empty(path.display().to_string(), String::new()))?;
+        let begin = begin
+            .map(|b| parse_begin(b, last).map_err(ReplayError::Begin))
+            .transpose()?;
+        let end = end
+            .map(|e| parse_begin(e, last).map_err(ReplayError::End))
+            .transpose()?;
+        if let Some(b) = begin
+            && b > last
+        {
+            return Err(ReplayError::Begin(format!(
+                "{}: after the last frame ({})",
+                format_utc(b),
+                format_utc(last)
+            )));
+        }
+        if let (Some(b), Some(e)) = (begin, end)
+            && e < b
+        {
+            return Err(ReplayError::End(format!(
+                "{} is before --begin {}",
+                format_utc(e),
+                format_utc(b)
+            )));
+        }
+        // A file holds its day's frames; a day either side is read too, for a clock that
+        // was stepped across midnight.
+        const DAY: i64 = 86_400_000;
+        let lo = begin.map(|b| b.div_euclid(DAY) - 1);
+        let hi = end.map(|e| e.div_euclid(DAY) + 1);
+        series.files = segs
+            .into_iter()
+            .filter(|(s, _)| lo.is_none_or(|lo| s.day >= lo) && hi.is_none_or(|hi| s.day <= hi))
+            .map(|(_, p)| p)
+            .collect();
+        series.begin = begin;
+        series.end = end;
+        Ok(series)
+    }
+
+    /// The next frame, or `None` past `--end` or at the end of the last file.
+    pub fn next_frame(&mut self) -> Option<Frame> {
+        loop {
+            if self.cur.is_none() {
+                let path = self.files.pop_front()?;
+                let opened = match self.begin {
+                    Some(at) => Stream::open_at(&path, at),
+                    None => Stream::open(&path).map(Some),
+                };
+                match opened {
+                    Ok(Some(s)) => {
+                        self.files_read += 1;
+                        if self.header.is_none() {
+                            self.header = Some(s.header().clone());
+                        }
+                        self.cur = Some(s);
+                    }
+                    Ok(None) => continue,
+                    Err(e) => {
+                        self.skipped.push(e.to_string());
+                        continue;
+                    }
+                }
+            }
+            let stream = self.cur.as_mut()?;
+            let Some(mut f) = stream.next_frame() else {
+                let stats = stream.stats();
+                add_stats(&mut self.done_stats, &stats);
+                self.cur = None;
+                continue;
+            };
+            if self.end.is_some_and(|e| f.wall_ms > e) {
+                self.files.clear();
+                if let Some(s) = self.cur.take() {
+                    add_stats(&mut self.done_stats, &s.stats());
+                }
+                return None;
+            }
+            self.begin = None;
+            if self.gaps.mark(&mut f.sample, stream.header()) {
+                self.gaps_seen += 1;
+            }
+            return Some(f);
+        }
+    }
+
+    /// Problems found in the files read so far.
+    pub fn stats(&self) -> ReadStats {
+        let mut s = self.done_stats.clone();
+        if let Some(c) = &self.cur {
+            add_stats(&mut s, &c.stats());
+        }
+        s
+    }
+
+    /// The error for a series that yielded no frame.
+    pub fn empty(&self) -> ReplayError {
+        let mut why = self.stats().summary().unwrap_or_default();
+        for s in &self.skipped {
+            if !why.is_empty() {
+                why.push_str("; ");
+            }
+            why.push_str(s);
+        }
+        let why = if why.is_empty() {
+            String::new()
+        } else {
+            format!(" ({why})")
+        };
+        ReplayError::Empty(self.path.display().to_string(), why)
+    }
+}
+
 /// Loads at most `max` frames from the first at or after `begin`, and fewer when they
 /// would take more than `REPLAY_BUDGET` (the first is always loaded).
 pub fn load(path: &Path, begin: Option<&str>, max: usize) -> Result<Loaded, ReplayError> {
-    let mut stream = Stream::open_counted(path, begin)?;
+    load_range(path, begin, None, max)
+}
+
+/// `load`, up to the last frame at or before `end`; `path` is a file or a directory.
+pub fn load_range(
+    path: &Path,
+    begin: Option<&str>,
+    end: Option<&str>,
+    max: usize,
+) -> Result<Loaded, ReplayError> {
+    let mut series = Series::open(path, begin, end, true)?;
     let mut samples = Vec::new();
     let mut kept = 0u64;
     let mut over_budget = false;
     while samples.len() < max {
-        let Some(f) = stream.next_frame() else {
+        let Some(f) = series.next_frame() else {
             break;
         };
         // What the frame shares with the one before is held once, when both are kept.
@@ -214,12 +518,18 @@ pub fn load(path: &Path, begin: Option<&str>, max: usize) -> Result<Loaded, Repl
         kept += cost;
         samples.push(f.sample);
     }
+    if samples.is_empty() {
+        return Err(series.empty());
+    }
     Ok(Loaded {
         samples,
-        total: stream.total().unwrap_or(0),
-        first: stream.first,
-        stats: stream.stats(),
-        header: stream.header().clone(),
+        total: series.total,
+        first: series.first,
+        stats: series.stats(),
+        header: series.header.clone().unwrap_or_default(),
         over_budget,
+        gaps: series.gaps_seen,
+        files: series.files_read,
+        skipped: std::mem::take(&mut series.skipped),
     })
 }
