@@ -20,8 +20,8 @@ pub use super::records::{
 };
 use crate::collectors::{Clock, Request, SystemClock};
 use crate::model::fields::{
-    self, DISK_FIELDS, Field, NIC_FIELDS, PERF_CPU_FIELDS, PROC_FIELDS, ProcRow, SLAB_FIELDS,
-    SOCK_FIELDS,
+    self, CGROUP_FIELDS, DISK_FIELDS, Field, NIC_FIELDS, PERF_CPU_FIELDS, PROC_FIELDS, ProcRow,
+    SLAB_FIELDS, SOCK_FIELDS,
 };
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
@@ -374,7 +374,7 @@ fn parts(view: View, s: &Snapshot) -> Parts {
         }
         View::Cgroup => {
             let (h, r) = super::cgroup::records(s);
-            (to_map(h), "cgroups", maps(r))
+            (to_map(h), "cgroups", field_rows(CGROUP_FIELDS, r))
         }
     };
     Parts { header, key, rows }
@@ -516,7 +516,7 @@ pub fn csv_header(view: View) -> Vec<String> {
         ),
         View::Cgroup => (
             to_map(super::cgroup::CgroupHeader::default()),
-            to_map(super::cgroup::CgroupRecord::default()),
+            field_names(CGROUP_FIELDS),
         ),
     };
     ctx.into_iter()

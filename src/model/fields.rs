@@ -7,12 +7,14 @@ use std::cmp::Ordering;
 
 use super::tasks::{TaskRate, cpu_ticks};
 
+pub mod cgroup;
 pub mod disk;
 pub mod net;
 pub mod perf;
 pub mod slab;
 pub mod sock;
 
+pub use cgroup::{CGROUP_COLUMNS, CGROUP_FIELDS, CgroupLine};
 pub use disk::DISK_FIELDS;
 pub use net::NIC_FIELDS;
 pub use perf::{PERF_CPU_FIELDS, PerfCpuRow};
