@@ -124,9 +124,19 @@ fn collapse_and_expand() {
 
 #[test]
 fn enter_shows_the_processes_of_the_cgroup() {
-    let s = pane("cgroup_v2", 120, 30, "G Up Up Enter");
-    // The proc pane.
-    assert!(s.contains("PID ") && s.contains("COMMAND"), "{s}");
+    // Keys go in on the first sample, where nginx.service is the last row but one.
+    let s = pane("cgroup_v2", 120, 30, "G Up Enter");
+    // The proc pane, filtered to nginx.service's two processes.
+    assert!(
+        s.contains("filter: cgroup:/system.slice/nginx.service"),
+        "{s}"
+    );
+    let pids: Vec<&str> = s
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(pids, ["1202", "1201"], "{s}");
 }
 
 #[test]

@@ -226,6 +226,7 @@ impl App {
             cgroups: crate::collectors::CgroupRequest {
                 detail: needs.cgroups_detail,
             },
+            task_cgroups: needs.task_cgroups,
         }
     }
 

@@ -235,6 +235,12 @@ fn proc_records(s: &Snapshot) -> Rows {
     let boot = s.cur.cpu.boot_time;
     let now = s.cur.wall_ms / 1000;
     let tasks = s.tasks();
+    let cgroups: std::collections::HashMap<u32, crate::model::cgroup::TaskCgroup> = s
+        .cur
+        .task_cgroups
+        .iter()
+        .map(|c| (c.pid, c.clone()))
+        .collect();
     Box::new((0..tasks.len()).map(move |i| {
         let task = tasks[i].clone();
         let row = ProcRow {
@@ -243,6 +249,7 @@ fn proc_records(s: &Snapshot) -> Rows {
             boot,
             now,
             extra: None,
+            cgroup: cgroups.get(&task.rec.tgid).cloned(),
             task,
         };
         PROC_FIELDS
@@ -569,6 +576,12 @@ pub fn request(view: View) -> Request {
         // A dump of the cgroups has every figure.
         cgroups: crate::collectors::CgroupRequest {
             detail: view == View::Cgroup,
+        },
+        // Each process's cgroup (the `cgroup` and `cgroup_path` fields).
+        task_cgroups: if view == View::Proc {
+            crate::model::cgroup::TaskCgroups::All
+        } else {
+            crate::model::cgroup::TaskCgroups::None
         },
         ..Request::default()
     }

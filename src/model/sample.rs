@@ -62,6 +62,10 @@ pub struct Sample {
     /// which older files lack; it then reads as not recorded.
     #[serde(skip)]
     pub checklist: super::checklist::ChecklistSample,
+    /// The cgroups of the processes that need them (`Request::task_cgroups`). Not recorded:
+    /// a replay has none.
+    #[serde(skip)]
+    pub task_cgroups: Vec<super::cgroup::TaskCgroup>,
 }
 
 /// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,

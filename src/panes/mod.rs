@@ -160,6 +160,8 @@ pub struct Needs {
     pub screen: crate::model::ScreenPids,
     /// Every cgroup's detail files (processes, memory.stat, I/O, …), not just the overview's.
     pub cgroups_detail: bool,
+    /// Whose `/proc/PID/cgroup` is read (CGROUP column, `cgroup:` filter).
+    pub task_cgroups: crate::model::cgroup::TaskCgroups,
 }
 
 /// Options that come from the command line and config for the panes.
