@@ -81,7 +81,7 @@ fn judge(t: &CgroupTable, r: &CgroupRow, th: &Thresholds) -> Judged {
             reason: Some(Reason::CgroupUse(what)),
         },
         None => Cell {
-            figure: Figure::CgroupNoLimit,
+            figure: Figure::CgroupNoLimit(r.quota_cpus),
             level: Level::Unknown,
             reason: None,
         },

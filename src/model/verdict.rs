@@ -242,8 +242,9 @@ pub enum Figure {
     IpcPending,
     /// A cgroup's usage nearest its limit.
     CgroupUse(CgUse),
-    /// A cgroup with no CPU, memory or pids limit.
-    CgroupNoLimit,
+    /// A cgroup with no usage against a limit: its CPU quota if it has one (its CPU use
+    /// was not read), else no limit at all.
+    CgroupNoLimit(Option<f64>),
     CgroupStall(CgStall),
     CgroupEvents(CgEvents),
     /// The highest share of a limit among the cgroups not listed.

@@ -205,7 +205,8 @@ impl Display for Figure {
                 CgUse::Mem { pct, limit, .. } => write!(f, "mem {pct:.0}% of {}", bytes(*limit)),
                 CgUse::Pids { pct, max } => write!(f, "pids {pct:.0}% of {max}"),
             },
-            Figure::CgroupNoLimit => f.write_str("no limit"),
+            Figure::CgroupNoLimit(Some(q)) => write!(f, "quota {}", cpus(*q)),
+            Figure::CgroupNoLimit(None) => f.write_str("no limit"),
             Figure::CgroupStall(st) => {
                 match st.throttled_pct {
                     Some(p) => write!(f, "thr {p:.0}%")?,
@@ -519,5 +520,12 @@ mod tests {
             .to_string(),
             "cpu 95% of 2.5 CPUs"
         );
+        // A quota whose CPU use was not read (v1 cpu without cpuacct): the quota, not "no
+        // limit".
+        assert_eq!(
+            Figure::CgroupNoLimit(Some(0.2)).to_string(),
+            "quota 0.2 CPU"
+        );
+        assert_eq!(Figure::CgroupNoLimit(None).to_string(), "no limit");
     }
 }

@@ -196,7 +196,10 @@ pub const CGROUP_FIELDS: &[Field<CgroupLine>] = &[
         1,
         true,
         "cpu_quota_pct",
-        |r| num(r.row.rec.cpu.max.is_some(), r.row.cpu_quota_pct),
+        |r| {
+            let c = &r.row.rec.cpu;
+            num(c.max.is_some() && c.usage_us.is_some(), r.row.cpu_quota_pct)
+        },
     ),
     f("weight", "WEIGHT", Count, 6, 9, false, "cpu_weight", |r| {
         raw(r.row.rec.cpu.weight)
