@@ -35,8 +35,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "/ / F4",
-        "filter: text user:U pid:1,2 state:R cmd:T cgroup:/PATH or cgroup:NAME (Esc clears)",
+        "filter: text user:U pid:1,2 state:R cmd:T (Esc clears)",
     ),
+    ("", "  cgroup:/PATH (and below) or cgroup:NAME (start of)"),
     ("t / F5", "tree view (children under their parent)"),
     ("H", "show threads instead of processes"),
     ("C", "choose columns (Space toggles, Esc closes)"),
