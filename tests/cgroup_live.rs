@@ -1,7 +1,9 @@
 //! The cgroup collector on this machine's real v1 (or hybrid) hierarchies, as root: a
 //! cgroup of our own with a quota of 0.1 CPU and a CPU burner in it is seen throttled in
 //! nearly every period (about 900 ms of every second) at about 10 % of a CPU, and one with
-//! a 16 MiB memory limit and a process that exceeds it has its OOM kill counted. Every
+//! a 16 MiB memory limit and a process that exceeds it has its OOM kill counted. The
+//! throttled cgroup is also a red row of the overview (judged from the files read every
+//! refresh, without the detail set) and a row of the cgroup pane drawn headless. Every
 //! cgroup made here is removed again, also when an assertion fails (a Drop guard kills the
 //! processes first). Skipped, saying why, without root or without the v1 controllers.
 
@@ -10,9 +12,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use std::sync::Arc;
+
 use usetop::collectors::cgroup::CgroupCollector;
-use usetop::collectors::{CgroupRequest, ProcRoot};
+use usetop::collectors::{CgroupRequest, Collectors, ProcRoot, Request};
+use usetop::headless::{HeadlessOptions, render_headless};
+use usetop::model::Snapshot;
 use usetop::model::cgroup::{CgroupSample, CgroupTable};
+use usetop::model::level::Level;
+use usetop::model::thresholds::Thresholds;
+use usetop::panes::PaneId;
 
 const BASE: &str = "/sys/fs/cgroup";
 
@@ -159,6 +170,69 @@ fn cpu_quota_of_a_tenth_is_throttled() {
     assert!((400.0..=1000.0).contains(&ms), "throttled {ms} ms/s");
     let cpu = r.cpu_pct.expect("cpu %");
     assert!((2.0..=14.0).contains(&cpu), "cpu {cpu}% of a CPU");
+
+    // The overview: two samples of the whole sampler with the overview's request (no
+    // detail files), one second apart; the cgroup is a red row, its reason naming the quota.
+    let mut col = Collectors::new(ProcRoot::default());
+    let clock = usetop::collectors::SystemClock;
+    let a = Arc::new(col.sample(&clock, Request::default()));
+    std::thread::sleep(Duration::from_secs(1));
+    let b = Arc::new(col.sample(&clock, Request::default()));
+    assert!(!b.cgroups.as_ref().expect("cgroups sampled").detail);
+    let snap = Snapshot::derive(1, Some(a), b);
+    let v = snap.verdicts(&Thresholds::default());
+    let labels: Vec<String> = v.iter().map(|v| v.resource.to_string()).collect();
+    let row = v
+        .iter()
+        .find(|v| v.resource.name() == Some(path.as_str()))
+        .unwrap_or_else(|| panic!("{path} not an overview row: {labels:?}"));
+    let why = row
+        .s
+        .reason
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    println!(
+        "live: overview {}: S {} ({why})",
+        row.resource, row.s.figure
+    );
+    assert_eq!(row.s.level, Level::Crit, "{why}");
+    assert!(why.contains("quota 0.1 CPU"), "{why}");
+    assert_eq!(row.pane, "cgroup");
+
+    // The pane, drawn headless on this machine: our cgroup's THR% column.
+    let out = render_headless(HeadlessOptions {
+        app: common::options(PaneId::Cgroup),
+        cols: 200,
+        rows: 60,
+        frames: 2,
+        keys: String::new(),
+        roots: vec![ProcRoot::default()],
+        virtual_clock: false,
+    })
+    .expect("headless run");
+    let last = out.rsplit("\x0c\n").next().unwrap_or_default();
+    let header: Vec<&str> = last
+        .lines()
+        .find(|l| l.starts_with("PROCS"))
+        .unwrap_or_else(|| panic!("{last}"))
+        .split_whitespace()
+        .collect();
+    let at = header
+        .iter()
+        .position(|h| h.starts_with("THR%"))
+        .unwrap_or_else(|| panic!("{last}"));
+    let line = last
+        .lines()
+        .find(|l| l.ends_with(&name))
+        .unwrap_or_else(|| panic!("{name} not in the pane:\n{last}"));
+    println!("live: pane: {line}");
+    let thr: f64 = line
+        .split_whitespace()
+        .nth(at)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0.0);
+    assert!(thr > 50.0, "THR% {thr} in {line}");
 }
 
 #[test]

@@ -59,6 +59,8 @@ fn basic_fixture_levels_and_reasons() {
             "TCP sockets",
             "Slab",
             "CPU counters",
+            // No cgroup hierarchy in the fixture: one row saying so.
+            "Cgroups",
         ]
     );
     // Every verdict opens a pane that exists.

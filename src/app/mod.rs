@@ -226,7 +226,10 @@ impl App {
             perf_focus: self.task.process(),
             slab_caches: needs.slab_caches,
             screen: needs.screen,
-            ..Request::default()
+            cgroups: crate::collectors::CgroupRequest {
+                detail: needs.cgroups_detail,
+            },
+            task_cgroups: needs.task_cgroups,
         }
     }
 

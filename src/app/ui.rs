@@ -369,10 +369,13 @@ mod tests {
     }
 
     #[test]
-    fn today_s_panes_keep_the_roomy_form_at_80() {
+    fn today_s_panes_keep_their_whole_names_at_80() {
+        // Ten panes: the roomy form needs 88 columns, the next one keeps every name whole.
         let tabs = tab_layout(80);
-        assert_eq!(tabs[0].2, " 1:use ");
+        assert_eq!(tabs[0].2, "1:use");
+        assert_eq!(tabs[9].2, "0:cgroup");
         assert!(right_edge(&tabs) <= 80);
         assert_eq!(tab_at(80, 1), Some(PaneId::Use));
+        assert_eq!(tab_layout(88)[0].2, " 1:use ");
     }
 }

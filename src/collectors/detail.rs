@@ -78,21 +78,10 @@ pub fn parse_limits(b: &[u8]) -> Vec<LimitLine> {
     out
 }
 
-/// `/proc/PID/cgroup`: the v2 path (`0::/path`), else the first line's path.
+/// `/proc/PID/cgroup`: the path the cgroup pane knows the task by (v1 and hybrid: the cpu
+/// hierarchy's, where quotas are; else the v2 path `0::/path`; else the first line's).
 pub fn parse_cgroup(b: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(b);
-    let mut first = None;
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (Some(id), Some(_), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        if id == "0" {
-            return Some(path.to_string());
-        }
-        first.get_or_insert_with(|| path.to_string());
-    }
-    first
+    super::task_cgroup::main_path(&super::task_cgroup::parse_lines(b))
 }
 
 fn why(e: &ReadError) -> &'static str {

@@ -14,6 +14,7 @@ pub mod procroot;
 pub mod slab;
 pub mod sockets;
 pub mod system;
+pub mod task_cgroup;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -114,6 +115,8 @@ pub struct Request {
     pub slab_caches: bool,
     /// Every cgroup's overview files always; the detail files when asked.
     pub cgroups: CgroupRequest,
+    /// Whose `/proc/PID/cgroup` is read (the proc pane's CGROUP column and `cgroup:` filter).
+    pub task_cgroups: task_cgroup::TaskCgroups,
 }
 
 pub struct Collectors {
@@ -176,6 +179,8 @@ impl Collectors {
         });
         let mut extras = sample_extras(&self.root, &tasks.procs, req.screen.pids(), self.page_size);
         extras.extend(thread_extras(&self.root, &tasks, req.screen.threads()));
+        let task_cgroups =
+            task_cgroup::sample(&self.root, &tasks.procs, req.task_cgroups, &req.screen);
         let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
         let (perf, t_perf) = timed(clock, || {
             self.perf.sample(
@@ -223,6 +228,7 @@ impl Collectors {
             extras,
             cgroups: Some(cgroups),
             gap_before: false,
+            task_cgroups,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The cgroups in `dump --pane cgroup` (one record per cgroup, every figure, field names
-//! with their unit) and in the OpenMetrics exposition (`usetop_cgroup_*`, labelled with the
+//! The cgroups in `dump --pane cgroup` (its header here; one record per cgroup from
+//! `CGROUP_FIELDS`, every figure, field names with their unit) and in the OpenMetrics exposition (`usetop_cgroup_*`, labelled with the
 //! cgroup's path), bounded by depth and count so a node with thousands of pods does not
 //! explode a scrape.
 
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Snapshot;
 use crate::model::cgroup::{CgroupRow, CgroupTable, Limit};
 use crate::model::delta;
+use crate::model::fields::CgroupLine;
 use crate::widgets::text::sanitize;
 
 // ---- dump ----
@@ -31,170 +32,8 @@ pub struct CgroupHeader {
     pub cgroup_notes: Option<String>,
 }
 
-/// A limit as dumped: a number of bytes (or pids), or the string `max`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum LimitValue {
-    At(u64),
-    Max(String),
-}
-
-fn limit(l: Option<Limit>) -> Option<LimitValue> {
-    l.map(|l| match l {
-        Limit::Max => LimitValue::Max("max".into()),
-        Limit::At(v) => LimitValue::At(v),
-    })
-}
-
-/// One cgroup over one interval. `null` (an empty CSV cell) is "not read": no such
-/// controller there, no permission, or a rate for a cgroup new in this interval.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct CgroupRecord {
-    pub path: String,
-    pub name: String,
-    pub depth: usize,
-    pub parent: Option<String>,
-    pub inode: u64,
-    /// First seen this interval (new or re-created): no rates yet.
-    pub new: bool,
-    pub procs: Option<u64>,
-    pub cpu_pct: Option<f64>,
-    pub cpu_host_pct: Option<f64>,
-    pub cpu_user_pct: Option<f64>,
-    pub cpu_system_pct: Option<f64>,
-    pub cpu_quota_cpus: Option<f64>,
-    pub cpu_period_us: Option<u64>,
-    pub cpu_quota_pct: Option<f64>,
-    pub cpu_weight: Option<u64>,
-    pub cpu_throttled_pct: Option<f64>,
-    pub cpu_throttled_ms_per_s: Option<f64>,
-    pub cpu_bursts: Option<u64>,
-    pub mem_current_bytes: Option<u64>,
-    pub mem_max_bytes: Option<LimitValue>,
-    pub mem_high_bytes: Option<LimitValue>,
-    pub mem_low_bytes: Option<u64>,
-    pub mem_limit_bytes: Option<u64>,
-    pub mem_limit_pct: Option<f64>,
-    pub mem_limit_path: Option<String>,
-    pub swap_current_bytes: Option<u64>,
-    pub mem_anon_bytes: Option<u64>,
-    pub mem_file_bytes: Option<u64>,
-    pub mem_kernel_bytes: Option<u64>,
-    pub mem_sock_bytes: Option<u64>,
-    pub mem_shmem_bytes: Option<u64>,
-    pub mem_majfault_per_s: Option<f64>,
-    pub mem_refault_per_s: Option<f64>,
-    pub mem_events_low: Option<u64>,
-    pub mem_events_high: Option<u64>,
-    pub mem_events_max: Option<u64>,
-    pub mem_events_oom: Option<u64>,
-    pub mem_events_oom_kill: Option<u64>,
-    pub mem_under_oom: Option<bool>,
-    pub io_read_bytes_per_s: Option<f64>,
-    pub io_write_bytes_per_s: Option<f64>,
-    pub io_reads_per_s: Option<f64>,
-    pub io_writes_per_s: Option<f64>,
-    pub io_max: Option<String>,
-    pub pids_current: Option<u64>,
-    pub pids_max: Option<LimitValue>,
-    pub pids_pct: Option<f64>,
-    pub pids_refused: Option<u64>,
-    pub psi_cpu_some_pct: Option<f64>,
-    pub psi_cpu_full_pct: Option<f64>,
-    pub psi_mem_some_pct: Option<f64>,
-    pub psi_mem_full_pct: Option<f64>,
-    pub psi_io_some_pct: Option<f64>,
-    pub psi_io_full_pct: Option<f64>,
-}
-
-/// `io.max` as the kernel writes it, devices `; `-separated (`8:0 rbps=max wbps=1048576 …`).
-fn io_max_text(r: &CgroupRow) -> Option<String> {
-    let devs = r.rec.io.max.as_ref()?;
-    let v = |x: Option<u64>| x.map_or("max".to_string(), |v| v.to_string());
-    Some(
-        devs.iter()
-            .map(|d| {
-                format!(
-                    "{}:{} rbps={} wbps={} riops={} wiops={}",
-                    d.major,
-                    d.minor,
-                    v(d.rbps),
-                    v(d.wbps),
-                    v(d.riops),
-                    v(d.wiops)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-    )
-}
-
-pub fn record(t: &CgroupTable, r: &CgroupRow) -> CgroupRecord {
-    let c = &r.rec;
-    let stat = c.mem.stat;
-    let ev = r.events;
-    CgroupRecord {
-        path: sanitize(&c.path).into_owned(),
-        name: r.name.clone(),
-        depth: r.depth,
-        parent: r.parent.map(|p| sanitize(&t.rows[p].rec.path).into_owned()),
-        inode: c.ino,
-        new: r.fresh,
-        procs: c.procs,
-        cpu_pct: r.cpu_pct,
-        cpu_host_pct: r.cpu_host_pct,
-        cpu_user_pct: r.cpu_user_pct,
-        cpu_system_pct: r.cpu_system_pct,
-        cpu_quota_cpus: r.quota_cpus,
-        cpu_period_us: c.cpu.max.map(|m| m.period_us),
-        cpu_quota_pct: r.cpu_quota_pct,
-        cpu_weight: c.cpu.weight,
-        cpu_throttled_pct: r.throttled_pct,
-        cpu_throttled_ms_per_s: r.throttled_ms_s,
-        cpu_bursts: r.bursts,
-        mem_current_bytes: c.mem.current,
-        mem_max_bytes: limit(c.mem.max),
-        mem_high_bytes: limit(c.mem.high),
-        mem_low_bytes: c.mem.low,
-        mem_limit_bytes: r.mem_limit.map(|l| l.bytes),
-        mem_limit_pct: r.mem_limit.map(|l| l.pct),
-        mem_limit_path: r
-            .mem_limit
-            .map(|l| sanitize(&t.rows[l.at].rec.path).into_owned()),
-        swap_current_bytes: c.mem.swap_current,
-        mem_anon_bytes: stat.and_then(|s| s.anon),
-        mem_file_bytes: stat.and_then(|s| s.file),
-        mem_kernel_bytes: stat.and_then(|s| s.kernel),
-        mem_sock_bytes: stat.and_then(|s| s.sock),
-        mem_shmem_bytes: stat.and_then(|s| s.shmem),
-        mem_majfault_per_s: r.pgmajfault_s,
-        mem_refault_per_s: r.refault_s,
-        mem_events_low: ev.low,
-        mem_events_high: ev.high,
-        mem_events_max: ev.max,
-        mem_events_oom: ev.oom,
-        mem_events_oom_kill: ev.oom_kill,
-        mem_under_oom: c.mem.under_oom,
-        io_read_bytes_per_s: r.read_bps,
-        io_write_bytes_per_s: r.write_bps,
-        io_reads_per_s: r.read_iops,
-        io_writes_per_s: r.write_iops,
-        io_max: io_max_text(r),
-        pids_current: c.pids.current,
-        pids_max: limit(c.pids.max),
-        pids_pct: r.pids_pct,
-        pids_refused: r.pids_refused,
-        psi_cpu_some_pct: r.psi.cpu_some,
-        psi_cpu_full_pct: r.psi.cpu_full,
-        psi_mem_some_pct: r.psi.mem_some,
-        psi_mem_full_pct: r.psi.mem_full,
-        psi_io_some_pct: r.psi.io_some,
-        psi_io_full_pct: r.psi.io_full,
-    }
-}
-
 /// The dump of one snapshot's cgroups.
-pub fn records(s: &Snapshot) -> (CgroupHeader, Vec<CgroupRecord>) {
+pub fn records(s: &Snapshot) -> (CgroupHeader, Vec<CgroupLine>) {
     let t = s.cgroups();
     let notes: Vec<String> = t
         .notes
@@ -207,8 +46,7 @@ pub fn records(s: &Snapshot) -> (CgroupHeader, Vec<CgroupRecord>) {
         cgroup_count: t.rows.len(),
         cgroup_notes: (!notes.is_empty()).then(|| notes.join("; ")),
     };
-    let rows = t.rows.iter().map(|r| record(&t, r)).collect();
-    (header, rows)
+    (header, CgroupLine::all(&t))
 }
 
 // ---- OpenMetrics ----

@@ -20,8 +20,8 @@ pub use super::records::{
 };
 use crate::collectors::{Clock, Request, SystemClock};
 use crate::model::fields::{
-    self, DISK_FIELDS, Field, NIC_FIELDS, PERF_CPU_FIELDS, PROC_FIELDS, ProcRow, SLAB_FIELDS,
-    SOCK_FIELDS,
+    self, CGROUP_FIELDS, DISK_FIELDS, Field, NIC_FIELDS, PERF_CPU_FIELDS, PROC_FIELDS, ProcRow,
+    SLAB_FIELDS, SOCK_FIELDS,
 };
 use crate::model::{Sample, Snapshot};
 use crate::store::ReadStats;
@@ -235,6 +235,12 @@ fn proc_records(s: &Snapshot) -> Rows {
     let boot = s.cur.cpu.boot_time;
     let now = s.cur.wall_ms / 1000;
     let tasks = s.tasks();
+    let cgroups: std::collections::HashMap<u32, crate::model::cgroup::TaskCgroup> = s
+        .cur
+        .task_cgroups
+        .iter()
+        .map(|c| (c.pid, c.clone()))
+        .collect();
     Box::new((0..tasks.len()).map(move |i| {
         let task = tasks[i].clone();
         let row = ProcRow {
@@ -243,6 +249,7 @@ fn proc_records(s: &Snapshot) -> Rows {
             boot,
             now,
             extra: None,
+            cgroup: cgroups.get(&task.rec.tgid).cloned(),
             task,
         };
         PROC_FIELDS
@@ -374,7 +381,7 @@ fn parts(view: View, s: &Snapshot) -> Parts {
         }
         View::Cgroup => {
             let (h, r) = super::cgroup::records(s);
-            (to_map(h), "cgroups", maps(r))
+            (to_map(h), "cgroups", field_rows(CGROUP_FIELDS, r))
         }
     };
     Parts { header, key, rows }
@@ -516,7 +523,7 @@ pub fn csv_header(view: View) -> Vec<String> {
         ),
         View::Cgroup => (
             to_map(super::cgroup::CgroupHeader::default()),
-            to_map(super::cgroup::CgroupRecord::default()),
+            field_names(CGROUP_FIELDS),
         ),
     };
     ctx.into_iter()
@@ -569,6 +576,12 @@ pub fn request(view: View) -> Request {
         // A dump of the cgroups has every figure.
         cgroups: crate::collectors::CgroupRequest {
             detail: view == View::Cgroup,
+        },
+        // Each process's cgroup (the `cgroup` and `cgroup_path` fields).
+        task_cgroups: if view == View::Proc {
+            crate::model::cgroup::TaskCgroups::All
+        } else {
+            crate::model::cgroup::TaskCgroups::None
         },
         ..Request::default()
     }

@@ -201,6 +201,48 @@ pub struct CgroupRecord {
     pub psi: CgPsi,
 }
 
+/// Whose `/proc/PID/cgroup` the sampler reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TaskCgroups {
+    #[default]
+    None,
+    /// The processes on screen (`Request::screen`).
+    Screen,
+    /// Every process (a `cgroup:` filter is active).
+    All,
+}
+
+/// A process's cgroups, from `/proc/PID/cgroup` (read only for the processes that need it;
+/// not part of recordings).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskCgroup {
+    pub pid: u32,
+    /// The process's start time (clock ticks after boot): a reused pid is another process.
+    pub start_time: u64,
+    /// The path the cgroup pane knows it by (v1 and hybrid: the cpu hierarchy's).
+    pub path: String,
+    /// Every hierarchy's path, sorted, without repeats.
+    pub paths: Vec<String>,
+}
+
+impl TaskCgroup {
+    /// A `cgroup:` filter term: a path (`/system.slice`, the cgroup and those under it, in
+    /// any hierarchy), or the start of a readable name (`nginx`, `docker:`).
+    pub fn matches(&self, term: &str) -> bool {
+        if term.starts_with('/') {
+            let t = term.trim_end_matches('/');
+            self.paths.iter().any(|p| {
+                t.is_empty() || p == t || p.strip_prefix(t).is_some_and(|r| r.starts_with('/'))
+            })
+        } else {
+            let t = term.to_lowercase();
+            self.paths
+                .iter()
+                .any(|p| cgroup_name(p).to_lowercase().starts_with(&t))
+        }
+    }
+}
+
 /// The tree order of cgroup paths: the root first, then component by component, so a
 /// parent comes right before its subtree (plain string order would put `/a-b` between
 /// `/a` and `/a/b`).

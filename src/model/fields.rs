@@ -7,12 +7,14 @@ use std::cmp::Ordering;
 
 use super::tasks::{TaskRate, cpu_ticks};
 
+pub mod cgroup;
 pub mod disk;
 pub mod net;
 pub mod perf;
 pub mod slab;
 pub mod sock;
 
+pub use cgroup::{CGROUP_COLUMNS, CGROUP_FIELDS, CgroupLine};
 pub use disk::DISK_FIELDS;
 pub use net::NIC_FIELDS;
 pub use perf::{PERF_CPU_FIELDS, PerfCpuRow};
@@ -145,6 +147,9 @@ pub struct ProcRow {
     /// SHR, WCHAN and OOM, sampled only for the rows on screen (`None` elsewhere and in the
     /// dump).
     pub extra: Option<super::sample::TaskExtra>,
+    /// The process's cgroups, read for the rows on screen while the CGROUP column is shown
+    /// and for every process while a `cgroup:` filter is active (`None` elsewhere).
+    pub cgroup: Option<super::cgroup::TaskCgroup>,
 }
 
 impl ProcRow {
@@ -188,6 +193,14 @@ fn extra(r: &ProcRow, f: impl Fn(&super::sample::TaskExtra) -> Option<Value>) ->
         .filter(|e| e.start_time == r.task.rec.stat.start_time)
         .and_then(f)
         .unwrap_or(Value::Unreadable)
+}
+
+/// The process's cgroup, where it was read for this process (a thread row: its process's).
+fn cgroup(r: &ProcRow, f: impl Fn(&super::cgroup::TaskCgroup) -> String) -> Value {
+    r.cgroup
+        .as_ref()
+        .filter(|c| r.task.rec.is_thread() || c.start_time == r.task.rec.stat.start_time)
+        .map_or(Value::Unreadable, |c| Value::Text(f(c)))
 }
 
 fn io_rate(r: &ProcRow, v: Option<f64>) -> Value {
@@ -494,6 +507,28 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         shown: false,
         dump: Some("comm"),
         value: |r| Value::Text(r.task.rec.ident.comm.clone()),
+    },
+    // The process's cgroup: its readable name (`nginx.service`, `docker:0123456789ab`) and
+    // its path (v1 and hybrid: the cpu hierarchy's).
+    Field {
+        name: "cgroup",
+        header: "CGROUP",
+        unit: Unit::Text,
+        width: 16,
+        drop: 11,
+        shown: false,
+        dump: Some("cgroup"),
+        value: |r| cgroup(r, |c| super::cgroup::cgroup_name(&c.path)),
+    },
+    Field {
+        name: "cgroup-path",
+        header: "CGROUP PATH",
+        unit: Unit::Text,
+        width: 32,
+        drop: 12,
+        shown: false,
+        dump: Some("cgroup_path"),
+        value: |r| cgroup(r, |c| c.path.clone()),
     },
     // Not in the dump: command lines can hold secrets, and the dump goes to files and
     // scripts (`comm` is there instead).

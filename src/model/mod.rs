@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod cgroup_name;
+pub mod cgroup_verdict;
 pub mod checklist;
 pub mod counters;
 pub mod detail;

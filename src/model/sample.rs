@@ -67,6 +67,10 @@ pub struct Sample {
     /// derive must not rate over the pair as one long interval. Never recorded.
     #[serde(skip)]
     pub gap_before: bool,
+    /// The cgroups of the processes that need them (`Request::task_cgroups`). Not recorded:
+    /// a replay has none.
+    #[serde(skip)]
+    pub task_cgroups: Vec<super::cgroup::TaskCgroup>,
 }
 
 /// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,

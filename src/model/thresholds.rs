@@ -81,6 +81,22 @@ pub struct Thresholds {
     pub task_util: Band,
     /// A task's block-I/O delay, ms per second (needs kernel.task_delayacct=1).
     pub blkio_delay_ms_s: Band,
+    // Resource controls (model/cgroup_verdict.rs), each cgroup on its own; PSI stalls of a
+    // cgroup use `psi_some`.
+    /// CPU used as a percent of the cgroup's quota (cpu.max, v1 cfs_quota_us).
+    pub cgroup_quota_pct: Band,
+    /// Memory used as a percent of the nearest limit (memory.max or memory.high, a parent's
+    /// included).
+    pub cgroup_mem_pct: Band,
+    /// Tasks as a percent of pids.max.
+    pub cgroup_pids_pct: Band,
+    /// Periods throttled as a percent of periods run (nr_throttled / nr_periods).
+    pub cgroup_throttled_pct: Band,
+    /// memory.high breaches (saturation) or memory.max hits (errors; v1 failcnt) in the
+    /// interval.
+    pub cgroup_mem_events: Band,
+    /// OOMs and OOM kills in the cgroup in the interval.
+    pub cgroup_oom: Band,
 }
 
 /// Any one event is red.
@@ -205,6 +221,29 @@ impl Default for Thresholds {
                 warn: 100.0,
                 crit: 500.0,
             },
+            cgroup_quota_pct: Band {
+                warn: 80.0,
+                crit: 95.0,
+            },
+            cgroup_mem_pct: Band {
+                warn: 80.0,
+                crit: 95.0,
+            },
+            cgroup_pids_pct: Band {
+                warn: 80.0,
+                crit: 95.0,
+            },
+            // A quarter of periods throttled: the cgroup's work is regularly held back to
+            // the next period (up to 100 ms of latency with the default period).
+            cgroup_throttled_pct: Band {
+                warn: 5.0,
+                crit: 25.0,
+            },
+            cgroup_mem_events: Band {
+                warn: 1.0,
+                crit: 100.0,
+            },
+            cgroup_oom: ANY,
         }
     }
 }

@@ -64,6 +64,9 @@ impl Series {
             Kind::TcpSockets => Some(Series::SockBytes),
             Kind::Slab => Some(Series::SlabUnreclaim),
             Kind::CpuCounters => Some(Series::Cycles),
+            // A cgroup's figures come from its derived table: none is derived for older
+            // snapshots, so cgroup rows draw no history.
+            Kind::Cgroup => None,
         }
     }
 

@@ -43,6 +43,8 @@ pub enum Kind {
     TcpSockets,
     Slab,
     CpuCounters,
+    /// A cgroup (resource control), by its path.
+    Cgroup,
 }
 
 impl Kind {
@@ -58,6 +60,7 @@ impl Kind {
             Kind::TcpSockets => "TCP sockets",
             Kind::Slab => "Slab",
             Kind::CpuCounters => "CPU counters",
+            Kind::Cgroup => "CG",
         }
     }
 
@@ -66,6 +69,7 @@ impl Kind {
         match self {
             Kind::Disk => "Disks",
             Kind::Nic => "NICs",
+            Kind::Cgroup => "Cgroups",
             k => k.singular(),
         }
     }
@@ -80,6 +84,7 @@ impl Kind {
             Kind::TcpSockets => "sock",
             Kind::Slab => "slab",
             Kind::CpuCounters => "perf",
+            Kind::Cgroup => "cgroup",
         }
     }
 }
@@ -124,6 +129,10 @@ impl fmt::Display for Resource {
         match &self.instance {
             Instance::All => f.write_str(k.plural()),
             Instance::Count(n) => write!(f, "{} ({n})", k.plural()),
+            // A cgroup is named by its path; the label shows its readable name.
+            Instance::Named(path) if k == Kind::Cgroup => {
+                write!(f, "{} {}", k.singular(), super::cgroup::cgroup_name(path))
+            }
             Instance::Named(name) => write!(f, "{} {name}", k.singular()),
             Instance::Rest(n) => write!(f, "{} +{n}", k.singular()),
         }
@@ -231,6 +240,63 @@ pub enum Figure {
         scaled: bool,
     },
     IpcPending,
+    /// A cgroup's usage nearest its limit.
+    CgroupUse(CgUse),
+    /// A cgroup with no usage against a limit: its CPU quota if it has one (its CPU use
+    /// was not read), else no limit at all.
+    CgroupNoLimit(Option<f64>),
+    CgroupStall(CgStall),
+    CgroupEvents(CgEvents),
+    /// The highest share of a limit among the cgroups not listed.
+    CgroupUseAtMost(Option<f64>),
+    /// The highest throttled share among the cgroups not listed.
+    CgroupThrottledAtMost(Option<f64>),
+}
+
+/// A cgroup's usage against one of its limits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CgUse {
+    /// CPU used against the quota (`cpu.max`), in CPUs.
+    Cpu { pct: f64, quota_cpus: f64 },
+    /// Memory against the nearest limit (memory.max or memory.high); `of` names the
+    /// ancestor whose limit it is, `None` for the cgroup's own.
+    Mem {
+        pct: f64,
+        limit: u64,
+        of: Option<String>,
+    },
+    /// Tasks against `pids.max`.
+    Pids { pct: f64, max: u64 },
+}
+
+impl CgUse {
+    pub fn pct(&self) -> f64 {
+        match self {
+            CgUse::Cpu { pct, .. } | CgUse::Mem { pct, .. } | CgUse::Pids { pct, .. } => *pct,
+        }
+    }
+}
+
+/// A cgroup's saturation: CFS throttling against its quota, its worst PSI stall, and
+/// memory.high breaches (reclaim throttling) in the interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CgStall {
+    pub throttled_pct: Option<f64>,
+    pub throttled_ms_s: Option<f64>,
+    pub quota_cpus: Option<f64>,
+    /// (resource, percent of the time some task stalled)
+    pub psi: Option<(&'static str, f64)>,
+    pub high: Option<u64>,
+}
+
+/// A cgroup's memory errors in the interval: OOM kills and OOMs, memory.max hits (v1:
+/// failcnt), with the memory.max they hit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CgEvents {
+    pub oom_kill: Option<u64>,
+    pub oom: Option<u64>,
+    pub max: Option<u64>,
+    pub limit: Option<u64>,
 }
 
 /// Why a figure is missing.
@@ -258,6 +324,7 @@ pub enum Missing {
     CountersNotCollected,
     /// The perf collector's reason; shown by its part in parentheses.
     Counters(String),
+    NoCgroups,
 }
 
 /// The part of a reason in parentheses, for narrow cells: "no PMU in this VM".
@@ -287,6 +354,7 @@ impl fmt::Display for Missing {
             Missing::NoCounterErrors => "counters have no error figures",
             Missing::CountersNotCollected => "not collected yet",
             Missing::Counters(r) => short_reason(r),
+            Missing::NoCgroups => "no cgroups read",
         })
     }
 }
@@ -389,6 +457,10 @@ pub enum Reason {
     },
     /// Instructions per cycle; the cell turns yellow below `IPC_LOW` (cycles stalled).
     Ipc(f64),
+    CgroupUse(CgUse),
+    CgroupStall(CgStall),
+    CgroupEvents(CgEvents),
+    MoreCgroups(usize),
 }
 
 /// One of a verdict's U, S and E cells.
@@ -435,7 +507,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(resource: Resource, u: Cell, s: Cell, e: Cell) -> Verdict {
+    pub(super) fn new(resource: Resource, u: Cell, s: Cell, e: Cell) -> Verdict {
         Verdict {
             pane: resource.kind.pane(),
             resource,
@@ -446,7 +518,7 @@ impl Verdict {
     }
 
     /// A verdict whose three cells are n/a for the same reason.
-    fn na(resource: Resource, why: Missing) -> Verdict {
+    pub(super) fn na(resource: Resource, why: Missing) -> Verdict {
         Verdict::new(
             resource,
             Cell::na(why.clone()),
@@ -475,6 +547,7 @@ pub fn judge(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
     v.push(sockets(s));
     v.push(slab_verdict(s));
     v.push(counters(s));
+    v.extend(super::cgroup_verdict::cgroups(s, th));
     v
 }
 

@@ -32,6 +32,7 @@ impl PaneId {
     pub const Sock: PaneId = PaneId("sock");
     pub const Slab: PaneId = PaneId("slab");
     pub const Perf: PaneId = PaneId("perf");
+    pub const Cgroup: PaneId = PaneId("cgroup");
 
     pub fn name(self) -> &'static str {
         self.0
@@ -133,6 +134,8 @@ pub enum Target {
     Resource(String),
     /// The table sorted by this column (a field name), biggest first, from the top.
     TopBy(&'static str),
+    /// A cgroup by its path: the cgroup pane selects it, the proc pane shows its processes.
+    Cgroup(String),
 }
 
 /// A pane's answer to a key or a click.
@@ -155,6 +158,10 @@ pub struct Needs {
     pub slab_caches: bool,
     /// The process rows on screen (their SHR, WCHAN and OOM are read).
     pub screen: crate::model::ScreenPids,
+    /// Every cgroup's detail files (processes, memory.stat, I/O, …), not just the overview's.
+    pub cgroups_detail: bool,
+    /// Whose `/proc/PID/cgroup` is read (CGROUP column, `cgroup:` filter).
+    pub task_cgroups: crate::model::cgroup::TaskCgroups,
 }
 
 /// Options that come from the command line and config for the panes.
@@ -227,6 +234,8 @@ macro_rules! registry {
     };
 }
 
-registry!(use_pane, proc, cpu, mem, disk, net, sock, slab, perf);
+registry!(
+    use_pane, proc, cpu, mem, disk, net, sock, slab, perf, cgroup
+);
 
 pub mod task;

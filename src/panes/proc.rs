@@ -38,6 +38,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "/ / F4",
         "filter: text user:U pid:1,2 state:R cmd:T (Esc clears)",
     ),
+    ("", "  cgroup:/PATH (and below) or cgroup:NAME (start of)"),
     ("t / F5", "tree view (children under their parent)"),
     ("H", "show threads instead of processes"),
     ("C", "choose columns (Space toggles, Esc closes)"),
@@ -215,7 +216,16 @@ enum Term {
     Pids(Vec<u32>),
     States(String),
     Cmd(String),
+    /// A cgroup path (the cgroup and those under it) or the start of its readable name.
+    Cgroup(String),
     Text(String),
+}
+
+/// True when the filter has a `cgroup:` term: every process's cgroup is then read.
+fn has_cgroup_term(filter: &str) -> bool {
+    parse_filter(filter)
+        .iter()
+        .any(|t| matches!(t, Term::Cgroup(_)))
 }
 
 /// Parses filter text into terms; every term must match (terms are ANDed).
@@ -231,6 +241,9 @@ fn parse_filter(s: &str) -> Vec<Term> {
                 Term::States(v.to_uppercase())
             } else if let Some(v) = lw.strip_prefix("cmd:") {
                 Term::Cmd(v.to_string())
+            } else if lw.starts_with("cgroup:") {
+                // Paths keep their case.
+                Term::Cgroup(w.get("cgroup:".len()..).unwrap_or("").to_string())
             } else {
                 Term::Text(lw)
             }
@@ -238,7 +251,10 @@ fn parse_filter(s: &str) -> Vec<Term> {
         .collect()
 }
 
-fn term_matches(t: &TaskRate, term: &Term) -> bool {
+/// The cgroups read this sample, by process.
+type Cgroups<'a> = std::collections::HashMap<u32, &'a crate::model::cgroup::TaskCgroup>;
+
+fn term_matches(t: &TaskRate, term: &Term, cgroups: &Cgroups) -> bool {
     let r = &t.rec;
     let cmd = |n: &str| {
         r.ident.comm.to_lowercase().contains(n) || r.ident.cmdline.to_lowercase().contains(n)
@@ -251,6 +267,8 @@ fn term_matches(t: &TaskRate, term: &Term) -> bool {
         Term::Pids(p) => p.contains(&r.pid()) || p.contains(&r.tgid),
         Term::States(s) => s.as_bytes().contains(&r.stat.state),
         Term::Cmd(n) => cmd(n),
+        // A process whose cgroup was not read (it started this interval) matches nothing.
+        Term::Cgroup(c) => cgroups.get(&r.tgid).is_some_and(|g| g.matches(c)),
         Term::Text(n) => {
             r.pid().to_string() == *n || cmd(n) || r.ident.user.to_lowercase().contains(n.as_str())
         }
@@ -348,10 +366,12 @@ impl ProcState {
         let net = &snap.sockets.per_pid;
         let extras: std::collections::HashMap<u32, &crate::model::TaskExtra> =
             snap.cur.extras.iter().map(|e| (e.pid, e)).collect();
+        let cgroups: Cgroups = snap.cur.task_cgroups.iter().map(|c| (c.pid, c)).collect();
         let mut rows: Vec<ProcRow> = all
             .iter()
             .filter(|t| {
-                !(hide && is_kernel(&t.rec)) && terms.iter().all(|term| term_matches(t, term))
+                !(hide && is_kernel(&t.rec))
+                    && terms.iter().all(|term| term_matches(t, term, &cgroups))
             })
             .cloned()
             .map(|task| ProcRow {
@@ -360,6 +380,7 @@ impl ProcState {
                 boot: snap.cur.cpu.boot_time,
                 now: snap.cur.wall_ms / 1000,
                 extra: extras.get(&task.rec.pid()).map(|e| (*e).clone()),
+                cgroup: cgroups.get(&task.rec.tgid).map(|c| (*c).clone()),
                 task,
             })
             .collect();
@@ -410,7 +431,7 @@ impl ProcState {
     /// The processes of the rows on screen (a screenful before the first draw), when a shown
     /// column needs their costly files.
     pub fn screen_pids(&self) -> crate::model::ScreenPids {
-        let costly = ["shr", "wchan", "oom"];
+        let costly = ["shr", "wchan", "oom", "cgroup", "cgroup-path"];
         if !self.columns.iter().any(|c| costly.contains(c)) {
             return Default::default();
         }
@@ -586,9 +607,21 @@ impl Pane for ProcState {
     }
 
     fn needs(&self) -> super::Needs {
+        use crate::model::cgroup::TaskCgroups;
+        let cgroup_column = self
+            .columns
+            .iter()
+            .any(|c| *c == "cgroup" || *c == "cgroup-path");
         super::Needs {
             threads: self.show_threads,
             screen: self.screen_pids(),
+            task_cgroups: if has_cgroup_term(&self.filter) {
+                TaskCgroups::All
+            } else if cgroup_column {
+                TaskCgroups::Screen
+            } else {
+                TaskCgroups::None
+            },
             ..Default::default()
         }
     }
@@ -631,6 +664,13 @@ impl Pane for ProcState {
     }
 
     fn show(&mut self, target: &Target) {
+        if let Target::Cgroup(path) = target {
+            // The processes of that cgroup and those under it.
+            self.filter = format!("cgroup:{path}");
+            self.table.select(0);
+            self.built = None;
+            return;
+        }
         if let Target::TopBy(name) = target
             && let Some(f) = proc_field(name)
         {
@@ -818,9 +858,17 @@ fn draw(f: &mut Frame, area: Rect, st: &ProcState, ctx: &ViewCtx) {
     if st.editing || !st.filter.is_empty() {
         let cursor = if st.editing { "_" } else { "" };
         spans.push(Span::styled(
-            format!("filter: {}{cursor}", fit(&st.filter, 20)),
+            format!("filter: {}{cursor}", fit(&st.filter, 40)),
             t.status,
         ));
+        if has_cgroup_term(&st.filter) && ctx.snap.cur.task_cgroups.is_empty() {
+            let why = if ctx.replay {
+                " (recordings hold no process cgroups)"
+            } else {
+                " (cgroups are read from the next sample)"
+            };
+            spans.push(Span::styled(why, t.dim));
+        }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), summary);
 

@@ -272,6 +272,48 @@ fn list_window(selected: usize, table: Rect) -> (usize, usize) {
     (selected.saturating_sub(visible.saturating_sub(1)), visible)
 }
 
+/// The limits and throttling of the cgroup at `path`, as the cgroup pane has them: "quota
+/// 0.5 CPU, throttled 40% (38 ms/s); memory 150M of 200M (75%); pids 5 of 100". `None`
+/// when the snapshot has no such cgroup.
+fn cgroup_limits(snap: &Snapshot, path: &str) -> Option<String> {
+    use crate::model::cgroup::Limit;
+    let t = snap.cgroups();
+    let r = t.get(path)?;
+    let mut parts = Vec::new();
+    let mut cpu = match r.quota_cpus {
+        Some(q) => format!("quota {q:.2} CPU"),
+        None => "no CPU quota".to_string(),
+    };
+    if let Some(p) = r.throttled_pct {
+        cpu.push_str(&format!(", throttled {p:.0}%"));
+        if let Some(ms) = r.throttled_ms_s {
+            cpu.push_str(&format!(" ({ms:.0} ms/s)"));
+        }
+    }
+    parts.push(cpu);
+    match (r.rec.mem.current, r.mem_limit) {
+        (Some(cur), Some(l)) => {
+            let at = if l.at == t.index_of(path).unwrap_or(usize::MAX) {
+                String::new()
+            } else {
+                format!(" at {}", t.rows[l.at].name)
+            };
+            parts.push(format!(
+                "memory {} of {}{at} ({:.0}%)",
+                fmt::bytes(cur),
+                fmt::bytes(l.bytes),
+                l.pct
+            ));
+        }
+        (Some(cur), None) => parts.push(format!("memory {}, no limit", fmt::bytes(cur))),
+        _ => {}
+    }
+    if let (Some(cur), Some(Limit::At(max))) = (r.rec.pids.current, r.rec.pids.max) {
+        parts.push(format!("pids {cur} of {max}"));
+    }
+    Some(parts.join("; "))
+}
+
 fn opt_bytes(v: Option<u64>) -> String {
     v.map(fmt::bytes).unwrap_or_else(|| "n/a".into())
 }
@@ -393,7 +435,14 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
             ]));
             if let Some(d) = detail {
                 let cg = d.cgroup.clone().unwrap_or_else(|| "n/a".into());
-                lines.push(kv(&[("cgroup", fit(&cg, w.saturating_sub(8)))]));
+                match d.cgroup.as_deref().and_then(|p| cgroup_limits(snap, p)) {
+                    Some(lim) => {
+                        let path = fit(&cg, (w / 2).saturating_sub(8).max(12));
+                        let rest = w.saturating_sub(path.chars().count() + 16);
+                        lines.push(kv(&[("cgroup", path), ("limits", fit(&lim, rest))]));
+                    }
+                    None => lines.push(kv(&[("cgroup", fit(&cg, w.saturating_sub(8)))])),
+                }
                 let lim: Vec<String> = d
                     .limits
                     .iter()

@@ -12,7 +12,7 @@ use super::{Action, Entry, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::model::use_history::Series;
-use crate::model::verdict::{Cell as VerdictCell, Verdict};
+use crate::model::verdict::{Cell as VerdictCell, Kind, Verdict};
 use crate::theme::Level;
 use crate::widgets::text::{fit, sanitize};
 use unicode_width::UnicodeWidthStr;
@@ -109,6 +109,13 @@ impl Pane for UseState {
             KeyCode::Up => self.select(self.selected.saturating_sub(1), &verdicts),
             KeyCode::Enter => {
                 return match verdicts.get(self.selected) {
+                    // A cgroup row: the cgroup pane, at that cgroup.
+                    Some(v) if v.resource.kind == Kind::Cgroup && v.resource.name().is_some() => {
+                        Reply::Do(Action::Show {
+                            pane: PaneId::Cgroup,
+                            target: Target::Cgroup(v.resource.name().unwrap_or("/").to_string()),
+                        })
+                    }
                     Some(v) => match PaneId::from_name(v.pane) {
                         Some(pane) => Reply::Do(Action::Show {
                             pane,

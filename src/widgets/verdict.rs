@@ -6,11 +6,79 @@ use std::fmt::{self, Display, Formatter};
 
 use super::fmt::{bytes, bytes_rate, count, count_rate, link_speed, signed_bytes_rate};
 use super::text::fit;
-use crate::model::verdict::{Figure, Reason, Stall};
+use crate::model::verdict::{CgEvents, CgStall, CgUse, Figure, Reason, Stall};
 
 fn pct_or_na(v: Option<f64>) -> String {
     v.map(|p| format!("{p:.1}%"))
         .unwrap_or_else(|| "n/a".into())
+}
+
+/// A CPU quota: `0.5 CPU`, `2 CPUs`.
+fn cpus(q: f64) -> String {
+    let n = if q.fract() == 0.0 {
+        format!("{q:.0}")
+    } else {
+        format!("{q:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    };
+    format!("{n} CPU{}", if q > 1.0 { "s" } else { "" })
+}
+
+fn opt_count(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
+/// "throttled 38% of periods (450 ms/s), quota 0.5 CPU; tasks stalled on CPU 12.0% of the
+/// time; 3 memory.high breaches"
+fn stall_reason(f: &mut Formatter<'_>, st: &CgStall) -> fmt::Result {
+    let mut parts = Vec::new();
+    if let Some(p) = st.throttled_pct {
+        let quota = st
+            .quota_cpus
+            .map(|q| format!(", quota {}", cpus(q)))
+            .unwrap_or_default();
+        let ms = st
+            .throttled_ms_s
+            .map(|m| format!(" ({m:.0} ms/s)"))
+            .unwrap_or_default();
+        parts.push(format!("throttled {p:.0}% of periods{ms}{quota}"));
+    }
+    if let Some((what, p)) = st.psi {
+        parts.push(format!("tasks stalled on {what} {p:.1}% of the time"));
+    }
+    if let Some(h) = st.high.filter(|h| *h > 0) {
+        parts.push(format!("{h} memory.high breaches (reclaim)"));
+    }
+    if parts.is_empty() {
+        return f.write_str("no quota, no stall");
+    }
+    f.write_str(&parts.join("; "))
+}
+
+/// "1 process OOM-killed, 3 memory.max hits in the interval (memory.max 200M)"
+fn events_reason(f: &mut Formatter<'_>, ev: &CgEvents) -> fmt::Result {
+    let pl = |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    let kills = ev.oom_kill.unwrap_or(0);
+    let max = ev.max.unwrap_or(0);
+    write!(
+        f,
+        "{kills} {} OOM-killed",
+        pl(kills, "process", "processes")
+    )?;
+    if let Some(o) = ev.oom.filter(|o| *o > 0 && ev.oom_kill != Some(*o)) {
+        write!(f, " ({o} OOM{})", pl(o, "", "s"))?;
+    }
+    write!(
+        f,
+        ", {max} memory.max hit{} in the interval",
+        pl(max, "", "s")
+    )?;
+    match ev.limit {
+        Some(l) => write!(f, " (memory.max {})", bytes(l)),
+        None => Ok(()),
+    }
 }
 
 fn star(scaled: bool) -> &'static str {
@@ -130,6 +198,38 @@ impl Display for Figure {
             }
             Figure::Ipc { ipc, scaled } => write!(f, "IPC {ipc:.2}{}", star(*scaled)),
             Figure::IpcPending => f.write_str("IPC -"),
+            Figure::CgroupUse(u) => match u {
+                CgUse::Cpu { pct, quota_cpus } => {
+                    write!(f, "cpu {pct:.0}% of {}", cpus(*quota_cpus))
+                }
+                CgUse::Mem { pct, limit, .. } => write!(f, "mem {pct:.0}% of {}", bytes(*limit)),
+                CgUse::Pids { pct, max } => write!(f, "pids {pct:.0}% of {max}"),
+            },
+            Figure::CgroupNoLimit(Some(q)) => write!(f, "quota {}", cpus(*q)),
+            Figure::CgroupNoLimit(None) => f.write_str("no limit"),
+            Figure::CgroupStall(st) => {
+                match st.throttled_pct {
+                    Some(p) => write!(f, "thr {p:.0}%")?,
+                    None => f.write_str("thr -")?,
+                }
+                if let Some((_, p)) = st.psi {
+                    write!(f, " psi {p:.1}%")?;
+                }
+                match st.high {
+                    Some(h) if h > 0 => write!(f, " high {h}"),
+                    _ => Ok(()),
+                }
+            }
+            Figure::CgroupEvents(ev) => write!(
+                f,
+                "kill {} max {}",
+                opt_count(ev.oom_kill.or(ev.oom)),
+                opt_count(ev.max)
+            ),
+            Figure::CgroupUseAtMost(Some(p)) => write!(f, "≤{p:.0}% of limits"),
+            Figure::CgroupUseAtMost(None) => f.write_str("no limits"),
+            Figure::CgroupThrottledAtMost(Some(p)) => write!(f, "thr ≤{p:.0}%"),
+            Figure::CgroupThrottledAtMost(None) => f.write_str("thr -"),
         }
     }
 }
@@ -263,6 +363,24 @@ impl Display for Reason {
                 signed_bytes_rate(*growth_bps)
             ),
             Reason::Ipc(i) => write!(f, "IPC {i:.2}: cycles stalled (memory or branches)"),
+            Reason::CgroupUse(u) => match u {
+                CgUse::Cpu { pct, quota_cpus } => {
+                    write!(f, "CPU {pct:.0}% of its quota, {}", cpus(*quota_cpus))
+                }
+                CgUse::Mem { pct, limit, of } => match of {
+                    None => write!(f, "memory {pct:.0}% of its limit, {}", bytes(*limit)),
+                    Some(a) => write!(
+                        f,
+                        "memory {pct:.0}% of the {} limit of {}",
+                        bytes(*limit),
+                        fit(a, 30)
+                    ),
+                },
+                CgUse::Pids { pct, max } => write!(f, "tasks {pct:.0}% of pids.max {max}"),
+            },
+            Reason::CgroupStall(st) => stall_reason(f, st),
+            Reason::CgroupEvents(ev) => events_reason(f, ev),
+            Reason::MoreCgroups(n) => write!(f, "{n} more cgroups"),
         }
     }
 }
@@ -350,5 +468,64 @@ mod tests {
         for (r, text) in cases {
             assert_eq!(r.to_string(), text, "{r:?}");
         }
+    }
+
+    #[test]
+    fn cgroup_reasons_name_the_limit() {
+        use crate::model::verdict::{CgEvents, CgStall, CgUse};
+        let cases = [
+            (
+                Reason::CgroupUse(CgUse::Mem {
+                    pct: 90.0,
+                    limit: 1000 << 20,
+                    of: Some("limited.slice".into()),
+                }),
+                "memory 90% of the 1000M limit of limited.slice",
+            ),
+            (
+                Reason::CgroupUse(CgUse::Pids {
+                    pct: 96.0,
+                    max: 100,
+                }),
+                "tasks 96% of pids.max 100",
+            ),
+            (
+                Reason::CgroupStall(CgStall {
+                    throttled_pct: Some(38.0),
+                    throttled_ms_s: None,
+                    quota_cpus: Some(0.5),
+                    psi: None,
+                    high: Some(2),
+                }),
+                "throttled 38% of periods, quota 0.5 CPU; 2 memory.high breaches (reclaim)",
+            ),
+            (
+                Reason::CgroupEvents(CgEvents {
+                    oom_kill: Some(2),
+                    oom: Some(1),
+                    max: Some(1),
+                    limit: None,
+                }),
+                "2 processes OOM-killed (1 OOM), 1 memory.max hit in the interval",
+            ),
+        ];
+        for (r, text) in cases {
+            assert_eq!(r.to_string(), text, "{r:?}");
+        }
+        assert_eq!(
+            Figure::CgroupUse(CgUse::Cpu {
+                pct: 95.0,
+                quota_cpus: 2.5
+            })
+            .to_string(),
+            "cpu 95% of 2.5 CPUs"
+        );
+        // A quota whose CPU use was not read (v1 cpu without cpuacct): the quota, not "no
+        // limit".
+        assert_eq!(
+            Figure::CgroupNoLimit(Some(0.2)).to_string(),
+            "quota 0.2 CPU"
+        );
+        assert_eq!(Figure::CgroupNoLimit(None).to_string(), "no limit");
     }
 }
