@@ -363,3 +363,80 @@ overview_snapshots! {
     overview_problems: "checklist",
     overview_vm: "checklist_bare",
 }
+
+macro_rules! pane_snapshots {
+    ($($name:ident: $fixture:expr, $pane:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let small = headless($fixture, $pane, 80, 24, "");
+            for line in small.lines() {
+                assert!(unicode_width::UnicodeWidthStr::width(line) <= 80, "{line}");
+            }
+            insta::assert_snapshot!(concat!(stringify!($name), "_80x24"), small);
+            insta::assert_snapshot!(concat!(stringify!($name), "_160x50"), headless($fixture, $pane, 160, 50, ""));
+        }
+    )*};
+}
+
+pane_snapshots! {
+    cpu_pane_problems: "checklist", PaneId::Cpu;
+    mem_pane_problems: "checklist", PaneId::Mem;
+    disk_pane_problems: "checklist", PaneId::Disk;
+    net_pane_problems: "checklist", PaneId::Net;
+    cpu_pane_vm: "checklist_bare", PaneId::Cpu;
+    mem_pane_vm: "checklist_bare", PaneId::Mem;
+}
+
+/// The panes say what the overview's cells sum up: the CPU, the sensor, the node, the
+/// stack, the CPU whose backlog dropped packets.
+#[test]
+fn panes_show_the_figures_where_the_resource_lives() {
+    let cpu = headless("checklist", PaneId::Cpu, 160, 50, "");
+    for want in [
+        "steal 2.5%",
+        "rq lat 255 ms/s (cpu3 200)",
+        "MCE 2 (3 total)",
+        "throttle core 3 pkg 2",
+        "MHz 2000 (800-3600, hw 800-4000)",
+        "Package id 0 88°C (crit 100)",
+        "rq ms/s MHz",
+    ] {
+        assert!(cpu.contains(want), "{want}:\n{cpu}");
+    }
+    // cpu3's own line: 200 ms/s of waiting, at 1200 MHz.
+    assert!(
+        cpu.lines()
+            .any(|l| l.starts_with("3 ") && l.contains("200.0") && l.ends_with("1200")),
+        "{cpu}"
+    );
+    let mem = headless("checklist", PaneId::Mem, 80, 24, "");
+    for want in [
+        "EDAC ce 2 ue 0 (7 / 1 since boot)",
+        "node0 8.0G    6.0G",
+        "oom_kill 1",
+    ] {
+        assert!(mem.contains(want), "{want}:\n{mem}");
+    }
+    let vm = headless("checklist_bare", PaneId::Mem, 80, 24, "");
+    assert!(vm.contains("EDAC n/a (no EDAC driver"), "{vm}");
+    assert!(vm.contains("NUMA n/a (one NUMA node)"), "{vm}");
+    assert!(vm.contains("sysctl kernel.task_delayacct=1"), "{vm}");
+    let disk = headless("checklist", PaneId::Disk, 80, 24, "");
+    assert!(
+        disk.contains("dm-0 (vg-root) on sda2, md0 on sdb+sdc"),
+        "{disk}"
+    );
+    assert!(
+        disk.lines()
+            .any(|l| l.starts_with("/home ") && l.trim_end().ends_with(" 3")),
+        "{disk}"
+    );
+    let net = headless("checklist", PaneId::Net, 80, 24, "");
+    for want in [
+        "softnet pkt/s 1032  dropped 3  squeezed/s 5.00",
+        "cpu0 1000/s drop 3 sq 5",
+        "eth0 errors/s: rx_missed 4  rx_over 1  rx_crc 3  rx_length 2  rx_frame 1",
+    ] {
+        assert!(net.contains(want), "{want}:\n{net}");
+    }
+}
