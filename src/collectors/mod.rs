@@ -174,7 +174,7 @@ impl Collectors {
             req.focus
                 .and_then(|f| detail::sample(&self.root, f, &mut notes))
         });
-        let extras = sample_extras(&self.root, &tasks.procs, req.screen.pids(), self.page_size);
+        let extras = sample_extras(&self.root, &tasks.procs, &req.screen, self.page_size);
         let cpu_ids: Vec<u32> = cpu.cpus.iter().map(|(id, _)| *id).collect();
         let (perf, t_perf) = timed(clock, || {
             self.perf.sample(
@@ -307,11 +307,12 @@ pub fn spawn_sampler(
 }
 
 /// SHR, WCHAN and OOM of the processes on screen: `statm`, `wchan` and `oom_score`, three
-/// small reads per row shown (a screenful is some 50), none for the rest.
+/// small reads per row shown (a screenful is some 50), none for the rest; with FDS or FD%
+/// shown, also the `fd` directory's entries (getdents, nothing opened) and `limits`.
 fn sample_extras(
     root: &ProcRoot,
     procs: &crate::model::TaskList,
-    pids: &[u32],
+    screen: &crate::model::ScreenPids,
     page_size: u64,
 ) -> Vec<crate::model::TaskExtra> {
     let text = |pid: u32, file: &str| {
@@ -319,7 +320,21 @@ fn sample_extras(
             .ok()
             .map(|b| String::from_utf8_lossy(&b).trim().to_string())
     };
-    pids.iter()
+    let mut buf = Vec::new();
+    let mut fds = |pid: u32| -> (Option<u64>, Option<u64>) {
+        if !screen.fds {
+            return (None, None);
+        }
+        let count = dirents::count_entries(&root.proc_path(&format!("{pid}/fd")), &mut buf).ok();
+        let limit = root
+            .read_proc(&format!("{pid}/limits"))
+            .ok()
+            .and_then(|b| parse::nofile_soft(&b));
+        (count, limit)
+    };
+    screen
+        .pids()
+        .iter()
         .filter_map(|&pid| {
             let rec = procs.find_pid(pid)?;
             Some(crate::model::TaskExtra {
@@ -330,6 +345,12 @@ fn sample_extras(
                     .map(|pages| pages.saturating_mul(page_size)),
                 wchan: text(pid, "wchan").map(|w| w.chars().take(64).collect()),
                 oom_score: text(pid, "oom_score").and_then(|s| s.parse().ok()),
+                fds: None,
+                fd_limit: None,
+            })
+            .map(|mut e| {
+                (e.fds, e.fd_limit) = fds(pid);
+                e
             })
         })
         .collect()

@@ -75,6 +75,12 @@ pub struct TaskExtra {
     /// The kernel function a sleeping task waits in; empty or `0` while running.
     pub wchan: Option<String>,
     pub oom_score: Option<u32>,
+    /// Open descriptors (`/proc/PID/fd` entries) and the soft RLIMIT_NOFILE, read only while
+    /// FDS or FD% is shown (`ScreenPids::fds`). Live only: not in recordings.
+    #[serde(skip)]
+    pub fds: Option<u64>,
+    #[serde(skip)]
+    pub fd_limit: Option<u64>,
 }
 
 /// The pids of the process rows on screen (at most `ScreenPids::MAX`): the sampler reads
@@ -83,6 +89,8 @@ pub struct TaskExtra {
 pub struct ScreenPids {
     pids: [u32; ScreenPids::MAX],
     len: usize,
+    /// Also count their open descriptors and read their open-files limit (FDS, FD%).
+    pub fds: bool,
 }
 
 impl Default for ScreenPids {
@@ -90,6 +98,7 @@ impl Default for ScreenPids {
         ScreenPids {
             pids: [0; ScreenPids::MAX],
             len: 0,
+            fds: false,
         }
     }
 }

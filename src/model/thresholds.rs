@@ -81,6 +81,8 @@ pub struct Thresholds {
     pub task_util: Band,
     /// A task's block-I/O delay, ms per second (needs kernel.task_delayacct=1).
     pub blkio_delay_ms_s: Band,
+    /// A process's open descriptors, percent of its soft RLIMIT_NOFILE (the FD% column).
+    pub proc_fd_util: Band,
 }
 
 /// Any one event is red.
@@ -204,6 +206,10 @@ impl Default for Thresholds {
             blkio_delay_ms_s: Band {
                 warn: 100.0,
                 crit: 500.0,
+            },
+            proc_fd_util: Band {
+                warn: 80.0,
+                crit: 95.0,
             },
         }
     }
