@@ -10,7 +10,11 @@ use std::time::Duration;
 use usetop::app::App;
 use usetop::collectors::dirents::count_entries;
 use usetop::collectors::parse::nofile_soft;
-use usetop::collectors::{Collectors, ProcRoot, Request, VirtualClock};
+use usetop::collectors::{Collectors, ProcRoot, Request, VirtualClock, task_fds};
+
+/// Tests that open or close descriptors in this process (every collector keeps some) run
+/// one at a time, so the own-process count is exact.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 use usetop::model::fields::{PROC_FIELDS, ProcRow, Value, proc_field};
 use usetop::model::{Level, ScreenPids};
 use usetop::panes::PaneId;
@@ -24,6 +28,7 @@ Max locked memory         8388608              8388608              bytes     \n
 
 #[test]
 fn the_soft_open_files_limit_and_the_fd_count() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     assert_eq!(nofile_soft(LIMITS), Some(1024));
     assert_eq!(
         nofile_soft(b"Limit\nMax open files            unlimited            unlimited\n"),
@@ -65,6 +70,7 @@ fn value(row: &ProcRow, name: &str) -> Value {
 
 #[test]
 fn fds_and_fd_pct_on_the_fixture_tree() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let app = app_with(&["pid", "fds", "fd%", "command"]);
     assert!(
         app.request().screen.fds,
@@ -114,6 +120,7 @@ fn fds_columns_are_hidden_by_default_and_dumped() {
 
 #[test]
 fn fds_table_snapshots() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     use usetop::headless::{HeadlessOptions, render_headless};
     let run = |w: u16, h: u16| {
         let mut app = common::options(PaneId::Proc);
@@ -164,28 +171,31 @@ fn live_fds(c: &mut Collectors, pid: u32) -> (u64, u64) {
     (e.fds.expect("fds"), e.fd_limit.expect("limit"))
 }
 
-/// The test's own process on the live /proc: 40 more descriptors read as at least 40 more
-/// (the collector keeps descriptors of its own, and other tests of this binary run beside
-/// this one, so the count is a lower bound), and the limit is the soft RLIMIT_NOFILE.
+/// The test's own process on the live /proc: 40 more descriptors read as exactly 40 more,
+/// and the limit is the soft RLIMIT_NOFILE. Read directly (no collector keeping
+/// descriptors of its own), with the other tests of this binary held off.
 #[test]
 fn live_own_descriptors_are_counted() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let me = std::process::id();
-    let mut c = Collectors::new(ProcRoot::new("/proc", "/sys"));
-    let (before, _) = live_fds(&mut c, me);
+    let root = ProcRoot::new("/proc", "/sys");
+    let mut buf = Vec::new();
+    let (before, _) = task_fds(&root, me, &mut buf);
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<std::fs::File> = (0..40)
         .map(|i| std::fs::File::create(dir.path().join(i.to_string())).unwrap())
         .collect();
-    let (after, limit) = live_fds(&mut c, me);
-    assert!(after >= before + 40, "{before} -> {after}");
+    let (after, limit) = task_fds(&root, me, &mut buf);
+    assert_eq!(after, before.map(|b| b + 40));
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit only writes the struct passed.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    assert_eq!(limit, lim.rlim_cur);
+    assert_eq!(limit, Some(lim.rlim_cur));
     drop(files);
+    assert_eq!(task_fds(&root, me, &mut buf).0, before);
 }
 
 /// A process the test starts with 0-2 and five more descriptors (and whatever the test
@@ -193,6 +203,7 @@ fn live_own_descriptors_are_counted() {
 /// limit of 64: FDS is what its fd directory lists, FD% that over 64.
 #[test]
 fn live_child_descriptors_exactly() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     use std::process::{Command, Stdio};
     let mut child = Command::new("sh")
         .args([

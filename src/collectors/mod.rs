@@ -306,6 +306,17 @@ pub fn spawn_sampler(
         })
 }
 
+/// A process's open descriptors (its `fd` directory's entries, listed with getdents into
+/// `buf`; nothing is opened) and its soft open-files limit (`limits`); `None`: unreadable.
+pub fn task_fds(root: &ProcRoot, pid: u32, buf: &mut Vec<u8>) -> (Option<u64>, Option<u64>) {
+    let count = dirents::count_entries(&root.proc_path(&format!("{pid}/fd")), buf).ok();
+    let limit = root
+        .read_proc(&format!("{pid}/limits"))
+        .ok()
+        .and_then(|b| parse::nofile_soft(&b));
+    (count, limit)
+}
+
 /// SHR, WCHAN and OOM of the processes on screen: `statm`, `wchan` and `oom_score`, three
 /// small reads per row shown (a screenful is some 50), none for the rest; with FDS or FD%
 /// shown, also the `fd` directory's entries (getdents, nothing opened) and `limits`.
@@ -325,12 +336,7 @@ fn sample_extras(
         if !screen.fds {
             return (None, None);
         }
-        let count = dirents::count_entries(&root.proc_path(&format!("{pid}/fd")), &mut buf).ok();
-        let limit = root
-            .read_proc(&format!("{pid}/limits"))
-            .ok()
-            .and_then(|b| parse::nofile_soft(&b));
-        (count, limit)
+        task_fds(root, pid, &mut buf)
     };
     screen
         .pids()
