@@ -274,9 +274,15 @@ fn rows_fold_to_fit_and_unfold_with_room() {
     // tasks) and groups: 2 NUMA nodes, 5 disks, 3 filesystems, 1 interface = 21 rows.
     let all = judge_fit(&s, &th, 100);
     assert_eq!(all.len(), 21);
+    // Equally busy (0.5 %): the members before the dm and md devices built on them.
+    let disks: Vec<String> = all
+        .iter()
+        .filter(|v| v.resource.kind == Kind::Disk)
+        .map(|v| v.resource.to_string())
+        .collect();
     assert_eq!(
-        all.iter().filter(|v| v.resource.kind == Kind::Disk).count(),
-        5
+        disks,
+        ["Disk sda", "Disk sdb", "Disk sdc", "Disk dm-0", "Disk md0"]
     );
     // 14 rows: 10 single ones, one for each group.
     let folded = judge_fit(&s, &th, 14);

@@ -1080,16 +1080,20 @@ fn disks(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
     let u_pct = |d: &DiskDev| verdict(d, &bands).u_pct;
     // Worst first; among equals a real disk before a loop, ram or zram device (idle ones
     // would otherwise take the rows of the disks that matter), then the busier; the name
-    // breaks ties so the order is stable from one refresh to the next.
+    // breaks the last ties so the order is stable from one refresh to the next.
     let real = |d: &DiskDev| {
         !["loop", "ram", "zram"]
             .iter()
             .any(|p| d.name.starts_with(p))
     };
+    // Then, equally busy, a disk at the bottom of a stack before the dm or md device built
+    // on it (which shows the same I/O again).
+    let stacked = |d: &DiskDev| s.checklist.stacking.is_stacked(&d.name);
     devs.sort_by(|a, b| {
         (level(b), real(b))
             .cmp(&(level(a), real(a)))
             .then_with(|| u_pct(b).total_cmp(&u_pct(a)))
+            .then_with(|| stacked(a).cmp(&stacked(b)))
             .then_with(|| a.name.cmp(&b.name))
     });
     let k = named(devs.len(), shown_rows);
