@@ -368,10 +368,10 @@ fn big_overview_is_readable_at_80x24() {
         "CPU (64)",
         "Memory",
         "Disk sdc",
-        "Disk +27",
+        "Disk +29",
         "FS /srv/5",
         "NIC eth11",
-        "NIC +17",
+        "NIC +19",
         "TCP",
     ] {
         assert!(out.contains(want), "missing {want}:\n{out}");

@@ -203,11 +203,12 @@ fn switches_panes_and_quits_cleanly() {
     t.keys(&["1"]);
     t.wait_screen(USE);
 
-    // Help opens and any key closes it.
+    // Help opens and any key closes it (with the checklist sources the fixture lacks it
+    // is taller than the screen: "any other key" then).
     t.keys(&["?"]);
-    t.wait_screen("any key closes this help");
+    t.wait_screen("key closes this help");
     t.keys(&["x"]);
-    t.wait_for("help closed", |s| !s.contains("any key closes"));
+    t.wait_for("help closed", |s| !s.contains("key closes"));
 
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), "EXIT=0");

@@ -24,7 +24,7 @@ fn table_with_all_fields(keys: &str) -> String {
     let roots = common::fixture_roots("basic");
     let out = render_headless(HeadlessOptions {
         app,
-        cols: 300,
+        cols: 400,
         rows: 50,
         frames: roots.len(),
         keys: keys.into(),

@@ -46,6 +46,7 @@ fn basic_fixture_levels_and_reasons() {
         labels,
         [
             "CPU (3)",
+            "CPU steal",
             "Memory",
             "Disk vda",
             // Equally idle: by name, so the order holds from one refresh to the next.
@@ -55,10 +56,13 @@ fn basic_fixture_levels_and_reasons() {
             "FS /",
             "NIC eth0",
             "NIC wlan0",
+            "Softnet",
             "TCP",
             "TCP sockets",
             "Slab",
             "CPU counters",
+            "Files",
+            "Tasks",
             // No cgroup hierarchy in the fixture: one row saying so.
             "Cgroups",
         ]
@@ -76,9 +80,13 @@ fn basic_fixture_levels_and_reasons() {
     let cpu = find(&v, "CPU (3)");
     assert_eq!(cpu.resource.instance, Instance::Count(3));
     assert_eq!(cpu.pane, "cpu");
-    assert_eq!(cpu.u.level, Level::Ok);
+    // cpu2 is 100% busy while the three average 66% (under the 70% yellow band): the cell
+    // names it, red.
+    assert_eq!(cpu.u.level, Level::Crit);
     assert!(
-        matches!(cpu.u.reason, Some(Reason::CpuBusy { pct, crit }) if close(pct, 66.0) && crit == 90.0)
+        matches!(cpu.u.reason, Some(Reason::PeggedCpu { cpu: 2, busy, avg, ncpu: 3 }) if close(busy, 100.0) && close(avg, 66.0)),
+        "{:?}",
+        cpu.u.reason
     );
     // 5 runnable on 3 CPUs is 1.67 per CPU: yellow, and PSI (not the queue) is named.
     assert_eq!(cpu.s.level, Level::Warn);
@@ -91,13 +99,22 @@ fn basic_fixture_levels_and_reasons() {
             by_runq: false
         })
     );
+    // No /proc/interrupts and no thermal_throttle in this tree: n/a, and why.
     assert_eq!(cpu.e.figure, Figure::NotAvailable);
-    assert_eq!(cpu.e.reason, None);
+    assert!(
+        matches!(
+            &cpu.e.reason,
+            Some(Reason::NotAvailable(Missing::Checklist(_)))
+        ),
+        "{:?}",
+        cpu.e.reason
+    );
 
+    // The OOM kill is saturation in the checklist, and red; the errors are EDAC's (none here).
     let mem = find(&v, "Memory");
-    assert_eq!(mem.s.level, Level::Warn);
-    assert_eq!(mem.e.level, Level::Crit);
-    assert_eq!(mem.e.reason, Some(Reason::OomKills(1)));
+    assert_eq!(mem.s.level, Level::Crit);
+    assert_eq!(mem.s.reason, Some(Reason::OomKills(1)));
+    assert_eq!(mem.e.figure, Figure::NotAvailable);
 
     // The busiest disk carries PSI io; the others do not.
     let vda = find(&v, "Disk vda");
@@ -211,7 +228,9 @@ fn verdicts_are_kept_for_the_thresholds_asked() {
     };
     let b = s.verdicts(&strict);
     assert!(!Arc::ptr_eq(&a, &b));
-    assert_eq!(a[0].u.level, Level::Ok);
+    // By default cpu2, pegged under a low average, is named; with the stricter band the
+    // average itself is red.
+    assert!(matches!(a[0].u.reason, Some(Reason::PeggedCpu { .. })));
     assert_eq!(b[0].u.level, Level::Crit);
     assert!(matches!(b[0].u.reason, Some(Reason::CpuBusy { crit, .. }) if crit == 60.0));
     assert!(Arc::ptr_eq(&b, &s.verdicts(&strict)));

@@ -232,6 +232,8 @@ pub fn parse_dirents(data: &[u8]) {
     let mut out = Vec::new();
     dirents::parse_dirents(data, &mut out);
     assert!(out.len() <= data.len() / 20 + 1);
+    // Every record counted is one parse_dirents walks too (numeric or not).
+    assert!(dirents::count_dirents(data) <= (data.len() / 20 + 1) as u64);
 }
 
 fn rates_ok(what: &str, vals: &[f64]) {
@@ -454,6 +456,10 @@ pub fn parse_schedstat(data: &[u8]) {
 pub fn parse_limits(data: &[u8]) {
     for l in detail::parse_limits(data) {
         assert!(!l.soft.is_empty() && !l.hard.is_empty());
+    }
+    // The open-files soft limit (FD%) comes only from a "Max open files" line.
+    if parse::nofile_soft(data).is_some() {
+        assert!(data.windows(14).any(|w| w == b"Max open files"));
     }
 }
 

@@ -309,6 +309,21 @@ fn draw_help(f: &mut Frame, body: Rect, app: &App) {
             lines.push(Line::raw(fit(&text, body.width.saturating_sub(4) as usize)));
         }
     }
+    // The checklist's sources this machine lacks (no EDAC in a VM): kept off the status
+    // line, since they are not failures, but said here.
+    if let Some(s) = app.snapshot()
+        && !s.cur.checklist.notes.is_empty()
+    {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "USE checklist sources not on this machine:",
+            t.title,
+        ));
+        for n in s.cur.checklist.notes.iter() {
+            let text = format!(" {}: {}", n.source, n.reason);
+            lines.push(Line::raw(fit(&text, body.width.saturating_sub(4) as usize)));
+        }
+    }
     let inner = body.height.saturating_sub(2);
     let total = lines.len() as u16;
     let scroll = app.help_scroll.min(total.saturating_sub(inner));

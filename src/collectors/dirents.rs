@@ -41,6 +41,32 @@ pub fn for_each_chunk(dir: &Path, buf: &mut Vec<u8>, mut f: impl FnMut(&[u8])) -
     }
 }
 
+/// How many entries `dir` has besides `.` and `..` (an fd directory's open descriptors).
+pub fn count_entries(dir: &Path, buf: &mut Vec<u8>) -> io::Result<u64> {
+    let mut n = 0u64;
+    for_each_chunk(dir, buf, |chunk| n += count_dirents(chunk))?;
+    Ok(n)
+}
+
+/// Counts packed `linux_dirent64` records other than `.` and `..`; malformed lengths end
+/// the walk.
+pub fn count_dirents(mut b: &[u8]) -> u64 {
+    let mut n = 0;
+    while b.len() > DIRENT_NAME_OFFSET {
+        let reclen = usize::from(u16::from_ne_bytes([b[16], b[17]]));
+        if reclen <= DIRENT_NAME_OFFSET || reclen > b.len() {
+            break;
+        }
+        let name = &b[DIRENT_NAME_OFFSET..reclen];
+        let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+        if name != b"." && name != b".." {
+            n += 1;
+        }
+        b = &b[reclen..];
+    }
+    n
+}
+
 /// Raises the soft open-files limit to the hard one where it is lower, and returns the soft
 /// limit now in force (0 when it cannot be read). The sweeps keep descriptors within shares
 /// of it.

@@ -177,7 +177,7 @@ impl Collectors {
             req.focus
                 .and_then(|f| detail::sample(&self.root, f, &mut notes))
         });
-        let mut extras = sample_extras(&self.root, &tasks.procs, req.screen.pids(), self.page_size);
+        let mut extras = sample_extras(&self.root, &tasks.procs, &req.screen, self.page_size);
         extras.extend(thread_extras(&self.root, &tasks, req.screen.threads()));
         let task_cgroups =
             task_cgroup::sample(&self.root, &tasks.procs, req.task_cgroups, &req.screen);
@@ -346,17 +346,31 @@ fn thread_extras(
                 shared_bytes: None,
                 wchan,
                 oom_score: None,
+                fds: None,
+                fd_limit: None,
             })
         })
         .collect()
 }
 
+/// A process's open descriptors (its `fd` directory's entries, listed with getdents into
+/// `buf`; nothing is opened) and its soft open-files limit (`limits`); `None`: unreadable.
+pub fn task_fds(root: &ProcRoot, pid: u32, buf: &mut Vec<u8>) -> (Option<u64>, Option<u64>) {
+    let count = dirents::count_entries(&root.proc_path(&format!("{pid}/fd")), buf).ok();
+    let limit = root
+        .read_proc(&format!("{pid}/limits"))
+        .ok()
+        .and_then(|b| parse::nofile_soft(&b));
+    (count, limit)
+}
+
 /// SHR, WCHAN and OOM of the processes on screen: `statm`, `wchan` and `oom_score`, three
-/// small reads per row shown (a screenful is some 50), none for the rest.
+/// small reads per row shown (a screenful is some 50), none for the rest; with FDS or FD%
+/// shown, also the `fd` directory's entries (getdents, nothing opened) and `limits`.
 fn sample_extras(
     root: &ProcRoot,
     procs: &crate::model::TaskList,
-    pids: &[u32],
+    screen: &crate::model::ScreenPids,
     page_size: u64,
 ) -> Vec<crate::model::TaskExtra> {
     let text = |pid: u32, file: &str| {
@@ -364,7 +378,16 @@ fn sample_extras(
             .ok()
             .map(|b| String::from_utf8_lossy(&b).trim().to_string())
     };
-    pids.iter()
+    let mut buf = Vec::new();
+    let mut fds = |pid: u32| -> (Option<u64>, Option<u64>) {
+        if !screen.fds {
+            return (None, None);
+        }
+        task_fds(root, pid, &mut buf)
+    };
+    screen
+        .pids()
+        .iter()
         .filter_map(|&pid| {
             let rec = procs.find_pid(pid)?;
             Some(crate::model::TaskExtra {
@@ -375,6 +398,12 @@ fn sample_extras(
                     .map(|pages| pages.saturating_mul(page_size)),
                 wchan: text(pid, "wchan").map(|w| w.chars().take(64).collect()),
                 oom_score: text(pid, "oom_score").and_then(|s| s.parse().ok()),
+                fds: None,
+                fd_limit: None,
+            })
+            .map(|mut e| {
+                (e.fds, e.fd_limit) = fds(pid);
+                e
             })
         })
         .collect()

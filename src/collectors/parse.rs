@@ -32,6 +32,18 @@ pub fn parse_u64(b: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// The soft limit of `/proc/PID/limits`' "Max open files" line; `None` when the line is
+/// missing, unreadable or `unlimited`.
+pub fn nofile_soft(b: &[u8]) -> Option<u64> {
+    b.split(|&c| c == b'\n')
+        .find_map(|line| line.strip_prefix(b"Max open files"))
+        .and_then(|rest| {
+            rest.split(|c| c.is_ascii_whitespace())
+                .find(|w| !w.is_empty())
+        })
+        .and_then(parse_u64)
+}
+
 pub fn parse_i64(b: &[u8]) -> Option<i64> {
     match b.split_first() {
         Some((b'-', rest)) => parse_u64(rest)

@@ -203,6 +203,13 @@ fn cgroup(r: &ProcRow, f: impl Fn(&super::cgroup::TaskCgroup) -> String) -> Valu
         .map_or(Value::Unreadable, |c| Value::Text(f(c)))
 }
 
+/// Open descriptors as a percent of the soft open-files limit (over 100 where the limit was
+/// lowered below what the process holds).
+pub fn fd_pct(e: &super::sample::TaskExtra) -> Option<f64> {
+    let (n, max) = (e.fds?, e.fd_limit?);
+    (max > 0).then(|| n as f64 * 100.0 / max as f64)
+}
+
 fn io_rate(r: &ProcRow, v: Option<f64>) -> Value {
     if r.task.rec.io.is_none() {
         Value::Unreadable
@@ -477,6 +484,28 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         shown: false,
         dump: Some("oom_score"),
         value: |r| extra(r, |e| e.oom_score.map(|o| Value::Int(u64::from(o)))),
+    },
+    // Open descriptors against the soft RLIMIT_NOFILE (EMFILE past it), read only for the
+    // rows on screen while one of the two is shown.
+    Field {
+        name: "fds",
+        header: "FDS",
+        unit: Unit::Count,
+        width: 5,
+        drop: 12,
+        shown: false,
+        dump: Some("open_fds"),
+        value: |r| extra(r, |e| e.fds.map(Value::Int)),
+    },
+    Field {
+        name: "fd%",
+        header: "FD%",
+        unit: Unit::Pct,
+        width: 5,
+        drop: 12,
+        shown: false,
+        dump: Some("fd_limit_pct"),
+        value: |r| extra(r, |e| fd_pct(e).map(|p| Value::Num(Some(p)))),
     },
     Field {
         name: "net-tx",

@@ -97,7 +97,7 @@ pub struct Derived {
     pub(super) detail: Memo<Option<Arc<DetailRates>>>,
     /// The verdicts with the thresholds they were judged against (boxed: every snapshot
     /// carries this slot, and thresholds are 256 bytes).
-    pub(super) verdicts: Memo<(Box<Thresholds>, Table<Verdict>)>,
+    pub(super) verdicts: Memo<(Box<Thresholds>, Option<usize>, Table<Verdict>)>,
 }
 
 impl Derived {

@@ -85,6 +85,12 @@ pub struct TaskExtra {
     /// The kernel function a sleeping task waits in; empty or `0` while running.
     pub wchan: Option<String>,
     pub oom_score: Option<u32>,
+    /// Open descriptors (`/proc/PID/fd` entries) and the soft RLIMIT_NOFILE, read only while
+    /// FDS or FD% is shown (`ScreenPids::fds`). Live only: not in recordings.
+    #[serde(skip)]
+    pub fds: Option<u64>,
+    #[serde(skip)]
+    pub fd_limit: Option<u64>,
 }
 
 /// The pids of the process rows on screen (at most `ScreenPids::MAX`): the sampler reads
@@ -96,6 +102,8 @@ pub struct ScreenPids {
     len: usize,
     threads: [(u32, u32); ScreenPids::MAX],
     threads_len: usize,
+    /// Also count their open descriptors and read their open-files limit (FDS, FD%).
+    pub fds: bool,
 }
 
 impl Default for ScreenPids {
@@ -105,6 +113,7 @@ impl Default for ScreenPids {
             len: 0,
             threads: [(0, 0); ScreenPids::MAX],
             threads_len: 0,
+            fds: false,
         }
     }
 }

@@ -339,13 +339,25 @@ impl Snapshot {
     /// Every resource's USE verdict against `th`, in the overview's order. Kept for the
     /// thresholds last asked for; other thresholds derive (and keep) them again.
     pub fn verdicts(&self, th: &Thresholds) -> Table<Verdict> {
+        self.verdicts_in(th, None)
+    }
+
+    /// The verdicts folded to fit `rows` rows (`verdict::judge_fit`), or as `judge` lists
+    /// them with `None`.
+    pub fn verdicts_in(&self, th: &Thresholds, rows: Option<usize>) -> Table<Verdict> {
         self.derived
             .get_if(
                 &self.derived.verdicts,
-                |(kept, _)| **kept == *th,
-                || (Box::new(th.clone()), verdict::judge(self, th).into()),
+                |(kept, r, _)| **kept == *th && *r == rows,
+                || {
+                    let v = match rows {
+                        Some(n) => verdict::judge_fit(self, th, n),
+                        None => verdict::judge(self, th),
+                    };
+                    (Box::new(th.clone()), rows, v.into())
+                },
             )
-            .1
+            .2
     }
 
     /// Drops the kept tables; they are derived again if asked for.

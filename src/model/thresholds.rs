@@ -97,6 +97,8 @@ pub struct Thresholds {
     pub cgroup_mem_events: Band,
     /// OOMs and OOM kills in the cgroup in the interval.
     pub cgroup_oom: Band,
+    /// A process's open descriptors, percent of its soft RLIMIT_NOFILE (the FD% column).
+    pub proc_fd_util: Band,
 }
 
 /// Any one event is red.
@@ -244,6 +246,10 @@ impl Default for Thresholds {
                 crit: 100.0,
             },
             cgroup_oom: ANY,
+            proc_fd_util: Band {
+                warn: 80.0,
+                crit: 95.0,
+            },
         }
     }
 }

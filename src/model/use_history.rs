@@ -32,6 +32,12 @@ pub enum Series {
     SlabUnreclaim,
     /// CPU cycles per second.
     Cycles,
+    /// CPU time stolen by the hypervisor, %.
+    Steal,
+    /// File handles, % of fs.file-max.
+    Files,
+    /// Tasks, % of the nearer of threads-max and pid_max.
+    Tasks,
 }
 
 impl Series {
@@ -67,6 +73,11 @@ impl Series {
             // A cgroup's figures come from its derived table: none is derived for older
             // snapshots, so cgroup rows draw no history.
             Kind::Cgroup => None,
+            Kind::Steal => Some(Series::Steal),
+            Kind::Files => Some(Series::Files),
+            Kind::Tasks => Some(Series::Tasks),
+            // A node's or the softnet row's figure has no single utilization.
+            Kind::Numa | Kind::Softnet => None,
         }
     }
 
@@ -79,6 +90,9 @@ impl Series {
                 | Series::FsUsed(_)
                 | Series::DiskU(_)
                 | Series::NicUtil(_)
+                | Series::Steal
+                | Series::Files
+                | Series::Tasks
         )
     }
 
@@ -113,6 +127,9 @@ impl Series {
                 slab::unreclaim(s).map(|(b, _)| b as f64)
             }
             Series::Cycles => s.perf.total.get(Ev::Cycles),
+            Series::Steal => s.checklist.steal_pct.as_ref().ok().copied(),
+            Series::Files => s.checklist.files.as_ref().ok().map(|c| c.pct),
+            Series::Tasks => Some(s.checklist.tasks.as_ref().ok()?.worst()?.pct),
         }
     }
 }

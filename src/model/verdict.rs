@@ -7,6 +7,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use super::Snapshot;
+use super::checklist::{Avail, Na, NicErrorRates, fs_error_count};
 use super::disk::{Basis, DiskBands, DiskDev, DiskVerdict, Grade, verdict};
 use super::level::Level;
 use super::net::{Duplex, NicFigures};
@@ -45,6 +46,16 @@ pub enum Kind {
     CpuCounters,
     /// A cgroup (resource control), by its path.
     Cgroup,
+    /// CPU time the hypervisor gave to other guests: capacity lost, not work done.
+    Steal,
+    /// One NUMA node's memory and allocation misses (machines with two or more).
+    Numa,
+    /// The softnet backlog: receive processing per CPU, below the interfaces.
+    Softnet,
+    /// System-wide file handles against fs.file-max.
+    Files,
+    /// Tasks (threads) against kernel.threads-max and kernel.pid_max.
+    Tasks,
 }
 
 impl Kind {
@@ -61,6 +72,11 @@ impl Kind {
             Kind::Slab => "Slab",
             Kind::CpuCounters => "CPU counters",
             Kind::Cgroup => "CG",
+            Kind::Steal => "CPU steal",
+            Kind::Numa => "NUMA node",
+            Kind::Softnet => "Softnet",
+            Kind::Files => "Files",
+            Kind::Tasks => "Tasks",
         }
     }
 
@@ -70,6 +86,7 @@ impl Kind {
             Kind::Disk => "Disks",
             Kind::Nic => "NICs",
             Kind::Cgroup => "Cgroups",
+            Kind::Numa => "NUMA nodes",
             k => k.singular(),
         }
     }
@@ -85,6 +102,10 @@ impl Kind {
             Kind::Slab => "slab",
             Kind::CpuCounters => "perf",
             Kind::Cgroup => "cgroup",
+            Kind::Steal => "cpu",
+            Kind::Numa => "mem",
+            Kind::Softnet => "net",
+            Kind::Files | Kind::Tasks => "proc",
         }
     }
 }
@@ -159,18 +180,55 @@ pub enum Figure {
     /// An empty cell (a summary row's saturation and errors).
     Blank,
     CpuBusy(Option<f64>),
+    /// The average, and the busiest CPU: pegged while the average is low.
+    CpuBusyPegged {
+        avg: f64,
+        cpu: u32,
+        busy: f64,
+    },
+    /// Runnable tasks per CPU, run-queue latency summed over CPUs (ms/s), PSI.
     CpuRunq {
         per_cpu: f64,
+        latency_ms_s: Option<f64>,
         psi: Stall,
     },
+    /// Machine-check exceptions and thermal-throttle events in the interval.
+    CpuErrors {
+        mce: Option<u64>,
+        throttle: Option<u64>,
+    },
+    /// CPU time stolen by the hypervisor, percent.
+    Steal(f64),
     MemUsed(f64),
     MemPressure {
         swap_kbs: Option<f64>,
         majflt_s: Option<f64>,
         pgscan_s: Option<f64>,
         psi: Option<f64>,
+        /// OOM kills in the interval: the checklist's memory saturation.
+        oom: Option<u64>,
     },
-    OomKills(u64),
+    /// EDAC corrected and uncorrected memory errors in the interval.
+    MemErrors {
+        ce: u64,
+        ue: u64,
+    },
+    NodeUsed(Option<f64>),
+    NumaMiss {
+        miss_pct: Option<f64>,
+        foreign_s: f64,
+    },
+    /// Packets the softnet backlog processed per second.
+    SoftnetRate(f64),
+    Squeeze(f64),
+    SoftnetDrops(u64),
+    /// Something used against its limit: `80.0% of 10K`.
+    Capacity {
+        pct: f64,
+        max: u64,
+    },
+    /// Errors a filesystem recorded since its last fsck.
+    FsErrors(u64),
     FsUsed {
         pct: f64,
         total_bytes: u64,
@@ -325,6 +383,10 @@ pub enum Missing {
     /// The perf collector's reason; shown by its part in parentheses.
     Counters(String),
     NoCgroups,
+    /// A checklist figure's reason (model::checklist).
+    Checklist(Na),
+    /// Why a cell has no figure by nature (no queue, no counter in the kernel).
+    Why(&'static str),
 }
 
 /// The part of a reason in parentheses, for narrow cells: "no PMU in this VM".
@@ -355,6 +417,8 @@ impl fmt::Display for Missing {
             Missing::CountersNotCollected => "not collected yet",
             Missing::Counters(r) => short_reason(r),
             Missing::NoCgroups => "no cgroups read",
+            Missing::Checklist(na) => return na.fmt(f),
+            Missing::Why(w) => w,
         })
     }
 }
@@ -381,6 +445,57 @@ pub enum Reason {
         psi: Option<f64>,
     },
     OomKills(u64),
+    /// One CPU busy while the average is low.
+    PeggedCpu {
+        cpu: u32,
+        busy: f64,
+        avg: f64,
+        ncpu: usize,
+    },
+    /// Run-queue latency: ms tasks waited for a CPU per s, all CPUs and the worst one.
+    RunqLatency {
+        total_ms_s: f64,
+        worst_cpu: u32,
+        worst_ms_s: f64,
+        warn: f64,
+    },
+    CpuErrors {
+        mce: Option<u64>,
+        mce_total: Option<u64>,
+        core: Option<u64>,
+        package: Option<u64>,
+    },
+    Steal(f64),
+    MemErrors {
+        ce: u64,
+        ue: u64,
+        ce_total: u64,
+        ue_total: u64,
+    },
+    NumaMiss {
+        node: u32,
+        miss_pct: Option<f64>,
+        foreign_s: f64,
+    },
+    SoftnetSqueeze {
+        per_s: f64,
+        cpu: Option<u32>,
+    },
+    SoftnetDrops {
+        n: u64,
+        cpu: Option<u32>,
+    },
+    FileHandles {
+        used: u64,
+        max: u64,
+    },
+    Tasks {
+        used: u64,
+        threads_max: Option<u64>,
+        pid_max: Option<u64>,
+    },
+    /// A filesystem's errors since its last fsck.
+    FsErrors(u64),
     FsFull {
         mount: String,
         pct: f64,
@@ -420,6 +535,8 @@ pub enum Reason {
         frame_s: f64,
         carrier_s: f64,
         colls_s: f64,
+        /// The driver's detailed counters that moved (rx_missed, rx_crc…), per second.
+        detail: Vec<(&'static str, f64)>,
     },
     MoreInterfaces(usize),
     MoreDrops {
@@ -539,28 +656,157 @@ fn worst(levels: &[Level]) -> Level {
 /// Every resource's verdict for one snapshot, in the overview's order. `Snapshot::verdicts`
 /// keeps the result; this derives it afresh.
 pub fn judge(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
-    let mut v = vec![cpu(s, th), memory(s, th)];
-    v.extend(disks(s, th));
-    v.extend(filesystems(s, th));
-    v.extend(nics(s, th));
+    judge_shown(s, th, Shown::default())
+}
+
+/// How many rows each group of like resources may take: a group with more members than
+/// rows lists one fewer by name and sums up the rest in its last row (one row: all of them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shown {
+    pub disks: usize,
+    pub fs: usize,
+    pub nics: usize,
+    pub numa: usize,
+}
+
+impl Default for Shown {
+    fn default() -> Self {
+        Shown {
+            disks: DISK_SHOWN + 1,
+            fs: FS_SHOWN + 1,
+            nics: NIC_SHOWN + 1,
+            numa: usize::MAX,
+        }
+    }
+}
+
+type Group = fn(&Snapshot, &Thresholds, usize) -> Vec<Verdict>;
+
+/// The groups in the order they are given spare rows.
+const GROUPS: [Group; 4] = [disks, filesystems, nics, numa];
+
+fn judge_shown(s: &Snapshot, th: &Thresholds, n: Shown) -> Vec<Verdict> {
+    let mut v = vec![cpu(s, th), steal(s, th), memory(s, th)];
+    v.extend(numa(s, th, n.numa));
+    v.extend(disks(s, th, n.disks));
+    v.extend(filesystems(s, th, n.fs));
+    v.extend(nics(s, th, n.nics));
+    v.push(softnet(s, th));
     v.push(tcp(s, th));
     v.push(sockets(s));
     v.push(slab_verdict(s));
     v.push(counters(s));
+    v.push(files(s, th));
+    v.push(tasks(s, th));
     v.extend(super::cgroup_verdict::cgroups(s, th));
     v
 }
 
+/// The verdicts in at most `rows` rows where they can be folded that far (every resource
+/// keeps at least one row): the groups of disks, filesystems, interfaces and NUMA nodes
+/// share the rows the single resources leave, one more row each in turn.
+pub fn judge_fit(s: &Snapshot, th: &Thresholds, rows: usize) -> Vec<Verdict> {
+    // Each group's length with every member listed.
+    let want: Vec<usize> = GROUPS.iter().map(|g| g(s, th, usize::MAX).len()).collect();
+    let all = judge_shown(
+        s,
+        th,
+        Shown {
+            disks: usize::MAX,
+            fs: usize::MAX,
+            nics: usize::MAX,
+            numa: usize::MAX,
+        },
+    );
+    if all.len() <= rows {
+        return all;
+    }
+    let fixed = all.len() - want.iter().sum::<usize>();
+    let mut budget = rows.saturating_sub(fixed);
+    let mut got: Vec<usize> = want.iter().map(|&w| w.min(1)).collect();
+    budget = budget.saturating_sub(got.iter().sum::<usize>());
+    while budget > 0 {
+        let mut gave = false;
+        for (g, w) in got.iter_mut().zip(&want) {
+            if budget > 0 && *g < *w {
+                *g += 1;
+                budget -= 1;
+                gave = true;
+            }
+        }
+        if !gave {
+            break;
+        }
+    }
+    judge_shown(
+        s,
+        th,
+        Shown {
+            disks: got[0].max(1),
+            fs: got[1].max(1),
+            nics: got[2].max(1),
+            numa: got[3].max(1),
+        },
+    )
+}
+
+/// How many of `n` members are listed by name in `rows` rows.
+fn named(n: usize, rows: usize) -> usize {
+    if n <= rows { n } else { rows.saturating_sub(1) }
+}
+
+/// The label of the row that sums up the members not listed.
+fn rest_of(kind: Kind, named: usize, rest: usize) -> Resource {
+    if named == 0 {
+        Resource::new(kind, Instance::Count(rest))
+    } else {
+        Resource::new(kind, Instance::Rest(rest))
+    }
+}
+
+/// A checklist figure's reason as a cell's.
+fn checklist_na(na: &Na) -> Missing {
+    match na {
+        Na::FirstSample => Missing::FirstSample,
+        other => Missing::Checklist(other.clone()),
+    }
+}
+
+fn na_cell<T>(a: &Avail<T>) -> Cell {
+    match a {
+        Err(na) => Cell::na(checklist_na(na)),
+        Ok(_) => Cell::empty(Figure::Blank),
+    }
+}
+
 fn cpu(s: &Snapshot, th: &Thresholds) -> Verdict {
     let busy = s.cpu.total.map(|c| c.busy());
-    let u = Cell::new(
-        Figure::CpuBusy(busy),
-        Level::of(busy, th.cpu_util.warn, th.cpu_util.crit),
-        busy.map(|pct| Reason::CpuBusy {
-            pct,
-            crit: th.cpu_util.crit,
-        }),
-    );
+    let ck = &s.checklist;
+    // One CPU pegged while the average is low: the average alone would read green.
+    let u = match (busy, ck.pegged(th)) {
+        (Some(avg), Some((b, level))) => Cell::new(
+            Figure::CpuBusyPegged {
+                avg,
+                cpu: b.cpu,
+                busy: b.busy_pct,
+            },
+            level,
+            Some(Reason::PeggedCpu {
+                cpu: b.cpu,
+                busy: b.busy_pct,
+                avg,
+                ncpu: b.ncpu,
+            }),
+        ),
+        _ => Cell::new(
+            Figure::CpuBusy(busy),
+            Level::of(busy, th.cpu_util.warn, th.cpu_util.crit),
+            busy.map(|pct| Reason::CpuBusy {
+                pct,
+                crit: th.cpu_util.crit,
+            }),
+        ),
+    };
     let ncpu = s.cpu.ncpu;
     // procs_running includes the tasks on CPU: beyond one per CPU they wait.
     let runq = f64::from(s.cur.cpu.procs_running) / ncpu as f64;
@@ -572,24 +818,76 @@ fn cpu(s: &Snapshot, th: &Thresholds) -> Verdict {
         None if s.cur.cpu.psi.is_none() => Stall::Unreadable,
         None => Stall::NoInterval,
     };
+    let lat = ck.runq.as_ref().ok();
+    let lat_level = ck.runq_level(th);
+    let queue_level = worst(&[runq_level, psi_level]);
     let sat = Cell::new(
         Figure::CpuRunq {
             per_cpu: runq,
+            latency_ms_s: lat.map(|r| r.total_ms_s),
             psi: stall,
         },
-        worst(&[runq_level, psi_level]),
-        Some(Reason::CpuQueue {
-            running: s.cur.cpu.procs_running,
-            ncpu,
-            psi,
-            by_runq: runq_level == Level::Crit,
+        queue_level.max(lat_level),
+        Some(match lat {
+            Some(r) if lat_level > queue_level => Reason::RunqLatency {
+                total_ms_s: r.total_ms_s,
+                worst_cpu: r.worst.0,
+                worst_ms_s: r.worst.1,
+                warn: th.runq_latency_ms_s.warn,
+            },
+            _ => Reason::CpuQueue {
+                running: s.cur.cpu.procs_running,
+                ncpu,
+                psi,
+                by_runq: runq_level == Level::Crit,
+            },
         }),
     );
     Verdict::new(
         Resource::new(Kind::Cpu, Instance::Count(ncpu)),
         u,
         sat,
-        Cell::empty(Figure::NotAvailable),
+        cpu_errors(s, th),
+    )
+}
+
+/// Machine-check exceptions and thermal-throttle events; n/a only when neither is read.
+fn cpu_errors(s: &Snapshot, th: &Thresholds) -> Cell {
+    let ck = &s.checklist;
+    let (hw, thr) = (ck.hw.as_ref().ok(), ck.throttle.as_ref().ok());
+    if hw.is_none() && thr.is_none() {
+        return na_cell(&ck.hw);
+    }
+    let mce = hw.and_then(|h| h.mce);
+    let throttle = thr.map(|t| t.core.saturating_add(t.package));
+    Cell::new(
+        Figure::CpuErrors { mce, throttle },
+        ck.mce_level(th).max(ck.throttle_level(th)),
+        Some(Reason::CpuErrors {
+            mce,
+            mce_total: hw.and_then(|h| h.mce_total),
+            core: thr.map(|t| t.core),
+            package: thr.map(|t| t.package),
+        }),
+    )
+}
+
+/// Steal as its own row: time the hypervisor gave to others is capacity lost, not work.
+fn steal(s: &Snapshot, th: &Thresholds) -> Verdict {
+    let ck = &s.checklist;
+    let u = match &ck.steal_pct {
+        Ok(p) => Cell::new(
+            Figure::Steal(*p),
+            ck.steal_level(th),
+            Some(Reason::Steal(*p)),
+        ),
+        Err(na) => Cell::na(checklist_na(na)),
+    };
+    Verdict::new(
+        Resource::new(Kind::Steal, Instance::All),
+        u,
+        Cell::empty(Figure::Blank),
+        Cell::empty(Figure::Blank),
     )
 }
 
@@ -610,38 +908,129 @@ fn memory(s: &Snapshot, th: &Thresholds) -> Verdict {
         Level::of(m.majfault_s, th.majflt_s.warn, th.majflt_s.crit),
         Level::of(s.psi_mem_some, th.psi_some.warn, th.psi_some.crit),
     ];
+    // OOM kills are saturation in the checklist (memory ran out), and always red.
+    let oom = m.oom_kills;
+    let oom_level = match oom {
+        Some(k) if k > 0 => Level::Crit,
+        _ => Level::Unknown,
+    };
     let sat = Cell::new(
         Figure::MemPressure {
             swap_kbs: swap,
             majflt_s: m.majfault_s,
             pgscan_s: m.pgscan_s,
             psi: s.psi_mem_some,
+            oom,
         },
         if s.has_rates() {
-            worst(&levels)
+            worst(&levels).max(oom_level)
         } else {
             Level::Unknown
         },
-        Some(Reason::MemPressure {
-            swap_kbs: swap,
-            majflt_s: m.majfault_s,
-            psi: s.psi_mem_some,
+        Some(match oom {
+            Some(k) if k > 0 => Reason::OomKills(k),
+            _ => Reason::MemPressure {
+                swap_kbs: swap,
+                majflt_s: m.majfault_s,
+                psi: s.psi_mem_some,
+            },
         }),
     );
-    let e = match m.oom_kills {
-        Some(k) => Cell::new(
-            Figure::OomKills(k),
-            if k > 0 { Level::Crit } else { Level::Ok },
-            Some(Reason::OomKills(k)),
+    let ck = &s.checklist;
+    let e = match &ck.mem_errors {
+        Ok(me) => Cell::new(
+            Figure::MemErrors {
+                ce: me.ce,
+                ue: me.ue,
+            },
+            ck.mem_error_level(th),
+            Some(Reason::MemErrors {
+                ce: me.ce,
+                ue: me.ue,
+                ce_total: me.ce_total,
+                ue_total: me.ue_total,
+            }),
         ),
-        None if s.cur.mem.vm.is_some() => Cell::empty(Figure::Pending),
-        None => Cell::na(Missing::Unreadable("vmstat")),
+        Err(na) => Cell::na(checklist_na(na)),
     };
     Verdict::new(Resource::new(Kind::Memory, Instance::All), u, sat, e)
 }
 
+/// Each NUMA node's memory used and allocation misses, on machines with two or more.
+fn numa(s: &Snapshot, th: &Thresholds, rows: usize) -> Vec<Verdict> {
+    if s.cur.checklist.numa_nodes < 2 {
+        return Vec::new();
+    }
+    let nodes = match &s.checklist.numa {
+        Ok(n) if !n.is_empty() => n,
+        Ok(_) => return Vec::new(),
+        Err(na) => {
+            return vec![Verdict::na(
+                Resource::new(Kind::Numa, Instance::All),
+                checklist_na(na),
+            )];
+        }
+    };
+    let used_level = |p: Option<f64>| Level::of(p, th.mem_util.warn, th.mem_util.crit);
+    let miss_level = |p: Option<f64>| Level::of(p, th.numa_miss_pct.warn, th.numa_miss_pct.crit);
+    let k = named(nodes.len(), rows);
+    let mut out: Vec<Verdict> = nodes
+        .iter()
+        .take(k)
+        .map(|n| {
+            Verdict::new(
+                Resource::new(Kind::Numa, Instance::Named(n.node.to_string())),
+                Cell::new(Figure::NodeUsed(n.used_pct), used_level(n.used_pct), None),
+                Cell::new(
+                    Figure::NumaMiss {
+                        miss_pct: n.miss_pct,
+                        foreign_s: n.foreign_s,
+                    },
+                    miss_level(n.miss_pct),
+                    Some(Reason::NumaMiss {
+                        node: n.node,
+                        miss_pct: n.miss_pct,
+                        foreign_s: n.foreign_s,
+                    }),
+                ),
+                Cell::empty(Figure::Blank),
+            )
+        })
+        .collect();
+    let rest = &nodes[k..];
+    if !rest.is_empty() {
+        let used = rest.iter().filter_map(|n| n.used_pct).fold(0.0, f64::max);
+        let worst = rest.iter().max_by(|a, b| {
+            a.miss_pct
+                .unwrap_or(0.0)
+                .total_cmp(&b.miss_pct.unwrap_or(0.0))
+        });
+        out.push(Verdict::new(
+            rest_of(Kind::Numa, k, rest.len()),
+            Cell::new(Figure::UtilAtMost(used), used_level(Some(used)), None),
+            match worst {
+                Some(n) => Cell::new(
+                    Figure::NumaMiss {
+                        miss_pct: n.miss_pct,
+                        foreign_s: rest.iter().map(|n| n.foreign_s).sum(),
+                    },
+                    miss_level(n.miss_pct),
+                    Some(Reason::NumaMiss {
+                        node: n.node,
+                        miss_pct: n.miss_pct,
+                        foreign_s: n.foreign_s,
+                    }),
+                ),
+                None => Cell::empty(Figure::Blank),
+            },
+            Cell::empty(Figure::Blank),
+        ));
+    }
+    out
+}
+
 /// Filesystem capacity: the fullest few mounts, worst first, then one row for the rest.
-fn filesystems(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
+fn filesystems(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
     let mut fs: Vec<_> = s
         .cur
         .fs
@@ -649,11 +1038,21 @@ fn filesystems(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
         .filter_map(|f| Some((f.used_pct()?, f)))
         .collect();
     fs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let k = named(fs.len(), shown_rows);
+    let ck = &s.checklist;
     let mut rows: Vec<Verdict> = fs
         .iter()
-        .take(FS_SHOWN)
+        .take(k)
         .map(|&(pct, f)| {
             let ino = f.inodes_used_pct();
+            let e = match fs_error_count(ck, f) {
+                Ok(n) => Cell::new(
+                    Figure::FsErrors(n),
+                    Level::of(Some(n as f64), th.fs_errors.warn, th.fs_errors.crit),
+                    Some(Reason::FsErrors(n)),
+                ),
+                Err(na) => Cell::na(checklist_na(&na)),
+            };
             Verdict::new(
                 Resource::new(Kind::Filesystem, Instance::Named(f.mount.clone())),
                 Cell::new(
@@ -675,23 +1074,43 @@ fn filesystems(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
                         pct: ino,
                     }),
                 ),
-                Cell::empty(Figure::NotAvailable),
+                e,
             )
         })
         .collect();
-    if fs.len() > FS_SHOWN {
+    if fs.len() > k {
+        let rest = &fs[k..];
+        // The errors of the mounts not listed, summed over those that keep a count.
+        let counts: Vec<u64> = rest
+            .iter()
+            .filter_map(|(_, f)| fs_error_count(ck, f).ok())
+            .collect();
+        let errs: u64 = counts.iter().sum();
+        let worst = rest.iter().map(|(p, _)| *p).fold(0.0, f64::max);
         rows.push(Verdict::new(
-            Resource::new(Kind::Filesystem, Instance::Rest(fs.len() - FS_SHOWN)),
-            Cell::new(Figure::FsRest(fs[FS_SHOWN].0), Level::Ok, None),
+            rest_of(Kind::Filesystem, k, rest.len()),
+            Cell::new(
+                Figure::FsRest(worst),
+                Level::of(Some(worst), th.fs_util.warn, th.fs_util.crit),
+                None,
+            ),
             Cell::empty(Figure::Blank),
-            Cell::empty(Figure::Blank),
+            if counts.is_empty() {
+                Cell::empty(Figure::Blank)
+            } else {
+                Cell::new(
+                    Figure::FsErrors(errs),
+                    Level::of(Some(errs as f64), th.fs_errors.warn, th.fs_errors.crit),
+                    None,
+                )
+            },
         ));
     }
     rows
 }
 
 /// The worst few disks (by level, then %util), then one row summarising the rest.
-fn disks(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
+fn disks(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
     let all = |i| Resource::new(Kind::Disk, i);
     if s.cur.disk.devices.is_empty() {
         let why = match s.cur.note("disk") {
@@ -734,21 +1153,26 @@ fn disks(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
     let u_pct = |d: &DiskDev| verdict(d, &bands).u_pct;
     // Worst first; among equals a real disk before a loop, ram or zram device (idle ones
     // would otherwise take the rows of the disks that matter), then the busier; the name
-    // breaks ties so the order is stable from one refresh to the next.
+    // breaks the last ties so the order is stable from one refresh to the next.
     let real = |d: &DiskDev| {
         !["loop", "ram", "zram"]
             .iter()
             .any(|p| d.name.starts_with(p))
     };
+    // Then, equally busy, a disk at the bottom of a stack before the dm or md device built
+    // on it (which shows the same I/O again).
+    let stacked = |d: &DiskDev| s.checklist.stacking.is_stacked(&d.name);
     devs.sort_by(|a, b| {
         (level(b), real(b))
             .cmp(&(level(a), real(a)))
             .then_with(|| u_pct(b).total_cmp(&u_pct(a)))
+            .then_with(|| stacked(a).cmp(&stacked(b)))
             .then_with(|| a.name.cmp(&b.name))
     });
+    let k = named(devs.len(), shown_rows);
     let mut rows: Vec<Verdict> = devs
         .iter()
-        .take(DISK_SHOWN)
+        .take(k)
         .enumerate()
         .map(|(i, d)| {
             let v = verdict(d, &bands);
@@ -791,8 +1215,8 @@ fn disks(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
             )
         })
         .collect();
-    if devs.len() > DISK_SHOWN {
-        let rest = &devs[DISK_SHOWN..];
+    if devs.len() > k {
+        let rest = &devs[k..];
         let max_util = rest.iter().map(|d| u_pct(d)).fold(0.0, f64::max);
         let max_aqu = rest.iter().map(|d| d.aqu_sz).fold(0.0, f64::max);
         let worst = |f: fn(&DiskVerdict) -> Grade| {
@@ -801,9 +1225,16 @@ fn disks(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
                 .max()
                 .unwrap_or(Level::Unknown)
         };
-        let errs: u64 = rest.iter().filter_map(|d| d.ioerr).sum();
+        // A stacked device (dm, md) passes its I/O to its members: only the bottom of each
+        // stack counts in a sum.
+        let stack = &s.checklist.stacking;
+        let errs: u64 = rest
+            .iter()
+            .filter(|d| stack.counts_in_totals(&d.name, d.partition))
+            .filter_map(|d| d.ioerr)
+            .sum();
         rows.push(Verdict::new(
-            all(Instance::Rest(rest.len())),
+            rest_of(Kind::Disk, k, rest.len()),
             Cell::new(Figure::UtilAtMost(max_util), worst(|v| v.u), None),
             Cell::new(Figure::DiskQueueAtMost(max_aqu), worst(|v| v.s), None),
             Cell::new(
@@ -825,7 +1256,7 @@ fn disks(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
 }
 
 /// The worst few interfaces (loopback left to the pane), then a summary of the rest.
-fn nics(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
+fn nics(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
     let all = |i| Resource::new(Kind::Nic, i);
     if s.cur.net.ifaces.is_empty() || !s.has_rates() {
         let why = if !s.cur.net.ifaces.is_empty() {
@@ -870,11 +1301,17 @@ fn nics(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
     nics.sort_by(|a, b| score(b).cmp(&score(a)).then_with(|| a.name.cmp(&b.name)));
     let drops_level = |d: f64| Level::of(Some(d), th.nic_drops_s.warn, th.nic_drops_s.crit);
     let errors_level = |e: f64| Level::of(Some(e), th.nic_errors_s.warn, th.nic_errors_s.crit);
+    let k = named(nics.len(), shown_rows);
+    let detail = s.checklist.nic_errors.as_ref().ok();
     let mut rows: Vec<Verdict> = nics
         .iter()
-        .take(NIC_SHOWN)
+        .take(k)
         .map(|n| {
             let (drops, errs) = (n.drops_s(), n.errors_s());
+            let detail = detail
+                .and_then(|d| d.iter().find(|e| e.iface == n.name))
+                .map(nic_detail)
+                .unwrap_or_default();
             Verdict::new(
                 all(Instance::Named(n.name.clone())),
                 match n.util {
@@ -907,13 +1344,14 @@ fn nics(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
                         frame_s: n.rxfram_s,
                         carrier_s: n.txcarr_s,
                         colls_s: n.coll_s,
+                        detail,
                     }),
                 ),
             )
         })
         .collect();
-    if nics.len() > NIC_SHOWN {
-        let rest = &nics[NIC_SHOWN..];
+    if nics.len() > k {
+        let rest = &nics[k..];
         let more = rest.len();
         let max_util = rest
             .iter()
@@ -922,7 +1360,7 @@ fn nics(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
         let drops: f64 = rest.iter().map(|n| n.drops_s()).sum();
         let errs: f64 = rest.iter().map(|n| n.errors_s()).sum();
         rows.push(Verdict::new(
-            all(Instance::Rest(more)),
+            rest_of(Kind::Nic, k, more),
             Cell::new(
                 Figure::NicUtilAtMost(max_util),
                 Level::of(max_util, th.nic_util.warn, th.nic_util.crit),
@@ -947,6 +1385,115 @@ fn nics(s: &Snapshot, th: &Thresholds) -> Vec<Verdict> {
         ));
     }
     rows
+}
+
+/// The detailed error counters that moved, by the name of their file in `statistics/`.
+fn nic_detail(e: &NicErrorRates) -> Vec<(&'static str, f64)> {
+    [
+        ("rx_missed", e.rx_missed_s),
+        ("rx_over", e.rx_over_s),
+        ("rx_crc", e.rx_crc_s),
+        ("rx_length", e.rx_length_s),
+        ("rx_frame", e.rx_frame_s),
+        ("tx_aborted", e.tx_aborted_s),
+        ("tx_window", e.tx_window_s),
+        ("tx_heartbeat", e.tx_heartbeat_s),
+        ("tx_carrier", e.tx_carrier_s),
+    ]
+    .into_iter()
+    .filter(|(_, v)| *v > 0.0)
+    .collect()
+}
+
+/// The softnet backlog: packets processed (U), time squeezes (S), drops (E) — drops no
+/// interface counter shows.
+fn softnet(s: &Snapshot, th: &Thresholds) -> Verdict {
+    let res = Resource::new(Kind::Softnet, Instance::All);
+    let ck = &s.checklist;
+    let sn = match &ck.softnet {
+        Ok(sn) => sn,
+        Err(na) => return Verdict::na(res, checklist_na(na)),
+    };
+    // The CPU named is the one with the most drops, else squeezes.
+    let cpu = sn.worst_cpu;
+    Verdict::new(
+        res,
+        Cell::new(Figure::SoftnetRate(sn.processed_s), Level::Ok, None),
+        Cell::new(
+            Figure::Squeeze(sn.squeezed_s),
+            ck.softnet_squeeze_level(th),
+            Some(Reason::SoftnetSqueeze {
+                per_s: sn.squeezed_s,
+                cpu,
+            }),
+        ),
+        Cell::new(
+            Figure::SoftnetDrops(sn.dropped),
+            ck.softnet_drop_level(th),
+            Some(Reason::SoftnetDrops { n: sn.dropped, cpu }),
+        ),
+    )
+}
+
+/// System-wide file handles against fs.file-max. Nothing queues for a handle (an open past
+/// the limit fails at once) and the kernel counts no such failure.
+fn files(s: &Snapshot, th: &Thresholds) -> Verdict {
+    let ck = &s.checklist;
+    let u = match &ck.files {
+        Ok(c) => Cell::new(
+            Figure::Capacity {
+                pct: c.pct,
+                max: c.max,
+            },
+            ck.files_level(th),
+            Some(Reason::FileHandles {
+                used: c.used,
+                max: c.max,
+            }),
+        ),
+        Err(na) => Cell::na(checklist_na(na)),
+    };
+    Verdict::new(
+        Resource::new(Kind::Files, Instance::All),
+        u,
+        Cell::na(Missing::Why(
+            "no queue: an open past fs.file-max fails at once",
+        )),
+        Cell::na(Missing::Why(
+            "ENFILE/EMFILE failures are not counted by the kernel",
+        )),
+    )
+}
+
+/// Tasks against the nearer of kernel.threads-max and kernel.pid_max (fork fails there).
+fn tasks(s: &Snapshot, th: &Thresholds) -> Verdict {
+    let ck = &s.checklist;
+    let u = match &ck.tasks {
+        Ok(t) => match t.worst() {
+            Some(c) => Cell::new(
+                Figure::Capacity {
+                    pct: c.pct,
+                    max: c.max,
+                },
+                ck.tasks_level(th),
+                Some(Reason::Tasks {
+                    used: c.used,
+                    threads_max: t.threads.as_ref().ok().map(|c| c.max),
+                    pid_max: t.pids.as_ref().ok().map(|c| c.max),
+                }),
+            ),
+            None => na_cell(&t.threads),
+        },
+        Err(na) => Cell::na(checklist_na(na)),
+    };
+    Verdict::new(
+        Resource::new(Kind::Tasks, Instance::All),
+        u,
+        Cell::na(Missing::Why("a fork waits only for memory (see Memory S)")),
+        Cell::na(Missing::Why(
+            "failed forks (EAGAIN) are not counted by the kernel",
+        )),
+    )
 }
 
 /// The TCP stack's counters: connections, retransmits and listen drops, resets and errors.

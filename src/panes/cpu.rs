@@ -4,11 +4,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::widgets::{Cell as RCell, Paragraph, Row, Table};
 
 use crate::model::{CpuPct, Psi};
 use crate::theme::Level;
-use crate::widgets::{fmt, history, kv_line};
+use crate::widgets::text::fit;
+use crate::widgets::{checklist, fmt, history, kv_line};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::{Action, Entry, Pane, PaneId, Reply, Target, ViewCtx};
@@ -71,7 +72,7 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
     let c = &s.cur.cpu;
     let ncpu = s.cpu.ncpu;
     let [summary, table_area, hist] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(5),
         Constraint::Min(3),
         Constraint::Length(4),
     ])
@@ -139,21 +140,57 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
         psi_line("cpu", c.psi.as_ref(), s.psi_cpu_some),
         psi_style,
     ));
+    lines.extend(checklist_lines(ctx));
     f.render_widget(Paragraph::new(lines), summary);
 
-    let header = Row::new([
+    // Run-queue latency and frequency per CPU where the width has room beside mpstat's.
+    let extra = table_area.width >= 89;
+    let ck = &s.checklist;
+    let runq_of = |id: Option<u32>| -> (String, Level) {
+        match (&ck.runq, id) {
+            (Ok(r), None) => (format!("{:.1}", r.mean_ms_s), Level::Unknown),
+            (Ok(r), Some(id)) => match r.per_cpu.iter().find(|(c, _)| *c == id) {
+                Some((_, v)) => (
+                    format!("{v:.1}"),
+                    Level::of(
+                        Some(*v),
+                        th.runq_latency_ms_s.warn,
+                        th.runq_latency_ms_s.crit,
+                    ),
+                ),
+                None => ("-".into(), Level::Unknown),
+            },
+            (Err(_), _) => ("n/a".into(), Level::Unknown),
+        }
+    };
+    let mhz_of = |id: Option<u32>| -> String {
+        match (&ck.freq, id) {
+            (Ok(fq), None) => checklist::mhz(fq.mean_mhz),
+            (Ok(fq), Some(id)) => fq
+                .per_cpu
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map(|(_, v)| checklist::mhz(*v))
+                .unwrap_or_else(|| "-".into()),
+            (Err(_), _) => "n/a".into(),
+        }
+    };
+    let mut head = vec![
         "CPU", "%usr", "%nice", "%sys", "%iowait", "%irq", "%soft", "%steal", "%guest", "%gnice",
         "%idle",
-    ])
-    .style(t.table_header);
-    let cells = |name: String, pct: Option<CpuPct>| {
+    ];
+    if extra {
+        head.extend(["rq ms/s", "MHz"]);
+    }
+    let header = Row::new(head).style(t.table_header);
+    let cells = |name: String, id: Option<u32>, pct: Option<CpuPct>| {
         let v = |x: fn(&CpuPct) -> f64| {
             pct.as_ref()
                 .map(|c| format!("{:.2}", x(c)))
                 .unwrap_or_else(|| "-".into())
         };
         let busy = pct.map(|c| c.busy());
-        Row::new(vec![
+        let mut row: Vec<RCell> = [
             name,
             v(|c| c.usr),
             v(|c| c.nice),
@@ -165,11 +202,24 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
             v(|c| c.guest),
             v(|c| c.gnice),
             v(|c| c.idle),
-        ])
-        .style(t.level(Level::of(busy, th.cpu_util.warn, th.cpu_util.crit)))
+        ]
+        .into_iter()
+        .map(RCell::from)
+        .collect();
+        if extra {
+            let (rq, level) = runq_of(id);
+            let cell = RCell::from(rq);
+            row.push(if level > Level::Ok {
+                cell.style(t.level(level))
+            } else {
+                cell
+            });
+            row.push(RCell::from(mhz_of(id)));
+        }
+        Row::new(row).style(t.level(Level::of(busy, th.cpu_util.warn, th.cpu_util.crit)))
     };
     let room = table_area.height.saturating_sub(2) as usize;
-    let mut rows = vec![cells("all".into(), s.cpu.total)];
+    let mut rows = vec![cells("all".into(), None, s.cpu.total)];
     let more = s.cpu.per_cpu.len().saturating_sub(room);
     // With more CPUs than rows, show the busiest ones (mpstat order among them).
     let mut shown: Vec<&(u32, Option<CpuPct>)> = s.cpu.per_cpu.iter().collect();
@@ -181,12 +231,19 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
         shown.truncate(room.saturating_sub(1));
         shown.sort_by_key(|x| x.0);
     }
-    rows.extend(shown.iter().map(|(id, pct)| cells(id.to_string(), *pct)));
+    rows.extend(
+        shown
+            .iter()
+            .map(|(id, pct)| cells(id.to_string(), Some(*id), *pct)),
+    );
     // %iowait is mpstat's header and seven wide; the rest fit six.
     let mut widths = vec![Constraint::Length(4)];
     widths.extend([Constraint::Length(6); 3]);
     widths.push(Constraint::Length(7));
     widths.extend([Constraint::Length(6); 6]);
+    if extra {
+        widths.extend([Constraint::Length(7), Constraint::Length(5)]);
+    }
     let title = if more > 0 {
         format!(
             "busiest {} of {} CPUs shown",
@@ -206,4 +263,78 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
     history(f, hist, &ctx.history(), "CPU busy %", 100.0, |s| {
         s.cpu.total.map(|c| c.busy())
     });
+}
+
+/// The checklist's CPU figures: steal, run-queue latency, machine checks and thermal
+/// throttling (errors), then frequency and temperatures.
+fn checklist_lines<'a>(ctx: &ViewCtx) -> Vec<Line<'a>> {
+    let t = ctx.theme;
+    let th = ctx.thresholds;
+    let ck = &ctx.snap.checklist;
+    let steal = checklist::or_na(&ck.steal_pct, |p| format!("{p:.1}%"));
+    let lat = checklist::or_na(&ck.runq, |r| {
+        format!(
+            "{} ms/s (cpu{} {})",
+            fmt::count(r.total_ms_s),
+            r.worst.0,
+            fmt::count(r.worst.1)
+        )
+    });
+    let mce = checklist::or_na(&ck.hw, |h| match (h.mce, h.mce_total) {
+        (Some(n), Some(total)) => format!("{n} ({total} total)"),
+        (Some(n), None) => n.to_string(),
+        _ => "n/a".into(),
+    });
+    let throttle =
+        checklist::or_na(&ck.throttle, |e| format!("core {} pkg {}", e.core, e.package));
+    let freq = checklist::or_na(&ck.freq, |f| {
+        let mut s = format!(
+            "{} ({}-{}",
+            checklist::mhz(f.mean_mhz),
+            checklist::mhz(f.min_mhz),
+            checklist::mhz(f.max_mhz)
+        );
+        match f.range_mhz {
+            Some((lo, hi)) => s.push_str(&format!(
+                ", hw {}-{})",
+                checklist::mhz(lo),
+                checklist::mhz(hi)
+            )),
+            None if f.from_cpuinfo => s.push_str(", cpuinfo: no range)"),
+            None => s.push(')'),
+        }
+        s
+    });
+    // The hottest first, then the others as far as the line goes.
+    let temps = checklist::or_na(&ck.temps, |ts| {
+        let mut order: Vec<usize> = (0..ts.sensors.len()).collect();
+        order.sort_by_key(|&i| i != ts.hottest);
+        order
+            .iter()
+            .map(|&i| {
+                let x = &ts.sensors[i];
+                let crit = x.crit_c.map(|c| format!(" (crit {c:.0})")).unwrap_or_default();
+                format!("{} {:.0}°C{crit}", fit(&x.label, 16), x.celsius)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    vec![
+        kv_line(
+            &[
+                ("steal", steal, t.level(ck.steal_level(th))),
+                ("rq lat", lat, t.level(ck.runq_level(th))),
+                ("MCE", mce, t.level(ck.mce_level(th))),
+                ("throttle", throttle, t.level(ck.throttle_level(th))),
+            ],
+            t.dim,
+        ),
+        kv_line(
+            &[
+                ("MHz", freq, t.base),
+                ("temp", temps, t.level(ck.temp_level(th))),
+            ],
+            t.dim,
+        ),
+    ]
 }

@@ -20,7 +20,9 @@ use crate::widgets::{fmt, graph};
 use crate::widgets::table::{
     self, CellText, Column, FLEX_MIN, Hit, Look, TableState, name_key, table_key,
 };
-use crate::widgets::text::fit;
+use crate::model::checklist::{Na, fs_error_count};
+use crate::widgets::checklist;
+use crate::widgets::text::{fit, sanitize};
 
 pub const KEYS: &[(&str, &str)] = &[
     table::KEYS[0],
@@ -354,15 +356,40 @@ fn areas(area: Rect, s: &Snapshot, rows: usize) -> [Rect; 4] {
     } else {
         (s.cur.fs.len() as u16 + 1).min(area.height / 3).max(2)
     };
-    let avail = area.height.saturating_sub(2 + fs_h);
+    // A third info line names the stacked devices, where there are any.
+    let top = if stacks(s).is_empty() { 2 } else { 3 };
+    let avail = area.height.saturating_sub(top + fs_h);
     let (table_h, graph_h) = graph::split(area.height, avail, rows);
     Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(top),
         Constraint::Length(table_h),
         Constraint::Length(graph_h),
         Constraint::Length(fs_h),
     ])
     .areas(area)
+}
+
+/// Devices built on others (dm, md) with their members: `dm-0 (vg-root) on sda2`. Their
+/// I/O is their members' again, so no total adds them up.
+fn stacks(s: &Snapshot) -> Vec<String> {
+    s.checklist
+        .stacking
+        .devices
+        .iter()
+        .filter(|d| !d.slaves.is_empty())
+        .map(|d| {
+            let dm = d
+                .dm_name
+                .as_deref()
+                .map(|n| format!(" ({})", sanitize(n)))
+                .unwrap_or_default();
+            format!(
+                "{}{dm} on {}",
+                sanitize(&d.name),
+                sanitize(&d.slaves.join("+"))
+            )
+        })
+        .collect()
 }
 
 fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
@@ -423,13 +450,19 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
             )
         }
     };
-    f.render_widget(
-        Paragraph::new(vec![
-            Line::styled(fit(&info, top.width as usize), t.dim),
-            Line::styled(fit(&psi, top.width as usize), t.level(psi_level)),
-        ]),
-        top,
-    );
+    let mut top_lines = vec![
+        Line::styled(fit(&info, top.width as usize), t.dim),
+        Line::styled(fit(&psi, top.width as usize), t.level(psi_level)),
+    ];
+    let stacked = stacks(s);
+    if !stacked.is_empty() {
+        let text = format!(
+            "stacked (counted again on their members): {}",
+            stacked.join(", ")
+        );
+        top_lines.push(Line::styled(fit(&text, top.width as usize), t.dim));
+    }
+    f.render_widget(Paragraph::new(top_lines), top);
 
     st.devices.draw(f, table_area, ctx);
     if let Some(name) = st.devices.selected_name() {
@@ -456,12 +489,22 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
         return;
     }
     let header = Row::new([
-        "Mount", "Device", "Type", "Size", "Used%", "Avail", "Inodes%",
+        "Mount", "Device", "Type", "Size", "Used%", "Avail", "Inodes%", "Errors",
     ])
     .style(t.table_header);
     let rows = s.cur.fs.iter().map(|fs| {
         let used = fs.used_pct();
         let ino = fs.inodes_used_pct();
+        // ext4's count since the last fsck; other filesystems keep none in /sys.
+        let errors = match fs_error_count(&s.checklist, fs) {
+            Ok(n) => Cell::from(n.to_string()).style(t.level(Level::of(
+                Some(n as f64),
+                th.fs_errors.warn,
+                th.fs_errors.crit,
+            ))),
+            Err(Na::Missing(_)) => Cell::from("n/a").style(t.dim),
+            Err(why) => Cell::from(checklist::na(&why)).style(t.dim),
+        };
         Row::new(vec![
             Cell::from(fit(&fs.mount, 24)),
             Cell::from(fit(&fs.device, 20)),
@@ -478,6 +521,7 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
                 th.fs_util.warn,
                 th.fs_util.crit,
             ))),
+            errors,
         ])
     });
     let widths = [
@@ -488,6 +532,7 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
         Constraint::Length(6),
         Constraint::Length(6),
         Constraint::Length(7),
+        Constraint::Length(6),
     ];
     f.render_widget(Table::new(rows, widths).header(header), fs_area);
 }

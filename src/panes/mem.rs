@@ -8,7 +8,8 @@ use ratatui::widgets::{Paragraph, Row, Table};
 
 use super::cpu::psi_line;
 use crate::theme::Level;
-use crate::widgets::{fmt, history, kv_line};
+use crate::model::checklist::{DelayAcct, Na};
+use crate::widgets::{checklist, fmt, history, kv_line};
 use super::{Entry, Pane, PaneId, ViewCtx};
 
 pub const ENTRY: Entry = Entry {
@@ -36,9 +37,12 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
     } else {
         (swaps.len() as u16 + 1).min(5)
     };
-    let [free_area, rates, info, swap_area, hist] = Layout::vertical([
+    let ck_lines = checklist_lines(ctx);
+    let ck_h = (ck_lines.len() as u16).min((area.height / 4).max(2));
+    let [free_area, rates, ck_area, info, swap_area, hist] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length(3),
+        Constraint::Length(ck_h),
         Constraint::Length(3),
         Constraint::Length(swap_h),
         Constraint::Min(3),
@@ -156,6 +160,7 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
         ),
     ];
     f.render_widget(Paragraph::new(lines), rates);
+    f.render_widget(Paragraph::new(ck_lines), ck_area);
 
     if let Some(mi) = &s.cur.mem.info {
         let b = |v: u64| fmt::bytes(v);
@@ -227,4 +232,58 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
     history(f, hist, &ctx.history(), "memory used %", 100.0, |s| {
         s.free.and_then(|f| f.used_pct())
     });
+}
+
+/// The checklist's memory figures: EDAC errors, the reclaim and swap-in delays, and each
+/// NUMA node when there are two or more.
+fn checklist_lines<'a>(ctx: &ViewCtx) -> Vec<Line<'a>> {
+    let t = ctx.theme;
+    let th = ctx.thresholds;
+    let s = ctx.snap;
+    let ck = &s.checklist;
+    let edac = checklist::or_na(&ck.mem_errors, |m| {
+        format!(
+            "ce {} ue {} ({} / {} since boot)",
+            m.ce, m.ue, m.ce_total, m.ue_total
+        )
+    });
+    // Per-task reclaim and swap-in delays exist only in taskstats (netlink), not in /proc:
+    // PSI memory measures the same stall system-wide.
+    let delay = match ck.delayacct.na() {
+        Some(why) => checklist::na(&why),
+        None if ck.delayacct == DelayAcct::NotRecorded => checklist::na(&Na::NotRecorded),
+        None => "n/a (per task only in taskstats, not /proc; PSI memory is the stall)".to_string(),
+    };
+    let mut lines = vec![
+        kv_line(&[("EDAC", edac, t.level(ck.mem_error_level(th)))], t.dim),
+        kv_line(&[("reclaim and swap-in delay", delay, t.dim)], t.dim),
+    ];
+    match &ck.numa {
+        Ok(nodes) => {
+            lines.push(Line::styled(
+                "NUMA  total   used    free    used%  hit/s   miss/s  miss%  foreign/s",
+                t.table_header,
+            ));
+            for n in nodes {
+                let miss = Level::of(n.miss_pct, th.numa_miss_pct.warn, th.numa_miss_pct.crit);
+                lines.push(Line::styled(
+                    format!(
+                        "node{:<2}{:<8}{:<8}{:<8}{:<7}{:<8}{:<8}{:<7}{}",
+                        n.node,
+                        fmt::bytes(n.total_bytes),
+                        fmt::bytes(n.used_bytes),
+                        fmt::bytes(n.free_bytes),
+                        fmt::pct(n.used_pct),
+                        fmt::count(n.hit_s),
+                        fmt::count(n.miss_s),
+                        fmt::pct(n.miss_pct),
+                        fmt::count(n.foreign_s),
+                    ),
+                    t.level(miss.max(Level::Ok)),
+                ));
+            }
+        }
+        Err(why) => lines.push(kv_line(&[("NUMA", checklist::na(why), t.dim)], t.dim)),
+    }
+    lines
 }

@@ -15,7 +15,7 @@ use crate::model::fields::NIC_FIELDS;
 use crate::model::net::NicFigures;
 use crate::theme::Level;
 use crate::widgets::text::{fit, sanitize};
-use crate::widgets::{fmt, graph, kv_line, table};
+use crate::widgets::{checklist, fmt, graph, kv_line, table};
 
 pub const KEYS: &[(&str, &str)] = &[
     table::KEYS[0],
@@ -97,8 +97,9 @@ impl Pane for NetState {
         Reply::Handled
     }
 
-    fn click(&mut self, area: Rect, x: u16, y: u16, _ctx: &ViewCtx) -> Reply {
-        let table = areas(area, self.ifaces.len())[1];
+    fn click(&mut self, area: Rect, x: u16, y: u16, ctx: &ViewCtx) -> Reply {
+        let ck_h = checklist_lines(ctx.snap, ctx, area.width).len() as u16;
+        let table = areas(area, self.ifaces.len(), ck_h)[1];
         self.ifaces.click(table, x, y, &mut self.focus)
     }
 
@@ -153,13 +154,14 @@ fn nic_cell(name: &str) -> Option<CellFn<NicFigures>> {
 
 /// The info line, the interface table (`rows` rows), the selected interface's history and
 /// the stack below.
-fn areas(area: Rect, rows: usize) -> [Rect; 4] {
-    let avail = area.height.saturating_sub(1 + 6);
+fn areas(area: Rect, rows: usize, ck_h: u16) -> [Rect; 5] {
+    let avail = area.height.saturating_sub(1 + ck_h + 6);
     let (table_h, graph_h) = graph::split(area.height, avail, rows);
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(table_h),
         Constraint::Length(graph_h),
+        Constraint::Length(ck_h),
         Constraint::Length(6),
     ])
     .areas(area)
@@ -168,7 +170,9 @@ fn areas(area: Rect, rows: usize) -> [Rect; 4] {
 fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
-    let [top, table_area, graph_area, stack] = areas(area, st.ifaces.len());
+    let ck_lines = checklist_lines(s, ctx, area.width);
+    let [top, table_area, graph_area, ck_area, stack] =
+        areas(area, st.ifaces.len(), ck_lines.len() as u16);
 
     let shown = visible(s, st);
     let mut info = if s.cur.net.ifaces.is_empty() {
@@ -217,8 +221,97 @@ fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
             Some((n.rxkb_s * 1024.0, n.txkb_s * 1024.0))
         });
     }
+    f.render_widget(Paragraph::new(ck_lines), ck_area);
 
     f.render_widget(Paragraph::new(stack_lines(s, ctx)), stack);
+}
+
+/// The checklist's network figures: the softnet backlog (total, then per CPU as far as the
+/// line goes: the CPUs with drops or squeezes first) and each interface's detailed error
+/// counters that moved.
+fn checklist_lines<'a>(s: &Snapshot, ctx: &ViewCtx, width: u16) -> Vec<Line<'a>> {
+    let t = ctx.theme;
+    let th = ctx.thresholds;
+    let ck = &s.checklist;
+    let w = usize::from(width);
+    let mut lines = Vec::new();
+    match &ck.softnet {
+        Ok(sn) => {
+            lines.push(kv_line(
+                &[
+                    ("softnet pkt/s", fmt::count(sn.processed_s), t.base),
+                    (
+                        "dropped",
+                        sn.dropped.to_string(),
+                        t.level(ck.softnet_drop_level(th)),
+                    ),
+                    (
+                        "squeezed/s",
+                        short(sn.squeezed_s),
+                        t.level(ck.softnet_squeeze_level(th)),
+                    ),
+                ],
+                t.dim,
+            ));
+            let mut cpus: Vec<_> = sn.per_cpu.iter().collect();
+            cpus.sort_by_key(|c| (std::cmp::Reverse((c.dropped, c.squeezed)), c.cpu));
+            let per: Vec<String> = cpus
+                .iter()
+                .map(|c| {
+                    let mut x = format!("cpu{} {}/s", c.cpu, fmt::count(c.processed_s));
+                    if c.dropped > 0 {
+                        x.push_str(&format!(" drop {}", c.dropped));
+                    }
+                    if c.squeezed > 0 {
+                        x.push_str(&format!(" sq {}", c.squeezed));
+                    }
+                    x
+                })
+                .collect();
+            let by = if sn.cpu_by_position {
+                " (CPUs by position)"
+            } else {
+                ""
+            };
+            let text = format!("  per CPU{by}: {}", per.join(", "));
+            let level = ck.softnet_drop_level(th).max(ck.softnet_squeeze_level(th));
+            lines.push(Line::styled(fit(&text, w), t.level(level.max(Level::Ok))));
+        }
+        Err(why) => lines.push(kv_line(&[("softnet", checklist::na(why), t.dim)], t.dim)),
+    }
+    match &ck.nic_errors {
+        Ok(list) => {
+            for e in list.iter().filter(|e| e.total_s() > 0.0).take(3) {
+                let parts: Vec<String> = [
+                    ("rx_missed", e.rx_missed_s),
+                    ("rx_over", e.rx_over_s),
+                    ("rx_crc", e.rx_crc_s),
+                    ("rx_length", e.rx_length_s),
+                    ("rx_frame", e.rx_frame_s),
+                    ("tx_aborted", e.tx_aborted_s),
+                    ("tx_window", e.tx_window_s),
+                    ("tx_heartbeat", e.tx_heartbeat_s),
+                    ("tx_carrier", e.tx_carrier_s),
+                ]
+                .iter()
+                .filter(|(_, v)| *v > 0.0)
+                .map(|(k, v)| format!("{k} {}", fmt::count(*v)))
+                .collect();
+                let text = format!("{} errors/s: {}", sanitize(&e.iface), parts.join("  "));
+                let level = Level::of(
+                    Some(e.total_s()),
+                    th.nic_errors_s.warn,
+                    th.nic_errors_s.crit,
+                );
+                lines.push(Line::styled(fit(&text, w), t.level(level)));
+            }
+        }
+        Err(why) => lines.push(kv_line(
+            &[("NIC error breakdown", checklist::na(why), t.dim)],
+            t.dim,
+        )),
+    }
+    lines
 }
 
 /// Retransmitted segments as a percent of segments sent (0 when none were sent).

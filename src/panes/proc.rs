@@ -13,10 +13,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::{Action, Entry, Pane, PaneConfig, PaneId, Reply, Target, ViewCtx};
-use crate::model::fields::{PROC_FIELDS, ProcRow, is_kernel, proc_field};
+use crate::model::fields::{PROC_FIELDS, ProcRow, Unit, Value, is_kernel, proc_field};
+use crate::model::thresholds::{Band, Thresholds};
+use crate::theme::Level;
 use crate::model::{Snapshot, TaskRate, TaskRecord};
 use crate::widgets::meter;
-use crate::widgets::table::{self, CellText, Column, FLEX_MIN, Hit, Look, TableState, table_key};
+use crate::widgets::table::{
+    self, CellText, Column, FLEX_MIN, Hit, Look, TableState, format_value, table_key,
+};
 use crate::widgets::text::fit;
 
 pub const KEYS: &[(&str, &str)] = &[
@@ -83,6 +87,8 @@ pub struct ProcState {
     pub full_path: bool,
     /// One column per process field, in `PROC_FIELDS` order.
     cols: Vec<Column<ProcRow>>,
+    /// The bands `cols` colour FD% with (the config's, once a frame has been prepared).
+    fd_band: Band,
     rows: Vec<ProcRow>,
     /// Tree drawing before each row's command (empty outside the tree view).
     prefixes: Vec<String>,
@@ -126,6 +132,7 @@ impl Default for ProcState {
             hide_kernel_tree: true,
             full_path: false,
             cols: proc_columns(),
+            fd_band: Thresholds::default().proc_fd_util,
             rows: Vec::new(),
             prefixes: Vec::new(),
             built: None,
@@ -141,11 +148,12 @@ impl Default for ProcState {
 
 /// The process table's columns: one per field of [`PROC_FIELDS`].
 pub fn proc_columns() -> Vec<Column<ProcRow>> {
-    proc_columns_with(false)
+    proc_columns_with(false, Thresholds::default().proc_fd_util)
 }
 
-/// The columns, COMMAND with the program's full path (`p`) or from its basename.
-fn proc_columns_with(full_path: bool) -> Vec<Column<ProcRow>> {
+/// The columns, COMMAND with the program's full path (`p`) or from its basename, FD%
+/// coloured against `fd_band`.
+fn proc_columns_with(full_path: bool, fd_band: Band) -> Vec<Column<ProcRow>> {
     PROC_FIELDS
         .iter()
         .map(|f| {
@@ -155,6 +163,21 @@ fn proc_columns_with(full_path: bool) -> Vec<Column<ProcRow>> {
             }
             if f.name == "start" {
                 c.cell = Box::new(|r: &ProcRow| start_text(r).into());
+            }
+            if f.name == "fd%" {
+                let (value, width) = (f.value, f.width);
+                c.cell = Box::new(move |r: &ProcRow| {
+                    let v = value(r);
+                    let level = match v {
+                        Value::Num(p) => Some(Level::of(p, fd_band.warn, fd_band.crit)),
+                        _ => None,
+                    };
+                    CellText {
+                        text: format_value(&v, Unit::Pct, width),
+                        level,
+                        emph: None,
+                    }
+                });
             }
             c
         })
@@ -431,14 +454,16 @@ impl ProcState {
     /// The processes of the rows on screen (a screenful before the first draw), when a shown
     /// column needs their costly files.
     pub fn screen_pids(&self) -> crate::model::ScreenPids {
-        let costly = ["shr", "wchan", "oom", "cgroup", "cgroup-path"];
+        let costly = ["shr", "wchan", "oom", "fds", "fd%", "cgroup", "cgroup-path"];
         if !self.columns.iter().any(|c| costly.contains(c)) {
             return Default::default();
         }
-        self.screen_pids_at(match self.drawn_height.get() {
+        let mut pids = self.screen_pids_at(match self.drawn_height.get() {
             0 => 60,
             h => h,
-        })
+        });
+        pids.fds = self.columns.iter().any(|c| *c == "fds" || *c == "fd%");
+        pids
     }
 
     /// The processes of the rows a table of `h` lines (its header included) shows.
@@ -652,6 +677,11 @@ impl Pane for ProcState {
     }
 
     fn prepare(&mut self, ctx: &ViewCtx) {
+        // FD% takes its bands from the config's thresholds.
+        if ctx.thresholds.proc_fd_util != self.fd_band {
+            self.fd_band = ctx.thresholds.proc_fd_util;
+            self.cols = proc_columns_with(self.full_path, self.fd_band);
+        }
         ProcState::prepare(self, ctx.snap);
     }
 
@@ -744,7 +774,7 @@ fn handle_key(st: &mut ProcState, key: KeyEvent, ctx: &ViewCtx) -> Reply {
         }
         KeyCode::Char('p') => {
             st.full_path = !st.full_path;
-            st.cols = proc_columns_with(st.full_path);
+            st.cols = proc_columns_with(st.full_path, st.fd_band);
             st.built = None;
         }
         KeyCode::Enter | KeyCode::Char('l') => {

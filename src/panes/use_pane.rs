@@ -10,9 +10,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{Action, Entry, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
-use crate::model::Snapshot;
 use crate::model::use_history::Series;
 use crate::model::verdict::{Cell as VerdictCell, Kind, Verdict};
+use crate::model::{Snapshot, Table as Rows};
 use crate::theme::Level;
 use crate::widgets::text::{fit, sanitize};
 use unicode_width::UnicodeWidthStr;
@@ -38,9 +38,15 @@ pub struct UseState {
     /// The selected resource's label: the selection follows the resource when the ranking
     /// of disks or interfaces changes between refreshes.
     pub resource: Option<String>,
+    /// The rows the table had when last drawn: keys and clicks act on the same folding.
+    rows: std::cell::Cell<Option<usize>>,
 }
 
 impl UseState {
+    fn verdicts(&self, ctx: &ViewCtx) -> Rows<Verdict> {
+        ctx.snap.verdicts_in(ctx.thresholds, self.rows.get())
+    }
+
     fn select(&mut self, i: usize, verdicts: &[Verdict]) {
         self.selected = i.min(verdicts.len().saturating_sub(1));
         self.resource = verdicts.get(self.selected).map(|v| UseRow::of(v).resource);
@@ -91,6 +97,33 @@ pub fn text_rows(s: &Snapshot, th: &Thresholds) -> Vec<UseRow> {
     s.verdicts(th).iter().map(UseRow::of).collect()
 }
 
+fn reds(rows: &[UseRow]) -> Vec<String> {
+    rows.iter()
+        .flat_map(|r| [&r.u, &r.s, &r.e].into_iter().map(move |c| (r, c)))
+        .filter(|(_, c)| c.level == Level::Crit)
+        .filter_map(|(r, c)| c.why.as_ref().map(|w| format!("{}: {w}", r.resource)))
+        .collect()
+}
+
+/// The rows that fit `height` (the table's header, the detail line and up to a quarter of
+/// the height for red reasons take the rest), folded by the model to fit them.
+fn fitted(s: &Snapshot, th: &Thresholds, height: u16) -> (Option<usize>, Vec<UseRow>) {
+    let rows_for = |reds: usize| {
+        usize::from(height)
+            .saturating_sub(2)
+            .saturating_sub(reds.min(usize::from(height / 4)))
+            .max(1)
+    };
+    let most = rows_for(0);
+    let rows: Vec<UseRow> = s.verdicts_in(th, Some(most)).iter().map(UseRow::of).collect();
+    let room = rows_for(reds(&rows).len());
+    if rows.len() <= room {
+        return (Some(most), rows);
+    }
+    let rows = s.verdicts_in(th, Some(room)).iter().map(UseRow::of).collect();
+    (Some(room), rows)
+}
+
 pub const ENTRY: Entry = Entry {
     id: PaneId::Use,
     title: "USE",
@@ -103,7 +136,7 @@ impl Pane for UseState {
     }
 
     fn key(&mut self, key: KeyEvent, ctx: &ViewCtx) -> Reply {
-        let verdicts = ctx.snap.verdicts(ctx.thresholds);
+        let verdicts = self.verdicts(ctx);
         match key.code {
             KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1, &verdicts),
             KeyCode::Up => self.select(self.selected.saturating_sub(1), &verdicts),
@@ -138,7 +171,7 @@ impl Pane for UseState {
     fn click(&mut self, area: Rect, _x: u16, y: u16, ctx: &ViewCtx) -> Reply {
         let row = usize::from(y.saturating_sub(area.y));
         if row >= 1 {
-            self.select(row - 1, &ctx.snap.verdicts(ctx.thresholds));
+            self.select(row - 1, &self.verdicts(ctx));
         }
         Reply::Handled
     }
@@ -146,7 +179,7 @@ impl Pane for UseState {
     /// The selection stays on the resource it was on when the rows reorder.
     fn prepare(&mut self, ctx: &ViewCtx) {
         let Some(r) = &self.resource else { return };
-        let verdicts = ctx.snap.verdicts(ctx.thresholds);
+        let verdicts = self.verdicts(ctx);
         if let Some(i) = verdicts.iter().position(|v| &UseRow::of(v).resource == r) {
             self.selected = i;
         }
@@ -257,13 +290,9 @@ pub fn sparklines(ctx: &ViewCtx, verdicts: &[Verdict], width: u16) -> (Vec<Strin
 fn draw(f: &mut Frame, area: Rect, st: &UseState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
-    let rows = text_rows(s, ctx.thresholds);
-    let reds: Vec<String> = rows
-        .iter()
-        .flat_map(|r| [&r.u, &r.s, &r.e].into_iter().map(move |c| (r, c)))
-        .filter(|(_, c)| c.level == Level::Crit)
-        .filter_map(|(r, c)| c.why.as_ref().map(|w| format!("{}: {w}", r.resource)))
-        .collect();
+    let (room, rows) = fitted(s, ctx.thresholds, area.height);
+    st.rows.set(room);
+    let reds = reds(&rows);
     let selected = st.selected.min(rows.len().saturating_sub(1));
     // The selected row's cells in full, for what the columns had to cut and for n/a reasons.
     let detail: Vec<String> = rows

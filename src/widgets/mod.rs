@@ -1,6 +1,7 @@
 //! Reusable drawing pieces: text hygiene, number formats, a labelled history sparkline and
 //! the key/value line every summary block uses.
 
+pub mod checklist;
 pub mod fmt;
 pub mod graph;
 pub mod meter;

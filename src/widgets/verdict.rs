@@ -26,7 +26,8 @@ fn cpus(q: f64) -> String {
     format!("{n} CPU{}", if q > 1.0 { "s" } else { "" })
 }
 
-fn opt_count(v: Option<u64>) -> String {
+/// A count of a cgroup event, `-` where the file has no such counter.
+fn count_or_dash(v: Option<u64>) -> String {
     v.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
@@ -81,6 +82,10 @@ fn events_reason(f: &mut Formatter<'_>, ev: &CgEvents) -> fmt::Result {
     }
 }
 
+fn opt_count(v: Option<u64>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_else(|| "n/a".into())
+}
+
 fn star(scaled: bool) -> &'static str {
     if scaled { "*" } else { "" }
 }
@@ -93,29 +98,60 @@ impl Display for Figure {
             Figure::Blank => Ok(()),
             Figure::CpuBusy(Some(b)) => write!(f, "{b:.1}% busy"),
             Figure::CpuBusy(None) => f.write_str("-"),
-            Figure::CpuRunq { per_cpu, psi } => {
+            Figure::CpuBusyPegged { avg, cpu, busy } => {
+                write!(f, "{avg:.1}% busy, cpu{cpu} {busy:.0}%")
+            }
+            Figure::CpuRunq {
+                per_cpu,
+                latency_ms_s,
+                psi,
+            } => {
                 write!(f, "runq {per_cpu:.2}/cpu")?;
+                if let Some(l) = latency_ms_s {
+                    write!(f, " lat {}ms/s", count(*l))?;
+                }
                 match psi {
                     Stall::Pct(p) => write!(f, " psi {p:.1}%"),
                     Stall::Unreadable => f.write_str(" psi n/a"),
                     Stall::NoInterval => Ok(()),
                 }
             }
+            Figure::CpuErrors { mce, throttle } => {
+                write!(f, "mce {} thr {}", opt_count(*mce), opt_count(*throttle))
+            }
+            Figure::Steal(p) => write!(f, "{p:.1}% stolen"),
             Figure::MemUsed(p) => write!(f, "{p:.1}% used"),
             Figure::MemPressure {
                 swap_kbs,
                 majflt_s,
                 pgscan_s,
                 psi,
+                oom,
             } => write!(
                 f,
-                "swap {}/s maj {}/s scan {}/s psi {}",
+                "oom {} swap {}/s maj {}/s scan {}/s psi {}",
+                opt_count(*oom),
                 bytes_rate(swap_kbs.map(|k| k * 1024.0)),
                 count_rate(*majflt_s),
                 count_rate(*pgscan_s),
                 pct_or_na(*psi),
             ),
-            Figure::OomKills(k) => write!(f, "oom {k}"),
+            Figure::MemErrors { ce, ue } => write!(f, "ce {ce} ue {ue}"),
+            Figure::NodeUsed(p) => f.write_str(&pct_or_na(*p).replace('%', "% used")),
+            Figure::NumaMiss {
+                miss_pct,
+                foreign_s,
+            } => write!(
+                f,
+                "miss {} foreign {}/s",
+                pct_or_na(*miss_pct),
+                count(*foreign_s)
+            ),
+            Figure::SoftnetRate(p) => write!(f, "{} pkt/s", count(*p)),
+            Figure::Squeeze(s) => write!(f, "squeeze {}/s", count(*s)),
+            Figure::SoftnetDrops(n) => write!(f, "drop {n}"),
+            Figure::Capacity { pct, max } => write!(f, "{pct:.1}% of {}", count(*max as f64)),
+            Figure::FsErrors(n) => write!(f, "err {n}"),
             Figure::FsUsed { pct, total_bytes } => {
                 write!(f, "{pct:.1}% of {}", bytes(*total_bytes))
             }
@@ -223,8 +259,8 @@ impl Display for Figure {
             Figure::CgroupEvents(ev) => write!(
                 f,
                 "kill {} max {}",
-                opt_count(ev.oom_kill.or(ev.oom)),
-                opt_count(ev.max)
+                count_or_dash(ev.oom_kill.or(ev.oom)),
+                count_or_dash(ev.max)
             ),
             Figure::CgroupUseAtMost(Some(p)) => write!(f, "≤{p:.0}% of limits"),
             Figure::CgroupUseAtMost(None) => f.write_str("no limits"),
@@ -267,7 +303,93 @@ impl Display for Reason {
             ),
             Reason::OomKills(k) => write!(
                 f,
-                "{k} processes killed by the OOM killer in the last interval"
+                "{k} {} killed by the OOM killer in the last interval",
+                if *k == 1 { "process" } else { "processes" }
+            ),
+            Reason::PeggedCpu {
+                cpu,
+                busy,
+                avg,
+                ncpu,
+            } => write!(
+                f,
+                "cpu{cpu} {busy:.0}% busy while the {ncpu} CPUs average {avg:.0}% (one CPU saturated)"
+            ),
+            Reason::RunqLatency {
+                total_ms_s,
+                worst_cpu,
+                worst_ms_s,
+                warn,
+            } => write!(
+                f,
+                "tasks waited for cpu{worst_cpu} {} ms/s ({} ms/s on all CPUs; yellow from {} per CPU)",
+                count(*worst_ms_s),
+                count(*total_ms_s),
+                count(*warn)
+            ),
+            Reason::CpuErrors {
+                mce,
+                mce_total,
+                core,
+                package,
+            } => write!(
+                f,
+                "{} machine-check exceptions ({} since boot), thermal throttling: {} core + {} package events, in the interval",
+                opt_count(*mce),
+                opt_count(*mce_total),
+                opt_count(*core),
+                opt_count(*package)
+            ),
+            Reason::Steal(p) => write!(
+                f,
+                "the hypervisor gave {p:.1}% of this guest's CPU time to others (lost capacity)"
+            ),
+            Reason::MemErrors {
+                ce,
+                ue,
+                ce_total,
+                ue_total,
+            } => write!(
+                f,
+                "EDAC: {ce} corrected, {ue} uncorrected memory errors in the interval ({ce_total} and {ue_total} since boot)"
+            ),
+            Reason::NumaMiss {
+                node,
+                miss_pct,
+                foreign_s,
+            } => write!(
+                f,
+                "node {node}: {} of allocations missed their node, {}/s meant for it went elsewhere",
+                pct_or_na(*miss_pct),
+                count(*foreign_s)
+            ),
+            Reason::SoftnetSqueeze { per_s, cpu } => write!(
+                f,
+                "receive processing ran out of budget {}/s{} (net.core.netdev_budget)",
+                count(*per_s),
+                cpu.map(|c| format!(", most on cpu{c}")).unwrap_or_default()
+            ),
+            Reason::SoftnetDrops { n, cpu } => write!(
+                f,
+                "{n} packets dropped by the softnet backlog in the interval{} (net.core.netdev_max_backlog)",
+                cpu.map(|c| format!(", most on cpu{c}")).unwrap_or_default()
+            ),
+            Reason::FileHandles { used, max } => {
+                write!(f, "{used} file handles in use of fs.file-max {max}")
+            }
+            Reason::Tasks {
+                used,
+                threads_max,
+                pid_max,
+            } => write!(
+                f,
+                "{used} tasks; kernel.threads-max {}, kernel.pid_max {}",
+                opt_count(*threads_max),
+                opt_count(*pid_max)
+            ),
+            Reason::FsErrors(n) => write!(
+                f,
+                "{n} errors recorded since the last fsck (ext4 errors_count)"
             ),
             Reason::FsFull { mount, pct } => write!(f, "{mount} is {pct:.0}% full"),
             Reason::FsInodes { mount, pct } => {
@@ -305,15 +427,23 @@ impl Display for Reason {
                 frame_s,
                 carrier_s,
                 colls_s,
-            } => write!(
-                f,
-                "{} rx + {} tx errors/s, frame {}, carrier {}, colls {}",
-                count(*rx_s),
-                count(*tx_s),
-                count(*frame_s),
-                count(*carrier_s),
-                count(*colls_s)
-            ),
+                detail,
+            } => {
+                write!(
+                    f,
+                    "{} rx + {} tx errors/s, frame {}, carrier {}, colls {}",
+                    count(*rx_s),
+                    count(*tx_s),
+                    count(*frame_s),
+                    count(*carrier_s),
+                    count(*colls_s)
+                )?;
+                for (i, (name, v)) in detail.iter().enumerate() {
+                    let sep = if i == 0 { "; " } else { " " };
+                    write!(f, "{sep}{name} {}", count(*v))?;
+                }
+                Ok(())
+            }
             Reason::MoreInterfaces(n) => write!(f, "{n} more interfaces"),
             Reason::MoreDrops { drops_s, more } => {
                 write!(f, "{} drops/s on {more} more interfaces", count(*drops_s))
@@ -398,10 +528,54 @@ mod tests {
             (
                 Figure::CpuRunq {
                     per_cpu: 0.5,
+                    latency_ms_s: None,
                     psi: Stall::Unreadable,
                 },
                 "runq 0.50/cpu psi n/a",
             ),
+            (
+                Figure::CpuRunq {
+                    per_cpu: 0.5,
+                    latency_ms_s: Some(255.0),
+                    psi: Stall::Pct(1.0),
+                },
+                "runq 0.50/cpu lat 255ms/s psi 1.0%",
+            ),
+            (
+                Figure::CpuBusyPegged {
+                    avg: 51.04,
+                    cpu: 1,
+                    busy: 99.6,
+                },
+                "51.0% busy, cpu1 100%",
+            ),
+            (
+                Figure::CpuErrors {
+                    mce: None,
+                    throttle: Some(5),
+                },
+                "mce n/a thr 5",
+            ),
+            (Figure::Steal(2.5), "2.5% stolen"),
+            (Figure::MemErrors { ce: 2, ue: 0 }, "ce 2 ue 0"),
+            (Figure::NodeUsed(Some(75.0)), "75.0% used"),
+            (Figure::NodeUsed(None), "n/a"),
+            (
+                Figure::NumaMiss {
+                    miss_pct: Some(10.0),
+                    foreign_s: 1000.0,
+                },
+                "miss 10.0% foreign 1000/s",
+            ),
+            (Figure::SoftnetDrops(3), "drop 3"),
+            (
+                Figure::Capacity {
+                    pct: 80.0,
+                    max: 10_000,
+                },
+                "80.0% of 10k",
+            ),
+            (Figure::FsErrors(3), "err 3"),
             (
                 Figure::SockQueues {
                     worst_pct: Some(100.0),
