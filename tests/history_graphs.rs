@@ -180,3 +180,54 @@ fn graph_follows_the_selected_device() {
     assert_ne!(title(&first), "", "{first}");
     assert_ne!(title(&first), title(&next), "{first}\n{next}");
 }
+
+/// Each sparkline is its own row's: with more rows than the unfolded overview (every disk,
+/// filesystem and interface of `disknet_big` at 200x60), the newest cell of each row with a
+/// percentage is the block that percentage draws on the 0–100 scale (▁ up to 12.5 %, █ past
+/// 87.5 %).
+#[test]
+fn each_row_draws_its_own_history() {
+    let out = common::headless("disknet_big", PaneId::Use, 200, 60, "");
+    let blocks = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let u_at = out
+        .lines()
+        .find_map(|l| l.find("Utilization"))
+        .expect("a header");
+    let mut checked = 0;
+    for line in out.lines() {
+        let Some((name, rest)) = line.char_indices().nth(u_at).map(|(i, _)| line.split_at(i))
+        else {
+            continue;
+        };
+        if !["Disk ", "FS ", "NIC "].iter().any(|p| name.starts_with(p)) || name.contains('+') {
+            continue;
+        }
+        let Some(pct) = rest
+            .split('%')
+            .next()
+            .and_then(|p| p.trim().parse::<f64>().ok())
+        else {
+            continue;
+        };
+        let Some(last) = line
+            .trim_end()
+            .chars()
+            .last()
+            .filter(|c| blocks.contains(c))
+        else {
+            continue;
+        };
+        // Within a hair of a boundary the one-decimal figure may round across it.
+        let at = pct / 12.5;
+        if (at - at.round()).abs() < 0.02 {
+            continue;
+        }
+        let want = blocks[((at.ceil() as usize).max(1) - 1).min(7)];
+        assert_eq!(
+            last, want,
+            "{pct}% drew {last}, not {want}:\n{line}\n\n{out}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} rows checked:\n{out}");
+}

@@ -319,7 +319,8 @@ fn draw(f: &mut Frame, area: Rect, st: &UseState, ctx: &ViewCtx) {
     let spare = table_area.width.saturating_sub(natural + 4);
     let spark_w = if spare >= SPARK_MIN { spare } else { 0 };
     let (sparks, spark_head) = if spark_w > 0 {
-        sparklines(ctx, &s.verdicts(ctx.thresholds), spark_w)
+        // The rows drawn: the same fitted list, so each sparkline is its own row's.
+        sparklines(ctx, &s.verdicts_in(ctx.thresholds, room), spark_w)
     } else {
         (Vec::new(), String::new())
     };
