@@ -455,3 +455,45 @@ fn disk_selection_follows_the_device_through_a_sort() {
         "{name} moved in the new order"
     );
 }
+
+/// With every device idle the table lists none (`a` shows them), and the graph shows the
+/// first real disk's history rather than leaving the pane's lower half empty.
+#[test]
+fn an_idle_machine_graphs_its_first_real_disk() {
+    // The basic tree with nothing in flight, three times over: no counter moves, so every
+    // device is idle.
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::fixtures().join("basic/t1");
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&src)
+        .arg(dir.path().join("t"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let stats = dir.path().join("t/proc/diskstats");
+    let idle = std::fs::read_to_string(&stats)
+        .unwrap()
+        .replace(" 2400 400 176400 11000 3 ", " 2400 400 176400 11000 0 ");
+    std::fs::write(&stats, idle).unwrap();
+    let root =
+        usetop::collectors::ProcRoot::new(dir.path().join("t/proc"), dir.path().join("t/sys"));
+    let out = usetop::headless::render_headless(usetop::headless::HeadlessOptions {
+        app: options(PaneId::Disk),
+        cols: 100,
+        rows: 40,
+        frames: 3,
+        keys: String::new(),
+        roots: vec![root.clone(), root.clone(), root],
+        virtual_clock: true,
+    })
+    .unwrap();
+    let last = out.rsplit("\x0c\n").next().unwrap();
+    assert!(last.contains("0 of 4 devices active"), "{last}");
+    assert!(
+        last.lines()
+            .any(|l| l.trim_start().starts_with("vda: read 0")),
+        "no graph of vda:\n{last}"
+    );
+}

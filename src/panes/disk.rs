@@ -369,6 +369,19 @@ fn areas(area: Rect, s: &Snapshot, rows: usize) -> [Rect; 4] {
     .areas(area)
 }
 
+/// The graph's device while the table lists none: the whole device that moved the most
+/// data since boot, a real disk before a loop, ram or zram device.
+fn idle_disk(s: &Snapshot) -> Option<String> {
+    let virt = |n: &str| ["loop", "ram", "zram"].iter().any(|p| n.starts_with(p));
+    s.cur
+        .disk
+        .devices
+        .iter()
+        .filter(|d| !d.partition)
+        .max_by_key(|d| (!virt(&d.name), d.rd_sectors.saturating_add(d.wr_sectors)))
+        .map(|d| d.name.clone())
+}
+
 /// Devices built on others (dm, md) with their members: `dm-0 (vg-root) on sda2`. Their
 /// I/O is their members' again, so no total adds them up.
 fn stacks(s: &Snapshot) -> Vec<String> {
@@ -465,7 +478,9 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
     f.render_widget(Paragraph::new(top_lines), top);
 
     st.devices.draw(f, table_area, ctx);
-    if let Some(name) = st.devices.selected_name() {
+    // With every device idle (hidden) there is no selection: the graph then shows the first
+    // real disk, whose recent history is what a look at an idle pane is usually after.
+    if let Some(name) = st.devices.selected_name().or_else(|| idle_disk(s)) {
         let pair = graph::Pair {
             device: &name,
             up: ("read", t.usr),
