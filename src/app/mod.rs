@@ -223,6 +223,7 @@ impl App {
             perf_focus: self.task.process(),
             slab_caches: needs.slab_caches,
             screen: needs.screen,
+            block_trace: needs.block_trace,
             ..Request::default()
         }
     }

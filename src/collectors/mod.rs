@@ -15,6 +15,7 @@ pub mod slab;
 pub mod sockets;
 pub mod system;
 pub mod tasks;
+pub mod trace;
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -114,6 +115,9 @@ pub struct Request {
     pub slab_caches: bool,
     /// Every cgroup's overview files always; the detail files when asked.
     pub cgroups: CgroupRequest,
+    /// Block I/O latency from the block tracepoints (the disk pane, a recording, serve):
+    /// the tracepoints are open only while this is set.
+    pub block_trace: bool,
 }
 
 pub struct Collectors {
@@ -126,6 +130,7 @@ pub struct Collectors {
     perf: perf::PerfCollector,
     checklist: checklist::ChecklistCollector,
     cgroups: cgroup::CgroupCollector,
+    block_trace: trace::BlockCollector,
     fs: FsProbe,
     host: Option<Arc<HostInfo>>,
     hz: u64,
@@ -143,6 +148,7 @@ impl Collectors {
             perf: perf::PerfCollector::new(&root),
             checklist: checklist::ChecklistCollector::new(&root),
             cgroups: cgroup::CgroupCollector::new(&root),
+            block_trace: trace::BlockCollector::new(&root),
             fs: FsProbe::new(&root),
             host: None,
             hz: sysconf(libc::_SC_CLK_TCK, 100),
@@ -187,6 +193,7 @@ impl Collectors {
         });
         let checklist = self.checklist.sample(clock, &cpu_ids, &net);
         let cgroups = self.cgroups.sample(req.cgroups);
+        let block_trace = self.block_trace.sample(req.block_trace, &cpu_ids);
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         let after = |t: u64| t.saturating_sub(mono_ns);
@@ -221,6 +228,7 @@ impl Collectors {
             checklist,
             extras,
             cgroups: Some(cgroups),
+            block_trace,
         }
     }
 }

@@ -566,6 +566,8 @@ pub struct DumpOptions {
 pub fn request(view: View) -> Request {
     Request {
         slab_caches: view == View::Slab,
+        // The disk view's latency histograms.
+        block_trace: view == View::Disk,
         // A dump of the cgroups has every figure.
         cgroups: crate::collectors::CgroupRequest {
             detail: view == View::Cgroup,

@@ -62,6 +62,11 @@ pub struct Sample {
     /// which older files lack; it then reads as not recorded.
     #[serde(skip)]
     pub checklist: super::checklist::ChecklistSample,
+    /// Block I/O latency from the block tracepoints, while a pane or a recording asks for
+    /// it (`None` otherwise). Like `checklist`, a section of its own in a recording, after
+    /// the checklist's (format 4 on; older files read `None`).
+    #[serde(skip)]
+    pub block_trace: Option<super::blktrace::BlockTrace>,
 }
 
 /// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,

@@ -10,7 +10,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Entry, Pane, PaneId, Reply, Target, ViewCtx};
+use super::{Entry, Needs, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::model::disk::DiskDev;
@@ -84,6 +84,14 @@ pub const ENTRY: Entry = Entry {
 impl Pane for DiskState {
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
+    }
+
+    fn needs(&self) -> Needs {
+        // The latency histograms and slowest requests of the selected device.
+        Needs {
+            block_trace: true,
+            ..Needs::default()
+        }
     }
 
     fn prepare(&mut self, ctx: &ViewCtx) {

@@ -155,6 +155,8 @@ pub struct Needs {
     pub slab_caches: bool,
     /// The process rows on screen (their SHR, WCHAN and OOM are read).
     pub screen: crate::model::ScreenPids,
+    /// Block I/O latency from the block tracepoints.
+    pub block_trace: bool,
 }
 
 /// Options that come from the command line and config for the panes.
