@@ -435,7 +435,26 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
         top,
     );
 
+    // The selected device's traced latency (while tracing runs) under its table.
+    let selected = st.devices.selected_name();
+    let want = crate::widgets::iolat::wanted_height(s, selected.as_deref());
+    let lat_h = want.min(table_area.height.saturating_sub(4));
+    let [table_area, lat_area] = if lat_h == 0 {
+        [table_area, Rect::default()]
+    } else {
+        // The table's rows, then the panel right under them.
+        let rows_h = (st.devices.len() as u16 + 2).min(table_area.height - lat_h);
+        let [rows, lat, _] = Layout::vertical([
+            Constraint::Length(rows_h),
+            Constraint::Length(lat_h),
+            Constraint::Min(0),
+        ])
+        .areas(table_area);
+        [rows, lat]
+    };
     st.devices.draw(f, table_area, ctx);
+    let dev = s.disk.devices.iter().find(|d| Some(&d.name) == selected.as_ref());
+    crate::widgets::iolat::draw(f, lat_area, s, dev, t);
 
     if s.cur.fs.is_empty() {
         let why = s

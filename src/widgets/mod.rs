@@ -2,6 +2,7 @@
 //! the key/value line every summary block uses.
 
 pub mod fmt;
+pub mod iolat;
 pub mod table;
 pub mod text;
 pub mod verdict;
