@@ -219,3 +219,132 @@ fn recordings_carry_the_trace_and_format_3_reads_without() {
     }
     assert_eq!(n, 3);
 }
+
+/// Two snapshots of the basic fixture with the synthetic trace (the second carries it).
+fn traced_app() -> App {
+    let mut src = Traced {
+        inner: RootsSource::new(common::fixture_roots("basic"), Duration::from_secs(1), true),
+        state: None,
+    };
+    let req = Request {
+        block_trace: true,
+        ..Request::default()
+    };
+    let mut app = App::new(common::options(PaneId::Disk));
+    for i in 0..2 {
+        app.push_sample(src.next_sample(i, req).unwrap());
+    }
+    app
+}
+
+#[test]
+fn dump_disk_has_the_latency_fields() {
+    use usetop::export::dump::{self, View};
+    let app = traced_app();
+    let snap = app.snapshot().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&dump::json_line(View::Disk, snap)).unwrap();
+    assert_eq!(v["io_trace"], "on");
+    assert_eq!(v["io_trace_lost"], 3);
+    assert_eq!(
+        v["io_lat_bounds_us"],
+        "64 128 256 512 1024 2048 4096 8192 16384 32768 65536 131072 262144 524288 1000000"
+    );
+    assert_eq!(v["slowest_io"][0]["comm"], "postgres");
+    assert_eq!(v["slowest_io"][0]["device"], "vda");
+    assert_eq!(v["slowest_io"][0]["latency_ms"], 40.2);
+    let vda = v["disks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device"] == "vda")
+        .unwrap();
+    assert_eq!(vda["read_lat_count"], 462);
+    assert_eq!(vda["read_lat_p99_ms"], 2.5);
+    assert_eq!(vda["write_lat_max_ms"], 40.2);
+    assert_eq!(vda["read_lat_hist"], "0 120 300 40 0 0 2 0 0 0 0 0 0 0 0 0");
+    assert_eq!(vda["block_errors"], 2);
+    // A traced device with no requests: zero counts, no percentiles.
+    let vdb = v["disks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device"] == "vdb")
+        .unwrap();
+    assert_eq!(vdb["write_lat_count"], 0);
+    assert!(vdb["write_lat_p50_ms"].is_null());
+    // CSV: the same columns, the slowest list one quoted cell, every row as wide as the
+    // header.
+    let header = dump::csv_header(View::Disk);
+    let rows = dump::csv_rows(View::Disk, snap);
+    for k in [
+        "io_trace",
+        "slowest_io",
+        "read_lat_hist",
+        "write_lat_p99_ms",
+        "block_errors",
+    ] {
+        assert!(header.iter().any(|h| h == k), "{k}");
+    }
+    let at = header.iter().position(|h| h == "slowest_io").unwrap();
+    for r in &rows {
+        assert_eq!(r.len(), header.len());
+        assert!(r[at].starts_with("\"[{"), "{}", r[at]);
+    }
+}
+
+#[test]
+fn openmetrics_has_the_latency_histograms() {
+    use usetop::export::openmetrics::Exporter;
+    let app = traced_app();
+    let mut ex = Exporter::new(0);
+    // Two intervals: the histogram is cumulative.
+    ex.update(app.snapshot().unwrap());
+    ex.update(app.snapshot().unwrap());
+    let text = ex.encode();
+    assert!(
+        text.contains("# TYPE usetop_disk_io_latency_seconds histogram"),
+        "{text}"
+    );
+    let line = |s: &str| {
+        text.lines()
+            .find(|l| l.starts_with(s))
+            .unwrap_or_else(|| panic!("no {s} in\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        line("usetop_disk_io_latency_seconds_count{device=\"vda\",op=\"read\"}"),
+        "924"
+    );
+    assert_eq!(
+        line("usetop_disk_io_latency_seconds_bucket{le=\"0.000256\",device=\"vda\",op=\"read\"}"),
+        "840"
+    );
+    assert_eq!(
+        line("usetop_disk_io_latency_seconds_bucket{le=\"+Inf\",device=\"vda\",op=\"write\"}"),
+        "1116"
+    );
+    // promtool accepts it.
+    let out = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    if let Ok(mut child) = out {
+        use std::io::Write;
+        let prom = usetop::export::openmetrics::to_prometheus_text(&text);
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(prom.as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        let msg =
+            String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+        assert!(!msg.contains("latency"), "{msg}");
+    }
+}
