@@ -15,10 +15,12 @@ use super::agg::{Aggregator, Event, Kind};
 use super::format::{BlockLayout, PerfRecord, parse_block_record, parse_perf_record};
 use crate::model::blktrace::BlockTrace;
 
-/// Data pages of each CPU's ring buffer: 1 MiB holds some 10,000 events, a quarter of a
-/// second at 20,000 requests a second on one CPU.
-const RING_BYTES: usize = 1 << 20;
-const DRAIN_EVERY: Duration = Duration::from_millis(200);
+/// The ring buffers' data, all CPUs together (an event is some 100 bytes): 8 MiB holds
+/// about 80,000 events, 0.1 s at 400,000 requests a second; each CPU gets its share, at
+/// least `MIN_RING_BYTES`.
+const RINGS_BYTES: usize = 8 << 20;
+const MIN_RING_BYTES: usize = 256 << 10;
+const DRAIN_EVERY: Duration = Duration::from_millis(100);
 /// `_IO('$', 5)`: send this event's records to another event's ring buffer.
 const PERF_EVENT_IOC_SET_OUTPUT: libc::c_ulong = 0x2405;
 
@@ -33,7 +35,7 @@ pub struct Layouts {
 struct CpuRing {
     ring: Sampler,
     /// The completion and error events, writing into `ring`.
-    _others: Vec<Counter>,
+    others: Vec<Counter>,
 }
 
 struct Inner {
@@ -45,6 +47,16 @@ struct Inner {
     batch: Vec<Event>,
     /// Records that did not parse (a kernel whose layout changed under us).
     bad: u64,
+    /// Tracepoint hits the events counted at the previous sample (a counter counts a hit
+    /// whether or not its record reached the ring), and every record read: by the next
+    /// sample every hit counted then has been written, so the difference is what was lost,
+    /// even where no PERF_RECORD_LOST has arrived yet. (The hits of this sample are not
+    /// compared yet: a hit is counted a moment before its record is written.)
+    fired_before: u64,
+    received: u64,
+    /// What has been reported lost so far, both ways.
+    lost_reported: u64,
+    lost_records: u64,
 }
 
 fn mono_ns() -> u64 {
@@ -63,12 +75,28 @@ impl Inner {
     /// Reads every ring and feeds the aggregator in time order. Only events before the cut
     /// (taken before the first ring is read) go in: an issue on a CPU read early could
     /// otherwise be missed while its completion, on a CPU read later, is not.
-    fn drain(&mut self) {
+    ///
+    /// With `count`, the events' counters are read first (three reads a CPU: done once a
+    /// sample, not on every drain) to find records lost without notice.
+    fn drain(&mut self, count: bool) {
         let cut = mono_ns();
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
         batch.append(&mut self.later);
         let mut lost = 0u64;
+        // The counters are read before the rings; they are compared with what was read at
+        // the next sample (see `fired_before`).
+        let mut fired = None;
+        if count {
+            let mut n = 0u64;
+            for cpu in &mut self.rings {
+                n += cpu.ring.as_counter_mut().read().unwrap_or(0);
+                for c in &mut cpu.others {
+                    n += c.read().unwrap_or(0);
+                }
+            }
+            fired = Some(n);
+        }
         for cpu in &mut self.rings {
             while let Some(rec) = cpu.ring.next_record() {
                 let ty = rec.ty();
@@ -76,17 +104,30 @@ impl Inner {
                 match parse_perf_record(ty, &body) {
                     Ok(PerfRecord::Sample {
                         pid, time_ns, raw, ..
-                    }) => match event(&self.layouts, pid, time_ns, raw) {
-                        Some(ev) => batch.push(ev),
-                        None => self.bad += 1,
-                    },
+                    }) => {
+                        self.received += 1;
+                        match event(&self.layouts, pid, time_ns, raw) {
+                            Some(ev) => batch.push(ev),
+                            None => self.bad += 1,
+                        }
+                    }
                     Ok(PerfRecord::Lost(n)) => lost = lost.saturating_add(n),
                     Ok(PerfRecord::Other(_)) => {}
                     Err(_) => self.bad += 1,
                 }
             }
         }
-        self.agg.lost(lost);
+        // Lost: the larger of the kernel's notices and hits never read, each counted once.
+        self.lost_records = self.lost_records.saturating_add(lost);
+        let missing = self.fired_before.saturating_sub(self.received);
+        if let Some(n) = fired {
+            self.fired_before = self.fired_before.max(n);
+        }
+        let total = self.lost_records.max(missing);
+        if total > self.lost_reported {
+            self.agg.lost(total - self.lost_reported);
+            self.lost_reported = total;
+        }
         batch.sort_by_key(|e| e.time_ns);
         let split = batch.partition_point(|e| e.time_ns <= cut);
         self.later.extend_from_slice(&batch[split..]);
@@ -129,6 +170,7 @@ fn open_one(
     id: u64,
     cpu: u32,
     ring: Option<&Sampler>,
+    ring_bytes: usize,
 ) -> std::io::Result<(Option<Sampler>, Option<Counter>)> {
     let mut b = Builder::new(Tracepoint::with_id(id));
     b.any_pid()
@@ -140,7 +182,7 @@ fn open_one(
         .clockid(Clock::MONOTONIC);
     let c = b.build()?;
     match ring {
-        None => Ok((Some(c.sampled(RING_BYTES)?), None)),
+        None => Ok((Some(c.sampled(ring_bytes)?), None)),
         Some(r) => {
             // SAFETY: an ioctl on two perf event descriptors we own; no memory is passed.
             let rc = unsafe {
@@ -159,8 +201,11 @@ impl Tracer {
     /// that drains them (without it, only `take` or `raw_records` read the rings).
     pub fn open(layouts: Layouts, cpus: &[u32], drain: bool) -> std::io::Result<Tracer> {
         let mut rings = Vec::with_capacity(cpus.len());
+        // The CPU's share rounded down to a power of two (the kernel wants one).
+        let share = (RINGS_BYTES / cpus.len().max(1)).max(MIN_RING_BYTES);
+        let per_cpu = 1usize << (usize::BITS - 1 - share.leading_zeros());
         for &cpu in cpus {
-            let (ring, _) = open_one(layouts.issue.id, cpu, None)?;
+            let (ring, _) = open_one(layouts.issue.id, cpu, None, per_cpu)?;
             let Some(mut ring) = ring else {
                 continue;
             };
@@ -168,7 +213,7 @@ impl Tracer {
             for id in
                 std::iter::once(layouts.complete.id).chain(layouts.error.as_ref().map(|e| e.id))
             {
-                if let (_, Some(c)) = open_one(id, cpu, Some(&ring))? {
+                if let (_, Some(c)) = open_one(id, cpu, Some(&ring), 0)? {
                     others.push(c);
                 }
             }
@@ -176,10 +221,7 @@ impl Tracer {
                 c.enable()?;
             }
             ring.enable()?;
-            rings.push(CpuRing {
-                ring,
-                _others: others,
-            });
+            rings.push(CpuRing { ring, others });
         }
         let agg = Aggregator::new(layouts.error.is_some());
         let inner = Arc::new(Mutex::new(Inner {
@@ -189,6 +231,10 @@ impl Tracer {
             later: Vec::new(),
             batch: Vec::new(),
             bad: 0,
+            fired_before: 0,
+            received: 0,
+            lost_reported: 0,
+            lost_records: 0,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = if !drain {
@@ -201,7 +247,10 @@ impl Tracer {
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::park_timeout(DRAIN_EVERY);
-                        inner.lock().unwrap_or_else(PoisonError::into_inner).drain();
+                        inner
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .drain(false);
                     }
                 })
                 .map(Some)?
@@ -218,7 +267,7 @@ impl Tracer {
     pub fn take(&mut self) -> (BlockTrace, u64) {
         let now = mono_ns();
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner.drain();
+        inner.drain(true);
         let span = now.saturating_sub(self.last_ns);
         self.last_ns = now;
         let bad = std::mem::take(&mut inner.bad);
