@@ -269,3 +269,18 @@ for name, path in [
     ("lxc", "/lxc.payload.web01"),
 ]:
     w("cgroup_name", name, path)
+TRACE = os.path.join(HERE, "..", "tests", "fixtures", "trace")
+for ev in ["block_rq_issue", "block_rq_complete", "block_rq_error"]:
+    with open(os.path.join(TRACE, ev + ".format"), "rb") as f:
+        w("parse_trace_format", "real-" + ev, f.read())
+w("parse_trace_format", "huge-offset", "name: x\nID: 1\nformat:\n\tfield:int dev;\toffset:99999999999;\tsize:4;\tsigned:1;\n")
+# parse_trace_record: a type byte (0 sample, 1 lost), then the record body as the ring holds it.
+with open(os.path.join(TRACE, "records.bin"), "rb") as f:
+    recs = f.read()
+at, i = 0, 0
+while at + 8 <= len(recs) and i < 4:
+    ty, ln = struct.unpack_from("<II", recs, at)
+    w("parse_trace_record", "real-sample-%d" % i, b"\x00" + recs[at + 8 : at + 8 + ln])
+    at, i = at + 8 + ln, i + 1
+w("parse_trace_record", "lost", b"\x01" + struct.pack("<QQ", 1, 5))
+w("parse_trace_record", "short-sample", b"\x00" + b"\x01" * 19)

@@ -87,15 +87,14 @@ fn check<R>(
     // Disks and interfaces carry the USE checklist's figures after their fields (those are
     // not table columns yet).
     let extra: Vec<String> = match view {
-        dump::View::Disk => {
-            serde_json::to_value(usetop::export::checklist::DiskChecklist::default())
-                .unwrap()
-                .as_object()
-                .unwrap()
-                .keys()
-                .cloned()
-                .collect()
-        }
+        // The checklist's figures, then the traced latency.
+        dump::View::Disk => [
+            serde_json::to_value(usetop::export::checklist::DiskChecklist::default()).unwrap(),
+            serde_json::to_value(usetop::export::blktrace::DiskLatency::default()).unwrap(),
+        ]
+        .iter()
+        .flat_map(|v| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>())
+        .collect(),
         dump::View::Net => serde_json::to_value(usetop::export::checklist::NicChecklist::default())
             .unwrap()
             .as_object()

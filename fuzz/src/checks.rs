@@ -75,6 +75,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("parse_cg_dirents", parse_cg_dirents),
     ("parse_cg_pressure", parse_cg_pressure),
     ("cgroup_name", cgroup_name),
+    ("parse_trace_format", parse_trace_format),
+    ("parse_trace_record", parse_trace_record),
 ];
 
 pub fn by_name(name: &str) -> Option<Check> {
@@ -996,4 +998,90 @@ pub fn cgroup_name(data: &[u8]) {
         name.chars().count() <= leaf.chars().count().max(1) + 16,
         "{name:?}"
     );
+}
+
+/// A tracefs format file: a layout found in it has every field inside a perf record.
+pub fn parse_trace_format(data: &[u8]) {
+    use usetop::collectors::trace::format::{BlockLayout, parse_format};
+    if let Ok(f) = parse_format(data) {
+        assert!(f.fields.len() <= data.len());
+        for fd in &f.fields {
+            assert!(fd.offset <= u16::MAX as usize && fd.size <= u16::MAX as usize);
+        }
+        if let Ok(l) = BlockLayout::from_format(&f) {
+            assert_eq!(l.id, f.id);
+            assert!(l.rwbs.size > 0);
+        }
+    }
+}
+
+/// Perf ring records and the raw block records inside them, read with this kernel's
+/// layouts (tests/fixtures/trace/), then fed to the aggregator: the first byte picks the
+/// record type (sample, lost, other), the rest is the body.
+pub fn parse_trace_record(data: &[u8]) {
+    use std::sync::OnceLock;
+    use usetop::collectors::trace::agg::{Aggregator, Event, Kind};
+    use usetop::collectors::trace::format::{
+        BlockLayout, PerfRecord, parse_block_record, parse_format, parse_perf_record,
+    };
+    static LAYOUTS: OnceLock<Vec<BlockLayout>> = OnceLock::new();
+    let layouts = LAYOUTS.get_or_init(|| {
+        ["block_rq_issue", "block_rq_complete", "block_rq_error"]
+            .iter()
+            .map(|ev| {
+                // From the fuzz crate (fuzz/) or the main one (tests replaying seeds).
+                let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+                let rel = format!("tests/fixtures/trace/{ev}.format");
+                let b = std::fs::read(dir.join(&rel))
+                    .or_else(|_| std::fs::read(dir.join("..").join(&rel)))
+                    .expect("fixture");
+                let f = parse_format(&b).expect("format");
+                BlockLayout::from_format(&f).expect("layout")
+            })
+            .collect()
+    });
+    let Some((&t, body)) = data.split_first() else {
+        return;
+    };
+    let ty = match t % 3 {
+        0 => 9,
+        1 => 2,
+        _ => t as u32,
+    };
+    let mut agg = Aggregator::new(t & 4 == 0);
+    match parse_perf_record(ty, body) {
+        Ok(PerfRecord::Sample {
+            raw, time_ns, pid, ..
+        }) => {
+            assert!(raw.len() <= body.len());
+            for (i, l) in layouts.iter().enumerate() {
+                if let Ok(rec) = parse_block_record(l, raw) {
+                    assert!(rec.rwbs_bytes().len() <= 8 && rec.comm_bytes().len() <= 16);
+                    let kind = [Kind::Issue, Kind::Complete, Kind::Error][i];
+                    agg.push(&Event {
+                        kind,
+                        time_ns,
+                        pid,
+                        rec,
+                    });
+                    agg.push(&Event {
+                        kind: Kind::Complete,
+                        time_ns: time_ns.wrapping_add(1),
+                        pid,
+                        rec,
+                    });
+                }
+            }
+        }
+        Ok(PerfRecord::Lost(n)) => agg.lost(n),
+        _ => {}
+    }
+    let out = agg.take(1);
+    for d in &out.devices {
+        for op in [&d.read, &d.write] {
+            assert_eq!(op.hist.iter().sum::<u64>(), op.count);
+            assert!(op.p50_ns <= op.p99_ns && op.p99_ns <= op.max_ns);
+        }
+    }
+    assert!(out.slowest.len() <= usetop::model::blktrace::SLOWEST);
 }

@@ -230,6 +230,7 @@ impl App {
                 detail: needs.cgroups_detail,
             },
             task_cgroups: needs.task_cgroups,
+            block_trace: needs.block_trace,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod sockets;
 pub mod system;
 pub mod task_cgroup;
 pub mod tasks;
+pub mod trace;
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -117,6 +118,9 @@ pub struct Request {
     pub cgroups: CgroupRequest,
     /// Whose `/proc/PID/cgroup` is read (the proc pane's CGROUP column and `cgroup:` filter).
     pub task_cgroups: task_cgroup::TaskCgroups,
+    /// Block I/O latency from the block tracepoints (the disk pane, a recording, serve):
+    /// the tracepoints are open only while this is set.
+    pub block_trace: bool,
 }
 
 pub struct Collectors {
@@ -129,6 +133,7 @@ pub struct Collectors {
     perf: perf::PerfCollector,
     checklist: checklist::ChecklistCollector,
     cgroups: cgroup::CgroupCollector,
+    block_trace: trace::BlockCollector,
     fs: FsProbe,
     host: Option<Arc<HostInfo>>,
     hz: u64,
@@ -146,6 +151,7 @@ impl Collectors {
             perf: perf::PerfCollector::new(&root),
             checklist: checklist::ChecklistCollector::new(&root),
             cgroups: cgroup::CgroupCollector::new(&root),
+            block_trace: trace::BlockCollector::new(&root),
             fs: FsProbe::new(&root),
             host: None,
             hz: sysconf(libc::_SC_CLK_TCK, 100),
@@ -193,6 +199,7 @@ impl Collectors {
         });
         let checklist = self.checklist.sample(clock, &cpu_ids, &net);
         let cgroups = self.cgroups.sample(req.cgroups);
+        let block_trace = self.block_trace.sample(req.block_trace, &cpu_ids);
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         let after = |t: u64| t.saturating_sub(mono_ns);
@@ -229,6 +236,7 @@ impl Collectors {
             cgroups: Some(cgroups),
             gap_before: false,
             task_cgroups,
+            block_trace,
         }
     }
 }

@@ -342,18 +342,26 @@ fn parts(view: View, s: &Snapshot) -> Parts {
         View::Proc => (Map::new(), "procs", proc_records(s)),
         View::Disk => {
             let (h, r) = records::disk(s);
-            // The checklist's figures of each device follow its fields.
+            // The checklist's figures of each device follow its fields, then its traced
+            // latency.
             let ck = s.checklist.clone();
-            let rows = r.into_iter().map(move |d| {
+            let lat: Vec<_> = r
+                .iter()
+                .map(|d| super::blktrace::DiskLatency::for_device(s, &d.name))
+                .collect();
+            let rows = r.into_iter().zip(lat).map(move |(d, lat)| {
                 let mut m = field_map(DISK_FIELDS, &d);
                 m.extend(to_map(super::checklist::DiskChecklist::for_device(
                     &ck,
                     &d.name,
                     d.partition,
                 )));
+                m.extend(to_map(lat));
                 m
             });
-            (to_map(h), "disks", Box::new(rows) as Rows)
+            let mut h = to_map(h);
+            h.extend(to_map(super::blktrace::header(s)));
+            (h, "disks", Box::new(rows) as Rows)
         }
         View::Net => {
             let (h, r) = records::net(s);
@@ -499,11 +507,19 @@ pub fn csv_header(view: View) -> Vec<String> {
                 .chain(proc_field_names().into_iter().map(String::from))
                 .collect();
         }
-        View::Disk => (to_map(records::DiskHeader::default()), {
-            let mut m = field_names(DISK_FIELDS);
-            m.extend(to_map(super::checklist::DiskChecklist::default()));
-            m
-        }),
+        View::Disk => (
+            {
+                let mut h = to_map(records::DiskHeader::default());
+                h.extend(to_map(super::blktrace::TraceHeader::default()));
+                h
+            },
+            {
+                let mut m = field_names(DISK_FIELDS);
+                m.extend(to_map(super::checklist::DiskChecklist::default()));
+                m.extend(to_map(super::blktrace::DiskLatency::default()));
+                m
+            },
+        ),
         View::Net => (to_map(records::net_header_template()), {
             let mut m = field_names(NIC_FIELDS);
             m.extend(to_map(super::checklist::NicChecklist::default()));
@@ -536,6 +552,8 @@ fn csv_cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => csv_quote(s),
+        // A list (the slowest requests) as its JSON text, quoted: one cell.
+        Value::Array(_) => csv_quote(&v.to_string()),
         other => other.to_string(),
     }
 }
@@ -573,6 +591,8 @@ pub struct DumpOptions {
 pub fn request(view: View) -> Request {
     Request {
         slab_caches: view == View::Slab,
+        // The disk view's latency histograms.
+        block_trace: view == View::Disk,
         // A dump of the cgroups has every figure.
         cgroups: crate::collectors::CgroupRequest {
             detail: view == View::Cgroup,

@@ -63,6 +63,7 @@ pub struct Exporter {
     last: HashMap<String, u64>,
     checklist: super::checklist::ChecklistMetrics,
     cgroups: super::cgroup::CgroupMetrics,
+    block: super::blktrace::BlockMetrics,
 }
 
 /// Per-device counters from /proc/diskstats (whole devices only, as the disk pane shows).
@@ -428,7 +429,9 @@ impl Exporter {
         );
         let checklist = super::checklist::ChecklistMetrics::register(&mut r);
         let cgroups = super::cgroup::CgroupMetrics::register(&mut r);
+        let block = super::blktrace::BlockMetrics::register(&mut r);
         Exporter {
+            block,
             checklist,
             cgroups,
             registry: r,
@@ -593,6 +596,7 @@ impl Exporter {
             self.fs_avail.get_or_create(&labels).set(g(fs.avail_bytes));
         }
         self.update_disks(snap);
+        self.block.update(snap);
         self.update_net(snap);
         self.update_slab(snap);
         self.checklist.update(snap);

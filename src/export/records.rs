@@ -54,6 +54,9 @@ pub struct DiskRecord {
     pub active: bool,
     #[serde(flatten)]
     pub checklist: super::checklist::DiskChecklist,
+    /// The traced latency (`null` while not traced).
+    #[serde(flatten)]
+    pub latency: super::blktrace::DiskLatency,
 }
 
 /// PSI io and one row per device; the dump writes each row's `DISK_FIELDS`.

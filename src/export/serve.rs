@@ -142,6 +142,8 @@ pub fn run(
             // Every cgroup file: the series would otherwise miss memory where there is no
             // limit and I/O altogether (a scrape target reads what node exporters read).
             cgroups: crate::collectors::CgroupRequest { detail: true },
+            // usetop_disk_io_latency_seconds.
+            block_trace: true,
             ..SampleRequest::default()
         },
         ctl_rx,

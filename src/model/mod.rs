@@ -1,6 +1,7 @@
 //! Plain data, no I/O: the raw `Sample` a sampler fills, the derived `Snapshot` the panes
 //! draw, and the arithmetic that turns one into the other.
 
+pub mod blktrace;
 pub mod cgroup;
 pub mod cgroup_name;
 pub mod cgroup_verdict;

@@ -71,6 +71,11 @@ pub struct Sample {
     /// a replay has none.
     #[serde(skip)]
     pub task_cgroups: Vec<super::cgroup::TaskCgroup>,
+    /// Block I/O latency from the block tracepoints, while a pane or a recording asks for
+    /// it (`None` otherwise). Like `checklist`, a section of its own in a recording, after
+    /// the checklist's (format 4 on; older files read `None`).
+    #[serde(skip)]
+    pub block_trace: Option<super::blktrace::BlockTrace>,
 }
 
 /// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,

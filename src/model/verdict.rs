@@ -1140,9 +1140,12 @@ fn disks(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
         Grade::Warn => Level::Warn,
         Grade::Crit => Level::Crit,
     };
+    // Errors: the block tracepoints' count while tracing runs (every device has one),
+    // else SCSI's ioerr_cnt where the device has it.
+    let ioerr = |d: &DiskDev| s.traced_errors(&d.name).or(d.ioerr);
     // Worst first: a device with errors or a red figure before a merely busy one.
     let level = |d: &DiskDev| {
-        let e = if d.ioerr.unwrap_or(0) > 0 {
+        let e = if ioerr(d).unwrap_or(0) > 0 {
             Level::Crit
         } else {
             Level::Ok
@@ -1183,7 +1186,7 @@ fn disks(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
             } else {
                 (None, Level::Unknown)
             };
-            let e = match d.ioerr {
+            let e = match ioerr(d) {
                 Some(n) => Cell::new(
                     Figure::IoErrors(n),
                     if n > 0 { Level::Crit } else { Level::Ok },
@@ -1231,14 +1234,14 @@ fn disks(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
         let errs: u64 = rest
             .iter()
             .filter(|d| stack.counts_in_totals(&d.name, d.partition))
-            .filter_map(|d| d.ioerr)
+            .filter_map(|d| ioerr(d))
             .sum();
         rows.push(Verdict::new(
             rest_of(Kind::Disk, k, rest.len()),
             Cell::new(Figure::UtilAtMost(max_util), worst(|v| v.u), None),
             Cell::new(Figure::DiskQueueAtMost(max_aqu), worst(|v| v.s), None),
             Cell::new(
-                if rest.iter().any(|d| d.ioerr.is_some()) {
+                if rest.iter().any(|d| ioerr(d).is_some()) {
                     Figure::IoErrors(errs)
                 } else {
                     Figure::NotAvailable

@@ -10,7 +10,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Entry, Pane, PaneId, Reply, Target, ViewCtx};
+use super::{Entry, Needs, Pane, PaneId, Reply, Target, ViewCtx};
 use crate::model::thresholds::Thresholds;
 use crate::model::Snapshot;
 use crate::model::disk::DiskDev;
@@ -86,6 +86,14 @@ pub const ENTRY: Entry = Entry {
 impl Pane for DiskState {
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
+    }
+
+    fn needs(&self) -> Needs {
+        // The latency histograms and slowest requests of the selected device.
+        Needs {
+            block_trace: true,
+            ..Needs::default()
+        }
     }
 
     fn prepare(&mut self, ctx: &ViewCtx) {
@@ -477,10 +485,33 @@ fn draw(f: &mut Frame, area: Rect, st: &DiskState, ctx: &ViewCtx) {
     }
     f.render_widget(Paragraph::new(top_lines), top);
 
+    // The selected device's traced latency (while tracing runs) under its table, then its
+    // throughput history in what is left below. A pane too short for a graph takes the
+    // panel from the table's rows instead.
+    let selected = st.devices.selected_name();
+    let want = crate::widgets::iolat::wanted_height(s, selected.as_deref());
+    let (table_area, lat_area, graph_area) = if graph_area.height > 0 {
+        let lat_h = want.min(graph_area.height);
+        let [lat, graph] =
+            Layout::vertical([Constraint::Length(lat_h), Constraint::Min(0)]).areas(graph_area);
+        (table_area, lat, graph)
+    } else {
+        let lat_h = want.min(table_area.height.saturating_sub(4));
+        let rows_h = (st.devices.len() as u16 + 2).min(table_area.height - lat_h);
+        let [rows, lat, _] = Layout::vertical([
+            Constraint::Length(rows_h),
+            Constraint::Length(lat_h),
+            Constraint::Min(0),
+        ])
+        .areas(table_area);
+        (rows, lat, Rect::default())
+    };
     st.devices.draw(f, table_area, ctx);
-    // With every device idle (hidden) there is no selection: the graph then shows the first
-    // real disk, whose recent history is what a look at an idle pane is usually after.
-    if let Some(name) = st.devices.selected_name().or_else(|| idle_disk(s)) {
+    let dev = s.disk.devices.iter().find(|d| Some(&d.name) == selected.as_ref());
+    crate::widgets::iolat::draw(f, lat_area, s, dev, t);
+    // With every device idle (hidden) there is no selection: the graph then shows the disk
+    // that moved the most data, whose recent history is what a look at an idle pane is after.
+    if let Some(name) = selected.or_else(|| idle_disk(s)) {
         let pair = graph::Pair {
             device: &name,
             up: ("read", t.usr),

@@ -162,6 +162,8 @@ pub struct Needs {
     pub cgroups_detail: bool,
     /// Whose `/proc/PID/cgroup` is read (CGROUP column, `cgroup:` filter).
     pub task_cgroups: crate::model::cgroup::TaskCgroups,
+    /// Block I/O latency from the block tracepoints.
+    pub block_trace: bool,
 }
 
 /// Options that come from the command line and config for the panes.

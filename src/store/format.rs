@@ -7,7 +7,8 @@
 //!          frame*
 //! frame  = sync "UFRM" | kind u32 | len u64 | wall_ms i64 | crc u32 | payload[len]
 //!          key frame (kind 0):   payload = zstd(sample)
-//!          sample = postcard(Sample) | postcard(ChecklistSample)  (the latter from version 2)
+//!          sample = postcard(Sample) | postcard(ChecklistSample)  (the latter from version 3)
+//!                   | postcard(Option<BlockTrace>)  (from version 4)
 //!          delta frame (kind 1): the same, compressed with the previous frame's postcard
 //!                                bytes as zstd's reference prefix
 //!          crc = crc32(kind | len | wall_ms | payload)
@@ -30,11 +31,15 @@ pub const SYNC: &[u8; 4] = b"UFRM";
 /// with their defaults appended: `model::sample::v1_tail`). Version 3 added `Sample::extras`
 /// (SHR, WCHAN, OOM of the rows on screen) and `Sample::cgroups` (a version-2 frame gets
 /// `model::sample::v2_tail`)
-/// and follows every sample with its USE checklist section (`encode_sample`).
-pub const FORMAT_VERSION: u32 = 3;
+/// and follows every sample with its USE checklist section (`encode_sample`). Version 4
+/// follows the checklist with the block trace section (`Sample::block_trace`).
+pub const FORMAT_VERSION: u32 = 4;
 /// The first version whose samples are followed by their `ChecklistSample`. Older samples
 /// read with `checklist.read == false`: those figures are n/a, "not in this recording".
 pub const CHECKLIST_SINCE: u32 = 3;
+/// The first version whose checklist section is followed by `Sample::block_trace`; older
+/// samples read it as `None` (no tracing recorded).
+pub const BLOCK_TRACE_SINCE: u32 = 4;
 pub const PRELUDE_LEN: usize = 8 + 4 + 4 + 4;
 pub const FRAME_HEAD_LEN: usize = 4 + 4 + 8 + 8 + 4;
 pub const KIND_KEY: u32 = 0;
@@ -109,6 +114,7 @@ pub fn decode_header(body: &[u8]) -> Result<Header, postcard::Error> {
 pub fn encode_sample(s: &Sample) -> Result<Vec<u8>, postcard::Error> {
     let mut raw = postcard::to_stdvec(s)?;
     raw.extend_from_slice(&postcard::to_stdvec(&s.checklist)?);
+    raw.extend_from_slice(&postcard::to_stdvec(&s.block_trace)?);
     Ok(raw)
 }
 

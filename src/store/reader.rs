@@ -623,7 +623,11 @@ fn decode_sample(raw: &[u8], version: u32, budget: &Budget) -> Result<Sample, De
         return budget::from_bytes::<Sample>(&upgraded, budget);
     }
     let (mut sample, rest) = budget::take_from_bytes::<Sample>(raw, budget)?;
-    if version >= format::CHECKLIST_SINCE {
+    if version >= format::BLOCK_TRACE_SINCE {
+        let (checklist, rest) = budget::take_from_bytes(rest, budget)?;
+        sample.checklist = checklist;
+        sample.block_trace = budget::from_bytes(rest, budget)?;
+    } else if version >= format::CHECKLIST_SINCE {
         sample.checklist = budget::from_bytes(rest, budget)?;
     }
     Ok(sample)

@@ -89,6 +89,7 @@ pub fn run(
         slab_caches: true,
         // And every cgroup file: replay may open the cgroup pane.
         cgroups: CgroupRequest { detail: true },
+        block_trace: true,
         ..Request::default()
     };
     let started = Instant::now();

@@ -5,6 +5,7 @@ pub mod checklist;
 pub mod fmt;
 pub mod graph;
 pub mod meter;
+pub mod iolat;
 pub mod table;
 pub mod text;
 pub mod verdict;
