@@ -4,8 +4,8 @@
 pub mod checklist;
 pub mod fmt;
 pub mod graph;
-pub mod meter;
 pub mod iolat;
+pub mod meter;
 pub mod table;
 pub mod text;
 pub mod verdict;
