@@ -416,20 +416,31 @@ pub struct NicErrorRates {
 }
 
 impl NicErrorRates {
-    pub fn total_s(&self) -> f64 {
+    /// Each counter per second, by the name of its file in `statistics/`.
+    pub fn by_name(&self) -> [(&'static str, f64); 9] {
         [
-            self.rx_missed_s,
-            self.rx_over_s,
-            self.rx_crc_s,
-            self.rx_length_s,
-            self.rx_frame_s,
-            self.tx_aborted_s,
-            self.tx_window_s,
-            self.tx_heartbeat_s,
-            self.tx_carrier_s,
+            ("rx_missed", self.rx_missed_s),
+            ("rx_over", self.rx_over_s),
+            ("rx_crc", self.rx_crc_s),
+            ("rx_length", self.rx_length_s),
+            ("rx_frame", self.rx_frame_s),
+            ("tx_aborted", self.tx_aborted_s),
+            ("tx_window", self.tx_window_s),
+            ("tx_heartbeat", self.tx_heartbeat_s),
+            ("tx_carrier", self.tx_carrier_s),
         ]
-        .iter()
-        .sum()
+    }
+
+    /// The counters that moved this interval.
+    pub fn moved(&self) -> Vec<(&'static str, f64)> {
+        self.by_name()
+            .into_iter()
+            .filter(|(_, v)| *v > 0.0)
+            .collect()
+    }
+
+    pub fn total_s(&self) -> f64 {
+        self.by_name().iter().map(|(_, v)| v).sum()
     }
 }
 

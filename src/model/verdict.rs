@@ -1313,7 +1313,7 @@ fn nics(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
             let (drops, errs) = (n.drops_s(), n.errors_s());
             let detail = detail
                 .and_then(|d| d.iter().find(|e| e.iface == n.name))
-                .map(nic_detail)
+                .map(NicErrorRates::moved)
                 .unwrap_or_default();
             Verdict::new(
                 all(Instance::Named(n.name.clone())),
@@ -1388,24 +1388,6 @@ fn nics(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
         ));
     }
     rows
-}
-
-/// The detailed error counters that moved, by the name of their file in `statistics/`.
-fn nic_detail(e: &NicErrorRates) -> Vec<(&'static str, f64)> {
-    [
-        ("rx_missed", e.rx_missed_s),
-        ("rx_over", e.rx_over_s),
-        ("rx_crc", e.rx_crc_s),
-        ("rx_length", e.rx_length_s),
-        ("rx_frame", e.rx_frame_s),
-        ("tx_aborted", e.tx_aborted_s),
-        ("tx_window", e.tx_window_s),
-        ("tx_heartbeat", e.tx_heartbeat_s),
-        ("tx_carrier", e.tx_carrier_s),
-    ]
-    .into_iter()
-    .filter(|(_, v)| *v > 0.0)
-    .collect()
 }
 
 /// The softnet backlog: packets processed (U), time squeezes (S), drops (E) — drops no

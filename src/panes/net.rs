@@ -282,21 +282,11 @@ fn checklist_lines<'a>(s: &Snapshot, ctx: &ViewCtx, width: u16) -> Vec<Line<'a>>
     match &ck.nic_errors {
         Ok(list) => {
             for e in list.iter().filter(|e| e.total_s() > 0.0).take(3) {
-                let parts: Vec<String> = [
-                    ("rx_missed", e.rx_missed_s),
-                    ("rx_over", e.rx_over_s),
-                    ("rx_crc", e.rx_crc_s),
-                    ("rx_length", e.rx_length_s),
-                    ("rx_frame", e.rx_frame_s),
-                    ("tx_aborted", e.tx_aborted_s),
-                    ("tx_window", e.tx_window_s),
-                    ("tx_heartbeat", e.tx_heartbeat_s),
-                    ("tx_carrier", e.tx_carrier_s),
-                ]
-                .iter()
-                .filter(|(_, v)| *v > 0.0)
-                .map(|(k, v)| format!("{k} {}", fmt::count(*v)))
-                .collect();
+                let parts: Vec<String> = e
+                    .moved()
+                    .iter()
+                    .map(|(k, v)| format!("{k} {}", fmt::count(*v)))
+                    .collect();
                 let text = format!("{} errors/s: {}", sanitize(&e.iface), parts.join("  "));
                 let level = Level::of(
                     Some(e.total_s()),
