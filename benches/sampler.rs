@@ -106,19 +106,52 @@ struct Row {
     samples: usize,
     cpu_ms: f64,
     wall_ms: f64,
+    /// Share of gated tasks whose stat the schedstat gate skipped (processes; threads).
+    gate: Option<(f64, f64)>,
 }
 
 impl Row {
     fn print(&self) {
+        let pct = |v: f64| format!("{:.0}%", v * 100.0);
+        let gate = self
+            .gate
+            .map_or("-".to_string(), |(p, t)| format!("{} / {}", pct(p), pct(t)));
         println!(
-            "{:<24} {:>7} {:>7} {:>14.2} {:>12.2} {:>9.2}",
+            "{:<24} {:>7} {:>7} {:>14.2} {:>12.2} {:>9.2} {:>13}",
             self.case,
             self.tasks,
             self.samples,
             self.cpu_ms,
             self.wall_ms,
-            self.cpu_ms * 1000.0 / self.tasks.max(1) as f64
+            self.cpu_ms * 1000.0 / self.tasks.max(1) as f64,
+            gate
         );
+    }
+}
+
+/// Skipped share of what the gate saw, summed over samples.
+#[derive(Default)]
+struct GateSum {
+    procs: usize,
+    procs_skipped: usize,
+    threads: usize,
+    threads_skipped: usize,
+}
+
+impl GateSum {
+    fn add(&mut self, g: usetop::collectors::tasks::GateStats) {
+        self.procs += g.procs;
+        self.procs_skipped += g.procs_skipped;
+        self.threads += g.threads;
+        self.threads_skipped += g.threads_skipped;
+    }
+
+    fn rates(&self) -> (f64, f64) {
+        let r = |s: usize, n: usize| s as f64 / n.max(1) as f64;
+        (
+            r(self.procs_skipped, self.procs),
+            r(self.threads_skipped, self.threads),
+        )
     }
 }
 
@@ -140,10 +173,12 @@ fn steady(case: &'static str, req: Request, n: usize) -> Row {
         c.sample(&SystemClock, req);
     }
     let mut tasks = 0;
+    let mut gate = GateSum::default();
     let (cpu0, t0) = (cpu_ns(), Instant::now());
     for _ in 0..n {
         let s = c.sample(&SystemClock, req);
         tasks += tasks_in(req, &s);
+        gate.add(c.task_gate());
     }
     Row {
         case,
@@ -151,6 +186,7 @@ fn steady(case: &'static str, req: Request, n: usize) -> Row {
         samples: n,
         cpu_ms: (cpu_ns() - cpu0) as f64 / 1e6 / n as f64,
         wall_ms: t0.elapsed().as_secs_f64() * 1e3 / n as f64,
+        gate: Some(gate.rates()),
     }
 }
 
@@ -172,6 +208,7 @@ fn first(case: &'static str, req: Request, n: usize) -> Row {
         samples: n,
         cpu_ms: cpu as f64 / 1e6 / n as f64,
         wall_ms: wall * 1e3 / n as f64,
+        gate: None,
     }
 }
 
@@ -231,8 +268,8 @@ fn main() -> Result<()> {
     );
     println!();
     println!(
-        "{:<24} {:>7} {:>7} {:>14} {:>12} {:>9}",
-        "full sample", "tasks", "samples", "CPU ms/sample", "wall ms", "µs/task"
+        "{:<24} {:>7} {:>7} {:>14} {:>12} {:>9} {:>13}",
+        "full sample", "tasks", "samples", "CPU ms/sample", "wall ms", "µs/task", "skipped p / t"
     );
     let rows = [
         steady("processes, steady", procs, n),

@@ -69,7 +69,7 @@ fn recordings_carry_the_cgroups() {
         format_version: FORMAT_VERSION,
         ..Header::default()
     };
-    assert_eq!(FORMAT_VERSION, 3);
+    assert_eq!(FORMAT_VERSION, 4);
     let mut w = FrameWriter::new(Vec::new(), &header).unwrap();
     for s in &samples {
         w.append(s).unwrap();

@@ -8,7 +8,9 @@
 //! re-read only for a process that moved, plus a rotating fifth of the rest (what changes
 //! without running: RSS under reclaim, a nice set by someone else). `/proc/PID/schedstat` is
 //! the main thread's only, so a process with several threads, and every process on a kernel
-//! without schedstat, has `stat` and `io` read every refresh.
+//! without schedstat, has `stat` and `io` read every refresh. Threads (when a pane shows
+//! them) are gated the same way on their own `task/TID/schedstat`. schedstat's second
+//! field, the time spent waiting on a run queue, is kept in each record (RUNQ).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -26,6 +28,9 @@ use crate::model::{IoCounters, Note, TaskIdent, TaskList, TaskRecord, TaskSample
 /// A process whose run time did not move still has its `stat` and `io` re-read once per
 /// this many refreshes: a change made without it running shows within this many.
 pub const STAT_SWEEP: u64 = 5;
+/// The note's source when no process has a `schedstat` (the gate is off). Not a figure
+/// gone missing: `?` lists it, the status line does not count it as n/a.
+pub const SCHEDSTAT_NOTE: &str = "info.schedstat";
 /// Descriptors left free for everything else when deciding how many to keep open.
 const FD_RESERVE: u64 = 512;
 
@@ -58,8 +63,19 @@ impl Kept {
     }
 }
 
+/// How the last sample's gate went: tasks whose `schedstat` was read, and how many of them
+/// had their `stat` (and `io`) skipped because their run time had not moved.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GateStats {
+    pub procs: usize,
+    pub procs_skipped: usize,
+    pub threads: usize,
+    pub threads_skipped: usize,
+}
+
 pub struct TaskCollector {
     root: ProcRoot,
+    gate: GateStats,
     procs: HashMap<u32, Kept>,
     threads: HashMap<u32, Kept>,
     users: HashMap<u32, String>,
@@ -89,6 +105,7 @@ impl TaskCollector {
             .unwrap_or_default();
         TaskCollector {
             root: root.clone(),
+            gate: GateStats::default(),
             procs: HashMap::new(),
             threads: HashMap::new(),
             users,
@@ -107,8 +124,14 @@ impl TaskCollector {
         }
     }
 
+    /// The last sample's gate figures (for the benchmark).
+    pub fn gate(&self) -> GateStats {
+        self.gate
+    }
+
     pub fn sample(&mut self, req: TaskRequest, notes: &mut Vec<Note>) -> TaskSample {
         self.epoch += 1;
+        self.gate = GateStats::default();
         self.pids.clear();
         if let Err(e) = list_numeric(&self.root.proc, &mut self.dirbuf, &mut self.pids) {
             notes.push(Note {
@@ -120,12 +143,22 @@ impl TaskCollector {
         self.pids.sort_unstable();
         let mut procs = Vec::with_capacity(self.pids.len());
         let mut io_denied = 0usize;
+        let mut with_sched = 0usize;
         for i in 0..self.pids.len() {
             let pid = self.pids[i];
             if let Some(rec) = self.sample_proc(pid) {
-                io_denied += usize::from(self.procs.get(&pid).is_some_and(|k| k.io_denied));
+                let kept = self.procs.get(&pid);
+                io_denied += usize::from(kept.is_some_and(|k| k.io_denied));
+                with_sched += usize::from(kept.is_some_and(|k| k.sched_last.is_some()));
                 procs.push(rec);
             }
+        }
+        if with_sched == 0 && !procs.is_empty() {
+            // Not a figure gone missing: the gate has nothing to go on, so it is off.
+            notes.push(Note {
+                source: SCHEDSTAT_NOTE.into(),
+                reason: "schedstat absent: every process's stat read each refresh".into(),
+            });
         }
         let epoch = self.epoch;
         let mut closed = 0;
@@ -173,14 +206,17 @@ impl TaskCollector {
         let budget = self.fd_budget;
         let mut kept = self.procs.remove(&pid).unwrap_or_default();
         kept.seen = epoch;
-        let sched = self.read_sched(pid, &mut kept);
+        let sched = self.read_sched(pid, None, &mut kept);
+        self.gate.procs += usize::from(sched.is_some());
         let sweep = (epoch + u64::from(pid)).is_multiple_of(STAT_SWEEP);
         if !sweep && let Some(last) = kept.last.as_ref().filter(|_| still(&kept, sched)) {
             // The only thread did not run since the last read: nothing it counts moved.
             let rec = Arc::clone(last);
             self.procs.insert(pid, kept);
+            self.gate.procs_skipped += 1;
             return Some(rec);
         }
+        let runq_ns = sched.map(|s| s.wait_ns);
         kept.sched_last = sched;
         if self.read_kept(pid, None, "stat", &mut kept.stat, budget) != Got::Read {
             // The task is gone: its other descriptors close with `kept`.
@@ -221,12 +257,20 @@ impl TaskCollector {
             self.read_io(pid, &mut kept)
         };
         let rec = match prev {
-            Some(p) if p.stat == fields && p.io == io && Arc::ptr_eq(&p.ident, &ident) => p,
+            Some(p)
+                if p.stat == fields
+                    && p.io == io
+                    && p.runq_ns == runq_ns
+                    && Arc::ptr_eq(&p.ident, &ident) =>
+            {
+                p
+            }
             _ => Arc::new(TaskRecord {
                 tgid: pid,
                 stat: fields,
                 io,
                 ident,
+                runq_ns,
             }),
         };
         kept.last = Some(Arc::clone(&rec));
@@ -234,27 +278,27 @@ impl TaskCollector {
         Some(rec)
     }
 
-    /// The process's (main thread's) `schedstat`, or `None` where the kernel has none or
-    /// it says nothing (all zero: sched_info off).
-    fn read_sched(&mut self, pid: u32, kept: &mut Kept) -> Option<SchedStat> {
+    /// The process's (main thread's) or thread's `schedstat`, or `None` where the kernel
+    /// has none or it says nothing (all zero: sched_info off).
+    fn read_sched(&mut self, pid: u32, tid: Option<u32>, kept: &mut Kept) -> Option<SchedStat> {
         if kept.sched_absent {
             return None;
         }
         let budget = self.fd_budget;
         let mut fd = kept.sched.take();
-        let got = self.read_kept(pid, None, "schedstat", &mut fd, budget);
+        let got = self.read_kept(pid, tid, "schedstat", &mut fd, budget);
         kept.sched = fd;
         if got != Got::Read {
-            kept.sched_absent = got == Got::Denied || !self.pid_dir_exists(pid);
+            kept.sched_absent = got == Got::Denied || self.task_dir_exists(pid, tid);
             return None;
         }
         parse_schedstat(&self.buf).filter(|s| s.run_ns > 0)
     }
 
-    /// Whether `PID/schedstat` is missing because the kernel has none (the task is still
+    /// Whether `schedstat` is missing because the kernel has none (the task is still
     /// there) rather than because the task went.
-    fn pid_dir_exists(&mut self, pid: u32) -> bool {
-        self.set_path(pid, None, "stat");
+    fn task_dir_exists(&mut self, pid: u32, tid: Option<u32>) -> bool {
+        self.set_path(pid, tid, "stat");
         self.path.exists()
     }
 
@@ -313,6 +357,22 @@ impl TaskCollector {
                 let tid = self.tids[i];
                 let mut kept = self.threads.remove(&tid).unwrap_or_default();
                 kept.seen = epoch;
+                let sched = self.read_sched(pid, Some(tid), &mut kept);
+                self.gate.threads += usize::from(sched.is_some());
+                let sweep = (epoch + u64::from(tid)).is_multiple_of(STAT_SWEEP);
+                let moved = sched.is_none() || sched != kept.sched_last;
+                if !sweep
+                    && !moved
+                    && let Some(last) = kept.last.as_ref().filter(|t| t.tgid == pid)
+                {
+                    // The thread did not run: its times, faults and I/O did not move.
+                    let rec = Arc::clone(last);
+                    self.threads.insert(tid, kept);
+                    self.gate.threads_skipped += 1;
+                    out.push(rec);
+                    continue;
+                }
+                kept.sched_last = sched;
                 if self.read_kept(pid, Some(tid), "stat", &mut kept.stat, budget) != Got::Read {
                     // Dropped: its other kept descriptors (io) close with it.
                     self.fds_kept -= kept.fds().min(self.fds_kept);
@@ -322,12 +382,22 @@ impl TaskCollector {
                     self.fds_kept -= kept.fds().min(self.fds_kept);
                     continue;
                 };
+                let runq_ns = sched.map(|s| s.wait_ns);
                 let prev = kept
                     .last
                     .take()
                     .filter(|t| t.stat.start_time == fields.start_time && t.tgid == pid);
                 let rec = match prev {
-                    Some(t) if t.stat == fields && comm_eq(&t.ident.comm, comm) => t,
+                    // Run time moved (or none to go by) and its ticks did not: its I/O may
+                    // still have moved, so the record is built again below.
+                    Some(t)
+                        if t.stat == fields
+                            && t.runq_ns == runq_ns
+                            && sched.is_none()
+                            && comm_eq(&t.ident.comm, comm) =>
+                    {
+                        t
+                    }
                     prev => {
                         let ident = if tid == pid || comm_eq(&p.ident.comm, comm) {
                             Arc::clone(&p.ident)
@@ -339,20 +409,29 @@ impl TaskCollector {
                         };
                         // Per-thread io, read only when the thread ran since its last read:
                         // one that did not run did no I/O, so idle threads cost nothing.
+                        // Run time (schedstat, ns) says so exactly; without schedstat, the
+                        // ticks of stat are what there is.
                         let ran = |t: &TaskRecord| {
-                            t.stat.utime != fields.utime || t.stat.stime != fields.stime
+                            sched.is_some()
+                                || t.stat.utime != fields.utime
+                                || t.stat.stime != fields.stime
                         };
-                        let io = match prev {
-                            Some(t) if !ran(&t) => t.io,
+                        let io = match &prev {
+                            Some(t) if !ran(t) => t.io,
                             _ if kept.io_denied => None,
                             _ => self.read_thread_io(pid, tid, &mut kept),
                         };
-                        Arc::new(TaskRecord {
+                        let rec = TaskRecord {
                             tgid: pid,
                             stat: fields,
                             io,
                             ident,
-                        })
+                            runq_ns,
+                        };
+                        match prev {
+                            Some(t) if *t == rec => t,
+                            _ => Arc::new(rec),
+                        }
                     }
                 };
                 kept.last = Some(Arc::clone(&rec));

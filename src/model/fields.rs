@@ -409,6 +409,20 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         // Block-I/O delay of the main thread (delay accounting; n/a while it is off).
         value: |r| Value::Num(r.task.blkio_delay_ms_s),
     },
+    // CPU saturation per task (the USE method's): time runnable but waiting on a run
+    // queue, from schedstat. A process row counts its main thread (what
+    // /proc/PID/schedstat covers); a thread row its own. In the picker: the default set
+    // already fills 80 columns, and htop keeps its delay columns optional too.
+    Field {
+        name: "runq",
+        header: "RUNQ",
+        unit: Unit::MsPerSec,
+        width: 6,
+        drop: 11,
+        shown: false,
+        dump: Some("runq_ms_per_s"),
+        value: |r| Value::Num(r.task.runq_ms_s),
+    },
     Field {
         name: "time",
         header: "TIME+",
