@@ -492,6 +492,15 @@ impl TaskCollector {
         let f = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Got::Denied,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                // Out of descriptors (something else took them): keep fewer from now on and
+                // try once more with the room that frees.
+                self.shed_fds();
+                match File::open(&self.path) {
+                    Ok(f) => f,
+                    Err(_) => return Got::Failed,
+                }
+            }
             Err(_) => return Got::Failed,
         };
         match read_at_full(&f, &mut self.buf) {
@@ -505,11 +514,29 @@ impl TaskCollector {
             Ok(()) if self.buf.is_empty() => return Got::Failed,
             Ok(()) => {}
         }
-        if self.fds_kept < budget {
+        if self.fds_kept < budget.min(self.fd_budget) {
             self.fds_kept += 1;
             *fd = Some(f);
         }
         Got::Read
+    }
+
+    /// Halves the descriptors the sweep may keep and closes kept ones (threads' first) down
+    /// to that: past it, files are opened, read and closed each time.
+    fn shed_fds(&mut self) {
+        self.fd_budget = self.fds_kept / 2;
+        let mut closed = 0;
+        let excess = self.fds_kept.saturating_sub(self.fd_budget);
+        for k in self.threads.values_mut().chain(self.procs.values_mut()) {
+            if closed >= excess {
+                break;
+            }
+            closed += k.fds();
+            k.stat = None;
+            k.io = None;
+            k.sched = None;
+        }
+        self.fds_kept = self.fds_kept.saturating_sub(closed);
     }
 
     fn read_ident(&mut self, pid: u32, tid: Option<u32>, comm: String) -> Arc<TaskIdent> {
