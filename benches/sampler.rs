@@ -13,6 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use usetop::app::config::Thresholds;
 use usetop::app::{App, Options};
+use usetop::collectors::tasks::TaskCollector;
 use usetop::collectors::{Collectors, ProcRoot, Request, SystemClock, TaskRequest};
 use usetop::panes::PaneId;
 use usetop::theme::Theme;
@@ -190,6 +191,33 @@ fn steady(case: &'static str, req: Request, n: usize) -> Row {
     }
 }
 
+/// The same for the task sweep alone (no system files, sockets, slab, counters): what the
+/// process table itself costs.
+fn steady_tasks(case: &'static str, req: TaskRequest, n: usize) -> Row {
+    let mut c = TaskCollector::new(&ProcRoot::default());
+    let mut notes = Vec::new();
+    for _ in 0..2 {
+        c.sample(req, &mut notes);
+    }
+    let mut tasks = 0;
+    let mut gate = GateSum::default();
+    let (cpu0, t0) = (cpu_ns(), Instant::now());
+    for _ in 0..n {
+        notes.clear();
+        let s = c.sample(req, &mut notes);
+        tasks += s.threads.as_ref().unwrap_or(&s.procs).len();
+        gate.add(c.gate());
+    }
+    Row {
+        case,
+        tasks: tasks / n.max(1),
+        samples: n,
+        cpu_ms: (cpu_ns() - cpu0) as f64 / 1e6 / n as f64,
+        wall_ms: t0.elapsed().as_secs_f64() * 1e3 / n as f64,
+        gate: Some(gate.rates()),
+    }
+}
+
 /// Mean CPU and wall time of the first sample of `n` fresh collectors (every file opened,
 /// every cmdline and status read).
 fn first(case: &'static str, req: Request, n: usize) -> Row {
@@ -276,6 +304,8 @@ fn main() -> Result<()> {
         first("processes, first", procs, n.div_ceil(4)),
         steady("all threads, steady", threads, n),
         first("all threads, first", threads, n.div_ceil(4)),
+        steady_tasks("task sweep, processes", procs.tasks, n),
+        steady_tasks("task sweep, threads", threads.tasks, n),
     ];
     for r in &rows {
         r.print();

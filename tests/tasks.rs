@@ -554,3 +554,28 @@ fn a_thread_whose_run_time_moved_is_re_read_at_once() {
         assert_eq!(gc.stat.minflt, minflt + 1, "round {round}");
     }
 }
+
+#[test]
+fn a_named_thread_that_ran_keeps_its_ident() {
+    // GC Thread#0 (tid 301) is named unlike its process. When it runs, its record is new
+    // but its name is not: the ident (with its copy of the command line) is shared, so
+    // the ring does not hold a copy per refresh in which it ran.
+    let threads = Request {
+        tasks: TaskRequest { threads: true },
+        ..Request::default()
+    };
+    let mut l = Live::new();
+    let a = l.sample(threads);
+    let stat = l.proc().join("300/task/301/stat");
+    let text = std::fs::read_to_string(&stat).unwrap();
+    std::fs::write(&stat, text.replace(" 3001 501 ", " 3002 501 ")).unwrap();
+    let b = l.sample(threads);
+    let find = |s: &Sample| {
+        let th = s.tasks.threads.as_ref().unwrap();
+        Arc::clone(th.iter().find(|t| t.stat.pid == 301).unwrap())
+    };
+    let (ta, tb) = (find(&a), find(&b));
+    assert_eq!(tb.stat.utime, 3002);
+    assert_eq!(tb.ident.comm, "GC Thread#0");
+    assert!(Arc::ptr_eq(&ta.ident, &tb.ident), "ident copied again");
+}

@@ -399,8 +399,17 @@ impl TaskCollector {
                         t
                     }
                     prev => {
+                        // A named thread keeps its own ident while its name and its
+                        // process's stay: a thread that ran is not a new name to copy.
+                        let own = prev.as_ref().map(|t| &t.ident).filter(|i| {
+                            comm_eq(&i.comm, comm)
+                                && i.cmdline == p.ident.cmdline
+                                && i.uid == p.ident.uid
+                        });
                         let ident = if tid == pid || comm_eq(&p.ident.comm, comm) {
                             Arc::clone(&p.ident)
+                        } else if let Some(own) = own {
+                            Arc::clone(own)
                         } else {
                             Arc::new(TaskIdent {
                                 comm: String::from_utf8_lossy(comm).into_owned(),
