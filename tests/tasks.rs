@@ -579,3 +579,64 @@ fn a_named_thread_that_ran_keeps_its_ident() {
     assert_eq!(tb.ident.comm, "GC Thread#0");
     assert!(Arc::ptr_eq(&ta.ident, &tb.ident), "ident copied again");
 }
+
+/// Copies thread 302 of java (pid 300) as thread `tid`.
+fn add_java_thread(l: &Live, tid: u32) {
+    let from = l.proc().join("300/task/302");
+    let to = l.proc().join(format!("300/task/{tid}"));
+    copy_tree(&from, &to);
+    let stat = std::fs::read_to_string(to.join("stat")).unwrap();
+    std::fs::write(
+        to.join("stat"),
+        stat.replacen("302 (", &format!("{tid} ("), 1),
+    )
+    .unwrap();
+}
+
+/// Sets java's thread count (stat field 20) from `from` to `to`.
+fn java_threads(l: &Live, from: u32, to: u32) {
+    let stat = l.proc().join("300/stat");
+    let text = std::fs::read_to_string(&stat).unwrap();
+    let new = text.replace(
+        &format!(" 20 0 {from} 0 700 "),
+        &format!(" 20 0 {to} 0 700 "),
+    );
+    assert_ne!(new, text);
+    std::fs::write(&stat, new).unwrap();
+}
+
+fn java_tids(s: &Sample) -> Vec<u32> {
+    let th = s.tasks.threads.as_ref().unwrap();
+    th.iter()
+        .filter(|t| t.tgid == 300)
+        .map(|t| t.stat.pid)
+        .collect()
+}
+
+#[test]
+fn threads_starting_and_exiting_are_seen_without_listing_every_time() {
+    // task/ is listed again only when stat's thread count changes or a known thread is
+    // gone: a new thread (count 3 -> 4), then one exiting as another starts (count stays
+    // 4) are both seen in the very next sample.
+    let threads = Request {
+        tasks: TaskRequest { threads: true },
+        ..Request::default()
+    };
+    let mut l = Live::new();
+    add_schedstat(&l);
+    add_thread_schedstat(&l);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 301, 302]);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 301, 302]);
+    add_java_thread(&l, 303);
+    java_threads(&l, 3, 4);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 301, 302, 303]);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 301, 302, 303]);
+    // 301 exits, 304 starts: the count is still 4. (procfs answers a dead thread's kept
+    // descriptors with an error; emptied files do the same here.)
+    for f in ["stat", "schedstat"] {
+        std::fs::write(l.proc().join("300/task/301").join(f), b"").unwrap();
+    }
+    std::fs::remove_dir_all(l.proc().join("300/task/301")).unwrap();
+    add_java_thread(&l, 304);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 302, 303, 304]);
+}

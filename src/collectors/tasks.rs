@@ -87,6 +87,13 @@ pub struct TaskCollector {
     epoch: u64,
     fds_kept: u64,
     fd_budget: u64,
+    /// Whether processes' `stat` and `io` descriptors are kept too, and threads'. The
+    /// `schedstat` descriptors, read every refresh, come first; these, read only where the
+    /// run time moved, are kept while the budget has room for all of them.
+    keep_proc_files: bool,
+    keep_thread_files: bool,
+    /// Each multi-threaded process's thread ids found last time (thread view).
+    task_tids: HashMap<u32, Vec<u32>>,
     is_root: bool,
     last_procs: Option<TaskList>,
     last_threads: Option<TaskList>,
@@ -117,6 +124,9 @@ impl TaskCollector {
             epoch: 0,
             fds_kept: 0,
             fd_budget: fd_budget(),
+            keep_proc_files: true,
+            keep_thread_files: true,
+            task_tids: HashMap::new(),
             // SAFETY: geteuid has no preconditions and cannot fail.
             is_root: unsafe { libc::geteuid() } == 0,
             last_procs: None,
@@ -141,6 +151,17 @@ impl TaskCollector {
             return TaskSample::default();
         }
         self.pids.sort_unstable();
+        // Descriptors: every task's schedstat first, then processes' stat and io, then
+        // threads' (the thread count is last sample's).
+        let procs_n = self.pids.len() as u64;
+        let threads_n = if req.threads {
+            self.threads.len() as u64
+        } else {
+            0
+        };
+        let sched_fds = procs_n + threads_n;
+        self.keep_proc_files = sched_fds + 2 * procs_n <= self.fd_budget;
+        self.keep_thread_files = sched_fds + 2 * (procs_n + threads_n) <= self.fd_budget;
         let mut procs = Vec::with_capacity(self.pids.len());
         let mut io_denied = 0usize;
         let mut with_sched = 0usize;
@@ -203,7 +224,7 @@ impl TaskCollector {
 
     fn sample_proc(&mut self, pid: u32) -> Option<Arc<TaskRecord>> {
         let epoch = self.epoch;
-        let budget = self.fd_budget;
+        let keep_files = self.keep_proc_files;
         let mut kept = self.procs.remove(&pid).unwrap_or_default();
         kept.seen = epoch;
         let sched = self.read_sched(pid, None, &mut kept);
@@ -218,7 +239,7 @@ impl TaskCollector {
         }
         let runq_ns = sched.map(|s| s.wait_ns);
         kept.sched_last = sched;
-        if self.read_kept(pid, None, "stat", &mut kept.stat, budget) != Got::Read {
+        if self.read_kept(pid, None, "stat", &mut kept.stat, keep_files) != Got::Read {
             // The task is gone: its other descriptors close with `kept`.
             self.fds_kept -= kept.fds().min(self.fds_kept);
             return None;
@@ -284,9 +305,8 @@ impl TaskCollector {
         if kept.sched_absent {
             return None;
         }
-        let budget = self.fd_budget;
         let mut fd = kept.sched.take();
-        let got = self.read_kept(pid, tid, "schedstat", &mut fd, budget);
+        let got = self.read_kept(pid, tid, "schedstat", &mut fd, true);
         kept.sched = fd;
         if got != Got::Read {
             kept.sched_absent = got == Got::Denied || self.task_dir_exists(pid, tid);
@@ -303,9 +323,9 @@ impl TaskCollector {
     }
 
     fn read_io(&mut self, pid: u32, kept: &mut Kept) -> Option<IoCounters> {
-        let budget = self.fd_budget;
+        let keep = self.keep_proc_files;
         let mut io_fd = kept.io.take();
-        let got = self.read_kept(pid, None, "io", &mut io_fd, budget);
+        let got = self.read_kept(pid, None, "io", &mut io_fd, keep);
         kept.io = io_fd;
         match got {
             Got::Read => parse_pid_io(&self.buf).ok(),
@@ -319,9 +339,9 @@ impl TaskCollector {
 
     /// `/proc/PID/task/TID/io` through the thread's kept descriptor.
     fn read_thread_io(&mut self, pid: u32, tid: u32, kept: &mut Kept) -> Option<IoCounters> {
-        let budget = self.fd_budget;
+        let keep = self.keep_thread_files;
         let mut io_fd = kept.io.take();
-        let got = self.read_kept(pid, Some(tid), "io", &mut io_fd, budget);
+        let got = self.read_kept(pid, Some(tid), "io", &mut io_fd, keep);
         kept.io = io_fd;
         match got {
             Got::Read => parse_pid_io(&self.buf).ok(),
@@ -336,7 +356,7 @@ impl TaskCollector {
     fn sample_threads(&mut self, procs: &[Arc<TaskRecord>]) -> Vec<Arc<TaskRecord>> {
         let mut out = Vec::with_capacity(procs.len() * 2);
         let epoch = self.epoch;
-        let budget = self.fd_budget;
+        let mut known_tids = std::mem::take(&mut self.task_tids);
         for p in procs {
             // A single-threaded process stands for its only thread, unless it was listed
             // thread by thread last time: its own times include threads that have since
@@ -346,107 +366,43 @@ impl TaskCollector {
                 continue;
             }
             let pid = p.stat.pid;
-            self.tids.clear();
-            self.set_path(pid, None, "task");
-            let dir = self.path.clone();
-            if list_numeric(&dir, &mut self.dirbuf, &mut self.tids).is_err() {
-                continue;
+            let first = out.len();
+            // The threads found last time stand for `task/` while there are as many as stat
+            // counts now and every one of them is still there: a thread that started has
+            // raised the count, one that exited fails its read. Listing `task/` costs more
+            // than reading every thread's schedstat.
+            let known = known_tids
+                .remove(&pid)
+                .filter(|t| t.len() == p.stat.num_threads as usize);
+            let listed = known.is_none();
+            let tids = match known {
+                Some(t) => t,
+                None => match self.list_tids(pid) {
+                    Some(t) => t,
+                    None => continue,
+                },
+            };
+            let mut gone = false;
+            for &tid in &tids {
+                match self.sample_thread(p, tid) {
+                    Some(rec) => out.push(rec),
+                    None => gone = true,
+                }
             }
-            self.tids.sort_unstable();
-            for i in 0..self.tids.len() {
-                let tid = self.tids[i];
-                let mut kept = self.threads.remove(&tid).unwrap_or_default();
-                kept.seen = epoch;
-                let sched = self.read_sched(pid, Some(tid), &mut kept);
-                self.gate.threads += usize::from(sched.is_some());
-                let sweep = (epoch + u64::from(tid)).is_multiple_of(STAT_SWEEP);
-                let moved = sched.is_none() || sched != kept.sched_last;
-                if !sweep
-                    && !moved
-                    && let Some(last) = kept.last.as_ref().filter(|t| t.tgid == pid)
-                {
-                    // The thread did not run: its times, faults and I/O did not move.
-                    let rec = Arc::clone(last);
-                    self.threads.insert(tid, kept);
-                    self.gate.threads_skipped += 1;
-                    out.push(rec);
-                    continue;
-                }
-                kept.sched_last = sched;
-                if self.read_kept(pid, Some(tid), "stat", &mut kept.stat, budget) != Got::Read {
-                    // Dropped: its other kept descriptors (io) close with it.
-                    self.fds_kept -= kept.fds().min(self.fds_kept);
-                    continue;
-                }
-                let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
-                    self.fds_kept -= kept.fds().min(self.fds_kept);
+            if gone && !listed {
+                // One exited: another may have started in its place, unseen by the count.
+                out.truncate(first);
+                let Some(tids) = self.list_tids(pid) else {
                     continue;
                 };
-                let runq_ns = sched.map(|s| s.wait_ns);
-                let prev = kept
-                    .last
-                    .take()
-                    .filter(|t| t.stat.start_time == fields.start_time && t.tgid == pid);
-                let rec = match prev {
-                    // Run time moved (or none to go by) and its ticks did not: its I/O may
-                    // still have moved, so the record is built again below.
-                    Some(t)
-                        if t.stat == fields
-                            && t.runq_ns == runq_ns
-                            && sched.is_none()
-                            && comm_eq(&t.ident.comm, comm) =>
-                    {
-                        t
+                for &tid in &tids {
+                    if let Some(rec) = self.sample_thread(p, tid) {
+                        out.push(rec);
                     }
-                    prev => {
-                        // A named thread keeps its own ident while its name and its
-                        // process's stay: a thread that ran is not a new name to copy.
-                        let own = prev.as_ref().map(|t| &t.ident).filter(|i| {
-                            comm_eq(&i.comm, comm)
-                                && i.cmdline == p.ident.cmdline
-                                && i.uid == p.ident.uid
-                        });
-                        let ident = if tid == pid || comm_eq(&p.ident.comm, comm) {
-                            Arc::clone(&p.ident)
-                        } else if let Some(own) = own {
-                            Arc::clone(own)
-                        } else {
-                            Arc::new(TaskIdent {
-                                comm: String::from_utf8_lossy(comm).into_owned(),
-                                ..(*p.ident).clone()
-                            })
-                        };
-                        // Per-thread io, read only when the thread ran since its last read:
-                        // one that did not run did no I/O, so idle threads cost nothing.
-                        // Run time (schedstat, ns) says so exactly; without schedstat, the
-                        // ticks of stat are what there is.
-                        let ran = |t: &TaskRecord| {
-                            sched.is_some()
-                                || t.stat.utime != fields.utime
-                                || t.stat.stime != fields.stime
-                        };
-                        let io = match &prev {
-                            Some(t) if !ran(t) => t.io,
-                            _ if kept.io_denied => None,
-                            _ => self.read_thread_io(pid, tid, &mut kept),
-                        };
-                        let rec = TaskRecord {
-                            tgid: pid,
-                            stat: fields,
-                            io,
-                            ident,
-                            runq_ns,
-                        };
-                        match prev {
-                            Some(t) if *t == rec => t,
-                            _ => Arc::new(rec),
-                        }
-                    }
-                };
-                kept.last = Some(Arc::clone(&rec));
-                self.threads.insert(tid, kept);
-                out.push(rec);
+                }
             }
+            let found: Vec<u32> = out[first..].iter().map(|r| r.stat.pid).collect();
+            self.task_tids.insert(pid, found);
         }
         let mut closed = 0;
         self.threads.retain(|_, k| {
@@ -460,10 +416,115 @@ impl TaskCollector {
         out
     }
 
+    /// The thread ids under `PID/task/`, sorted; `None` when the process went.
+    fn list_tids(&mut self, pid: u32) -> Option<Vec<u32>> {
+        self.tids.clear();
+        self.set_path(pid, None, "task");
+        let dir = self.path.clone();
+        list_numeric(&dir, &mut self.dirbuf, &mut self.tids).ok()?;
+        self.tids.sort_unstable();
+        Some(self.tids.clone())
+    }
+
+    /// One thread of `p`: its kept record where its run time did not move, else read
+    /// afresh; `None` when it went.
+    fn sample_thread(&mut self, p: &TaskRecord, tid: u32) -> Option<Arc<TaskRecord>> {
+        let epoch = self.epoch;
+        let pid = p.stat.pid;
+        let keep_files = self.keep_thread_files;
+        let mut kept = self.threads.remove(&tid).unwrap_or_default();
+        kept.seen = epoch;
+        let sched = self.read_sched(pid, Some(tid), &mut kept);
+        self.gate.threads += usize::from(sched.is_some());
+        let sweep = (epoch + u64::from(tid)).is_multiple_of(STAT_SWEEP);
+        let moved = sched.is_none() || sched != kept.sched_last;
+        if !sweep
+            && !moved
+            && let Some(last) = kept.last.as_ref().filter(|t| t.tgid == pid)
+        {
+            // The thread did not run: its times, faults and I/O did not move.
+            let rec = Arc::clone(last);
+            self.threads.insert(tid, kept);
+            self.gate.threads_skipped += 1;
+            return Some(rec);
+        }
+        kept.sched_last = sched;
+        if self.read_kept(pid, Some(tid), "stat", &mut kept.stat, keep_files) != Got::Read {
+            // Dropped: its other kept descriptors (io) close with it.
+            self.fds_kept -= kept.fds().min(self.fds_kept);
+            return None;
+        }
+        let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
+            self.fds_kept -= kept.fds().min(self.fds_kept);
+            return None;
+        };
+        let runq_ns = sched.map(|s| s.wait_ns);
+        let prev = kept
+            .last
+            .take()
+            .filter(|t| t.stat.start_time == fields.start_time && t.tgid == pid);
+        let rec = match prev {
+            // Run time moved (or none to go by) and its ticks did not: its I/O may
+            // still have moved, so the record is built again below.
+            Some(t)
+                if t.stat == fields
+                    && t.runq_ns == runq_ns
+                    && sched.is_none()
+                    && comm_eq(&t.ident.comm, comm) =>
+            {
+                t
+            }
+            prev => {
+                // A named thread keeps its own ident while its name and its
+                // process's stay: a thread that ran is not a new name to copy.
+                let own = prev.as_ref().map(|t| &t.ident).filter(|i| {
+                    comm_eq(&i.comm, comm) && i.cmdline == p.ident.cmdline && i.uid == p.ident.uid
+                });
+                let ident = if tid == pid || comm_eq(&p.ident.comm, comm) {
+                    Arc::clone(&p.ident)
+                } else if let Some(own) = own {
+                    Arc::clone(own)
+                } else {
+                    Arc::new(TaskIdent {
+                        comm: String::from_utf8_lossy(comm).into_owned(),
+                        ..(*p.ident).clone()
+                    })
+                };
+                // Per-thread io, read only when the thread ran since its last read:
+                // one that did not run did no I/O, so idle threads cost nothing.
+                // Run time (schedstat, ns) says so exactly; without schedstat, the
+                // ticks of stat are what there is.
+                let ran = |t: &TaskRecord| {
+                    sched.is_some() || t.stat.utime != fields.utime || t.stat.stime != fields.stime
+                };
+                let io = match &prev {
+                    Some(t) if !ran(t) => t.io,
+                    _ if kept.io_denied => None,
+                    _ => self.read_thread_io(pid, tid, &mut kept),
+                };
+                let rec = TaskRecord {
+                    tgid: pid,
+                    stat: fields,
+                    io,
+                    ident,
+                    runq_ns,
+                };
+                match prev {
+                    Some(t) if *t == rec => t,
+                    _ => Arc::new(rec),
+                }
+            }
+        };
+        kept.last = Some(Arc::clone(&rec));
+        self.threads.insert(tid, kept);
+        Some(rec)
+    }
+
     fn release_threads(&mut self) {
         let n: u64 = self.threads.values().map(Kept::fds).sum();
         self.fds_kept -= n.min(self.fds_kept);
         self.threads.clear();
+        self.task_tids.clear();
     }
 
     fn set_path(&mut self, pid: u32, tid: Option<u32>, file: &str) {
@@ -479,8 +540,9 @@ impl TaskCollector {
     }
 
     /// Reads a task file into `self.buf` through a kept descriptor when there is one (pread
-    /// at offset 0), opening it (and keeping it, within the fd budget) otherwise. A kept fd
-    /// of a task that died answers ESRCH: the file is reopened once, which also handles a
+    /// at offset 0), opening it (and keeping it if `keep`, within the fd budget) otherwise;
+    /// a kept descriptor of a class no longer kept is closed after the read. A kept fd of a
+    /// task that died answers ESRCH: the file is reopened once, which also handles a
     /// recycled pid.
     fn read_kept(
         &mut self,
@@ -488,10 +550,14 @@ impl TaskCollector {
         tid: Option<u32>,
         file: &str,
         fd: &mut Option<File>,
-        budget: u64,
+        keep: bool,
     ) -> Got {
         if let Some(f) = fd.as_ref() {
             if read_at_full(f, &mut self.buf).is_ok() && !self.buf.is_empty() {
+                if !keep {
+                    *fd = None;
+                    self.fds_kept = self.fds_kept.saturating_sub(1);
+                }
                 return Got::Read;
             }
             *fd = None;
@@ -523,7 +589,7 @@ impl TaskCollector {
             Ok(()) if self.buf.is_empty() => return Got::Failed,
             Ok(()) => {}
         }
-        if self.fds_kept < budget.min(self.fd_budget) {
+        if keep && self.fds_kept < self.fd_budget {
             self.fds_kept += 1;
             *fd = Some(f);
         }
