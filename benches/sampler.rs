@@ -13,6 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use usetop::app::config::Thresholds;
 use usetop::app::{App, Options};
+use usetop::collectors::tasks::TaskCollector;
 use usetop::collectors::{Collectors, ProcRoot, Request, SystemClock, TaskRequest};
 use usetop::panes::PaneId;
 use usetop::theme::Theme;
@@ -106,19 +107,52 @@ struct Row {
     samples: usize,
     cpu_ms: f64,
     wall_ms: f64,
+    /// Share of gated tasks whose stat the schedstat gate skipped (processes; threads).
+    gate: Option<(f64, f64)>,
 }
 
 impl Row {
     fn print(&self) {
+        let pct = |v: f64| format!("{:.0}%", v * 100.0);
+        let gate = self
+            .gate
+            .map_or("-".to_string(), |(p, t)| format!("{} / {}", pct(p), pct(t)));
         println!(
-            "{:<24} {:>7} {:>7} {:>14.2} {:>12.2} {:>9.2}",
+            "{:<24} {:>7} {:>7} {:>14.2} {:>12.2} {:>9.2} {:>13}",
             self.case,
             self.tasks,
             self.samples,
             self.cpu_ms,
             self.wall_ms,
-            self.cpu_ms * 1000.0 / self.tasks.max(1) as f64
+            self.cpu_ms * 1000.0 / self.tasks.max(1) as f64,
+            gate
         );
+    }
+}
+
+/// Skipped share of what the gate saw, summed over samples.
+#[derive(Default)]
+struct GateSum {
+    procs: usize,
+    procs_skipped: usize,
+    threads: usize,
+    threads_skipped: usize,
+}
+
+impl GateSum {
+    fn add(&mut self, g: usetop::collectors::tasks::GateStats) {
+        self.procs += g.procs;
+        self.procs_skipped += g.procs_skipped;
+        self.threads += g.threads;
+        self.threads_skipped += g.threads_skipped;
+    }
+
+    fn rates(&self) -> (f64, f64) {
+        let r = |s: usize, n: usize| s as f64 / n.max(1) as f64;
+        (
+            r(self.procs_skipped, self.procs),
+            r(self.threads_skipped, self.threads),
+        )
     }
 }
 
@@ -140,10 +174,12 @@ fn steady(case: &'static str, req: Request, n: usize) -> Row {
         c.sample(&SystemClock, req);
     }
     let mut tasks = 0;
+    let mut gate = GateSum::default();
     let (cpu0, t0) = (cpu_ns(), Instant::now());
     for _ in 0..n {
         let s = c.sample(&SystemClock, req);
         tasks += tasks_in(req, &s);
+        gate.add(c.task_gate());
     }
     Row {
         case,
@@ -151,6 +187,34 @@ fn steady(case: &'static str, req: Request, n: usize) -> Row {
         samples: n,
         cpu_ms: (cpu_ns() - cpu0) as f64 / 1e6 / n as f64,
         wall_ms: t0.elapsed().as_secs_f64() * 1e3 / n as f64,
+        gate: Some(gate.rates()),
+    }
+}
+
+/// The same for the task sweep alone (no system files, sockets, slab, counters): what the
+/// process table itself costs.
+fn steady_tasks(case: &'static str, req: TaskRequest, n: usize) -> Row {
+    let mut c = TaskCollector::new(&ProcRoot::default());
+    let mut notes = Vec::new();
+    for _ in 0..2 {
+        c.sample(req, &mut notes);
+    }
+    let mut tasks = 0;
+    let mut gate = GateSum::default();
+    let (cpu0, t0) = (cpu_ns(), Instant::now());
+    for _ in 0..n {
+        notes.clear();
+        let s = c.sample(req, &mut notes);
+        tasks += s.threads.as_ref().unwrap_or(&s.procs).len();
+        gate.add(c.gate());
+    }
+    Row {
+        case,
+        tasks: tasks / n.max(1),
+        samples: n,
+        cpu_ms: (cpu_ns() - cpu0) as f64 / 1e6 / n as f64,
+        wall_ms: t0.elapsed().as_secs_f64() * 1e3 / n as f64,
+        gate: Some(gate.rates()),
     }
 }
 
@@ -172,6 +236,7 @@ fn first(case: &'static str, req: Request, n: usize) -> Row {
         samples: n,
         cpu_ms: cpu as f64 / 1e6 / n as f64,
         wall_ms: wall * 1e3 / n as f64,
+        gate: None,
     }
 }
 
@@ -261,14 +326,16 @@ fn main() -> Result<()> {
     );
     println!();
     println!(
-        "{:<24} {:>7} {:>7} {:>14} {:>12} {:>9}",
-        "full sample", "tasks", "samples", "CPU ms/sample", "wall ms", "µs/task"
+        "{:<24} {:>7} {:>7} {:>14} {:>12} {:>9} {:>13}",
+        "full sample", "tasks", "samples", "CPU ms/sample", "wall ms", "µs/task", "skipped p / t"
     );
     let rows = [
         steady("processes, steady", procs, n),
         first("processes, first", procs, n.div_ceil(4)),
         steady("all threads, steady", threads, n),
         first("all threads, first", threads, n.div_ceil(4)),
+        steady_tasks("task sweep, processes", procs.tasks, n),
+        steady_tasks("task sweep, threads", threads.tasks, n),
     ];
     for r in &rows {
         r.print();

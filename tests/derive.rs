@@ -469,3 +469,54 @@ fn the_drill_down_shows_rates_over_its_own_reads() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains("syscr/s 125"), "{line}");
 }
+
+#[test]
+fn runq_hand_worked() {
+    // Run-queue wait 12,000,000 ns, then 42,000,000 ns two seconds later: 30 ms waited
+    // in 2 s is 15 ms/s. A record without schedstat on either side has no figure, and
+    // neither has a task's first sample.
+    use usetop::model::fields::{Value, proc_field};
+    use usetop::model::{StatFields, TaskList, TaskScale, derive_tasks};
+    let rec = |pid: u32, runq_ns: Option<u64>| {
+        Arc::new(TaskRecord {
+            tgid: pid,
+            stat: StatFields {
+                pid,
+                start_time: 50,
+                ..StatFields::default()
+            },
+            runq_ns,
+            ..TaskRecord::default()
+        })
+    };
+    let prev = TaskList::from(vec![rec(1, Some(12_000_000)), rec(2, None)]);
+    let cur = TaskList::from(vec![
+        rec(1, Some(42_000_000)),
+        rec(2, Some(9_000_000)),
+        rec(3, Some(1_000_000)),
+    ]);
+    let scale = TaskScale {
+        dt_s: 2.0,
+        hz: 100,
+        page_size: 4096,
+        mem_total: None,
+        delayacct: false,
+    };
+    let rates = derive_tasks(Some(&prev), &cur, scale);
+    close(task(&rates, 1).runq_ms_s, 15.0, "runq of pid 1");
+    assert_eq!(task(&rates, 2).runq_ms_s, None);
+    assert_eq!(task(&rates, 3).runq_ms_s, None);
+    // The RUNQ column and the dump's runq_ms_per_s take the same figure.
+    let f = proc_field("runq").expect("a runq field");
+    assert_eq!((f.header, f.dump), ("RUNQ", Some("runq_ms_per_s")));
+    let row = usetop::model::fields::ProcRow {
+        task: task(&rates, 1).clone(),
+        net: None,
+        hz: 100,
+        boot: 0,
+        now: 0,
+        extra: None,
+        cgroup: None,
+    };
+    assert_eq!((f.value)(&row), Value::Num(Some(15.0)));
+}

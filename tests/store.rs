@@ -66,6 +66,70 @@ fn dbg(s: &Sample) -> String {
     format!("{s:?}")
 }
 
+/// The postcard bytes of `s` as formats 1 to 3 wrote them: task records end at their
+/// ident (format 4 added `runq_ns`). A struct encodes as its fields one after another, so
+/// the bytes before and after the tasks are those of `s` with no tasks.
+fn v3_raw(s: &Sample) -> Vec<u8> {
+    use usetop::model::{IoCounters, StatFields, TaskIdent, TaskList, TaskSample};
+    #[derive(serde::Serialize)]
+    struct RecordV3<'a> {
+        tgid: u32,
+        stat: &'a StatFields,
+        io: &'a Option<IoCounters>,
+        ident: &'a TaskIdent,
+    }
+    fn records(l: &TaskList) -> Vec<RecordV3<'_>> {
+        l.iter()
+            .map(|r| RecordV3 {
+                tgid: r.tgid,
+                stat: &r.stat,
+                io: &r.io,
+                ident: &r.ident,
+            })
+            .collect()
+    }
+    let mut empty = s.clone();
+    empty.tasks = TaskSample::default();
+    let rest = postcard::to_stdvec(&empty).unwrap();
+    let head = postcard::to_stdvec(&(
+        s.mono_ns,
+        s.wall_ms,
+        s.hz,
+        s.page_size,
+        &s.host,
+        s.uptime_s,
+        &s.cpu,
+        &s.mem,
+    ))
+    .unwrap()
+    .len();
+    let no_tasks = postcard::to_stdvec(&TaskSample::default()).unwrap().len();
+    let tasks = postcard::to_stdvec(&(
+        records(&s.tasks.procs),
+        s.tasks.threads.as_ref().map(records),
+    ))
+    .unwrap();
+    [&rest[..head], &tasks[..], &rest[head + no_tasks..]].concat()
+}
+
+/// `s` as a recording older than format 4 reads back: no run-queue figures.
+fn without_runq(mut s: Sample) -> Sample {
+    use std::sync::Arc;
+    use usetop::model::TaskList;
+    fn strip(l: &TaskList) -> TaskList {
+        l.iter()
+            .map(|r| {
+                let mut r = (**r).clone();
+                r.runq_ns = None;
+                Arc::new(r)
+            })
+            .collect()
+    }
+    s.tasks.procs = strip(&s.tasks.procs);
+    s.tasks.threads = s.tasks.threads.as_ref().map(strip);
+    s
+}
+
 #[test]
 fn replayed_frames_equal_live_headless_frames() {
     let dir = tempfile::tempdir().unwrap();
@@ -477,7 +541,7 @@ fn a_version_1_recording_is_still_read() {
         .collect();
     let tail = usetop::model::sample::v1_tail();
     let v1_raw = |s: &Sample| {
-        let raw = postcard::to_stdvec(s).unwrap();
+        let raw = v3_raw(s);
         assert!(raw.ends_with(&tail));
         raw[..raw.len() - tail.len()].to_vec()
     };
@@ -523,7 +587,7 @@ fn a_version_2_recording_is_still_read() {
         .collect();
     let tail = usetop::model::sample::v2_tail();
     let v2_raw = |s: &Sample| {
-        let raw = postcard::to_stdvec(s).unwrap();
+        let raw = v3_raw(s);
         assert!(raw.ends_with(&tail));
         raw[..raw.len() - tail.len()].to_vec()
     };
@@ -550,4 +614,48 @@ fn a_version_2_recording_is_still_read() {
     for (g, want) in got.iter().zip(&samples) {
         assert_eq!(dbg(g), dbg(want));
     }
+}
+
+#[test]
+fn a_version_3_recording_is_still_read() {
+    // Format 3 ended each task record at its ident; format 4 added the run-queue wait
+    // (RUNQ). A version-3 file reads back with RUNQ n/a and everything else as recorded.
+    use std::io::Write;
+    let samples = fixture_samples("interact", 2);
+    assert!(
+        samples[1].tasks.procs.iter().any(|r| r.runq_ns.is_some()),
+        "the fixture has schedstat files"
+    );
+    let v3 = |s: &Sample| {
+        let mut raw = v3_raw(s);
+        raw.extend(postcard::to_stdvec(&s.checklist).unwrap());
+        raw
+    };
+    let (a, b) = (v3(&samples[0]), v3(&samples[1]));
+    let mut bytes = format::encode_header(&Header {
+        format_version: 3,
+        ..header()
+    })
+    .unwrap();
+    let key = zstd::bulk::compress(&a, format::ZSTD_LEVEL).unwrap();
+    bytes.extend(format::encode_frame(format::KIND_KEY, 1, &key));
+    let mut enc =
+        zstd::stream::write::Encoder::with_ref_prefix(Vec::new(), format::ZSTD_LEVEL, &a[..])
+            .unwrap();
+    enc.write_all(&b).unwrap();
+    bytes.extend(format::encode_frame(
+        format::KIND_DELTA,
+        2,
+        &enc.finish().unwrap(),
+    ));
+    let (got, r) = read_all(bytes).expect("a version-3 file opens");
+    assert_eq!(r.stats.corrupt, 0, "{:?}", r.stats);
+    assert_eq!(got.len(), 2);
+    for (g, want) in got.iter().zip(samples) {
+        assert_eq!(dbg(g), dbg(&without_runq(want)));
+    }
+    // And the current format keeps the figure.
+    let (bytes, _) = recording(&fixture_samples("interact", 2));
+    let (got, _) = read_all(bytes).unwrap();
+    assert!(got[1].tasks.procs.iter().any(|r| r.runq_ns.is_some()));
 }

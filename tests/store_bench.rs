@@ -68,6 +68,7 @@ fn synthetic(n: u32) -> Sample {
                     uid: Some(1000 + i % 5),
                     user: format!("user{}", i % 5),
                 }),
+                runq_ns: Some(u64::from(i) * 12_345),
             })
         })
         .collect();

@@ -305,7 +305,8 @@ fn hostile_frames_keep_replay_and_dump_under_256_mib() {
 fn replay_of_frames_near_the_limit_that_share_nothing_stays_under_256_mib() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tasks.usetop");
-    let a = with_tasks(&base_sample(), 100_000, 100);
+    // 95,000: as many as fit the frame budget since each record carries its run-queue wait.
+    let a = with_tasks(&base_sample(), 95_000, 100);
     let mut b = a.clone();
     b.tasks.procs = a
         .tasks
@@ -323,7 +324,7 @@ fn replay_of_frames_near_the_limit_that_share_nothing_stays_under_256_mib() {
     let run = usetop(&["replay", f, "--headless", "--pane", "proc"], limit);
     bounded(&run);
     assert!(run.stderr.contains("more would take over"), "{run:?}");
-    // Each line lists 100,000 processes, written a row at a time.
+    // Each line lists 95,000 processes, written a row at a time.
     let run = usetop(&["dump", "--replay", f, "--pane", "proc"], limit);
     bounded(&run);
     assert_eq!(run.stdout.lines().count(), 3, "{run:?}");

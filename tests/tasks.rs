@@ -415,3 +415,228 @@ fn a_task_whose_stat_vanishes_after_its_schedstat_is_dropped() {
         s.notes
     );
 }
+
+/// Gives each thread of java (pid 300) its own `task/TID/schedstat`.
+fn add_thread_schedstat(l: &Live) {
+    for tid in [300, 301, 302] {
+        let dir = l.proc().join(format!("300/task/{tid}"));
+        std::fs::write(dir.join("schedstat"), b"7000000 200000 50\n").unwrap();
+    }
+}
+
+/// Adds to the run-queue wait (second field) of a schedstat file, and to its run time.
+fn bump_wait(path: &Path, run: u64, wait: u64) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let f: Vec<u64> = text
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    std::fs::write(
+        path,
+        format!("{} {} {}\n", f[0] + run, f[1] + wait, f[2] + 1),
+    )
+    .unwrap();
+}
+
+#[test]
+fn runq_is_schedstat_wait_per_process_and_per_thread() {
+    // pid 200 waited 2.5 ms on a run queue in the one (virtual) second between samples:
+    // RUNQ 2.5 ms/s. GC Thread#0 (tid 301) waited 40 ms: 40 ms/s, on its own thread row.
+    let threads = Request {
+        tasks: TaskRequest { threads: true },
+        ..Request::default()
+    };
+    let mut l = Live::new();
+    add_schedstat(&l);
+    add_thread_schedstat(&l);
+    let a = l.sample(threads);
+    assert_eq!(rec(&a, 200).runq_ns, Some(100_000));
+    bump_wait(&l.proc().join("200/schedstat"), 10_000, 2_500_000);
+    bump_wait(&l.proc().join("300/task/301/schedstat"), 10_000, 40_000_000);
+    let b = l.sample(threads);
+    assert_eq!(rec(&b, 200).runq_ns, Some(2_600_000));
+    let snap = Snapshot::derive(1, Some(Arc::new(a)), Arc::new(b));
+    let t = snap.tasks();
+    let p200 = t.iter().find(|t| t.rec.stat.pid == 200).unwrap();
+    assert_eq!(p200.runq_ms_s, Some(2.5));
+    // A task that did not wait shows 0, not n/a.
+    let p1 = t.iter().find(|t| t.rec.stat.pid == 1).unwrap();
+    assert_eq!(p1.runq_ms_s, Some(0.0));
+    let th = snap.threads().unwrap();
+    let gc = th.iter().find(|t| t.rec.stat.pid == 301).unwrap();
+    assert_eq!(gc.runq_ms_s, Some(40.0));
+    let other = th.iter().find(|t| t.rec.stat.pid == 302).unwrap();
+    assert_eq!(other.runq_ms_s, Some(0.0));
+}
+
+#[test]
+fn runq_is_na_without_schedstat() {
+    let mut l = Live::new();
+    let a = l.sample(Request::default());
+    let b = l.sample(Request::default());
+    assert!(rec(&b, 200).runq_ns.is_none());
+    let snap = Snapshot::derive(1, Some(Arc::new(a)), Arc::new(b));
+    assert!(snap.tasks().iter().all(|t| t.runq_ms_s.is_none()));
+}
+
+#[test]
+fn without_schedstat_a_note_says_the_gate_is_off() {
+    // basic has no schedstat: the note says every stat is read each refresh. With
+    // schedstat there is no such note.
+    let mut l = Live::new();
+    let s = l.sample(Request::default());
+    let n = s
+        .notes
+        .iter()
+        .find(|n| n.source == "info.schedstat")
+        .expect("no note about the missing schedstat");
+    assert!(n.is_info());
+    assert_eq!(
+        n.reason,
+        "schedstat absent: every process's stat read each refresh"
+    );
+    add_schedstat(&l);
+    let s = l.sample(Request::default());
+    assert!(s.notes.iter().all(|n| n.source != "info.schedstat"));
+}
+
+#[test]
+fn threads_that_did_not_run_are_not_re_read() {
+    // Nothing moves between samples: after the first, every thread whose schedstat stayed
+    // put keeps its record (only the rotating fifth is re-read), and the gate says so.
+    let threads = Request {
+        tasks: TaskRequest { threads: true },
+        ..Request::default()
+    };
+    let mut l = Live::new();
+    add_schedstat(&l);
+    add_thread_schedstat(&l);
+    let root = ProcRoot::new(l.base.join("proc"), l.base.join("sys"));
+    let mut c = Collectors::new(root);
+    let mut skipped = 0;
+    for _ in 0..5 {
+        let _ = c.sample(&l.clock, threads);
+        l.clock.advance(Duration::from_secs(1));
+        let g = c.task_gate();
+        assert_eq!(g.threads, 3, "java's three threads have schedstat");
+        skipped += g.threads_skipped;
+    }
+    // 4 samples after the first, 3 threads, each re-read once in 5: 12 - 3 at most read.
+    assert!(skipped >= 9, "{skipped} thread reads skipped");
+}
+
+#[test]
+fn a_thread_whose_run_time_moved_is_re_read_at_once() {
+    // GC Thread#0 runs (its run time moves by 30 µs, less than a tick) and its stat
+    // changes: the very next sample shows it, whatever the rotation.
+    let threads = Request {
+        tasks: TaskRequest { threads: true },
+        ..Request::default()
+    };
+    let mut l = Live::new();
+    add_schedstat(&l);
+    add_thread_schedstat(&l);
+    let _ = l.sample(threads);
+    for round in 1..=6u64 {
+        let stat = l.proc().join("300/task/301/stat");
+        let text = std::fs::read_to_string(&stat).unwrap();
+        let minflt = 266_667 + round - 1;
+        let changed = text.replace(
+            &format!(" {minflt} 0 101 "),
+            &format!(" {} 0 101 ", minflt + 1),
+        );
+        assert_ne!(changed, text);
+        std::fs::write(&stat, changed).unwrap();
+        bump_run(&l.proc().join("300/task/301/schedstat"), 30_000);
+        let s = l.sample(threads);
+        let th = s.tasks.threads.as_ref().unwrap();
+        let gc = th.iter().find(|t| t.stat.pid == 301).unwrap();
+        assert_eq!(gc.stat.minflt, minflt + 1, "round {round}");
+    }
+}
+
+#[test]
+fn a_named_thread_that_ran_keeps_its_ident() {
+    // GC Thread#0 (tid 301) is named unlike its process. When it runs, its record is new
+    // but its name is not: the ident (with its copy of the command line) is shared, so
+    // the ring does not hold a copy per refresh in which it ran.
+    let threads = Request {
+        tasks: TaskRequest { threads: true },
+        ..Request::default()
+    };
+    let mut l = Live::new();
+    let a = l.sample(threads);
+    let stat = l.proc().join("300/task/301/stat");
+    let text = std::fs::read_to_string(&stat).unwrap();
+    std::fs::write(&stat, text.replace(" 3001 501 ", " 3002 501 ")).unwrap();
+    let b = l.sample(threads);
+    let find = |s: &Sample| {
+        let th = s.tasks.threads.as_ref().unwrap();
+        Arc::clone(th.iter().find(|t| t.stat.pid == 301).unwrap())
+    };
+    let (ta, tb) = (find(&a), find(&b));
+    assert_eq!(tb.stat.utime, 3002);
+    assert_eq!(tb.ident.comm, "GC Thread#0");
+    assert!(Arc::ptr_eq(&ta.ident, &tb.ident), "ident copied again");
+}
+
+/// Copies thread 302 of java (pid 300) as thread `tid`.
+fn add_java_thread(l: &Live, tid: u32) {
+    let from = l.proc().join("300/task/302");
+    let to = l.proc().join(format!("300/task/{tid}"));
+    copy_tree(&from, &to);
+    let stat = std::fs::read_to_string(to.join("stat")).unwrap();
+    std::fs::write(
+        to.join("stat"),
+        stat.replacen("302 (", &format!("{tid} ("), 1),
+    )
+    .unwrap();
+}
+
+/// Sets java's thread count (stat field 20) from `from` to `to`.
+fn java_threads(l: &Live, from: u32, to: u32) {
+    let stat = l.proc().join("300/stat");
+    let text = std::fs::read_to_string(&stat).unwrap();
+    let new = text.replace(
+        &format!(" 20 0 {from} 0 700 "),
+        &format!(" 20 0 {to} 0 700 "),
+    );
+    assert_ne!(new, text);
+    std::fs::write(&stat, new).unwrap();
+}
+
+fn java_tids(s: &Sample) -> Vec<u32> {
+    let th = s.tasks.threads.as_ref().unwrap();
+    th.iter()
+        .filter(|t| t.tgid == 300)
+        .map(|t| t.stat.pid)
+        .collect()
+}
+
+#[test]
+fn threads_starting_and_exiting_are_seen_without_listing_every_time() {
+    // task/ is listed again only when stat's thread count changes or a known thread is
+    // gone: a new thread (count 3 -> 4), then one exiting as another starts (count stays
+    // 4) are both seen in the very next sample.
+    let threads = Request {
+        tasks: TaskRequest { threads: true },
+        ..Request::default()
+    };
+    let mut l = Live::new();
+    add_schedstat(&l);
+    add_thread_schedstat(&l);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 301, 302]);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 301, 302]);
+    add_java_thread(&l, 303);
+    java_threads(&l, 3, 4);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 301, 302, 303]);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 301, 302, 303]);
+    // 301 exits, 304 starts: the count is still 4. (procfs answers a dead thread's kept
+    // descriptors with an error; emptied files do the same here.)
+    for f in ["stat", "schedstat"] {
+        std::fs::write(l.proc().join("300/task/301").join(f), b"").unwrap();
+    }
+    std::fs::remove_dir_all(l.proc().join("300/task/301")).unwrap();
+    add_java_thread(&l, 304);
+    assert_eq!(java_tids(&l.sample(threads)), [300, 302, 303, 304]);
+}

@@ -138,13 +138,14 @@ impl App {
             .cur
             .notes
             .iter()
+            .filter(|n| !n.is_info())
             .filter(|n| {
                 self.notes_seen
                     .get(&(n.source.clone(), n.reason.clone()))
                     .is_some_and(|first| s.seq < first + Self::NOTE_FRESH)
             })
             .collect();
-        (fresh, s.cur.notes.len())
+        (fresh, s.cur.notes.iter().filter(|n| !n.is_info()).count())
     }
 
     /// The snapshot being viewed: the paused cursor's, or the newest.

@@ -299,14 +299,27 @@ fn draw_help(f: &mut Frame, body: Rect, app: &App) {
             Span::raw(*v),
         ]));
     }
-    if let Some(s) = app.snapshot()
-        && !s.cur.notes.is_empty()
-    {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled("Not available:", t.title));
-        for n in &s.cur.notes {
-            let text = format!(" {}: {}", n.source, n.reason);
-            lines.push(Line::raw(fit(&text, body.width.saturating_sub(4) as usize)));
+    if let Some(s) = app.snapshot() {
+        for (title, info) in [("Not available:", false), ("Notes:", true)] {
+            let mut notes = s
+                .cur
+                .notes
+                .iter()
+                .filter(|n| n.is_info() == info)
+                .peekable();
+            if notes.peek().is_none() {
+                continue;
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(title, t.title));
+            for n in notes {
+                let text = if info {
+                    format!(" {}", n.reason)
+                } else {
+                    format!(" {}: {}", n.source, n.reason)
+                };
+                lines.push(Line::raw(fit(&text, body.width.saturating_sub(4) as usize)));
+            }
         }
     }
     // The checklist's sources this machine lacks (no EDAC in a VM): kept off the status

@@ -164,6 +164,11 @@ impl Collectors {
         &self.root
     }
 
+    /// How the task sweep's schedstat gate went in the last sample.
+    pub fn task_gate(&self) -> tasks::GateStats {
+        self.tasks.gate()
+    }
+
     pub fn sample(&mut self, clock: &dyn Clock, req: Request) -> Sample {
         let mut notes = Vec::new();
         // The system-wide group is read first, right after this timestamp; every other

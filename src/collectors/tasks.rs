@@ -8,7 +8,9 @@
 //! re-read only for a process that moved, plus a rotating fifth of the rest (what changes
 //! without running: RSS under reclaim, a nice set by someone else). `/proc/PID/schedstat` is
 //! the main thread's only, so a process with several threads, and every process on a kernel
-//! without schedstat, has `stat` and `io` read every refresh.
+//! without schedstat, has `stat` and `io` read every refresh. Threads (when a pane shows
+//! them) are gated the same way on their own `task/TID/schedstat`. schedstat's second
+//! field, the time spent waiting on a run queue, is kept in each record (RUNQ).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -26,6 +28,9 @@ use crate::model::{IoCounters, Note, TaskIdent, TaskList, TaskRecord, TaskSample
 /// A process whose run time did not move still has its `stat` and `io` re-read once per
 /// this many refreshes: a change made without it running shows within this many.
 pub const STAT_SWEEP: u64 = 5;
+/// The note's source when no process has a `schedstat` (the gate is off). Not a figure
+/// gone missing: `?` lists it, the status line does not count it as n/a.
+pub const SCHEDSTAT_NOTE: &str = "info.schedstat";
 /// Descriptors left free for everything else when deciding how many to keep open.
 const FD_RESERVE: u64 = 512;
 
@@ -58,8 +63,19 @@ impl Kept {
     }
 }
 
+/// How the last sample's gate went: tasks whose `schedstat` was read, and how many of them
+/// had their `stat` (and `io`) skipped because their run time had not moved.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GateStats {
+    pub procs: usize,
+    pub procs_skipped: usize,
+    pub threads: usize,
+    pub threads_skipped: usize,
+}
+
 pub struct TaskCollector {
     root: ProcRoot,
+    gate: GateStats,
     procs: HashMap<u32, Kept>,
     threads: HashMap<u32, Kept>,
     users: HashMap<u32, String>,
@@ -71,6 +87,13 @@ pub struct TaskCollector {
     epoch: u64,
     fds_kept: u64,
     fd_budget: u64,
+    /// Whether processes' `stat` and `io` descriptors are kept too, and threads'. The
+    /// `schedstat` descriptors, read every refresh, come first; these, read only where the
+    /// run time moved, are kept while the budget has room for all of them.
+    keep_proc_files: bool,
+    keep_thread_files: bool,
+    /// Each multi-threaded process's thread ids found last time (thread view).
+    task_tids: HashMap<u32, Vec<u32>>,
     is_root: bool,
     last_procs: Option<TaskList>,
     last_threads: Option<TaskList>,
@@ -89,6 +112,7 @@ impl TaskCollector {
             .unwrap_or_default();
         TaskCollector {
             root: root.clone(),
+            gate: GateStats::default(),
             procs: HashMap::new(),
             threads: HashMap::new(),
             users,
@@ -100,6 +124,9 @@ impl TaskCollector {
             epoch: 0,
             fds_kept: 0,
             fd_budget: fd_budget(),
+            keep_proc_files: true,
+            keep_thread_files: true,
+            task_tids: HashMap::new(),
             // SAFETY: geteuid has no preconditions and cannot fail.
             is_root: unsafe { libc::geteuid() } == 0,
             last_procs: None,
@@ -107,8 +134,14 @@ impl TaskCollector {
         }
     }
 
+    /// The last sample's gate figures (for the benchmark).
+    pub fn gate(&self) -> GateStats {
+        self.gate
+    }
+
     pub fn sample(&mut self, req: TaskRequest, notes: &mut Vec<Note>) -> TaskSample {
         self.epoch += 1;
+        self.gate = GateStats::default();
         self.pids.clear();
         if let Err(e) = list_numeric(&self.root.proc, &mut self.dirbuf, &mut self.pids) {
             notes.push(Note {
@@ -118,14 +151,35 @@ impl TaskCollector {
             return TaskSample::default();
         }
         self.pids.sort_unstable();
+        // Descriptors: every task's schedstat first, then processes' stat and io, then
+        // threads' (the thread count is last sample's).
+        let procs_n = self.pids.len() as u64;
+        let threads_n = if req.threads {
+            self.threads.len() as u64
+        } else {
+            0
+        };
+        let sched_fds = procs_n + threads_n;
+        self.keep_proc_files = sched_fds + 2 * procs_n <= self.fd_budget;
+        self.keep_thread_files = sched_fds + 2 * (procs_n + threads_n) <= self.fd_budget;
         let mut procs = Vec::with_capacity(self.pids.len());
         let mut io_denied = 0usize;
+        let mut with_sched = 0usize;
         for i in 0..self.pids.len() {
             let pid = self.pids[i];
             if let Some(rec) = self.sample_proc(pid) {
-                io_denied += usize::from(self.procs.get(&pid).is_some_and(|k| k.io_denied));
+                let kept = self.procs.get(&pid);
+                io_denied += usize::from(kept.is_some_and(|k| k.io_denied));
+                with_sched += usize::from(kept.is_some_and(|k| k.sched_last.is_some()));
                 procs.push(rec);
             }
+        }
+        if with_sched == 0 && !procs.is_empty() {
+            // Not a figure gone missing: the gate has nothing to go on, so it is off.
+            notes.push(Note {
+                source: SCHEDSTAT_NOTE.into(),
+                reason: "schedstat absent: every process's stat read each refresh".into(),
+            });
         }
         let epoch = self.epoch;
         let mut closed = 0;
@@ -170,19 +224,22 @@ impl TaskCollector {
 
     fn sample_proc(&mut self, pid: u32) -> Option<Arc<TaskRecord>> {
         let epoch = self.epoch;
-        let budget = self.fd_budget;
+        let keep_files = self.keep_proc_files;
         let mut kept = self.procs.remove(&pid).unwrap_or_default();
         kept.seen = epoch;
-        let sched = self.read_sched(pid, &mut kept);
+        let sched = self.read_sched(pid, None, &mut kept);
+        self.gate.procs += usize::from(sched.is_some());
         let sweep = (epoch + u64::from(pid)).is_multiple_of(STAT_SWEEP);
         if !sweep && let Some(last) = kept.last.as_ref().filter(|_| still(&kept, sched)) {
             // The only thread did not run since the last read: nothing it counts moved.
             let rec = Arc::clone(last);
             self.procs.insert(pid, kept);
+            self.gate.procs_skipped += 1;
             return Some(rec);
         }
+        let runq_ns = sched.map(|s| s.wait_ns);
         kept.sched_last = sched;
-        if self.read_kept(pid, None, "stat", &mut kept.stat, budget) != Got::Read {
+        if self.read_kept(pid, None, "stat", &mut kept.stat, keep_files) != Got::Read {
             // The task is gone: its other descriptors close with `kept`.
             self.fds_kept -= kept.fds().min(self.fds_kept);
             return None;
@@ -221,12 +278,20 @@ impl TaskCollector {
             self.read_io(pid, &mut kept)
         };
         let rec = match prev {
-            Some(p) if p.stat == fields && p.io == io && Arc::ptr_eq(&p.ident, &ident) => p,
+            Some(p)
+                if p.stat == fields
+                    && p.io == io
+                    && p.runq_ns == runq_ns
+                    && Arc::ptr_eq(&p.ident, &ident) =>
+            {
+                p
+            }
             _ => Arc::new(TaskRecord {
                 tgid: pid,
                 stat: fields,
                 io,
                 ident,
+                runq_ns,
             }),
         };
         kept.last = Some(Arc::clone(&rec));
@@ -234,34 +299,33 @@ impl TaskCollector {
         Some(rec)
     }
 
-    /// The process's (main thread's) `schedstat`, or `None` where the kernel has none or
-    /// it says nothing (all zero: sched_info off).
-    fn read_sched(&mut self, pid: u32, kept: &mut Kept) -> Option<SchedStat> {
+    /// The process's (main thread's) or thread's `schedstat`, or `None` where the kernel
+    /// has none or it says nothing (all zero: sched_info off).
+    fn read_sched(&mut self, pid: u32, tid: Option<u32>, kept: &mut Kept) -> Option<SchedStat> {
         if kept.sched_absent {
             return None;
         }
-        let budget = self.fd_budget;
         let mut fd = kept.sched.take();
-        let got = self.read_kept(pid, None, "schedstat", &mut fd, budget);
+        let got = self.read_kept(pid, tid, "schedstat", &mut fd, true);
         kept.sched = fd;
         if got != Got::Read {
-            kept.sched_absent = got == Got::Denied || !self.pid_dir_exists(pid);
+            kept.sched_absent = got == Got::Denied || self.task_dir_exists(pid, tid);
             return None;
         }
         parse_schedstat(&self.buf).filter(|s| s.run_ns > 0)
     }
 
-    /// Whether `PID/schedstat` is missing because the kernel has none (the task is still
+    /// Whether `schedstat` is missing because the kernel has none (the task is still
     /// there) rather than because the task went.
-    fn pid_dir_exists(&mut self, pid: u32) -> bool {
-        self.set_path(pid, None, "stat");
+    fn task_dir_exists(&mut self, pid: u32, tid: Option<u32>) -> bool {
+        self.set_path(pid, tid, "stat");
         self.path.exists()
     }
 
     fn read_io(&mut self, pid: u32, kept: &mut Kept) -> Option<IoCounters> {
-        let budget = self.fd_budget;
+        let keep = self.keep_proc_files;
         let mut io_fd = kept.io.take();
-        let got = self.read_kept(pid, None, "io", &mut io_fd, budget);
+        let got = self.read_kept(pid, None, "io", &mut io_fd, keep);
         kept.io = io_fd;
         match got {
             Got::Read => parse_pid_io(&self.buf).ok(),
@@ -275,9 +339,9 @@ impl TaskCollector {
 
     /// `/proc/PID/task/TID/io` through the thread's kept descriptor.
     fn read_thread_io(&mut self, pid: u32, tid: u32, kept: &mut Kept) -> Option<IoCounters> {
-        let budget = self.fd_budget;
+        let keep = self.keep_thread_files;
         let mut io_fd = kept.io.take();
-        let got = self.read_kept(pid, Some(tid), "io", &mut io_fd, budget);
+        let got = self.read_kept(pid, Some(tid), "io", &mut io_fd, keep);
         kept.io = io_fd;
         match got {
             Got::Read => parse_pid_io(&self.buf).ok(),
@@ -292,7 +356,7 @@ impl TaskCollector {
     fn sample_threads(&mut self, procs: &[Arc<TaskRecord>]) -> Vec<Arc<TaskRecord>> {
         let mut out = Vec::with_capacity(procs.len() * 2);
         let epoch = self.epoch;
-        let budget = self.fd_budget;
+        let mut known_tids = std::mem::take(&mut self.task_tids);
         for p in procs {
             // A single-threaded process stands for its only thread, unless it was listed
             // thread by thread last time: its own times include threads that have since
@@ -302,63 +366,43 @@ impl TaskCollector {
                 continue;
             }
             let pid = p.stat.pid;
-            self.tids.clear();
-            self.set_path(pid, None, "task");
-            let dir = self.path.clone();
-            if list_numeric(&dir, &mut self.dirbuf, &mut self.tids).is_err() {
-                continue;
-            }
-            self.tids.sort_unstable();
-            for i in 0..self.tids.len() {
-                let tid = self.tids[i];
-                let mut kept = self.threads.remove(&tid).unwrap_or_default();
-                kept.seen = epoch;
-                if self.read_kept(pid, Some(tid), "stat", &mut kept.stat, budget) != Got::Read {
-                    // Dropped: its other kept descriptors (io) close with it.
-                    self.fds_kept -= kept.fds().min(self.fds_kept);
-                    continue;
+            let first = out.len();
+            // The threads found last time stand for `task/` while there are as many as stat
+            // counts now and every one of them is still there: a thread that started has
+            // raised the count, one that exited fails its read. Listing `task/` costs more
+            // than reading every thread's schedstat.
+            let known = known_tids
+                .remove(&pid)
+                .filter(|t| t.len() == p.stat.num_threads as usize);
+            let listed = known.is_none();
+            let tids = match known {
+                Some(t) => t,
+                None => match self.list_tids(pid) {
+                    Some(t) => t,
+                    None => continue,
+                },
+            };
+            let mut gone = false;
+            for &tid in &tids {
+                match self.sample_thread(p, tid) {
+                    Some(rec) => out.push(rec),
+                    None => gone = true,
                 }
-                let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
-                    self.fds_kept -= kept.fds().min(self.fds_kept);
+            }
+            if gone && !listed {
+                // One exited: another may have started in its place, unseen by the count.
+                out.truncate(first);
+                let Some(tids) = self.list_tids(pid) else {
                     continue;
                 };
-                let prev = kept
-                    .last
-                    .take()
-                    .filter(|t| t.stat.start_time == fields.start_time && t.tgid == pid);
-                let rec = match prev {
-                    Some(t) if t.stat == fields && comm_eq(&t.ident.comm, comm) => t,
-                    prev => {
-                        let ident = if tid == pid || comm_eq(&p.ident.comm, comm) {
-                            Arc::clone(&p.ident)
-                        } else {
-                            Arc::new(TaskIdent {
-                                comm: String::from_utf8_lossy(comm).into_owned(),
-                                ..(*p.ident).clone()
-                            })
-                        };
-                        // Per-thread io, read only when the thread ran since its last read:
-                        // one that did not run did no I/O, so idle threads cost nothing.
-                        let ran = |t: &TaskRecord| {
-                            t.stat.utime != fields.utime || t.stat.stime != fields.stime
-                        };
-                        let io = match prev {
-                            Some(t) if !ran(&t) => t.io,
-                            _ if kept.io_denied => None,
-                            _ => self.read_thread_io(pid, tid, &mut kept),
-                        };
-                        Arc::new(TaskRecord {
-                            tgid: pid,
-                            stat: fields,
-                            io,
-                            ident,
-                        })
+                for &tid in &tids {
+                    if let Some(rec) = self.sample_thread(p, tid) {
+                        out.push(rec);
                     }
-                };
-                kept.last = Some(Arc::clone(&rec));
-                self.threads.insert(tid, kept);
-                out.push(rec);
+                }
             }
+            let found: Vec<u32> = out[first..].iter().map(|r| r.stat.pid).collect();
+            self.task_tids.insert(pid, found);
         }
         let mut closed = 0;
         self.threads.retain(|_, k| {
@@ -372,10 +416,115 @@ impl TaskCollector {
         out
     }
 
+    /// The thread ids under `PID/task/`, sorted; `None` when the process went.
+    fn list_tids(&mut self, pid: u32) -> Option<Vec<u32>> {
+        self.tids.clear();
+        self.set_path(pid, None, "task");
+        let dir = self.path.clone();
+        list_numeric(&dir, &mut self.dirbuf, &mut self.tids).ok()?;
+        self.tids.sort_unstable();
+        Some(self.tids.clone())
+    }
+
+    /// One thread of `p`: its kept record where its run time did not move, else read
+    /// afresh; `None` when it went.
+    fn sample_thread(&mut self, p: &TaskRecord, tid: u32) -> Option<Arc<TaskRecord>> {
+        let epoch = self.epoch;
+        let pid = p.stat.pid;
+        let keep_files = self.keep_thread_files;
+        let mut kept = self.threads.remove(&tid).unwrap_or_default();
+        kept.seen = epoch;
+        let sched = self.read_sched(pid, Some(tid), &mut kept);
+        self.gate.threads += usize::from(sched.is_some());
+        let sweep = (epoch + u64::from(tid)).is_multiple_of(STAT_SWEEP);
+        let moved = sched.is_none() || sched != kept.sched_last;
+        if !sweep
+            && !moved
+            && let Some(last) = kept.last.as_ref().filter(|t| t.tgid == pid)
+        {
+            // The thread did not run: its times, faults and I/O did not move.
+            let rec = Arc::clone(last);
+            self.threads.insert(tid, kept);
+            self.gate.threads_skipped += 1;
+            return Some(rec);
+        }
+        kept.sched_last = sched;
+        if self.read_kept(pid, Some(tid), "stat", &mut kept.stat, keep_files) != Got::Read {
+            // Dropped: its other kept descriptors (io) close with it.
+            self.fds_kept -= kept.fds().min(self.fds_kept);
+            return None;
+        }
+        let Ok((fields, comm)) = parse_pid_stat(&self.buf) else {
+            self.fds_kept -= kept.fds().min(self.fds_kept);
+            return None;
+        };
+        let runq_ns = sched.map(|s| s.wait_ns);
+        let prev = kept
+            .last
+            .take()
+            .filter(|t| t.stat.start_time == fields.start_time && t.tgid == pid);
+        let rec = match prev {
+            // Run time moved (or none to go by) and its ticks did not: its I/O may
+            // still have moved, so the record is built again below.
+            Some(t)
+                if t.stat == fields
+                    && t.runq_ns == runq_ns
+                    && sched.is_none()
+                    && comm_eq(&t.ident.comm, comm) =>
+            {
+                t
+            }
+            prev => {
+                // A named thread keeps its own ident while its name and its
+                // process's stay: a thread that ran is not a new name to copy.
+                let own = prev.as_ref().map(|t| &t.ident).filter(|i| {
+                    comm_eq(&i.comm, comm) && i.cmdline == p.ident.cmdline && i.uid == p.ident.uid
+                });
+                let ident = if tid == pid || comm_eq(&p.ident.comm, comm) {
+                    Arc::clone(&p.ident)
+                } else if let Some(own) = own {
+                    Arc::clone(own)
+                } else {
+                    Arc::new(TaskIdent {
+                        comm: String::from_utf8_lossy(comm).into_owned(),
+                        ..(*p.ident).clone()
+                    })
+                };
+                // Per-thread io, read only when the thread ran since its last read:
+                // one that did not run did no I/O, so idle threads cost nothing.
+                // Run time (schedstat, ns) says so exactly; without schedstat, the
+                // ticks of stat are what there is.
+                let ran = |t: &TaskRecord| {
+                    sched.is_some() || t.stat.utime != fields.utime || t.stat.stime != fields.stime
+                };
+                let io = match &prev {
+                    Some(t) if !ran(t) => t.io,
+                    _ if kept.io_denied => None,
+                    _ => self.read_thread_io(pid, tid, &mut kept),
+                };
+                let rec = TaskRecord {
+                    tgid: pid,
+                    stat: fields,
+                    io,
+                    ident,
+                    runq_ns,
+                };
+                match prev {
+                    Some(t) if *t == rec => t,
+                    _ => Arc::new(rec),
+                }
+            }
+        };
+        kept.last = Some(Arc::clone(&rec));
+        self.threads.insert(tid, kept);
+        Some(rec)
+    }
+
     fn release_threads(&mut self) {
         let n: u64 = self.threads.values().map(Kept::fds).sum();
         self.fds_kept -= n.min(self.fds_kept);
         self.threads.clear();
+        self.task_tids.clear();
     }
 
     fn set_path(&mut self, pid: u32, tid: Option<u32>, file: &str) {
@@ -391,8 +540,9 @@ impl TaskCollector {
     }
 
     /// Reads a task file into `self.buf` through a kept descriptor when there is one (pread
-    /// at offset 0), opening it (and keeping it, within the fd budget) otherwise. A kept fd
-    /// of a task that died answers ESRCH: the file is reopened once, which also handles a
+    /// at offset 0), opening it (and keeping it if `keep`, within the fd budget) otherwise;
+    /// a kept descriptor of a class no longer kept is closed after the read. A kept fd of a
+    /// task that died answers ESRCH: the file is reopened once, which also handles a
     /// recycled pid.
     fn read_kept(
         &mut self,
@@ -400,10 +550,14 @@ impl TaskCollector {
         tid: Option<u32>,
         file: &str,
         fd: &mut Option<File>,
-        budget: u64,
+        keep: bool,
     ) -> Got {
         if let Some(f) = fd.as_ref() {
             if read_at_full(f, &mut self.buf).is_ok() && !self.buf.is_empty() {
+                if !keep {
+                    *fd = None;
+                    self.fds_kept = self.fds_kept.saturating_sub(1);
+                }
                 return Got::Read;
             }
             *fd = None;
@@ -413,6 +567,15 @@ impl TaskCollector {
         let f = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Got::Denied,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                // Out of descriptors (something else took them): keep fewer from now on and
+                // try once more with the room that frees.
+                self.shed_fds();
+                match File::open(&self.path) {
+                    Ok(f) => f,
+                    Err(_) => return Got::Failed,
+                }
+            }
             Err(_) => return Got::Failed,
         };
         match read_at_full(&f, &mut self.buf) {
@@ -426,11 +589,29 @@ impl TaskCollector {
             Ok(()) if self.buf.is_empty() => return Got::Failed,
             Ok(()) => {}
         }
-        if self.fds_kept < budget {
+        if keep && self.fds_kept < self.fd_budget {
             self.fds_kept += 1;
             *fd = Some(f);
         }
         Got::Read
+    }
+
+    /// Halves the descriptors the sweep may keep and closes kept ones (threads' first) down
+    /// to that: past it, files are opened, read and closed each time.
+    fn shed_fds(&mut self) {
+        self.fd_budget = self.fds_kept / 2;
+        let mut closed = 0;
+        let excess = self.fds_kept.saturating_sub(self.fd_budget);
+        for k in self.threads.values_mut().chain(self.procs.values_mut()) {
+            if closed >= excess {
+                break;
+            }
+            closed += k.fds();
+            k.stat = None;
+            k.io = None;
+            k.sched = None;
+        }
+        self.fds_kept = self.fds_kept.saturating_sub(closed);
     }
 
     fn read_ident(&mut self, pid: u32, tid: Option<u32>, comm: String) -> Arc<TaskIdent> {

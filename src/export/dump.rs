@@ -249,7 +249,7 @@ fn proc_records(s: &Snapshot) -> Rows {
             boot,
             now,
             extra: None,
-            cgroup: cgroups.get(&task.rec.tgid).cloned(),
+            cgroup: cgroups.get(&task.rec.tgid).cloned().map(Box::new),
             task,
         };
         PROC_FIELDS

@@ -146,10 +146,12 @@ pub struct ProcRow {
     pub now: i64,
     /// SHR, WCHAN and OOM, sampled only for the rows on screen (`None` elsewhere and in the
     /// dump).
-    pub extra: Option<super::sample::TaskExtra>,
+    /// Boxed, as `cgroup`: most rows have none, and a table of 100,000 rows should not
+    /// carry the room for one in each.
+    pub extra: Option<Box<super::sample::TaskExtra>>,
     /// The process's cgroups, read for the rows on screen while the CGROUP column is shown
     /// and for every process while a `cgroup:` filter is active (`None` elsewhere).
-    pub cgroup: Option<super::cgroup::TaskCgroup>,
+    pub cgroup: Option<Box<super::cgroup::TaskCgroup>>,
 }
 
 impl ProcRow {
@@ -189,7 +191,7 @@ pub fn is_kernel(r: &super::tasks::TaskRecord) -> bool {
 /// describe its process): unreadable where it was not read.
 fn extra(r: &ProcRow, f: impl Fn(&super::sample::TaskExtra) -> Option<Value>) -> Value {
     r.extra
-        .as_ref()
+        .as_deref()
         .filter(|e| e.start_time == r.task.rec.stat.start_time)
         .and_then(f)
         .unwrap_or(Value::Unreadable)
@@ -198,7 +200,7 @@ fn extra(r: &ProcRow, f: impl Fn(&super::sample::TaskExtra) -> Option<Value>) ->
 /// The process's cgroup, where it was read for this process (a thread row: its process's).
 fn cgroup(r: &ProcRow, f: impl Fn(&super::cgroup::TaskCgroup) -> String) -> Value {
     r.cgroup
-        .as_ref()
+        .as_deref()
         .filter(|c| r.task.rec.is_thread() || c.start_time == r.task.rec.stat.start_time)
         .map_or(Value::Unreadable, |c| Value::Text(f(c)))
 }
@@ -428,6 +430,20 @@ pub const PROC_FIELDS: &[Field<ProcRow>] = &[
         dump: Some("blkio_delay_ms_per_s"),
         // Block-I/O delay of the main thread (delay accounting; n/a while it is off).
         value: |r| Value::Num(r.task.blkio_delay_ms_s),
+    },
+    // CPU saturation per task (the USE method's): time runnable but waiting on a run
+    // queue, from schedstat. A process row counts its main thread (what
+    // /proc/PID/schedstat covers); a thread row its own. In the picker: the default set
+    // already fills 80 columns, and htop keeps its delay columns optional too.
+    Field {
+        name: "runq",
+        header: "RUNQ",
+        unit: Unit::MsPerSec,
+        width: 6,
+        drop: 11,
+        shown: false,
+        dump: Some("runq_ms_per_s"),
+        value: |r| Value::Num(r.task.runq_ms_s),
     },
     Field {
         name: "time",

@@ -193,6 +193,14 @@ pub struct Note {
     pub reason: String,
 }
 
+impl Note {
+    /// A note about how figures were read (source `info.*`), not a figure that is missing:
+    /// `?` lists it, the status line and the n/a count leave it out.
+    pub fn is_info(&self) -> bool {
+        self.source.starts_with("info.")
+    }
+}
+
 /// The postcard encoding of the fields added in format 2, at their defaults: appended to a
 /// version-1 frame's bytes, it makes them a valid sample of today's layout.
 pub fn v1_tail() -> Vec<u8> {

@@ -54,7 +54,7 @@ pub struct StatFields {
 /// Kernel threads carry PF_KTHREAD in their stat flags.
 const PF_KTHREAD: u32 = 0x0020_0000;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TaskRecord {
     /// Thread group id: equal to `stat.pid` for a process and for a main thread.
     pub tgid: u32,
@@ -62,6 +62,72 @@ pub struct TaskRecord {
     /// `None` when unreadable (another user's process without root) or not yet read.
     pub io: Option<IoCounters>,
     pub ident: Arc<TaskIdent>,
+    /// Nanoseconds spent runnable but waiting on a run queue (`schedstat`'s second field):
+    /// the thread's own for a thread; for a process, its main thread's (what
+    /// `/proc/PID/schedstat` covers). `None` without schedstat, and in recordings made
+    /// before format 4.
+    pub runq_ns: Option<u64>,
+}
+
+std::thread_local! {
+    /// Set while a recording of format 3 or older is decoded: its task records end at
+    /// `ident` (`runq_ns` came with format 4).
+    static RECORDS_BEFORE_RUNQ: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (a decode) reading task records as formats 1 to 3 wrote them, without
+/// `runq_ns`. postcard is positional, so the record's layout is chosen before decoding.
+pub fn with_records_before_runq<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            RECORDS_BEFORE_RUNQ.with(|c| c.set(self.0));
+        }
+    }
+    let _reset = Reset(RECORDS_BEFORE_RUNQ.with(|c| c.replace(true)));
+    f()
+}
+
+/// A task record as formats 1 to 3 wrote it.
+#[derive(Deserialize)]
+struct RecordV3 {
+    tgid: u32,
+    stat: StatFields,
+    io: Option<IoCounters>,
+    ident: Arc<TaskIdent>,
+}
+
+/// The record as format 4 writes it (the same fields as `TaskRecord`, in its order).
+#[derive(Deserialize)]
+struct RecordV4 {
+    tgid: u32,
+    stat: StatFields,
+    io: Option<IoCounters>,
+    ident: Arc<TaskIdent>,
+    runq_ns: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for TaskRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TaskRecord, D::Error> {
+        if RECORDS_BEFORE_RUNQ.with(std::cell::Cell::get) {
+            let r = RecordV3::deserialize(d)?;
+            return Ok(TaskRecord {
+                tgid: r.tgid,
+                stat: r.stat,
+                io: r.io,
+                ident: r.ident,
+                runq_ns: None,
+            });
+        }
+        let r = RecordV4::deserialize(d)?;
+        Ok(TaskRecord {
+            tgid: r.tgid,
+            stat: r.stat,
+            io: r.io,
+            ident: r.ident,
+            runq_ns: r.runq_ns,
+        })
+    }
 }
 
 impl TaskRecord {
@@ -100,6 +166,9 @@ pub struct TaskRate {
     /// Milliseconds per second the task waited for block I/O (stat field 42, its main
     /// thread only); `None` while delay accounting is off.
     pub blkio_delay_ms_s: Option<f64>,
+    /// Milliseconds per second the task waited on a run queue while runnable (`schedstat`;
+    /// a process's main thread, a thread's own); `None` without schedstat.
+    pub runq_ms_s: Option<f64>,
 }
 
 /// Constants the per-task arithmetic needs from the sample.
@@ -159,6 +228,10 @@ fn task_rate(prev: Option<&TaskRecord>, cur: &Arc<TaskRecord>, s: TaskScale) -> 
         blkio_delay_ms_s: rate(p.blkio_ticks, c.blkio_ticks, dt)
             .filter(|_| s.delayacct)
             .map(|r| r * 1000.0 / hz),
+        runq_ms_s: match (prev.and_then(|p| p.runq_ns), cur.runq_ns) {
+            (Some(a), Some(b)) => rate(a, b, dt).map(|r| r / 1e6),
+            _ => None,
+        },
     }
 }
 

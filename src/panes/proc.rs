@@ -390,7 +390,10 @@ impl ProcState {
         let extras: std::collections::HashMap<u32, &crate::model::TaskExtra> =
             snap.cur.extras.iter().map(|e| (e.pid, e)).collect();
         let cgroups: Cgroups = snap.cur.task_cgroups.iter().map(|c| (c.pid, c)).collect();
-        let mut rows: Vec<ProcRow> = all
+        // Room for every task up front: collecting a filtered iterator grows by doubling,
+        // which at 100,000 rows holds twice the table during a copy.
+        let mut rows: Vec<ProcRow> = Vec::with_capacity(all.len());
+        rows.extend(all
             .iter()
             .filter(|t| {
                 !(hide && is_kernel(&t.rec))
@@ -402,11 +405,10 @@ impl ProcState {
                 hz: snap.cur.hz,
                 boot: snap.cur.cpu.boot_time,
                 now: snap.cur.wall_ms / 1000,
-                extra: extras.get(&task.rec.pid()).map(|e| (*e).clone()),
-                cgroup: cgroups.get(&task.rec.tgid).map(|c| (*c).clone()),
+                extra: extras.get(&task.rec.pid()).map(|e| Box::new((*e).clone())),
+                cgroup: cgroups.get(&task.rec.tgid).map(|c| Box::new((*c).clone())),
                 task,
-            })
-            .collect();
+            }));
         self.table
             .sort_rows(&mut rows, &self.cols, |a, b| a.key().cmp(&b.key()));
         if self.tree {

@@ -32,8 +32,12 @@ pub const SYNC: &[u8; 4] = b"UFRM";
 /// (SHR, WCHAN, OOM of the rows on screen) and `Sample::cgroups` (a version-2 frame gets
 /// `model::sample::v2_tail`)
 /// and follows every sample with its USE checklist section (`encode_sample`). Version 4
+/// added `TaskRecord::runq_ns` (RUNQ) after each task record's ident (older task records
+/// are decoded without it, `model::tasks::with_records_before_runq`, reading as n/a) and
 /// follows the checklist with the block trace section (`Sample::block_trace`).
 pub const FORMAT_VERSION: u32 = 4;
+/// The first version whose task records carry `runq_ns`.
+pub const RUNQ_SINCE: u32 = 4;
 /// The first version whose samples are followed by their `ChecklistSample`. Older samples
 /// read with `checklist.read == false`: those figures are n/a, "not in this recording".
 pub const CHECKLIST_SINCE: u32 = 3;

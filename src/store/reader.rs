@@ -612,6 +612,16 @@ impl<B: Bytes> Reader<B> {
 /// the end; their defaults are appended (the raw bytes stay as written: the next delta
 /// frame is made against them).
 fn decode_sample(raw: &[u8], version: u32, budget: &Budget) -> Result<Sample, DecodeError> {
+    if version < format::RUNQ_SINCE {
+        // Task records end at their ident (no `runq_ns`) before format 4.
+        return crate::model::tasks::with_records_before_runq(|| {
+            decode_sample_at(raw, version, budget)
+        });
+    }
+    decode_sample_at(raw, version, budget)
+}
+
+fn decode_sample_at(raw: &[u8], version: u32, budget: &Budget) -> Result<Sample, DecodeError> {
     if version < 3 {
         let mut upgraded = Vec::with_capacity(raw.len() + 16);
         upgraded.extend_from_slice(raw);

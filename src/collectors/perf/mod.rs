@@ -518,6 +518,7 @@ mod tests {
             },
             io: None,
             ident: Arc::new(TaskIdent::default()),
+            runq_ns: None,
         })
     }
 
