@@ -61,7 +61,7 @@ if [ "$status" -ne 0 ]; then
     sed -i 's/^test result: FAILED\. \([0-9]*\) passed; \([0-9]*\) failed/test result: ok. \1 passed; 0 failed; \2 flaky/' "$log"
 fi
 # Every /proc and /sys parser fuzzed for a few seconds (longer: bash scripts/fuzz.sh 600).
-FUZZ_RUNS=2000000 bash scripts/fuzz.sh 8
+FUZZ_RUNS=2000000 bash scripts/fuzz.sh 5
 # One closing line for the whole run (cargo's last line is the empty doc-test binary's).
 awk '/^test result:/ {p += $4; f += $6; if ($9 == "flaky;") {p += $8; k += $8}}
      END {printf "tests: %d passed, %d failed", p, f; if (k) printf " (%d flaky: passed when run again)", k; print ""}' "$log"
