@@ -11,11 +11,12 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::serve::{Reaper, free_port, get, tool};
 
 fn contrib(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -23,78 +24,11 @@ fn contrib(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-fn tool(name: &str) -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-        let p = PathBuf::from(dir).join(name);
-        if p.is_file() {
-            return p;
-        }
-    }
-    for p in [format!("/usr/bin/{name}"), format!("/usr/sbin/{name}")] {
-        if Path::new(&p).is_file() {
-            return p.into();
-        }
-    }
-    panic!("`{name}` is not installed (scripts/test.sh installs Debian's `prometheus` package)");
-}
-
 fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().expect("start tool");
     let msg =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), msg)
-}
-
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `usetop serve` on a fixture tree, on a loopback port it picks.
-fn serve(fixture: &str) -> (Reaper, SocketAddr) {
-    let root = common::fixtures().join(fixture);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_usetop"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.5"])
-        .arg("--proc-root")
-        .arg(root.join("proc"))
-        .arg("--sys-root")
-        .arg(root.join("sys"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start usetop serve");
-    let stderr = child.stderr.take().unwrap();
-    let reaper = Reaper(child);
-    let mut line = String::new();
-    BufReader::new(stderr).read_line(&mut line).unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    (reaper, addr)
-}
-
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw)?;
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((status, body.to_string()))
 }
 
 /// The fixtures whose scrapes together carry every series usetop exports.
@@ -107,7 +41,7 @@ fn scrape(addr: SocketAddr, seen: &mut Seen) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let body = loop {
         // The second sample carries the rates' series: wait for a scrape after it.
-        if let Ok((200, body)) = get(addr, "/metrics")
+        if let Ok((200, _, body)) = get(addr, "/metrics", "*/*")
             && body.contains("usetop_sample_interval_seconds ")
         {
             break body;
@@ -135,7 +69,7 @@ fn scrape(addr: SocketAddr, seen: &mut Seen) {
 fn scraped() -> Seen {
     let mut seen = Seen::new();
     for f in FIXTURES {
-        let (_s, addr) = serve(f);
+        let (_s, addr) = common::serve::start(f);
         scrape(addr, &mut seen);
     }
     seen
@@ -408,14 +342,6 @@ fn the_checker_catches_a_wrong_name_label_or_value() {
     assert!(selectors("instance:usetop_oom_kills:increase5m > 0").is_empty());
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn query(web: SocketAddr, q: &str) -> Vec<serde_json::Value> {
     let enc: String = q
         .bytes()
@@ -424,8 +350,12 @@ fn query(web: SocketAddr, q: &str) -> Vec<serde_json::Value> {
             _ => format!("%{b:02X}"),
         })
         .collect();
-    match get(web, &format!("/api/v1/query?query={enc}")) {
-        Ok((200, body)) => {
+    match get(
+        web,
+        &format!("/api/v1/query?query={enc}"),
+        "application/json",
+    ) {
+        Ok((200, _, body)) => {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
             v["data"]["result"].as_array().cloned().unwrap_or_default()
         }
@@ -435,7 +365,7 @@ fn query(web: SocketAddr, q: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_prometheus_server_evaluates_every_recording_rule_on_usetop_serve() {
-    let servers: Vec<_> = FIXTURES.iter().map(|f| serve(f)).collect();
+    let servers: Vec<_> = FIXTURES.iter().map(|f| common::serve::start(f)).collect();
     let dir = tempfile::tempdir().unwrap();
     let targets: Vec<String> = servers.iter().map(|(_, a)| format!("'{a}'")).collect();
     let config = dir.path().join("prometheus.yml");

@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,24 +15,6 @@ use usetop::app::source::{RootsSource, SampleSource};
 use usetop::export::openmetrics::{Exporter, to_prometheus_text};
 use usetop::model::{Sample, TaskIdent};
 use usetop::panes::PaneId;
-
-fn tool(name: &str) -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-        let p = PathBuf::from(dir).join(name);
-        if p.is_file() {
-            return p;
-        }
-    }
-    for p in [format!("/usr/bin/{name}"), format!("/usr/sbin/{name}")] {
-        if std::path::Path::new(&p).is_file() {
-            return p.into();
-        }
-    }
-    panic!(
-        "`{name}` is not installed: these tests need Debian's `prometheus` package \
-         (scripts/test.sh installs it; or run `apt-get install prometheus`)"
-    );
-}
 
 fn fixture_samples() -> Vec<Sample> {
     let mut src = RootsSource::new(common::fixture_roots("basic"), Duration::from_secs(1), true);
@@ -54,7 +35,7 @@ fn exposition(samples: Vec<Sample>, per_process: usize) -> String {
 }
 
 fn promtool_check(text: &str) -> (bool, String) {
-    let mut child = Command::new(tool("promtool"))
+    let mut child = Command::new(common::serve::tool("promtool"))
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -151,82 +132,12 @@ fn per_process_series_are_off_by_default_and_never_carry_cmdlines() {
 
 // ---- A real server ----
 
-/// Kills and reaps a child process when the test ends, however it ends.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A minimal HTTP/1.0 GET: (status, content type, body).
-fn get(addr: SocketAddr, path: &str, accept: &str) -> std::io::Result<(u16, String, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw)?;
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let ctype = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-type")
-                .then(|| v.trim().to_string())
-        })
-        .unwrap_or_default();
-    Ok((status, ctype, body.to_string()))
-}
-
-/// Starts `usetop serve` on a fixture tree on a loopback port it picks; returns its address.
-fn start_usetop() -> (Reaper, SocketAddr) {
-    let t1 = common::fixtures().join("basic/t1");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_usetop"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--interval", "0.5"])
-        .arg("--proc-root")
-        .arg(t1.join("proc"))
-        .arg("--sys-root")
-        .arg(t1.join("sys"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start usetop serve");
-    let stderr = child.stderr.take().unwrap();
-    let reaper = Reaper(child);
-    let mut line = String::new();
-    BufReader::new(stderr).read_line(&mut line).unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    (reaper, addr)
-}
-
 #[test]
 fn serve_answers_metrics_and_health() {
-    let (_usetop, addr) = start_usetop();
+    let (_usetop, addr) = common::serve::start("basic/t1");
     let deadline = Instant::now() + Duration::from_secs(20);
     let (status, ctype, body) = loop {
-        let r = get(
+        let r = common::serve::get(
             addr,
             "/metrics",
             "application/openmetrics-text; version=1.0.0",
@@ -241,19 +152,19 @@ fn serve_answers_metrics_and_health() {
     assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
     assert!(body.contains("usetop_memory_total_bytes 17179869184"));
     assert!(body.ends_with("# EOF\n"));
-    let (status, ctype, body) = get(addr, "/metrics", "*/*").unwrap();
+    let (status, ctype, body) = common::serve::get(addr, "/metrics", "*/*").unwrap();
     assert_eq!(status, 200);
     assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
     let (ok, msg) = promtool_check(&body);
     assert!(ok, "{msg}");
-    let (status, _, _) = get(addr, "/healthz", "*/*").unwrap();
+    let (status, _, _) = common::serve::get(addr, "/healthz", "*/*").unwrap();
     assert_eq!(status, 200);
 }
 
 #[test]
 fn a_prometheus_server_scrapes_usetop() {
-    let prometheus = tool("prometheus");
-    let (_usetop, target) = start_usetop();
+    let prometheus = common::serve::tool("prometheus");
+    let (_usetop, target) = common::serve::start("basic/t1");
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -264,10 +175,10 @@ fn a_prometheus_server_scrapes_usetop() {
         ),
     )
     .unwrap();
-    let port = free_port();
+    let port = common::serve::free_port();
     let web: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let _prom = Reaper(
+    let _prom = common::serve::Reaper(
         Command::new(prometheus)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
@@ -285,7 +196,7 @@ fn a_prometheus_server_scrapes_usetop() {
     for query in ["usetop_memory_total_bytes", "usetop_cpu_seconds_total"] {
         loop {
             let path = format!("/api/v1/query?query={query}");
-            if let Ok((200, _, body)) = get(web, &path, "application/json") {
+            if let Ok((200, _, body)) = common::serve::get(web, &path, "application/json") {
                 let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                 if let Some(r) = v["data"]["result"].as_array().filter(|r| !r.is_empty()) {
                     assert_eq!(r[0]["metric"]["job"], "usetop");

@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests: the fixture trees and a headless run over them.
 #![allow(dead_code)]
 
+pub mod serve;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
