@@ -18,6 +18,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::record::{STOP, header_for, install_stop_handlers};
+use super::writer::{io_err, refused};
 use super::{Reader, Recorder, StoreError};
 use crate::collectors::{CgroupRequest, Clock, Collectors, ProcRoot, Request, TaskRequest};
 use crate::model::Sample;
@@ -126,20 +127,6 @@ pub fn read_boot_id(root: &ProcRoot) -> String {
     std::fs::read_to_string(root.proc.join("sys/kernel/random/boot_id"))
         .map(|s| s.trim().chars().take(64).collect())
         .unwrap_or_default()
-}
-
-fn io_err(path: &Path, err: std::io::Error) -> StoreError {
-    StoreError::Io {
-        path: path.to_path_buf(),
-        err,
-    }
-}
-
-fn refused(path: &Path, reason: impl Into<String>) -> StoreError {
-    StoreError::Refused {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
 }
 
 fn my_uid() -> u32 {

@@ -162,14 +162,14 @@ pub struct Recorder {
     notices: Vec<String>,
 }
 
-fn io_err(path: &Path, err: std::io::Error) -> StoreError {
+pub(super) fn io_err(path: &Path, err: std::io::Error) -> StoreError {
     StoreError::Io {
         path: path.to_path_buf(),
         err,
     }
 }
 
-fn refused(path: &Path, reason: impl Into<String>) -> StoreError {
+pub(super) fn refused(path: &Path, reason: impl Into<String>) -> StoreError {
     StoreError::Refused {
         path: path.to_path_buf(),
         reason: reason.into(),
