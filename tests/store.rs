@@ -521,12 +521,33 @@ fn begin_lands_inside_a_delta_chain() {
     assert_eq!(dbg(&loaded.samples[0]), dbg(&samples[3]));
 }
 
+/// A file of an older format: its header, a key frame of `a`'s bytes and a delta frame of
+/// `b`'s made against them.
+fn old_file(version: u32, a: &[u8], b: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut bytes = format::encode_header(&Header {
+        format_version: version,
+        ..header()
+    })
+    .unwrap();
+    let key = zstd::bulk::compress(a, format::ZSTD_LEVEL).unwrap();
+    bytes.extend(format::encode_frame(format::KIND_KEY, 1, &key));
+    let mut enc =
+        zstd::stream::write::Encoder::with_ref_prefix(Vec::new(), format::ZSTD_LEVEL, a).unwrap();
+    enc.write_all(b).unwrap();
+    bytes.extend(format::encode_frame(
+        format::KIND_DELTA,
+        2,
+        &enc.finish().unwrap(),
+    ));
+    bytes
+}
+
 #[test]
 fn a_version_1_recording_is_still_read() {
     // Format 1 had no per-group read times and no disk kinds at the end of a Sample. A
     // file written then (a key frame, then a delta frame made against its bytes) reads
     // back with those at their defaults: every group as read with the system one.
-    use std::io::Write;
     let samples: Vec<Sample> = fixture_samples("basic", 2)
         .into_iter()
         .map(|mut s| {
@@ -546,22 +567,7 @@ fn a_version_1_recording_is_still_read() {
         raw[..raw.len() - tail.len()].to_vec()
     };
     let (a, b) = (v1_raw(&samples[0]), v1_raw(&samples[1]));
-    let mut bytes = format::encode_header(&Header {
-        format_version: 1,
-        ..header()
-    })
-    .unwrap();
-    let key = zstd::bulk::compress(&a, format::ZSTD_LEVEL).unwrap();
-    bytes.extend(format::encode_frame(format::KIND_KEY, 1, &key));
-    let mut enc =
-        zstd::stream::write::Encoder::with_ref_prefix(Vec::new(), format::ZSTD_LEVEL, &a[..])
-            .unwrap();
-    enc.write_all(&b).unwrap();
-    bytes.extend(format::encode_frame(
-        format::KIND_DELTA,
-        2,
-        &enc.finish().unwrap(),
-    ));
+    let bytes = old_file(1, &a, &b);
     let (got, r) = read_all(bytes).expect("a version-1 file opens");
     assert_eq!(r.stats.corrupt, 0, "{:?}", r.stats);
     assert_eq!(got.len(), 2);
@@ -574,7 +580,6 @@ fn a_version_1_recording_is_still_read() {
 fn a_version_2_recording_is_still_read() {
     // Format 2 ended a Sample at disk_kinds; format 3 added the on-screen extras (SHR,
     // WCHAN, OOM). A version-2 file reads back with none.
-    use std::io::Write;
     let samples: Vec<Sample> = fixture_samples("basic", 2)
         .into_iter()
         .map(|mut s| {
@@ -592,22 +597,7 @@ fn a_version_2_recording_is_still_read() {
         raw[..raw.len() - tail.len()].to_vec()
     };
     let (a, b) = (v2_raw(&samples[0]), v2_raw(&samples[1]));
-    let mut bytes = format::encode_header(&Header {
-        format_version: 2,
-        ..header()
-    })
-    .unwrap();
-    let key = zstd::bulk::compress(&a, format::ZSTD_LEVEL).unwrap();
-    bytes.extend(format::encode_frame(format::KIND_KEY, 1, &key));
-    let mut enc =
-        zstd::stream::write::Encoder::with_ref_prefix(Vec::new(), format::ZSTD_LEVEL, &a[..])
-            .unwrap();
-    enc.write_all(&b).unwrap();
-    bytes.extend(format::encode_frame(
-        format::KIND_DELTA,
-        2,
-        &enc.finish().unwrap(),
-    ));
+    let bytes = old_file(2, &a, &b);
     let (got, r) = read_all(bytes).expect("a version-2 file opens");
     assert_eq!(r.stats.corrupt, 0, "{:?}", r.stats);
     assert_eq!(got.len(), 2);
@@ -620,7 +610,6 @@ fn a_version_2_recording_is_still_read() {
 fn a_version_3_recording_is_still_read() {
     // Format 3 ended each task record at its ident; format 4 added the run-queue wait
     // (RUNQ). A version-3 file reads back with RUNQ n/a and everything else as recorded.
-    use std::io::Write;
     let samples = fixture_samples("interact", 2);
     assert!(
         samples[1].tasks.procs.iter().any(|r| r.runq_ns.is_some()),
@@ -632,22 +621,7 @@ fn a_version_3_recording_is_still_read() {
         raw
     };
     let (a, b) = (v3(&samples[0]), v3(&samples[1]));
-    let mut bytes = format::encode_header(&Header {
-        format_version: 3,
-        ..header()
-    })
-    .unwrap();
-    let key = zstd::bulk::compress(&a, format::ZSTD_LEVEL).unwrap();
-    bytes.extend(format::encode_frame(format::KIND_KEY, 1, &key));
-    let mut enc =
-        zstd::stream::write::Encoder::with_ref_prefix(Vec::new(), format::ZSTD_LEVEL, &a[..])
-            .unwrap();
-    enc.write_all(&b).unwrap();
-    bytes.extend(format::encode_frame(
-        format::KIND_DELTA,
-        2,
-        &enc.finish().unwrap(),
-    ));
+    let bytes = old_file(3, &a, &b);
     let (got, r) = read_all(bytes).expect("a version-3 file opens");
     assert_eq!(r.stats.corrupt, 0, "{:?}", r.stats);
     assert_eq!(got.len(), 2);
