@@ -105,9 +105,10 @@ fn reds(rows: &[UseRow]) -> Vec<String> {
         .collect()
 }
 
-/// The rows that fit `height` (the table's header, the detail line and up to a quarter of
-/// the height for red reasons take the rest), folded by the model to fit them.
-fn fitted(s: &Snapshot, th: &Thresholds, height: u16) -> (Option<usize>, Vec<UseRow>) {
+/// The verdicts that fit `height` (the table's header, the detail line and up to a quarter
+/// of the height for red reasons take the rest), folded by the model to fit them, and the
+/// row count they were folded to.
+fn fitted(s: &Snapshot, th: &Thresholds, height: u16) -> (Option<usize>, Rows<Verdict>) {
     let rows_for = |reds: usize| {
         usize::from(height)
             .saturating_sub(2)
@@ -115,13 +116,13 @@ fn fitted(s: &Snapshot, th: &Thresholds, height: u16) -> (Option<usize>, Vec<Use
             .max(1)
     };
     let most = rows_for(0);
-    let rows: Vec<UseRow> = s.verdicts_in(th, Some(most)).iter().map(UseRow::of).collect();
+    let verdicts = s.verdicts_in(th, Some(most));
+    let rows: Vec<UseRow> = verdicts.iter().map(UseRow::of).collect();
     let room = rows_for(reds(&rows).len());
     if rows.len() <= room {
-        return (Some(most), rows);
+        return (Some(most), verdicts);
     }
-    let rows = s.verdicts_in(th, Some(room)).iter().map(UseRow::of).collect();
-    (Some(room), rows)
+    (Some(room), s.verdicts_in(th, Some(room)))
 }
 
 pub const ENTRY: Entry = Entry {
@@ -290,7 +291,8 @@ pub fn sparklines(ctx: &ViewCtx, verdicts: &[Verdict], width: u16) -> (Vec<Strin
 fn draw(f: &mut Frame, area: Rect, st: &UseState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
-    let (room, rows) = fitted(s, ctx.thresholds, area.height);
+    let (room, verdicts) = fitted(s, ctx.thresholds, area.height);
+    let rows: Vec<UseRow> = verdicts.iter().map(UseRow::of).collect();
     st.rows.set(room);
     let reds = reds(&rows);
     let selected = st.selected.min(rows.len().saturating_sub(1));
@@ -319,8 +321,8 @@ fn draw(f: &mut Frame, area: Rect, st: &UseState, ctx: &ViewCtx) {
     let spare = table_area.width.saturating_sub(natural + 4);
     let spark_w = if spare >= SPARK_MIN { spare } else { 0 };
     let (sparks, spark_head) = if spark_w > 0 {
-        // The rows drawn: the same fitted list, so each sparkline is its own row's.
-        sparklines(ctx, &s.verdicts_in(ctx.thresholds, room), spark_w)
+        // The verdicts of the rows drawn, so each sparkline is its own row's.
+        sparklines(ctx, &verdicts, spark_w)
     } else {
         (Vec::new(), String::new())
     };
