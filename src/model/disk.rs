@@ -390,6 +390,11 @@ pub fn verdict(d: &DiskDev, bands: &DiskBands) -> DiskVerdict {
     }
 }
 
+/// A loop, ram or zram device: no disk of its own, ranked after real disks.
+pub fn is_virtual(name: &str) -> bool {
+    ["loop", "ram", "zram"].iter().any(|p| name.starts_with(p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1157,11 +1157,7 @@ fn disks(s: &Snapshot, th: &Thresholds, shown_rows: usize) -> Vec<Verdict> {
     // Worst first; among equals a real disk before a loop, ram or zram device (idle ones
     // would otherwise take the rows of the disks that matter), then the busier; the name
     // breaks the last ties so the order is stable from one refresh to the next.
-    let real = |d: &DiskDev| {
-        !["loop", "ram", "zram"]
-            .iter()
-            .any(|p| d.name.starts_with(p))
-    };
+    let real = |d: &DiskDev| !super::disk::is_virtual(&d.name);
     // Then, equally busy, a disk at the bottom of a stack before the dm or md device built
     // on it (which shows the same I/O again).
     let stacked = |d: &DiskDev| s.checklist.stacking.is_stacked(&d.name);

@@ -380,13 +380,17 @@ fn areas(area: Rect, s: &Snapshot, rows: usize) -> [Rect; 4] {
 /// The graph's device while the table lists none: the whole device that moved the most
 /// data since boot, a real disk before a loop, ram or zram device.
 fn idle_disk(s: &Snapshot) -> Option<String> {
-    let virt = |n: &str| ["loop", "ram", "zram"].iter().any(|p| n.starts_with(p));
     s.cur
         .disk
         .devices
         .iter()
         .filter(|d| !d.partition)
-        .max_by_key(|d| (!virt(&d.name), d.rd_sectors.saturating_add(d.wr_sectors)))
+        .max_by_key(|d| {
+            (
+                !crate::model::disk::is_virtual(&d.name),
+                d.rd_sectors.saturating_add(d.wr_sectors),
+            )
+        })
         .map(|d| d.name.clone())
 }
 
