@@ -28,8 +28,12 @@ use crate::model::sockets::{Owner, SocketSample, StateCounts, TcpSock};
 
 /// A dump interrupted by a change of the socket tables is tried this many times in all.
 const DUMP_TRIES: usize = 3;
-/// An inode no process was found holding is looked for again after this many samples.
+/// An inode no process was found holding is looked for again after this many samples, then
+/// after twice as many each time it is still not found, up to `UNOWNED_RETRY << 5` (320
+/// samples). A socket of a process outside this PID namespace is never found, and each
+/// retry reads every process's fd table.
 const UNOWNED_RETRY: u64 = 10;
+const UNOWNED_MAX_DOUBLINGS: u32 = 5;
 
 pub struct SocketCollector {
     root: ProcRoot,
@@ -233,12 +237,19 @@ fn dump_once(
     Ok(st.interrupted)
 }
 
+#[derive(Clone, Copy, Debug)]
+struct Unowned {
+    due: u64,
+    misses: u32,
+}
+
 /// inode → owning process, kept between samples.
 #[derive(Default)]
 struct OwnerMap {
     map: HashMap<u32, Owner>,
-    /// Inodes a full scan did not find, with the sample number of that scan.
-    unowned: HashMap<u32, u64>,
+    /// Inodes a full scan did not find: the sample number at which to look again, and how
+    /// many scans have missed them.
+    unowned: HashMap<u32, Unowned>,
     sample_no: u64,
     /// The last scan met a /proc/PID/fd it could not read.
     denied: bool,
@@ -272,7 +283,7 @@ impl OwnerMap {
             }
             match self.unowned.get(&s.inode) {
                 None => new.push(s),
-                Some(seen) if now.saturating_sub(*seen) >= UNOWNED_RETRY => retry = true,
+                Some(u) if now >= u.due => retry = true,
                 Some(_) => {}
             }
         }
@@ -287,14 +298,14 @@ impl OwnerMap {
         // A retry distrusts the fd cache: an fd may have been dup2()ed over.
         self.scan(root, &alive, retry);
         for i in &alive {
-            if !self.map.contains_key(i) {
-                self.unowned.entry(*i).or_insert(now);
+            if self.map.contains_key(i) {
+                continue;
             }
-        }
-        // Those retried now start a new wait.
-        for (i, seen) in self.unowned.iter_mut() {
-            if now.saturating_sub(*seen) >= UNOWNED_RETRY && !self.map.contains_key(i) {
-                *seen = now;
+            let u = self.unowned.entry(*i).or_insert(Unowned { due: 0, misses: 0 });
+            // Those missed again (new ones included) wait twice as long as last time.
+            if now >= u.due {
+                u.due = now + (UNOWNED_RETRY << u.misses.min(UNOWNED_MAX_DOUBLINGS));
+                u.misses = u.misses.saturating_add(1);
             }
         }
         self.denied
@@ -527,6 +538,20 @@ mod tests {
         link(t.path(), 30, 5, 999);
         m.resolve(&root, &socks);
         assert_eq!((m.scans, m.get(999).map(|o| o.pid)), (4, Some(30)));
+        // An inode still missing at its retry waits twice as long for the next one, and so
+        // on up to 32 times as long.
+        let socks = vec![sock(300), sock(999), sock(777)];
+        m.resolve(&root, &socks);
+        assert_eq!(m.scans, 5);
+        let mut retries = Vec::new();
+        for i in 1..=700u64 {
+            let before = m.scans;
+            m.resolve(&root, &socks);
+            if m.scans > before {
+                retries.push(i);
+            }
+        }
+        assert_eq!(retries, [10, 30, 70, 150, 310, 630]);
     }
 
     #[test]
