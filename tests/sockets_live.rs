@@ -180,3 +180,44 @@ fn sees_zero_window_when_the_peer_stops_reading() {
         );
     }
 }
+
+/// One dump (`DumpKind::Tcp`, the kernel walks its socket hash once) holds the sockets of
+/// both families, each parsed with its own family.
+#[test]
+fn one_tcp_dump_holds_both_families() {
+    use usetop::collectors::sockets::diag::{self, DiagSource, DumpKind, Interner, NetlinkSource};
+    let v4 = TcpListener::bind("127.0.0.1:0").unwrap();
+    let v6 = match TcpListener::bind("[::1]:0") {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("skipped: no IPv6 loopback here ({e})");
+            return;
+        }
+    };
+    let (p4, p6) = (v4.local_addr().unwrap(), v6.local_addr().unwrap());
+    let mut src = NetlinkSource::open().unwrap();
+    assert!(src.kinds().contains(&DumpKind::Tcp));
+    let mut names = Interner::default();
+    for seq in 1..=20 {
+        let mut buf = Vec::new();
+        src.dump(DumpKind::Tcp, seq, &mut buf).unwrap();
+        let mut socks = Vec::new();
+        let st = diag::walk(&buf, Some(seq), |p| {
+            socks.push(diag::parse_tcp(p, &mut names)?);
+            Ok(())
+        })
+        .unwrap();
+        assert!(st.done);
+        let listening = |a: std::net::SocketAddr| {
+            socks
+                .iter()
+                .any(|s| s.local == a && s.state == TCP_LISTEN && s.v6 == a.is_ipv6())
+        };
+        if listening(p4) && listening(p6) {
+            return;
+        }
+        // Another test's sockets changed the tables mid-dump: try again.
+        assert!(st.interrupted, "{p4} and {p6} not both in {socks:?}");
+    }
+    panic!("every dump was interrupted");
+}

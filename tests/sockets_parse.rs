@@ -182,3 +182,78 @@ fn fixture_without_captures_is_quiet_and_empty() {
     assert!(s.tcp.is_empty());
     assert!(s.error.is_some());
 }
+
+/// A kernel without the old combined TCP request: it answers `DumpKind::Tcp` with an error,
+/// and the collector dumps each family instead, then and in every later sample.
+struct NoCombined {
+    inner: FileSource,
+    split: bool,
+    calls: Arc<Mutex<Vec<DumpKind>>>,
+}
+
+impl DiagSource for NoCombined {
+    fn dump(&mut self, kind: DumpKind, seq: u32, out: &mut Vec<u8>) -> Result<(), DiagError> {
+        self.calls.lock().unwrap().push(kind);
+        if kind == DumpKind::Tcp {
+            return Err(DiagError::Kernel(std::io::Error::from_raw_os_error(
+                libc::EINVAL,
+            )));
+        }
+        self.inner.dump(kind, seq, out)
+    }
+
+    fn kinds(&self) -> &'static [DumpKind] {
+        if self.split {
+            &DumpKind::ALL
+        } else {
+            &DumpKind::LIVE
+        }
+    }
+
+    fn split_tcp(&mut self) {
+        self.split = true;
+    }
+
+    fn echoes_seq(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn refused_combined_tcp_dump_falls_back_to_one_per_family() {
+    let t1 = &common::fixture_roots("sock")[1];
+    let dir = t1.proc.parent().unwrap().join("netlink");
+    let mut want =
+        SocketCollector::with_source(t1, Ok(Box::new(FileSource { dir: dir.clone() })), false);
+    let want = want.sample(&mut Vec::new());
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let src = NoCombined {
+        inner: FileSource { dir },
+        split: false,
+        calls: Arc::clone(&calls),
+    };
+    let mut c = SocketCollector::with_source(t1, Ok(Box::new(src)), false);
+    for _ in 0..2 {
+        let mut notes = Vec::new();
+        let s = c.sample(&mut notes);
+        assert!(
+            s.error.is_none() && notes.is_empty(),
+            "{:?} {notes:?}",
+            s.error
+        );
+        assert_eq!(s.tcp.len(), want.tcp.len());
+        assert!(!s.tcp.is_empty());
+    }
+    let calls = calls.lock().unwrap();
+    let tcp: Vec<_> = calls.iter().filter(|k| k.is_tcp()).collect();
+    assert_eq!(
+        tcp,
+        [
+            &DumpKind::Tcp,
+            &DumpKind::Tcp4,
+            &DumpKind::Tcp6,
+            &DumpKind::Tcp4,
+            &DumpKind::Tcp6
+        ]
+    );
+}

@@ -104,7 +104,10 @@ impl SocketCollector {
             }
         };
         let mut tcp = Vec::new();
-        for kind in DumpKind::ALL {
+        let mut kinds = source.kinds().to_vec();
+        let mut k = 0;
+        while let Some(&kind) = kinds.get(k) {
+            k += 1;
             let mut counts: StateCounts = [0; 12];
             let mut socks = Vec::new();
             let mut result = Ok(false);
@@ -129,7 +132,7 @@ impl SocketCollector {
                 Ok(interrupted) => {
                     out.partial |= interrupted;
                     match kind {
-                        DumpKind::Tcp4 | DumpKind::Tcp6 => tcp.append(&mut socks),
+                        DumpKind::Tcp | DumpKind::Tcp4 | DumpKind::Tcp6 => tcp.append(&mut socks),
                         DumpKind::Udp4 | DumpKind::Udp6 => add(&mut out.udp, &counts),
                         DumpKind::Raw4 | DumpKind::Raw6 => {
                             add(out.raw.get_or_insert([0; 12]), &counts)
@@ -137,11 +140,16 @@ impl SocketCollector {
                         DumpKind::Unix => add(&mut out.unix, &counts),
                     }
                 }
+                // A kernel without the old TCP request: both families one after the other.
+                Err(DiagError::Kernel(_)) if kind == DumpKind::Tcp => {
+                    source.split_tcp();
+                    kinds.splice(k..k, [DumpKind::Tcp4, DumpKind::Tcp6]);
+                }
                 // No raw_diag module: raw counts are simply unavailable.
                 Err(DiagError::Kernel(_)) if matches!(kind, DumpKind::Raw4 | DumpKind::Raw6) => {}
                 Err(e) => {
                     let msg = e.to_string();
-                    if matches!(kind, DumpKind::Tcp4 | DumpKind::Tcp6) {
+                    if kind.is_tcp() {
                         out.error.get_or_insert(msg.clone());
                     }
                     if !self.quiet {
@@ -224,7 +232,7 @@ fn dump_once(
 ) -> Result<bool, DiagError> {
     buf.clear();
     source.dump(kind, seq, buf)?;
-    let tcp = matches!(kind, DumpKind::Tcp4 | DumpKind::Tcp6);
+    let tcp = kind.is_tcp();
     let seq = source.echoes_seq().then_some(seq);
     let st = diag::walk(buf, seq, |payload| {
         if tcp {
@@ -301,7 +309,10 @@ impl OwnerMap {
             if self.map.contains_key(i) {
                 continue;
             }
-            let u = self.unowned.entry(*i).or_insert(Unowned { due: 0, misses: 0 });
+            let u = self
+                .unowned
+                .entry(*i)
+                .or_insert(Unowned { due: 0, misses: 0 });
             // Those missed again (new ones included) wait twice as long as last time.
             if now >= u.due {
                 u.due = now + (UNOWNED_RETRY << u.misses.min(UNOWNED_MAX_DOUBLINGS));

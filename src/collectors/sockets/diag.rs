@@ -30,6 +30,11 @@ use crate::model::sockets::{SkMem, StateCounts, TcpInfo, TcpSock};
 /// One dump the collector asks for; `file_name` is its capture in a fixture tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DumpKind {
+    /// TCP over both families in one dump: the old `TCPDIAG_GETSOCK` request, which the
+    /// kernel answers with family `AF_UNSPEC`. Dumping TCP walks the whole established hash
+    /// table (262,144 buckets on a 24 GiB machine, about 1 ms) whatever it holds, so one
+    /// dump instead of `Tcp4` and `Tcp6` halves that. Live only: captures are per family.
+    Tcp,
     Tcp4,
     Tcp6,
     Udp4,
@@ -40,6 +45,18 @@ pub enum DumpKind {
 }
 
 impl DumpKind {
+    /// What a live sample asks the kernel for.
+    pub const LIVE: [DumpKind; 6] = [
+        DumpKind::Tcp,
+        DumpKind::Udp4,
+        DumpKind::Udp6,
+        DumpKind::Raw4,
+        DumpKind::Raw6,
+        DumpKind::Unix,
+    ];
+
+    /// Every per-family dump: what a fixture tree holds, and what a kernel that refuses
+    /// the combined TCP dump is asked instead.
     pub const ALL: [DumpKind; 7] = [
         DumpKind::Tcp4,
         DumpKind::Tcp6,
@@ -50,8 +67,13 @@ impl DumpKind {
         DumpKind::Unix,
     ];
 
+    pub fn is_tcp(self) -> bool {
+        matches!(self, DumpKind::Tcp | DumpKind::Tcp4 | DumpKind::Tcp6)
+    }
+
     pub fn file_name(self) -> &'static str {
         match self {
+            DumpKind::Tcp => "tcp.bin",
             DumpKind::Tcp4 => "tcp4.bin",
             DumpKind::Tcp6 => "tcp6.bin",
             DumpKind::Udp4 => "udp4.bin",
@@ -85,6 +107,14 @@ impl From<DecodeError> for DiagError {
     }
 }
 
+/// `TCPDIAG_GETSOCK` (linux/inet_diag.h): the request type of `struct inet_diag_req`, and of
+/// its replies.
+pub const TCPDIAG_GETSOCK: u16 = 18;
+
+/// `struct inet_diag_req` (the request before sock_diag's `inet_diag_req_v2`): family,
+/// src_len, dst_len, ext, a 48-byte `inet_diag_sockid`, states, dbs.
+const COMPAT_REQ_LEN: usize = 60;
+
 /// The bytes of one whole dump request message.
 pub fn request(kind: DumpKind, seq: u32) -> Vec<u8> {
     let inet = |family, protocol, ext| {
@@ -102,6 +132,7 @@ pub fn request(kind: DumpKind, seq: u32) -> Vec<u8> {
     };
     let tcp_ext = ExtensionFlags::INFO | ExtensionFlags::SKMEMINFO | ExtensionFlags::CONG;
     let msg = match kind {
+        DumpKind::Tcp => return tcp_compat_request(seq),
         DumpKind::Tcp4 => inet(AF_INET, IPPROTO_TCP, tcp_ext),
         DumpKind::Tcp6 => inet(AF_INET6, IPPROTO_TCP, tcp_ext),
         DumpKind::Udp4 => inet(AF_INET, IPPROTO_UDP, ExtensionFlags::empty()),
@@ -129,10 +160,37 @@ pub fn request(kind: DumpKind, seq: u32) -> Vec<u8> {
     buf
 }
 
+/// TCP over both families in one dump (see `DumpKind::Tcp`), with the same extensions and
+/// states as the per-family requests.
+fn tcp_compat_request(seq: u32) -> Vec<u8> {
+    let ext = (ExtensionFlags::INFO | ExtensionFlags::SKMEMINFO | ExtensionFlags::CONG).bits();
+    let len = 16 + COMPAT_REQ_LEN;
+    let mut b = Vec::with_capacity(len);
+    b.extend_from_slice(&(len as u32).to_ne_bytes());
+    b.extend_from_slice(&TCPDIAG_GETSOCK.to_ne_bytes());
+    b.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    b.extend_from_slice(&seq.to_ne_bytes());
+    b.extend_from_slice(&0u32.to_ne_bytes());
+    // The family is ignored (the kernel dumps AF_UNSPEC); the socket id is all zeros.
+    b.extend_from_slice(&[0, 0, 0, ext]);
+    b.extend_from_slice(&[0; 48]);
+    b.extend_from_slice(&StateFlags::all().bits().to_ne_bytes());
+    b.extend_from_slice(&0u32.to_ne_bytes());
+    b
+}
+
 /// Where dump bytes come from. `dump` appends every message of one dump (up to and
 /// including NLMSG_DONE or NLMSG_ERROR) to `out`.
 pub trait DiagSource: Send {
     fn dump(&mut self, kind: DumpKind, seq: u32, out: &mut Vec<u8>) -> Result<(), DiagError>;
+
+    /// The dumps one sample asks for.
+    fn kinds(&self) -> &'static [DumpKind] {
+        &DumpKind::ALL
+    }
+
+    /// The kernel refused the combined TCP dump: ask per family from now on.
+    fn split_tcp(&mut self) {}
 
     /// Whether replies carry the request's sequence number (captures keep their own), so
     /// leftovers of an abandoned dump can be told apart.
@@ -147,6 +205,8 @@ const RECV_ROOM: usize = 64 * 1024;
 
 pub struct NetlinkSource {
     sock: netlink_sys::Socket,
+    /// The kernel refused the combined TCP dump: TCP is dumped per family from then on.
+    per_family_tcp: bool,
 }
 
 impl NetlinkSource {
@@ -156,11 +216,26 @@ impl NetlinkSource {
         sock.bind_auto().map_err(DiagError::Refused)?;
         sock.connect(&netlink_sys::SocketAddr::new(0, 0))
             .map_err(DiagError::Refused)?;
-        Ok(NetlinkSource { sock })
+        Ok(NetlinkSource {
+            sock,
+            per_family_tcp: false,
+        })
     }
 }
 
 impl DiagSource for NetlinkSource {
+    fn kinds(&self) -> &'static [DumpKind] {
+        if self.per_family_tcp {
+            &DumpKind::ALL
+        } else {
+            &DumpKind::LIVE
+        }
+    }
+
+    fn split_tcp(&mut self) {
+        self.per_family_tcp = true;
+    }
+
     fn dump(&mut self, kind: DumpKind, seq: u32, out: &mut Vec<u8>) -> Result<(), DiagError> {
         let req = request(kind, seq);
         self.sock.send(&req, 0).map_err(DiagError::Refused)?;
@@ -285,7 +360,7 @@ pub fn walk(
                 }
                 return Ok(st);
             }
-            SOCK_DIAG_BY_FAMILY => {
+            SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK => {
                 st.messages += 1;
                 each(payload)?;
             }
@@ -450,6 +525,18 @@ mod tests {
         assert_eq!(request(DumpKind::Raw6, 1)[19], IPPROTO_RAW);
         let u = request(DumpKind::Unix, 1);
         assert_eq!(u[16], AF_UNIX);
+        // Both families: the old request, `struct inet_diag_req`, with the same extensions
+        // and states as the per-family one.
+        let c = request(DumpKind::Tcp, 9);
+        assert_eq!(c.len(), 16 + 60);
+        assert_eq!(
+            u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as usize,
+            c.len()
+        );
+        assert_eq!(u16::from_ne_bytes([c[4], c[5]]), TCPDIAG_GETSOCK);
+        assert_eq!(u32::from_ne_bytes([c[8], c[9], c[10], c[11]]), 9);
+        assert_eq!(c[16 + 3], r[16 + 2], "extensions");
+        assert_eq!(&c[16 + 52..16 + 56], &r[16 + 4..16 + 8], "states");
     }
 
     #[test]
