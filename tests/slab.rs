@@ -103,3 +103,85 @@ fn denied_slabinfo_says_root_and_use_row_is_na() {
     assert_eq!(rows[0].u.reason, needs_root);
     assert_eq!(rows[0].s.reason, needs_root);
 }
+
+fn slabinfo(dentry_slabs: u64) -> String {
+    format!(
+        "slabinfo - version: 2.1\n\
+         # name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n\
+         dentry 100 200 192 21 1 : tunables 0 0 0 : slabdata {dentry_slabs} {dentry_slabs} 0\n\
+         kmalloc-64 10 64 64 64 1 : tunables 0 0 0 : slabdata 1 1 0\n"
+    )
+}
+
+/// Without the slab pane, slabinfo is read every SLAB_EVERY samples; the samples between
+/// repeat the last reading, and growth is measured over the real span between readings —
+/// never as a zero between a reading and its repeat.
+#[test]
+fn overview_reads_slabinfo_every_few_samples_with_growth_over_the_span() {
+    use usetop::collectors::ProcRoot;
+    use usetop::collectors::slab::{SLAB_EVERY, SlabCollector};
+    use usetop::model::slab::cache_rates;
+    let t = tempfile::tempdir().unwrap();
+    let proc = t.path().join("proc");
+    std::fs::create_dir_all(&proc).unwrap();
+    let root = ProcRoot::new(proc.clone(), t.path().join("sys"));
+    let write = |slabs: u64| std::fs::write(proc.join("slabinfo"), slabinfo(slabs)).unwrap();
+    let mut c = SlabCollector::new(&root);
+    let s = 1_000_000_000u64;
+    let page = 4096.0;
+    let dentry_growth = |prev: Option<&usetop::model::slab::SlabSample>,
+                         cur: &usetop::model::slab::SlabSample| {
+        cache_rates(prev, cur, 1.0)
+            .into_iter()
+            .find(|r| r.cache.name == "dentry")
+            .unwrap()
+            .growth_bps
+    };
+    write(10);
+    let first = c.sample_every(&mut Vec::new(), false, SLAB_EVERY, 0);
+    let mut prev = first.clone();
+    // Ten pages more by the next reading: the file changes now, but is not read again
+    // until SLAB_EVERY samples after the first.
+    write(20);
+    for i in 1..SLAB_EVERY {
+        let cur = c.sample_every(&mut Vec::new(), false, SLAB_EVERY, u64::from(i) * s);
+        assert_eq!(cur.caches, first.caches, "sample {i} repeats the reading");
+        assert_eq!(
+            dentry_growth(Some(&prev), &cur),
+            None,
+            "no growth known yet"
+        );
+        prev = cur;
+    }
+    let read = c.sample_every(
+        &mut Vec::new(),
+        false,
+        SLAB_EVERY,
+        u64::from(SLAB_EVERY) * s,
+    );
+    let want = 10.0 * page / f64::from(SLAB_EVERY);
+    assert_eq!(dentry_growth(Some(&prev), &read), Some(want));
+    // The repeats of that reading keep its growth.
+    let mut prev = read.clone();
+    for i in 1..SLAB_EVERY {
+        let cur = c.sample_every(
+            &mut Vec::new(),
+            false,
+            SLAB_EVERY,
+            u64::from(SLAB_EVERY + i) * s,
+        );
+        assert_eq!(dentry_growth(Some(&prev), &cur), Some(want), "repeat {i}");
+        prev = cur;
+    }
+    // The slab pane reads every sample; its first reading measures against the last one,
+    // over the four seconds since, and the next against the one just before.
+    write(24);
+    let t0 = u64::from(2 * SLAB_EVERY) * s + s / 2;
+    let all = c.sample_every(&mut Vec::new(), true, SLAB_EVERY, t0);
+    let span = (t0 - u64::from(SLAB_EVERY) * s) as f64 / 1e9;
+    assert_eq!(dentry_growth(Some(&prev), &all), Some(4.0 * page / span));
+    write(25);
+    let next = c.sample_every(&mut Vec::new(), true, SLAB_EVERY, t0 + s);
+    assert!(next.base.is_none());
+    assert_eq!(dentry_growth(Some(&all), &next), Some(page));
+}

@@ -183,7 +183,16 @@ impl Collectors {
         let (disk, t_disk) = timed(clock, || self.disk.sample(&mut notes));
         let (net, t_net) = timed(clock, || self.net.sample(&mut notes));
         let (sockets, t_sockets) = timed(clock, || self.sockets.sample(&mut notes));
-        let (slab, t_slab) = timed(clock, || self.slab.sample(&mut notes, req.slab_caches));
+        // A fixture tree is read every sample: each of its trees is a reading.
+        let slab_every = if self.root.is_live() {
+            slab::SLAB_EVERY
+        } else {
+            1
+        };
+        let (slab, t_slab) = timed(clock, || {
+            self.slab
+                .sample_every(&mut notes, req.slab_caches, slab_every, clock.mono_ns())
+        });
         let (detail, t_detail) = timed(clock, || {
             req.focus
                 .and_then(|f| detail::sample(&self.root, f, &mut notes))

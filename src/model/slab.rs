@@ -56,6 +56,21 @@ pub struct SlabSample {
     /// does not keep 235 caches per snapshot that no pane shows.
     #[serde(default)]
     pub complete: bool,
+    /// The reading growth is measured against, when it is not the previous sample's: the
+    /// overview reads slabinfo only every few samples (the kernel counts every cache's free
+    /// objects for it), so a sample between readings repeats the last one, and growth is
+    /// taken over the whole span between the last two readings. Live only (a recording reads
+    /// every sample); `None` measures against the previous sample, as always before.
+    #[serde(skip)]
+    pub base: Option<SlabBase>,
+}
+
+/// The earlier reading of the caches a sample shows, and the seconds between it and the
+/// sample's own reading.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlabBase {
+    pub caches: Vec<Arc<SlabCache>>,
+    pub dt_s: f64,
 }
 
 /// slabtop's header lines, summed over every cache.
@@ -183,7 +198,10 @@ pub fn cache_rates(prev: Option<&SlabSample>, cur: &SlabSample, dt_s: f64) -> Ve
     let Some(caches) = &cur.caches else {
         return Vec::new();
     };
-    let before = prev.and_then(|p| p.caches.as_ref());
+    let (before, dt_s) = match &cur.base {
+        Some(b) => (Some(&b.caches), b.dt_s),
+        None => (prev.and_then(|p| p.caches.as_ref()), dt_s),
+    };
     caches
         .iter()
         .enumerate()
