@@ -640,3 +640,78 @@ fn threads_starting_and_exiting_are_seen_without_listing_every_time() {
     add_java_thread(&l, 304);
     assert_eq!(java_tids(&l.sample(threads)), [300, 302, 303, 304]);
 }
+
+/// /proc is listed again only when a pid was allocated since the last listing (loadavg's
+/// last pid moved): otherwise the processes of the last sample are swept again, and one
+/// that exited is still dropped, since its files are gone.
+#[test]
+fn proc_is_listed_only_when_a_pid_was_allocated() {
+    use usetop::collectors::tasks::{TaskCollector, parse_last_pid};
+    assert_eq!(parse_last_pid(b"0.00 0.01 0.05 1/123 4567\n"), Some(4567));
+    assert_eq!(parse_last_pid(b"0.00 0.01 0.05 4567\n"), None);
+    assert_eq!(parse_last_pid(b""), None);
+    let l = Live::new();
+    let loadavg = |last: u32| {
+        std::fs::write(
+            l.proc().join("loadavg"),
+            format!("0.10 0.20 0.30 2/90 {last}\n"),
+        )
+        .unwrap()
+    };
+    loadavg(600);
+    let root = ProcRoot::new(l.proc(), l.base.join("sys"));
+    let mut c = TaskCollector::new(&root);
+    c.trust_last_pid(true);
+    let pids = |c: &mut TaskCollector| -> Vec<u32> {
+        let s = c.sample(TaskRequest::default(), &mut Vec::new());
+        s.procs.iter().map(|t| t.stat.pid).collect()
+    };
+    let all = [1, 2, 57, 100, 200, 300, 400, 500, 600];
+    assert_eq!(pids(&mut c), all);
+    assert!(c.listed());
+    // A directory appearing while the last pid stays put cannot be a new process: it is not
+    // looked for (here it is a fake, to prove /proc was not listed).
+    copy_tree(&l.proc().join("600"), &l.proc().join("601"));
+    let stat = std::fs::read_to_string(l.proc().join("601/stat")).unwrap();
+    let stat = stat.replacen("600 ", "601 ", 1);
+    std::fs::write(l.proc().join("601/stat"), stat).unwrap();
+    assert_eq!(pids(&mut c), all);
+    assert!(!c.listed());
+    // An exit allocates no pid, and is still seen. (On procfs a kept descriptor of an
+    // exited task reads ESRCH; here the file is emptied before it goes, to the same end.)
+    std::fs::write(l.proc().join("500/stat"), b"").unwrap();
+    std::fs::remove_dir_all(l.proc().join("500")).unwrap();
+    assert_eq!(pids(&mut c), [1, 2, 57, 100, 200, 300, 400, 600]);
+    assert!(!c.listed());
+    // A pid allocated: /proc is listed and the new process is there.
+    loadavg(601);
+    assert_eq!(pids(&mut c), [1, 2, 57, 100, 200, 300, 400, 600, 601]);
+    assert!(c.listed());
+    // An unreadable loadavg lists every time.
+    std::fs::remove_file(l.proc().join("loadavg")).unwrap();
+    pids(&mut c);
+    pids(&mut c);
+    assert!(c.listed());
+}
+
+/// Live: a child started between two samples is in the second (its pid moved loadavg's last
+/// pid), and once it has exited and been reaped it is gone from the next.
+#[test]
+fn live_new_and_exited_processes_are_seen_without_relisting_in_between() {
+    use usetop::collectors::tasks::TaskCollector;
+    let mut c = TaskCollector::new(&ProcRoot::default());
+    let has = |c: &mut TaskCollector, pid: u32| {
+        let s = c.sample(TaskRequest::default(), &mut Vec::new());
+        s.procs.iter().any(|t| t.stat.pid == pid)
+    };
+    has(&mut c, 0);
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(has(&mut c, pid), "new child {pid} not seen");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!has(&mut c, pid), "reaped child {pid} still listed");
+}
