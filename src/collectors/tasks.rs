@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::detail::parse_schedstat;
@@ -668,15 +668,17 @@ impl TaskCollector {
     }
 
     fn read_ident(&mut self, pid: u32, tid: Option<u32>, comm: String) -> Arc<TaskIdent> {
+        // One read each into the sweep's buffer: `std::fs::read` would stat the file (procfs
+        // says 0 bytes) and then read `status` in seven growing pieces.
         self.set_path(pid, tid, "cmdline");
-        let cmdline = std::fs::read(&self.path)
-            .map(|b| parse_cmdline(&b))
+        let cmdline = read_once(&self.path, &mut self.buf)
+            .map(|()| parse_cmdline(&self.buf))
             .unwrap_or_default();
         // status is costly, but this runs once per task lifetime (and after an exec).
         self.path.set_file_name("status");
-        let uid = std::fs::read(&self.path)
+        let uid = read_once(&self.path, &mut self.buf)
             .ok()
-            .and_then(|b| parse_status_euid(&b));
+            .and_then(|()| parse_status_euid(&self.buf));
         let user = match uid {
             Some(u) => self.users.get(&u).cloned().unwrap_or_else(|| u.to_string()),
             None => "?".to_string(),
@@ -704,6 +706,11 @@ fn comm_eq(kept: &str, raw: &[u8]) -> bool {
 fn still(kept: &Kept, now: Option<SchedStat>) -> bool {
     let single = kept.last.as_ref().is_some_and(|r| r.stat.num_threads <= 1);
     single && now.is_some() && now == kept.sched_last
+}
+
+/// Opens `path`, reads it whole into `buf` with `read_at_full` and closes it.
+fn read_once(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    read_at_full(&File::open(path)?, buf)
 }
 
 /// pread from offset 0 until EOF into `buf` (cleared first). A read shorter than the room
