@@ -34,6 +34,10 @@ const DUMP_TRIES: usize = 3;
 /// retry reads every process's fd table.
 const UNOWNED_RETRY: u64 = 10;
 const UNOWNED_MAX_DOUBLINGS: u32 = 5;
+/// A full scan for new sockets' owners (every process's fd table: about 40 µs a process)
+/// runs at most once in this many samples; a host that opens connections every second would
+/// otherwise pay for one every second. Owners found by the targeted look come at once.
+const FULL_SCAN_GAP: u64 = 5;
 
 pub struct SocketCollector {
     root: ProcRoot,
@@ -261,6 +265,8 @@ struct OwnerMap {
     sample_no: u64,
     /// The last scan met a /proc/PID/fd it could not read.
     denied: bool,
+    /// The sample number before which no full scan runs for new sockets.
+    next_full: u64,
     pids: Vec<u32>,
     dirent_buf: Vec<u8>,
     fds: Vec<u32>,
@@ -303,6 +309,11 @@ impl OwnerMap {
         if !retry && self.targeted(root, socks, &new, &alive) {
             return self.denied;
         }
+        if !retry && now < self.next_full {
+            // New sockets wait for the next full scan, owner unknown until then.
+            return self.denied;
+        }
+        self.next_full = now + FULL_SCAN_GAP;
         // A retry distrusts the fd cache: an fd may have been dup2()ed over.
         self.scan(root, &alive, retry);
         for i in &alive {
@@ -523,9 +534,15 @@ mod tests {
         // Steady state: nothing new, no scan.
         m.resolve(&root, &socks);
         assert_eq!(m.scans, 1);
-        // A new socket on a reused fd number whose old socket died.
+        // A new socket on a reused fd number whose old socket died. Nothing points at its
+        // owner, so it takes a full scan, and those run at most once in FULL_SCAN_GAP
+        // samples: the first was sample 1, so this one waits for sample 6.
         link(t.path(), 20, 3, 300);
         let socks = vec![sock(100), sock(300)];
+        for _ in 3..1 + FULL_SCAN_GAP {
+            m.resolve(&root, &socks);
+            assert_eq!((m.scans, m.get(300).map(|o| o.pid)), (1, None));
+        }
         m.resolve(&root, &socks);
         assert_eq!((m.scans, m.get(300).map(|o| o.pid)), (2, Some(20)));
         // A new socket on a local port pid 10 already uses: only pid 10 is read.
@@ -535,11 +552,17 @@ mod tests {
         s100.local.set_port(8080);
         s400.local.set_port(8080);
         let socks = vec![s100.clone(), sock(300), s400];
+        let targeted = m.targeted_scans;
         m.resolve(&root, &socks);
-        assert_eq!((m.scans, m.targeted_scans), (2, 2));
+        assert_eq!((m.scans, m.targeted_scans), (2, targeted + 1));
         assert_eq!(m.get(400).map(|o| o.pid), Some(10));
-        // An inode nobody holds is looked for again only after UNOWNED_RETRY samples.
+        // An inode nobody holds: found by no targeted look, it waits for the next full scan
+        // (sample 11), and then is looked for again only after UNOWNED_RETRY samples.
         let socks = vec![s100, sock(300), sock(999)];
+        for _ in 8..11 {
+            m.resolve(&root, &socks);
+        }
+        assert_eq!(m.scans, 2);
         m.resolve(&root, &socks);
         assert_eq!(m.scans, 3);
         for _ in 1..UNOWNED_RETRY {
@@ -552,7 +575,9 @@ mod tests {
         // An inode still missing at its retry waits twice as long for the next one, and so
         // on up to 32 times as long.
         let socks = vec![sock(300), sock(999), sock(777)];
-        m.resolve(&root, &socks);
+        for _ in 0..FULL_SCAN_GAP {
+            m.resolve(&root, &socks);
+        }
         assert_eq!(m.scans, 5);
         let mut retries = Vec::new();
         for i in 1..=700u64 {
