@@ -100,6 +100,8 @@ pub struct TaskCollector {
     /// `schedstat` descriptors, read every refresh, come first; these, read only where the
     /// run time moved, are kept while the budget has room for all of them.
     keep_proc_files: bool,
+    /// Threads' `stat` and `io` (the thread view): `stat`, read more often, is kept first.
+    keep_thread_stat: bool,
     keep_thread_files: bool,
     /// Each multi-threaded process's thread ids found last time (thread view).
     task_tids: HashMap<u32, Vec<u32>>,
@@ -140,6 +142,7 @@ impl TaskCollector {
             fds_kept: 0,
             fd_budget: fd_budget(),
             keep_proc_files: true,
+            keep_thread_stat: true,
             keep_thread_files: true,
             task_tids: HashMap::new(),
             // SAFETY: geteuid has no preconditions and cannot fail.
@@ -214,6 +217,7 @@ impl TaskCollector {
         };
         let sched_fds = procs_n + threads_n;
         self.keep_proc_files = sched_fds + 2 * procs_n <= self.fd_budget;
+        self.keep_thread_stat = sched_fds + 2 * procs_n + threads_n <= self.fd_budget;
         self.keep_thread_files = sched_fds + 2 * (procs_n + threads_n) <= self.fd_budget;
         let mut procs = Vec::with_capacity(self.pids.len());
         let mut io_denied = 0usize;
@@ -484,7 +488,7 @@ impl TaskCollector {
     fn sample_thread(&mut self, p: &TaskRecord, tid: u32) -> Option<Arc<TaskRecord>> {
         let epoch = self.epoch;
         let pid = p.stat.pid;
-        let keep_files = self.keep_thread_files;
+        let keep_stat = self.keep_thread_stat;
         let mut kept = self.threads.remove(&tid).unwrap_or_default();
         kept.seen = epoch;
         let sched = self.read_sched(pid, Some(tid), &mut kept);
@@ -502,7 +506,7 @@ impl TaskCollector {
             return Some(rec);
         }
         kept.sched_last = sched;
-        if self.read_kept(pid, Some(tid), "stat", &mut kept.stat, keep_files) != Got::Read {
+        if self.read_kept(pid, Some(tid), "stat", &mut kept.stat, keep_stat) != Got::Read {
             // Dropped: its other kept descriptors (io) close with it.
             self.fds_kept -= kept.fds().min(self.fds_kept);
             return None;
