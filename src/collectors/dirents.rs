@@ -13,10 +13,19 @@ pub fn list_numeric(dir: &Path, buf: &mut Vec<u8>, out: &mut Vec<u32>) -> io::Re
     for_each_chunk(dir, buf, |chunk| parse_dirents(chunk, out))
 }
 
+/// `list_numeric` of a directory already open (from its start), so the caller can go on
+/// using the descriptor (`readlinkat` on the entries) without opening the directory twice.
+pub fn list_numeric_in(dir: &File, buf: &mut Vec<u8>, out: &mut Vec<u32>) -> io::Result<()> {
+    for_each_chunk_in(dir, buf, |chunk| parse_dirents(chunk, out))
+}
+
 /// Reads `dir` with getdents64 into `buf` (grown to 32 KiB once, then reused) and hands each
 /// chunk of packed `linux_dirent64` records to `f`.
-pub fn for_each_chunk(dir: &Path, buf: &mut Vec<u8>, mut f: impl FnMut(&[u8])) -> io::Result<()> {
-    let file = File::open(dir)?;
+pub fn for_each_chunk(dir: &Path, buf: &mut Vec<u8>, f: impl FnMut(&[u8])) -> io::Result<()> {
+    for_each_chunk_in(&File::open(dir)?, buf, f)
+}
+
+fn for_each_chunk_in(file: &File, buf: &mut Vec<u8>, mut f: impl FnMut(&[u8])) -> io::Result<()> {
     if buf.len() < 32 * 1024 {
         buf.resize(32 * 1024, 0);
     }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use diag::{DiagError, DiagSource, DumpKind, FileSource, Interner, NetlinkSource};
 
-use super::dirents::list_numeric;
+use super::dirents::{list_numeric, list_numeric_in};
 use super::procroot::ProcRoot;
 use crate::model::Note;
 use crate::model::sockets::{Owner, SocketSample, StateCounts, TcpSock};
@@ -416,13 +416,19 @@ impl OwnerMap {
     ) -> Option<Vec<(u32, u32)>> {
         let dir = root.proc.join(format!("{pid}/fd"));
         self.fds.clear();
-        if let Err(e) = list_numeric(&dir, &mut self.dirent_buf, &mut self.fds) {
-            if e.kind() == std::io::ErrorKind::PermissionDenied {
-                self.denied = true;
+        let listed = File::open(&dir).and_then(|d| {
+            list_numeric_in(&d, &mut self.dirent_buf, &mut self.fds)?;
+            Ok(d)
+        });
+        let d = match listed {
+            Ok(d) => d,
+            Err(e) => {
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    self.denied = true;
+                }
+                return None;
             }
-            return None;
-        }
-        let d = File::open(&dir).ok()?;
+        };
         self.fds.sort_unstable();
         let mut cache = Vec::with_capacity(self.fds.len());
         for &fd in &self.fds {
