@@ -715,3 +715,53 @@ fn live_new_and_exited_processes_are_seen_without_relisting_in_between() {
     child.wait().unwrap();
     assert!(!has(&mut c, pid), "reaped child {pid} still listed");
 }
+
+/// A first sample of many processes is swept by several threads: every process is there,
+/// once, in pid order, with the figures a one-thread sweep reads, and the descriptors the
+/// workers kept serve the next sample.
+#[test]
+fn a_big_first_sample_swept_in_parallel_matches_a_serial_one() {
+    use usetop::collectors::tasks::TaskCollector;
+    let l = Live::new();
+    let src = l.proc().join("100");
+    let stat = std::fs::read_to_string(src.join("stat")).unwrap();
+    let mut want: Vec<u32> = [1, 2, 57, 100, 200, 300, 400, 500, 600].to_vec();
+    for pid in 1000..2200u32 {
+        let dst = l.proc().join(pid.to_string());
+        copy_tree(&src, &dst);
+        std::fs::write(
+            dst.join("stat"),
+            stat.replacen("100 ", &format!("{pid} "), 1),
+        )
+        .unwrap();
+        want.push(pid);
+    }
+    want.sort_unstable();
+    let root = ProcRoot::new(l.proc(), l.base.join("sys"));
+    let mut c = TaskCollector::new(&root);
+    let first = c.sample(TaskRequest::default(), &mut Vec::new());
+    let pids: Vec<u32> = first.procs.iter().map(|t| t.stat.pid).collect();
+    assert_eq!(pids, want);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(
+        c.gate().sweep_threads,
+        cpus.clamp(1, 4),
+        "1,209 processes: 4 at most"
+    );
+    // A fresh collector's first sample of the same tree, swept with one thread, and the
+    // parallel collector's second sample, through the descriptors its workers kept.
+    let mut serial = TaskCollector::new(&root);
+    serial.parallel_first(false);
+    let one = serial.sample(TaskRequest::default(), &mut Vec::new());
+    let second = c.sample(TaskRequest::default(), &mut Vec::new());
+    for s in [&one, &second] {
+        assert_eq!(s.procs.len(), first.procs.len());
+        for (a, b) in first.procs.iter().zip(s.procs.iter()) {
+            assert_eq!((&a.stat, &a.io, &a.ident), (&b.stat, &b.io, &b.ident));
+        }
+    }
+    assert_eq!(c.kept_fds(), serial.kept_fds());
+    // Each process keeps its stat at least (few in this tree have schedstat or io).
+    assert!(c.kept_fds() >= want.len() as u64);
+    assert_eq!(serial.gate().sweep_threads, 1);
+}

@@ -72,10 +72,17 @@ pub fn parse_last_pid(b: &[u8]) -> Option<u64> {
     super::parse::parse_u64(last)
 }
 
+/// A first sweep of at least this many processes runs in several threads.
+const PARALLEL_FIRST_MIN: usize = 512;
+/// At most this many.
+const PARALLEL_FIRST_MAX: usize = 8;
+
 /// How the last sample's gate went: tasks whose `schedstat` was read, and how many of them
 /// had their `stat` (and `io`) skipped because their run time had not moved.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GateStats {
+    /// Threads that swept the processes (more than one only for a big first sample).
+    pub sweep_threads: usize,
     pub procs: usize,
     pub procs_skipped: usize,
     pub threads: usize,
@@ -114,6 +121,7 @@ pub struct TaskCollector {
     trust_last_pid: bool,
     /// Whether the last sample listed /proc (for tests and the benchmark).
     listed: bool,
+    parallel_first: bool,
 }
 
 /// What the panes currently need from the task sweep.
@@ -152,6 +160,7 @@ impl TaskCollector {
             last_pid: None,
             trust_last_pid: root.is_live(),
             listed: false,
+            parallel_first: true,
         }
     }
 
@@ -159,6 +168,16 @@ impl TaskCollector {
     /// last allocated pid is unchanged reuses the last process list instead of listing /proc.
     pub fn trust_last_pid(&mut self, on: bool) {
         self.trust_last_pid = on;
+    }
+
+    /// Whether a big first sample may be swept by several threads (tests compare both).
+    pub fn parallel_first(&mut self, on: bool) {
+        self.parallel_first = on;
+    }
+
+    /// Descriptors the sweep keeps open now.
+    pub fn kept_fds(&self) -> u64 {
+        self.fds_kept
     }
 
     /// Whether the last sample listed /proc.
@@ -222,14 +241,22 @@ impl TaskCollector {
         let mut procs = Vec::with_capacity(self.pids.len());
         let mut io_denied = 0usize;
         let mut with_sched = 0usize;
-        for i in 0..self.pids.len() {
-            let pid = self.pids[i];
-            if let Some(rec) = self.sample_proc(pid) {
-                let kept = self.procs.get(&pid);
-                io_denied += usize::from(kept.is_some_and(|k| k.io_denied));
-                with_sched += usize::from(kept.is_some_and(|k| k.sched_last.is_some()));
-                procs.push(rec);
+        let workers = self.first_sweep_workers();
+        self.gate.sweep_threads = workers;
+        if workers > 1 {
+            procs = self.sweep_in_parallel(workers);
+        } else {
+            for i in 0..self.pids.len() {
+                let pid = self.pids[i];
+                if let Some(rec) = self.sample_proc(pid) {
+                    procs.push(rec);
+                }
             }
+        }
+        for rec in &procs {
+            let kept = self.procs.get(&rec.stat.pid);
+            io_denied += usize::from(kept.is_some_and(|k| k.io_denied));
+            with_sched += usize::from(kept.is_some_and(|k| k.sched_last.is_some()));
         }
         if with_sched == 0 && !procs.is_empty() {
             // Not a figure gone missing: the gate has nothing to go on, so it is off.
@@ -277,6 +304,82 @@ impl TaskCollector {
         self.last_procs = Some(procs.clone());
         self.last_threads = threads.clone();
         TaskSample { procs, threads }
+    }
+
+    /// How many threads sweep this sample's processes: one, except for a first sample of
+    /// many processes (every file opened and every task's identity read, about 60 µs a
+    /// process) on a machine with CPUs to spare, where the first frame waits on it.
+    fn first_sweep_workers(&self) -> usize {
+        if !self.parallel_first || !self.procs.is_empty() || self.pids.len() < PARALLEL_FIRST_MIN {
+            return 1;
+        }
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(PARALLEL_FIRST_MAX)
+            .min(self.pids.len() / (PARALLEL_FIRST_MIN / 2))
+    }
+
+    /// The first sweep over `self.pids` in `workers` threads, each a collector of its own
+    /// over a contiguous share of the pids with the same share of the descriptor budget;
+    /// their kept descriptors and records are then merged into this one, in pid order.
+    fn sweep_in_parallel(&mut self, workers: usize) -> Vec<Arc<TaskRecord>> {
+        let per = self.pids.len().div_ceil(workers);
+        let budget = self.fd_budget.saturating_sub(self.fds_kept) / workers as u64;
+        let pids = std::mem::take(&mut self.pids);
+        let mut done: Vec<(TaskCollector, Vec<Arc<TaskRecord>>)> = std::thread::scope(|sc| {
+            let handles: Vec<_> = pids
+                .chunks(per)
+                .map(|chunk| {
+                    let mut w = self.worker(budget);
+                    sc.spawn(move || {
+                        let recs: Vec<_> = chunk.iter().filter_map(|&p| w.sample_proc(p)).collect();
+                        (w, recs)
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let mut out = Vec::with_capacity(pids.len());
+        for (w, recs) in done.drain(..) {
+            self.fds_kept += w.fds_kept;
+            self.gate.procs += w.gate.procs;
+            self.gate.procs_skipped += w.gate.procs_skipped;
+            self.procs.extend(w.procs);
+            out.extend(recs);
+        }
+        self.pids = pids;
+        out
+    }
+
+    /// A collector for a share of a parallel sweep: the same tree, users, epoch and choices,
+    /// no kept state, and `budget` descriptors.
+    fn worker(&self, budget: u64) -> TaskCollector {
+        TaskCollector {
+            root: self.root.clone(),
+            gate: GateStats::default(),
+            procs: HashMap::new(),
+            threads: HashMap::new(),
+            users: self.users.clone(),
+            pids: Vec::new(),
+            tids: Vec::new(),
+            buf: Vec::with_capacity(4096),
+            dirbuf: Vec::new(),
+            path: PathBuf::new(),
+            epoch: self.epoch,
+            fds_kept: 0,
+            fd_budget: budget,
+            keep_proc_files: self.keep_proc_files,
+            keep_thread_stat: self.keep_thread_stat,
+            keep_thread_files: self.keep_thread_files,
+            task_tids: HashMap::new(),
+            is_root: self.is_root,
+            last_procs: None,
+            last_threads: None,
+            last_pid: None,
+            trust_last_pid: false,
+            listed: false,
+            parallel_first: false,
+        }
     }
 
     fn sample_proc(&mut self, pid: u32) -> Option<Arc<TaskRecord>> {
