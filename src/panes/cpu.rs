@@ -80,13 +80,18 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
     let c = &s.cur.cpu;
     let ncpu = s.cpu.ncpu;
     // The run-queue latency histogram: beside the mpstat table where the width has room,
-    // else under it, leaving the table its header, `all` and one CPU.
+    // else under it, in what the table (header, `all`, each CPU) leaves, but at least its
+    // summary line, and never below the table's header, `all` and one CPU.
     let runq_h = runqlat::wanted_height(s);
     let beside = area.width >= 150 && runq_h > 1;
     let below = if beside {
         0
     } else {
-        runq_h.min(area.height.saturating_sub(5 + 3 + 4))
+        let avail = area.height.saturating_sub(5 + 4);
+        let table = (s.cpu.per_cpu.len() as u16).saturating_add(2);
+        runq_h
+            .min(avail.saturating_sub(table).max(runq_h.min(1)))
+            .min(avail.saturating_sub(3))
     };
     let [summary, table_area, runq_area, hist] = Layout::vertical([
         Constraint::Length(5),

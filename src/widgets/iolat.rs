@@ -88,22 +88,36 @@ pub struct Series<'a> {
     pub style: Style,
 }
 
+/// How the bars of several series are scaled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// On one scale, the largest count of any series (reads against writes).
+    Shared,
+    /// Each series on its own largest count (a process's shape beside everyone's).
+    Own,
+}
+
 /// A histogram as iolatency prints it: a header, then for each bucket in `rows` its label
-/// and, per series, the count and a bar, every bar on the scale of the largest count.
+/// and, per series, the count and a bar.
 pub fn hist_lines(
     rows: std::ops::Range<usize>,
     label: &dyn Fn(usize) -> String,
     series: &[Series],
+    scale: Scale,
     width: usize,
     t: &Theme,
 ) -> Vec<Line<'static>> {
     let n = series.len().max(1);
     let bar_w = width.saturating_sub(7 + 9 * n) / n;
-    let max = rows
-        .clone()
-        .flat_map(|i| series.iter().map(move |s| (s.count)(i)))
-        .max()
-        .unwrap_or(0);
+    let max_of = |s: &Series| rows.clone().map(|i| (s.count)(i)).max().unwrap_or(0);
+    let shared = series.iter().map(max_of).max().unwrap_or(0);
+    let maxes: Vec<u64> = series
+        .iter()
+        .map(|s| match scale {
+            Scale::Shared => shared,
+            Scale::Own => max_of(s),
+        })
+        .collect();
     let mut head = format!("{:<7}", "latency");
     for s in series {
         head.push_str(&format!(" {:>7} {:<bar_w$}", fit(s.name, 7), ""));
@@ -114,7 +128,7 @@ pub fn hist_lines(
         for (k, s) in series.iter().enumerate() {
             let c = (s.count)(i);
             spans.push(Span::raw(format!(" {c:>7} ")));
-            let b = bar(c, max, bar_w);
+            let b = bar(c, maxes[k], bar_w);
             spans.push(if k + 1 < series.len() {
                 Span::styled(format!("{b:<bar_w$}"), s.style)
             } else {
@@ -215,6 +229,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, dev: Option<&DiskDev>, t: &
                 style: t.sys,
             },
         ],
+        Scale::Shared,
         hw,
         t,
     ));

@@ -11,7 +11,7 @@ use crate::model::Snapshot;
 use crate::model::runqlat::{BUCKETS, Runq, RunqHist, RunqLat, bucket_label};
 use crate::theme::Theme;
 use crate::widgets::fmt;
-use crate::widgets::iolat::{Series, hist_lines};
+use crate::widgets::iolat::{Scale, Series, hist_lines};
 use crate::widgets::text::{fit, sanitize};
 
 /// A wait: `3us`, `1.5ms`, `1.05s`.
@@ -131,7 +131,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, t: &Theme) {
     if !rows.is_empty() {
         // Wide enough bars without spanning a wide screen.
         let hw = w.min(40 + 30 * series.len());
-        lines.extend(hist_lines(rows, &bucket_label, &series, hw, t));
+        // Each on its own scale: a process's few waits still show their shape.
+        lines.extend(hist_lines(rows, &bucket_label, &series, Scale::Own, hw, t));
     }
     f.render_widget(Paragraph::new(lines), area);
 }
@@ -151,7 +152,7 @@ mod tests {
         let h = RunqHist::from_buckets(&b, 0);
         assert_eq!(
             summary(&h, 2_000_000_000),
-            "100 waits (50/s) p50 6us p99 124us max 128us"
+            "100 waits (50/s) p50 6us p99 121us max 128us"
         );
         assert_eq!(summary(&RunqHist::default(), 1), "no waits");
         assert_eq!(used(&h, None), 2..7);
