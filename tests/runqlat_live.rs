@@ -303,7 +303,7 @@ fn runqlat_cost() {
     pp.go.wait();
     std::thread::sleep(Duration::from_millis(500));
     let mut c = RunqCollector::new(&ProcRoot::default());
-    for round in ["off", "on"] {
+    for round in ["off", "on", "off", "on"] {
         let enabled = round == "on";
         c.sample(enabled, None, &cpus());
         let (c0, p0, s0, t0) = (ctxt(), prog_stats(), cpu_self(), Instant::now());

@@ -37,6 +37,7 @@ const ALU_ADD: u8 = 0x00;
 const ALU_SUB: u8 = 0x10;
 const ALU_DIV: u8 = 0x30;
 const ALU_AND: u8 = 0x50;
+const ALU_LSH: u8 = 0x60;
 const ALU_RSH: u8 = 0x70;
 const ALU_MOV: u8 = 0xb0;
 const JMP_JA: u8 = 0x00;
@@ -193,6 +194,11 @@ impl Asm {
 
     pub fn and_imm(&mut self, dst: Reg, imm: i32) -> &mut Asm {
         self.push(BPF_ALU64 | ALU_AND | BPF_K, dst, R0, 0, imm)
+    }
+
+    /// dst <<= imm.
+    pub fn lsh_imm(&mut self, dst: Reg, imm: i32) -> &mut Asm {
+        self.push(BPF_ALU64 | ALU_LSH | BPF_K, dst, R0, 0, imm)
     }
 
     /// dst >>= imm, logical.

@@ -19,10 +19,11 @@ use super::trace::format::{Format, parse_format};
 use super::trace::{TRACEFS, mount_tracefs};
 use crate::model::runqlat::{BUCKETS, FocusHist, RunqHist, RunqLat, RunqState};
 use progs::{FOCUS_BASE, LOST, Layout, Maps, SLOTS, SUM_ALL, SUM_FOCUS};
-use sys::{MAP_HASH, MAP_PERCPU_ARRAY, Map};
+use sys::{MAP_ARRAY, MAP_HASH, MAP_PERCPU_ARRAY, Map};
 
-/// Tasks waiting for a CPU at once that the kernel can time (more are counted as lost).
-const START_ENTRIES: u32 = 65_536;
+/// The most tids the start table covers (32 MiB of kernel memory at 8 bytes each); a
+/// kernel.pid_max above it leaves higher tids' waits untimed (counted as lost).
+const MAX_PIDS: u32 = 4 << 20;
 /// Threads of the focused process watched (the rest are left out).
 const FOCUS_ENTRIES: u32 = 8_192;
 
@@ -159,6 +160,7 @@ fn formats(root: &ProcRoot) -> Result<(Format, Option<Format>, Format), String> 
 
 struct Live {
     hist: Map,
+    ctl: Map,
     focus_map: Map,
     /// Kept open: dropping them detaches the programs and frees the maps.
     _start: Map,
@@ -198,14 +200,23 @@ impl Live {
         let map = |kind, name, k, v, n| {
             Map::create(kind, name, k, v, n, ncpus).map_err(|e| denied(root, "bpf", &e))
         };
-        let start = map(MAP_HASH, "usetop_rq_start", 4, 8, START_ENTRIES)?;
-        let hist = map(MAP_PERCPU_ARRAY, "usetop_rq_hist", 4, 8, SLOTS)?;
+        // One slot per possible tid: tids run up to kernel.pid_max - 1.
+        let pids = root
+            .read_proc("sys/kernel/pid_max")
+            .ok()
+            .and_then(|b| first_line(&b).parse::<u32>().ok())
+            .unwrap_or(1 << 22)
+            .clamp(1 << 15, MAX_PIDS);
+        let start = map(MAP_ARRAY, "usetop_rq_start", 4, 8, pids)?;
+        let hist = map(MAP_PERCPU_ARRAY, "usetop_rq_hist", 4, SLOTS * 8, 1)?;
+        let ctl = map(MAP_ARRAY, "usetop_rq_ctl", 4, 8, 1)?;
         let focus_map = map(MAP_HASH, "usetop_rq_focus", 4, 1, FOCUS_ENTRIES)?;
         let (wakeup, wakeup_new, switch) = formats(root)?;
         let layout = Layout::from_formats(&wakeup, wakeup_new.as_ref(), &switch)?;
         let maps = Maps {
             start: start.fd(),
             hist: hist.fd(),
+            ctl: ctl.fd(),
             focus: focus_map.fd(),
         };
         let asm = |e: asm::AsmError| format!("runqlat program: {e}");
@@ -236,6 +247,7 @@ impl Live {
         hook(layout.switch_id, load("rq_switch", &s)?)?;
         Ok(Live {
             hist,
+            ctl,
             focus_map,
             _start: start,
             _progs: progs,
@@ -249,23 +261,19 @@ impl Live {
         })
     }
 
-    /// Every slot, summed over the CPUs.
+    /// Every slot, summed over the CPUs (each CPU's copy of the element follows the
+    /// previous one).
     fn read(&mut self) -> Vec<u64> {
-        (0..SLOTS)
-            .map(
-                |k| match self.hist.lookup(&k.to_ne_bytes(), &mut self.buf) {
-                    Ok(true) => self
-                        .buf
-                        .chunks_exact(8)
-                        .take(self.ncpus)
-                        .map(|c| {
-                            u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
-                        })
-                        .fold(0u64, |a, v| a.wrapping_add(v)),
-                    _ => 0,
-                },
-            )
-            .collect()
+        let mut out = vec![0u64; SLOTS as usize];
+        if let Ok(true) = self.hist.lookup(&0u32.to_ne_bytes(), &mut self.buf) {
+            for cpu in self.buf.chunks_exact(SLOTS as usize * 8).take(self.ncpus) {
+                for (o, c) in out.iter_mut().zip(cpu.chunks_exact(8)) {
+                    let v = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+                    *o = o.wrapping_add(v);
+                }
+            }
+        }
+        out
     }
 
     /// Puts the focused process's threads (as listed now) in the focus map; true when
@@ -287,6 +295,10 @@ impl Live {
         }
         for new in want.difference(&self.tids) {
             let _ = self.focus_map.update(&new.to_ne_bytes(), &[1]);
+        }
+        if changed || want.is_empty() != self.tids.is_empty() {
+            let on = u64::from(!want.is_empty());
+            let _ = self.ctl.update(&0u32.to_ne_bytes(), &on.to_ne_bytes());
         }
         self.tids = want;
         self.focus = focus;

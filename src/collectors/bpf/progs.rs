@@ -5,14 +5,14 @@
 //! focused process. Every field offset comes from the tracepoint's format file.
 
 use super::asm::{
-    Asm, AsmError, Insn, KTIME_GET_NS, MAP_DELETE_ELEM, MAP_LOOKUP_ELEM, MAP_UPDATE_ELEM, R0, R1,
-    R2, R3, R4, R6, R7, R8, R9, R10, Reg,
+    Asm, AsmError, Insn, KTIME_GET_NS, MAP_LOOKUP_ELEM, R0, R1, R2, R6, R7, R8, R9, R10, Reg,
 };
 use crate::collectors::trace::format::{FieldDef, Format};
 use crate::model::runqlat::BUCKETS;
 
-/// The histogram array's slots (a per-CPU array of u64): the system-wide buckets, the
-/// focused process's, the two sums of waits (ns), and wake-ups whose time could not be kept.
+/// The histogram's slots: one per-CPU array element of `SLOTS` u64 holding the
+/// system-wide buckets, the focused process's, the two sums of waits (ns), and wake-ups
+/// whose time could not be kept (a pid beyond the start table).
 pub const FOCUS_BASE: u32 = BUCKETS as u32;
 pub const SUM_ALL: u32 = 2 * BUCKETS as u32;
 pub const SUM_FOCUS: u32 = SUM_ALL + 1;
@@ -83,56 +83,74 @@ impl Layout {
 /// The maps' file descriptors, baked into the programs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Maps {
-    /// Hash tid → ktime (ns) when it became runnable.
+    /// Array indexed by tid: ktime (ns) when it became runnable, 0 when not waiting. An
+    /// array rather than a hash: its lookup is a bounds check and an index (the verifier
+    /// inlines it), which matters a million times a second.
     pub start: i32,
-    /// Per-CPU array of `SLOTS` u64.
+    /// Per-CPU array of one element, `SLOTS` u64.
     pub hist: i32,
+    /// Array of one u64: non-zero while a process is focused (its threads are in `focus`),
+    /// so the focus lookup costs nothing otherwise.
+    pub ctl: i32,
     /// Hash tid → u8: the focused process's threads.
     pub focus: i32,
 }
 
-// Stack slots (below r10): the tid key, the histogram key, the timestamp.
+// Stack slots (below r10): the tid key and key 0 of the one-element maps.
 const TID_KEY: i16 = -4;
-const SLOT_KEY: i16 = -8;
-const TS: i16 = -16;
+const ZERO_KEY: i16 = -8;
 
-/// Adds `by` (a register, or 1 when `None`) to the histogram slot `key` (a register or a
-/// constant) of this CPU. Uses r0–r2; keeps r6–r9.
-fn bump(a: &mut Asm, m: &Maps, key: Result<Reg, u32>, by: Option<Reg>) {
-    let skip = a.label();
-    match key {
-        Ok(r) => a.store(R10, SLOT_KEY, r, 4),
-        Err(k) => a.store_imm(R10, SLOT_KEY, k as i32, 4),
-    };
-    a.load_map(R1, m.hist)
+/// r0 = the element of a one-element map (`hist`, `ctl`), or null. Uses r0-r2.
+fn first_elem(a: &mut Asm, map: i32) -> &mut Asm {
+    a.store_imm(R10, ZERO_KEY, 0, 4)
+        .load_map(R1, map)
         .mov(R2, R10)
-        .add_imm(R2, SLOT_KEY as i32)
+        .add_imm(R2, ZERO_KEY as i32)
         .call(MAP_LOOKUP_ELEM)
-        .jeq_imm(R0, 0, skip)
-        .load(R1, R0, 0, 8);
-    match by {
-        Some(r) => a.add(R1, r),
-        None => a.add_imm(R1, 1),
-    };
-    a.store(R0, 0, R1, 8).bind(skip);
 }
 
-/// Keeps the time now for the tid in r8 (`start[tid] = ktime`), counting a full table as
-/// lost. Uses r0–r4.
+/// `*(u64 *)(base + slot * 8) += by` (by: a register, or 1 when `None`), slot in a
+/// register. Uses r1-r2.
+fn add_at(a: &mut Asm, base: Reg, slot: Reg, by: Option<Reg>) {
+    a.mov(R1, slot)
+        .lsh_imm(R1, 3)
+        .add(R1, base)
+        .load(R2, R1, 0, 8);
+    match by {
+        Some(r) => a.add(R2, r),
+        None => a.add_imm(R2, 1),
+    };
+    a.store(R1, 0, R2, 8);
+}
+
+/// `*(u64 *)(base + off) += by`, off a constant slot. Uses r2.
+fn add_const(a: &mut Asm, base: Reg, slot: u32, by: Option<Reg>) {
+    let off = slot as usize * 8;
+    a.load(R2, base, off, 8);
+    match by {
+        Some(r) => a.add(R2, r),
+        None => a.add_imm(R2, 1),
+    };
+    a.store(base, off as i16, R2, 8);
+}
+
+/// Keeps the time now for the tid in r8 (`start[tid] = ktime`), counting a tid beyond the
+/// table as lost. Uses r0-r2 and r7.
 fn keep_time(a: &mut Asm, m: &Maps) {
-    let kept = a.label();
+    let (lost, kept) = (a.label(), a.label());
     a.store(R10, TID_KEY, R8, 4)
-        .call(KTIME_GET_NS)
-        .store(R10, TS, R0, 8)
         .load_map(R1, m.start)
         .mov(R2, R10)
         .add_imm(R2, TID_KEY as i32)
-        .mov(R3, R10)
-        .add_imm(R3, TS as i32)
-        .mov_imm(R4, 0)
-        .call(MAP_UPDATE_ELEM)
-        .jeq_imm(R0, 0, kept);
-    bump(a, m, Err(LOST), None);
+        .call(MAP_LOOKUP_ELEM)
+        .jeq_imm(R0, 0, lost)
+        .mov(R7, R0)
+        .call(KTIME_GET_NS)
+        .store(R7, 0, R0, 8)
+        .ja(kept)
+        .bind(lost);
+    first_elem(a, m.hist).jeq_imm(R0, 0, kept);
+    add_const(a, R0, LOST, None);
     a.bind(kept);
 }
 
@@ -167,14 +185,13 @@ pub fn switch(l: &Layout, m: &Maps) -> Result<Vec<Insn>, AsmError> {
         .call(MAP_LOOKUP_ELEM)
         .jeq_imm(R0, 0, out)
         .load(R7, R0, 0, 8)
+        .jeq_imm(R7, 0, out)
+        // Taken: the next wake-up starts afresh.
+        .store_imm(R0, 0, 0, 8)
         .call(KTIME_GET_NS)
         .mov(R9, R0)
         .sub(R9, R7)
-        .load_map(R1, m.start)
-        .mov(R2, R10)
-        .add_imm(R2, TID_KEY as i32)
-        .call(MAP_DELETE_ELEM)
-        // r7 = the bucket: floor(log2(µs)), 0 for 0–1 µs, at most the last.
+        // r7 = the bucket: floor(log2(us)), 0 for 0-1 us, at most the last.
         .mov(R6, R9)
         .div_imm(R6, 1_000)
         .mov_imm(R7, BUCKETS as i32 - 1)
@@ -188,17 +205,22 @@ pub fn switch(l: &Layout, m: &Maps) -> Result<Vec<Insn>, AsmError> {
             .bind(small);
     }
     a.bind(counted);
-    bump(&mut a, m, Ok(R7), None);
-    bump(&mut a, m, Err(SUM_ALL), Some(R9));
-    // The focused process's threads.
-    a.load_map(R1, m.focus)
+    first_elem(&mut a, m.hist).jeq_imm(R0, 0, out).mov(R6, R0);
+    add_at(&mut a, R6, R7, None);
+    add_const(&mut a, R6, SUM_ALL, Some(R9));
+    // The focused process's threads, while there is one.
+    first_elem(&mut a, m.ctl)
+        .jeq_imm(R0, 0, out)
+        .load(R1, R0, 0, 8)
+        .jeq_imm(R1, 0, out)
+        .load_map(R1, m.focus)
         .mov(R2, R10)
         .add_imm(R2, TID_KEY as i32)
         .call(MAP_LOOKUP_ELEM)
         .jeq_imm(R0, 0, out)
         .add_imm(R7, FOCUS_BASE as i32);
-    bump(&mut a, m, Ok(R7), None);
-    bump(&mut a, m, Err(SUM_FOCUS), Some(R9));
+    add_at(&mut a, R6, R7, None);
+    add_const(&mut a, R6, SUM_FOCUS, Some(R9));
     a.bind(out).mov_imm(R0, 0).exit();
     a.finish()
 }
@@ -228,6 +250,7 @@ mod tests {
     const MAPS: Maps = Maps {
         start: 3,
         hist: 4,
+        ctl: 6,
         focus: 5,
     };
 
@@ -301,7 +324,7 @@ mod tests {
             .filter(|i| i.code == 0x18 && i.src == 1)
             .map(|i| i.imm)
             .collect();
-        assert!(fds.iter().all(|f| [3, 4, 5].contains(f)), "{fds:?}");
+        assert!(fds.iter().all(|f| [3, 4, 5, 6].contains(f)), "{fds:?}");
         assert!(fds.contains(&5));
         // It ends by returning 0 (no perf sample is written).
         assert_eq!(p[p.len() - 2].encode(), [0xb7, 0, 0, 0, 0, 0, 0, 0]);
@@ -330,12 +353,17 @@ mod tests {
     fn the_bucket_ladder_matches_the_model() {
         let l = layout();
         let p = switch(&l, &MAPS).unwrap();
-        // The ladder starts at `r6 = r9` and ends at the first store of r7 as a key.
+        // The ladder starts at `r6 = r9` and ends where the histogram's lookup begins
+        // (the store of its key 0).
         let start = p
             .iter()
             .position(|i| i.code == 0xbf && i.dst == 6 && i.src == 9)
             .unwrap();
-        let end = p.iter().position(|i| i.code == 0x63 && i.src == 7).unwrap();
+        let end = start
+            + p[start..]
+                .iter()
+                .position(|i| i.code == 0x62 && i.off == ZERO_KEY)
+                .unwrap();
         for ns in [
             0u64,
             1_999,

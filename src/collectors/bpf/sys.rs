@@ -13,6 +13,7 @@ const BPF_MAP_DELETE_ELEM: libc::c_int = 3;
 const BPF_PROG_LOAD: libc::c_int = 5;
 
 pub const MAP_HASH: u32 = 1;
+pub const MAP_ARRAY: u32 = 2;
 pub const MAP_PERCPU_ARRAY: u32 = 6;
 pub const PROG_TRACEPOINT: u32 = 5;
 
