@@ -101,7 +101,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, t: &Theme) {
     };
     let mut lines = vec![line(head(r), if r.lost > 0 { t.warn } else { t.title })];
     let focus = r.focus.as_ref();
-    let pid_name = focus.map(|fh| format!("pid {}", fh.pid));
+    // The focus column is headed by the pid alone: it fits the count's width.
+    let pid_name = focus.map(|fh| fh.pid.to_string());
     if let Some(fh) = focus {
         lines.push(line(
             format!(
