@@ -293,19 +293,31 @@ fn runqlat_cost() {
         t
     };
     let cpu_self = || {
+        // SAFETY: rusage is plain integers, for which all zeroes is a value.
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
         // SAFETY: getrusage writes only into the struct we pass.
         unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
         let t = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1_000;
         t(ru.ru_utime) + t(ru.ru_stime)
     };
+    // The ping-pong threads' time on the CPU (schedstat, ns) and switches: what a switch
+    // costs them, with the programs' work (charged to the task they run in) or without.
+    let run_ns = |tids: &[u32]| -> (u64, u64) {
+        tids.iter().fold((0, 0), |(ns, sw), &t| {
+            let s = std::fs::read_to_string(format!("/proc/self/task/{t}/schedstat")).unwrap();
+            let on_cpu: u64 = s.split_whitespace().next().unwrap().parse().unwrap();
+            (ns + on_cpu, sw + switches(t))
+        })
+    };
     let pp = ping_pong(u32::MAX, 0);
     pp.go.wait();
     std::thread::sleep(Duration::from_millis(500));
     let mut c = RunqCollector::new(&ProcRoot::default());
+    let mut per_switch_off = None;
     for round in ["off", "on", "off", "on"] {
         let enabled = round == "on";
         c.sample(enabled, None, &cpus());
+        let r0 = run_ns(&pp.tids);
         let (c0, p0, s0, t0) = (ctxt(), prog_stats(), cpu_self(), Instant::now());
         let mut waits = 0;
         for _ in 0..secs {
@@ -316,6 +328,23 @@ fn runqlat_cost() {
         }
         let wall = t0.elapsed().as_secs_f64();
         let (p1, s1) = (prog_stats(), cpu_self());
+        let r1 = run_ns(&pp.tids);
+        let per_switch = (r1.0 - r0.0) as f64 / (r1.1 - r0.1).max(1) as f64;
+        let pp_rate = (r1.1 - r0.1) as f64 / wall;
+        let extra = match (enabled, per_switch_off) {
+            (true, Some(off)) => format!(
+                "; {:.0} ns more a switch than off: {:.2}% of one CPU at this rate",
+                per_switch - off,
+                (per_switch - off) * pp_rate / 1e7
+            ),
+            _ => String::new(),
+        };
+        if !enabled {
+            per_switch_off = Some(per_switch);
+        }
+        eprintln!(
+            "  ping-pong: {pp_rate:.0} switches/s, {per_switch:.0} ns of CPU a switch{extra}"
+        );
         let sw = (ctxt() - c0) as f64 / wall;
         let (rt, rc) = (p1.0 - p0.0, p1.1 - p0.1);
         eprintln!(

@@ -1,5 +1,5 @@
 //! CPU: uptime's load against the CPU count, vmstat's r b in cs us sy id wa st, PSI cpu,
-//! mpstat -P ALL per CPU, and the busy history from the ring.
+//! mpstat -P ALL per CPU, runqlat's run-queue latency histogram, and the busy history.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -47,7 +47,7 @@ fn field(f: &Format, name: &str) -> Result<Field, String> {
     let d: &FieldDef = f
         .field(name)
         .ok_or_else(|| format!("{} has no field {name}", f.name))?;
-    if !matches!(d.size, 1 | 2 | 4 | 8) || d.offset % d.size != 0 {
+    if !matches!(d.size, 1 | 2 | 4 | 8) || !d.offset.is_multiple_of(d.size) {
         return Err(format!(
             "{}: field {name} of {} bytes at {} cannot be loaded",
             f.name, d.size, d.offset
