@@ -159,6 +159,23 @@ fn ping_pong_is_counted_system_wide_and_for_the_process() {
     assert_eq!(again.state, RunqState::Starting);
 }
 
+/// A program the verifier refuses comes back with the verifier's reason.
+#[test]
+fn a_refused_program_carries_the_verifier_log() {
+    if !is_root() {
+        eprintln!("skipped: loading eBPF programs needs root");
+        return;
+    }
+    use usetop::collectors::bpf::{asm, sys};
+    // Returns without setting r0.
+    let mut a = asm::Asm::new();
+    a.exit();
+    let err = sys::load_tracepoint("bad", &a.finish().unwrap()).unwrap_err();
+    let text = err.to_string();
+    eprintln!("{text}");
+    assert!(text.contains("verifier:") && text.contains("R0"), "{text}");
+}
+
 struct Kill(Child);
 impl Drop for Kill {
     fn drop(&mut self) {
