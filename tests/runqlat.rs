@@ -126,13 +126,10 @@ fn cpu_pane_draws_the_histogram() {
 
 #[test]
 fn refused_programs_say_why_and_the_rest_draws() {
-    let why = "bpf() refused: needs root or CAP_BPF+CAP_PERFMON (unprivileged_bpf_disabled 2)";
+    let why = "needs root or CAP_BPF+CAP_PERFMON: unprivileged_bpf_disabled 2";
     let out = render(120, 30, Some(RunqState::Unavailable(why.into())), false);
     let f = last(&out);
-    assert!(
-        f.contains(&format!("run-queue latency: n/a ({why})")),
-        "{f}"
-    );
+    assert!(f.contains(&format!("runqlat: n/a ({why})")), "{f}");
     assert!(f.contains("%usr"), "{f}");
     let out = render(120, 30, Some(RunqState::Starting), false);
     assert!(last(&out).contains("programs loaded; figures from the next sample"));

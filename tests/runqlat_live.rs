@@ -257,9 +257,11 @@ fn unprivileged_cpu_pane_says_why() {
         assert!(text.contains("%usr"), "{text}");
         let why = text
             .lines()
-            .find(|l| l.starts_with("run-queue latency: n/a ("))
+            .find(|l| l.starts_with("runqlat: n/a ("))
             .unwrap_or_else(|| panic!("no reason in\n{text}"));
         assert!(why.contains("root") || why.contains("CAP_BPF"), "{why}");
+        // The whole reason fits on the line, even at 80 columns.
+        assert!(why.ends_with(')'), "{why}");
     }
 }
 

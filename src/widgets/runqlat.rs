@@ -86,14 +86,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, t: &Theme) {
         Runq::Off => return,
         Runq::Starting => {
             let l = line(
-                "run-queue latency: programs loaded; figures from the next sample".into(),
+                "runqlat: programs loaded; figures from the next sample".into(),
                 t.dim,
             );
             f.render_widget(Paragraph::new(l), area);
             return;
         }
         Runq::Unavailable(why) => {
-            let l = line(format!("run-queue latency: n/a ({})", sanitize(why)), t.dim);
+            let l = line(format!("runqlat: n/a ({})", sanitize(why)), t.dim);
             f.render_widget(Paragraph::new(l), area);
             return;
         }

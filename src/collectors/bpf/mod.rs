@@ -94,12 +94,13 @@ fn denied(root: &ProcRoot, what: &str, e: &io::Error) -> String {
             .unwrap_or_else(|_| "?".into())
     };
     match e.raw_os_error() {
+        // Short enough for one line of an 80-column pane.
         Some(libc::EPERM) | Some(libc::EACCES) if what == "bpf" => format!(
-            "bpf() refused: needs root or CAP_BPF+CAP_PERFMON (unprivileged_bpf_disabled {})",
+            "needs root or CAP_BPF+CAP_PERFMON: unprivileged_bpf_disabled {}",
             knob("unprivileged_bpf_disabled")
         ),
         Some(libc::EPERM) | Some(libc::EACCES) => format!(
-            "perf_event_open refused: needs root or CAP_PERFMON (perf_event_paranoid {})",
+            "tracepoints need root or CAP_PERFMON: perf_event_paranoid {}",
             knob("perf_event_paranoid")
         ),
         Some(libc::ENOSYS) => "this kernel has no bpf() system call".into(),
