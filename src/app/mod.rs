@@ -232,6 +232,8 @@ impl App {
             },
             task_cgroups: needs.task_cgroups,
             block_trace: needs.block_trace,
+            // The cpu pane's histograms, and the process view's process apart.
+            runqlat: needs.runqlat || drill,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Collectors fill one raw `Sample` per refresh. `Collectors::sample` is synchronous and
 //! blocking; `spawn_sampler` runs it on a dedicated thread so a slow /proc never freezes keys.
 
+pub mod bpf;
 pub mod cgroup;
 pub mod cgroup_parse;
 pub mod checklist;
@@ -121,6 +122,9 @@ pub struct Request {
     /// Block I/O latency from the block tracepoints (the disk pane, a recording, serve):
     /// the tracepoints are open only while this is set.
     pub block_trace: bool,
+    /// Run-queue latency histograms (the cpu pane, the process view, a recording, serve):
+    /// the eBPF programs are attached only while this is set.
+    pub runqlat: bool,
 }
 
 pub struct Collectors {
@@ -134,6 +138,7 @@ pub struct Collectors {
     checklist: checklist::ChecklistCollector,
     cgroups: cgroup::CgroupCollector,
     block_trace: trace::BlockCollector,
+    runqlat: bpf::RunqCollector,
     fs: FsProbe,
     host: Option<Arc<HostInfo>>,
     hz: u64,
@@ -152,6 +157,7 @@ impl Collectors {
             checklist: checklist::ChecklistCollector::new(&root),
             cgroups: cgroup::CgroupCollector::new(&root),
             block_trace: trace::BlockCollector::new(&root),
+            runqlat: bpf::RunqCollector::new(&root),
             fs: FsProbe::new(&root),
             host: None,
             hz: sysconf(libc::_SC_CLK_TCK, 100),
@@ -214,6 +220,9 @@ impl Collectors {
         let checklist = self.checklist.sample(clock, &cpu_ids, &net);
         let cgroups = self.cgroups.sample(req.cgroups);
         let block_trace = self.block_trace.sample(req.block_trace, &cpu_ids);
+        // The focused process's waits apart: the drill-down's process.
+        let runq_focus = req.focus.map(|f| f.pid);
+        let runqlat = self.runqlat.sample(req.runqlat, runq_focus, &cpu_ids);
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         let after = |t: u64| t.saturating_sub(mono_ns);
@@ -251,6 +260,7 @@ impl Collectors {
             gap_before: false,
             task_cgroups,
             block_trace,
+            runqlat,
         }
     }
 }

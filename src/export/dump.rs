@@ -338,7 +338,12 @@ fn parts(view: View, s: &Snapshot) -> Parts {
             "",
             Box::new(std::iter::empty()) as Rows,
         ),
-        View::Cpu => (Map::new(), "cpus", maps(cpu_records(s))),
+        // The run-queue latency histograms are figures of the whole snapshot.
+        View::Cpu => (
+            to_map(super::runqlat::header(s)),
+            "cpus",
+            maps(cpu_records(s)),
+        ),
         View::Proc => (Map::new(), "procs", proc_records(s)),
         View::Disk => {
             let (h, r) = records::disk(s);
@@ -500,7 +505,10 @@ pub fn csv_header(view: View) -> Vec<String> {
         View::System => {
             return to_map(SystemRecord::default()).keys().cloned().collect();
         }
-        View::Cpu => (Map::new(), to_map(CpuRecord::default())),
+        View::Cpu => (
+            to_map(super::runqlat::RunqHeader::default()),
+            to_map(CpuRecord::default()),
+        ),
         View::Proc => {
             return ctx
                 .into_iter()
@@ -593,6 +601,8 @@ pub fn request(view: View) -> Request {
         slab_caches: view == View::Slab,
         // The disk view's latency histograms.
         block_trace: view == View::Disk,
+        // The cpu view's run-queue latency histogram.
+        runqlat: view == View::Cpu,
         // A dump of the cgroups has every figure.
         cgroups: crate::collectors::CgroupRequest {
             detail: view == View::Cgroup,

@@ -7,4 +7,5 @@ pub mod checklist;
 pub mod dump;
 pub mod openmetrics;
 pub mod records;
+pub mod runqlat;
 pub mod serve;

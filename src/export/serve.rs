@@ -144,6 +144,8 @@ pub fn run(
             cgroups: crate::collectors::CgroupRequest { detail: true },
             // usetop_disk_io_latency_seconds.
             block_trace: true,
+            // usetop_runq_latency_seconds.
+            runqlat: true,
             ..SampleRequest::default()
         },
         ctl_rx,

@@ -14,6 +14,7 @@ pub mod level;
 mod memo;
 pub mod net;
 pub mod perf;
+pub mod runqlat;
 pub mod sample;
 pub mod slab;
 pub mod snapshot;

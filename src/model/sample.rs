@@ -76,6 +76,11 @@ pub struct Sample {
     /// the checklist's (format 4 on; older files read `None`).
     #[serde(skip)]
     pub block_trace: Option<super::blktrace::BlockTrace>,
+    /// Run-queue latency histograms from the eBPF programs, while the cpu pane, the process
+    /// view or a recording asks (`None` otherwise). A section of its own in a recording,
+    /// after the block trace's (format 5 on; older files read `None`).
+    #[serde(skip)]
+    pub runqlat: Option<super::runqlat::RunqLat>,
 }
 
 /// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,

@@ -1,5 +1,5 @@
 //! CPU: uptime's load against the CPU count, vmstat's r b in cs us sy id wa st, PSI cpu,
-//! mpstat -P ALL per CPU, and the busy history from the ring.
+//! mpstat -P ALL per CPU, runqlat's run-queue latency histogram, and the busy history.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,10 +9,10 @@ use ratatui::widgets::{Cell as RCell, Paragraph, Row, Table};
 use crate::model::{CpuPct, Psi};
 use crate::theme::Level;
 use crate::widgets::text::fit;
-use crate::widgets::{checklist, fmt, history, kv_line};
+use crate::widgets::{checklist, fmt, history, kv_line, runqlat};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::{Action, Entry, Pane, PaneId, Reply, Target, ViewCtx};
+use super::{Action, Entry, Needs, Pane, PaneId, Reply, Target, ViewCtx};
 
 pub const KEYS: &[(&str, &str)] = &[("Enter", "the process table sorted by %CPU (the tasks using the CPUs)")];
 
@@ -27,6 +27,14 @@ pub struct CpuPane;
 impl Pane for CpuPane {
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         KEYS
+    }
+
+    fn needs(&self) -> Needs {
+        // The run-queue latency histogram.
+        Needs {
+            runqlat: true,
+            ..Needs::default()
+        }
     }
 
     /// Enter shows the tasks using the CPUs: the process table by %CPU, from the top.
@@ -71,12 +79,35 @@ fn draw(f: &mut Frame, area: Rect, ctx: &ViewCtx) {
     let th = ctx.thresholds;
     let c = &s.cur.cpu;
     let ncpu = s.cpu.ncpu;
-    let [summary, table_area, hist] = Layout::vertical([
+    // The run-queue latency histogram: beside the mpstat table where the width has room,
+    // else under it, in what the table (header, `all`, each CPU) leaves, but at least its
+    // summary line, and never below the table's header, `all` and one CPU.
+    let runq_h = runqlat::wanted_height(s);
+    let beside = area.width >= 150 && runq_h > 1;
+    let below = if beside {
+        0
+    } else {
+        let avail = area.height.saturating_sub(5 + 4);
+        let table = (s.cpu.per_cpu.len() as u16).saturating_add(2);
+        runq_h
+            .min(avail.saturating_sub(table).max(runq_h.min(1)))
+            .min(avail.saturating_sub(3))
+    };
+    let [summary, table_area, runq_area, hist] = Layout::vertical([
         Constraint::Length(5),
         Constraint::Min(3),
+        Constraint::Length(below),
         Constraint::Length(4),
     ])
     .areas(area);
+    let (table_area, runq_area) = if beside {
+        let [a, b] = Layout::horizontal([Constraint::Length(91), Constraint::Min(40)])
+            .areas(table_area);
+        (a, b)
+    } else {
+        (table_area, runq_area)
+    };
+    runqlat::draw(f, runq_area, s, t);
 
     let mut lines = Vec::new();
     match c.load {

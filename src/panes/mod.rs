@@ -164,6 +164,8 @@ pub struct Needs {
     pub task_cgroups: crate::model::cgroup::TaskCgroups,
     /// Block I/O latency from the block tracepoints.
     pub block_trace: bool,
+    /// Run-queue latency histograms (eBPF).
+    pub runqlat: bool,
 }
 
 /// Options that come from the command line and config for the panes.

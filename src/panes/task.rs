@@ -550,8 +550,15 @@ fn draw(f: &mut Frame, body: Rect, view: &TaskView, ctx: &ViewCtx) {
                 .filter(|s| s.owner.as_ref().is_some_and(|o| o.pid == pid))
                 .count() as u16;
             let sock_h = (nsock + 2).min(a.table.height / 2).max(2);
-            let [threads, sockets] =
-                Layout::vertical([Constraint::Min(2), Constraint::Length(sock_h)]).areas(a.table);
+            // The process's run-queue latency beside everyone's (up to a third of the area).
+            let runq_h = widgets::runqlat::wanted_height(snap).min(a.table.height / 3);
+            let [threads, runq, sockets] = Layout::vertical([
+                Constraint::Min(2),
+                Constraint::Length(runq_h),
+                Constraint::Length(sock_h),
+            ])
+            .areas(a.table);
+            widgets::runqlat::draw(f, runq, snap, t);
             draw_threads(f, threads, view, ctx, detail);
             super::sock::draw_process_sockets(f, sockets, ctx, pid);
         }

@@ -81,6 +81,65 @@ fn bar(n: u64, max: u64, width: usize) -> String {
     "█".repeat(w.clamp(1, width))
 }
 
+/// One column of a histogram: its name, each bucket's count, and its bars' style.
+pub struct Series<'a> {
+    pub name: &'a str,
+    pub count: &'a dyn Fn(usize) -> u64,
+    pub style: Style,
+}
+
+/// How the bars of several series are scaled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// On one scale, the largest count of any series (reads against writes).
+    Shared,
+    /// Each series on its own largest count (a process's shape beside everyone's).
+    Own,
+}
+
+/// A histogram as iolatency prints it: a header, then for each bucket in `rows` its label
+/// and, per series, the count and a bar.
+pub fn hist_lines(
+    rows: std::ops::Range<usize>,
+    label: &dyn Fn(usize) -> String,
+    series: &[Series],
+    scale: Scale,
+    width: usize,
+    t: &Theme,
+) -> Vec<Line<'static>> {
+    let n = series.len().max(1);
+    let bar_w = width.saturating_sub(7 + 9 * n) / n;
+    let max_of = |s: &Series| rows.clone().map(|i| (s.count)(i)).max().unwrap_or(0);
+    let shared = series.iter().map(max_of).max().unwrap_or(0);
+    let maxes: Vec<u64> = series
+        .iter()
+        .map(|s| match scale {
+            Scale::Shared => shared,
+            Scale::Own => max_of(s),
+        })
+        .collect();
+    let mut head = format!("{:<7}", "latency");
+    for s in series {
+        head.push_str(&format!(" {:>7} {:<bar_w$}", fit(s.name, 7), ""));
+    }
+    let mut out = vec![Line::styled(fit(&head, width), t.table_header)];
+    for i in rows {
+        let mut spans = vec![Span::raw(format!("{:<7}", label(i)))];
+        for (k, s) in series.iter().enumerate() {
+            let c = (s.count)(i);
+            spans.push(Span::raw(format!(" {c:>7} ")));
+            let b = bar(c, maxes[k], bar_w);
+            spans.push(if k + 1 < series.len() {
+                Span::styled(format!("{b:<bar_w$}"), s.style)
+            } else {
+                Span::styled(b, s.style)
+            });
+        }
+        out.push(Line::from(spans));
+    }
+    out
+}
+
 /// Draws the panel for `dev` (the disk table's selection) into `area`.
 pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, dev: Option<&DiskDev>, t: &Theme) {
     let w = area.width as usize;
@@ -145,7 +204,6 @@ pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, dev: Option<&DiskDev>, t: &
     };
     // Histogram: label, reads and a bar, writes and a bar.
     let hw = hist_area.width as usize;
-    let bar_w = hw.saturating_sub(7 + 1 + 7 + 1 + 1 + 7 + 1) / 2;
     let mut lines = vec![line(head, head_style), line(summary, err_style)];
     if wide {
         // The header and summary span the panel; the histogram starts under them.
@@ -154,26 +212,27 @@ pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, dev: Option<&DiskDev>, t: &
         lines.push(Line::raw(""));
         lines.push(Line::raw(""));
     }
-    let max = used(r, wr)
-        .map(|i| r.bucket_count(i).max(wr.bucket_count(i)))
-        .max()
-        .unwrap_or(0);
-    lines.push(line(
-        format!(
-            "{:<7} {:>7} {:<bar_w$} {:>7} {:<bar_w$}",
-            "latency", "reads", "", "writes", ""
-        ),
-        t.table_header,
+    let reads = |i| r.bucket_count(i);
+    let writes = |i| wr.bucket_count(i);
+    lines.extend(hist_lines(
+        used(r, wr),
+        &bucket_label,
+        &[
+            Series {
+                name: "reads",
+                count: &reads,
+                style: t.usr,
+            },
+            Series {
+                name: "writes",
+                count: &writes,
+                style: t.sys,
+            },
+        ],
+        Scale::Shared,
+        hw,
+        t,
     ));
-    for i in used(r, wr) {
-        let (nr, nw) = (r.bucket_count(i), wr.bucket_count(i));
-        lines.push(Line::from(vec![
-            Span::raw(format!("{:<7} {nr:>7} ", bucket_label(i))),
-            Span::styled(format!("{:<bar_w$}", bar(nr, max, bar_w)), t.usr),
-            Span::raw(format!(" {nw:>7} ")),
-            Span::styled(bar(nw, max, bar_w), t.sys),
-        ]));
-    }
     f.render_widget(Paragraph::new(lines), hist_area);
     // The slowest requests of the interval, every device.
     let mut slow = Vec::new();

@@ -6,6 +6,7 @@ pub mod fmt;
 pub mod graph;
 pub mod iolat;
 pub mod meter;
+pub mod runqlat;
 pub mod table;
 pub mod text;
 pub mod verdict;

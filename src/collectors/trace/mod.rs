@@ -15,7 +15,7 @@ use format::{BlockLayout, parse_format};
 pub use live::Layouts;
 
 /// Where tracefs may be, under the sys root: its own mount, or inside debugfs.
-const TRACEFS: [&str; 2] = ["kernel/tracing", "kernel/debug/tracing"];
+pub const TRACEFS: [&str; 2] = ["kernel/tracing", "kernel/debug/tracing"];
 
 pub struct BlockCollector {
     root: ProcRoot,
@@ -132,7 +132,7 @@ pub fn load_layouts(root: &ProcRoot, mount: bool) -> Result<Layouts, String> {
     })
 }
 
-fn mount_tracefs(root: &ProcRoot) -> Result<(), String> {
+pub fn mount_tracefs(root: &ProcRoot) -> Result<(), String> {
     // SAFETY: geteuid has no memory effects.
     if unsafe { libc::geteuid() } != 0 {
         return Err(format!(
