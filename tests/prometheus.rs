@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -34,26 +33,6 @@ fn exposition(samples: Vec<Sample>, per_process: usize) -> String {
     ex.encode()
 }
 
-fn promtool_check(text: &str) -> (bool, String) {
-    let mut child = Command::new(common::serve::tool("promtool"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let msg =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), msg)
-}
-
 #[test]
 fn exposition_passes_promtool_with_hostile_process_names() {
     let mut samples = fixture_samples();
@@ -78,7 +57,7 @@ fn exposition_passes_promtool_with_hostile_process_names() {
         assert!(!line.is_empty(), "an unescaped newline split a line");
     }
     let classic = to_prometheus_text(&om);
-    let (ok, msg) = promtool_check(&classic);
+    let (ok, msg) = common::serve::promtool_check(&classic);
     assert!(ok, "promtool check metrics: {msg}\n{classic}");
     assert!(classic.contains("# TYPE usetop_cpu_seconds_total counter"));
     assert!(!classic.contains("# EOF"));
@@ -155,7 +134,7 @@ fn serve_answers_metrics_and_health() {
     let (status, ctype, body) = common::serve::get(addr, "/metrics", "*/*").unwrap();
     assert_eq!(status, 200);
     assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
-    let (ok, msg) = promtool_check(&body);
+    let (ok, msg) = common::serve::promtool_check(&body);
     assert!(ok, "{msg}");
     let (status, _, _) = common::serve::get(addr, "/healthz", "*/*").unwrap();
     assert_eq!(status, 200);
@@ -234,7 +213,7 @@ fn every_collector_is_exported_and_passes_promtool() {
     let samples = fixture_samples();
     let last = samples[1].clone();
     let om = exposition(samples, 0);
-    let (ok, msg) = promtool_check(&to_prometheus_text(&om));
+    let (ok, msg) = common::serve::promtool_check(&to_prometheus_text(&om));
     assert!(ok, "promtool check metrics: {msg}\n{om}");
     // Whole devices only: vda1 is a partition.
     let vda = last.disk.devices.iter().find(|d| d.name == "vda").unwrap();
@@ -305,7 +284,7 @@ fn tcp_socket_gauges_count_the_sock_fixture_by_state() {
     }
     let snap = app.timeline.latest().unwrap();
     let om = ex.encode();
-    let (ok, msg) = promtool_check(&to_prometheus_text(&om));
+    let (ok, msg) = common::serve::promtool_check(&to_prometheus_text(&om));
     assert!(ok, "promtool check metrics: {msg}\n{om}");
     let estab = snap.sockets.tcp_by_state[1];
     assert!(estab > 0);
@@ -380,6 +359,6 @@ fn odd_device_names_are_printable_labels() {
     for line in om.lines() {
         assert!(!line.is_empty() && !line.contains('\x1b'));
     }
-    let (ok, msg) = promtool_check(&to_prometheus_text(&om));
+    let (ok, msg) = common::serve::promtool_check(&to_prometheus_text(&om));
     assert!(ok, "{msg}");
 }

@@ -230,27 +230,9 @@ fn openmetrics_has_the_runqlat_histogram() {
         value("usetop_runq_latency_seconds_bucket{le=\"+Inf\"}"),
         "38330"
     );
-    // promtool (where installed) finds nothing wrong with the series.
-    let child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn();
-    if let Ok(mut child) = child {
-        use std::io::Write;
-        let prom = usetop::export::openmetrics::to_prometheus_text(&text);
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(prom.as_bytes())
-            .unwrap();
-        let o = child.wait_with_output().unwrap();
-        let msg =
-            String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
-        assert!(!msg.contains("runq"), "{msg}");
-    }
+    // promtool finds nothing wrong with the series.
+    let msg = common::serve::promtool_says(&text);
+    assert!(!msg.contains("runq"), "{msg}");
 }
 
 #[test]

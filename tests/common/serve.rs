@@ -95,3 +95,33 @@ pub fn start(fixture: &str) -> (Reaper, SocketAddr) {
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     (reaper, addr)
 }
+
+/// `promtool check metrics` on a Prometheus text: whether it passed, and what it said
+/// (stdout and stderr together).
+pub fn promtool_check(text: &str) -> (bool, String) {
+    let mut child = Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let msg =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), msg)
+}
+
+/// What promtool says of an OpenMetrics text (turned into the Prometheus text it reads).
+pub fn promtool_says(openmetrics: &str) -> String {
+    promtool_check(&usetop::export::openmetrics::to_prometheus_text(
+        openmetrics,
+    ))
+    .1
+}
