@@ -53,6 +53,7 @@ pub fn synthetic(focus: bool) -> RunqLat {
             hist: hist(&[(2, 30), (3, 60), (9, 20), (12, 2)], 30_000_000),
         }),
         lost: 0,
+        watched_ns: 1_000_000_000,
     }
 }
 
@@ -60,6 +61,8 @@ struct WithRunq {
     inner: RootsSource,
     state: Option<RunqState>,
     focus: bool,
+    /// The part of each interval the programs watched.
+    watched_ns: u64,
 }
 
 impl SampleSource for WithRunq {
@@ -71,7 +74,10 @@ impl SampleSource for WithRunq {
                     state: st.clone(),
                     ..RunqLat::default()
                 },
-                None => synthetic(self.focus),
+                None => RunqLat {
+                    watched_ns: self.watched_ns,
+                    ..synthetic(self.focus)
+                },
             });
         }
         Some(s)
@@ -83,6 +89,7 @@ fn source(state: Option<RunqState>, focus: bool) -> WithRunq {
         inner: RootsSource::new(common::fixture_roots("basic"), Duration::from_secs(1), true),
         state,
         focus,
+        watched_ns: 1_000_000_000,
     }
 }
 
@@ -122,6 +129,41 @@ fn cpu_pane_draws_the_histogram() {
     assert!(f.contains("<8ms"), "{f}");
     insta::assert_snapshot!("cpu_runqlat_80x24", last(&small));
     insta::assert_snapshot!("cpu_runqlat_focus_200x60", f);
+}
+
+/// Above 100,000 waits a second the programs watch only part of each interval: the pane
+/// says how much, and the rate is over that part; the dump carries it.
+#[test]
+fn a_sampled_interval_says_how_much_was_watched() {
+    let mut src = source(None, false);
+    src.watched_ns = 250_000_000;
+    let frames = common::fixture_roots("basic").len();
+    let out = render_from(
+        common::options(PaneId::Cpu),
+        (120, 30),
+        frames,
+        "",
+        &mut src,
+    )
+    .unwrap();
+    let f = last(&out);
+    assert!(
+        f.contains("run-queue latency (runqlat 0.25 s of 1.0 s): all 19165 waits (77k/s)"),
+        "{f}"
+    );
+    let snap = {
+        let mut app = App::new(common::options(PaneId::Cpu));
+        let mut src = source(None, false);
+        src.watched_ns = 250_000_000;
+        for i in 0..frames {
+            let s = src.next_sample(i, app.request()).unwrap();
+            app.push_sample(s);
+        }
+        app.timeline.latest().cloned().unwrap()
+    };
+    let h = usetop::export::runqlat::header(&snap);
+    assert_eq!(h.runq_lat_watched_ms, Some(250.0));
+    assert_eq!(h.runq_lat_count, Some(19_165));
 }
 
 #[test]

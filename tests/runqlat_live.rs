@@ -49,6 +49,14 @@ fn switches(tid: u32) -> u64 {
         .sum()
 }
 
+/// The live tests that count this process's threads or load a CPU run one at a time: a
+/// ping-pong of one would show in another's focus histogram (they share the process).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn on(r: Option<RunqLat>) -> RunqLat {
     let r = r.expect("asked for runqlat");
     assert_eq!(r.state, RunqState::On, "{r:?}");
@@ -112,6 +120,7 @@ fn ping_pong_is_counted_system_wide_and_for_the_process() {
         eprintln!("skipped: loading eBPF programs needs root");
         return;
     }
+    let _one_at_a_time = serial();
     let pp = ping_pong(20_000, 0);
     let me = std::process::id();
     let mut c = RunqCollector::new(&ProcRoot::default());
@@ -160,6 +169,71 @@ fn ping_pong_is_counted_system_wide_and_for_the_process() {
 }
 
 /// A program the verifier refuses comes back with the verifier's reason.
+/// Above 100,000 waits a second the programs watch only the first part of each interval:
+/// under a ping-pong, the interval after a busy one says how much it watched, its counts
+/// match the rate over that part, and none of the ping-pong's waits is measured from a
+/// time kept before the programs were detached (it would be as long as they were off).
+#[test]
+fn at_high_rates_only_part_of_the_interval_is_watched() {
+    if !is_root() {
+        eprintln!("skipped: loading eBPF programs needs root");
+        return;
+    }
+    let _one_at_a_time = serial();
+    let cpu = *cpus().last().unwrap() as usize;
+    let pp = ping_pong(700_000, cpu);
+    let mut c = RunqCollector::new(&ProcRoot::default());
+    let me = Some(std::process::id());
+    pp.go.wait();
+    let first = c.sample(true, me, &cpus()).unwrap();
+    assert_eq!(first.state, RunqState::Starting, "{first:?}");
+    std::thread::sleep(Duration::from_secs(1));
+    let busy = on(c.sample(true, me, &cpus()));
+    std::thread::sleep(Duration::from_secs(1));
+    let part = on(c.sample(true, me, &cpus()));
+    let rate = busy.all.count() as f64 * 1e9 / busy.watched() as f64;
+    let ours = part
+        .focus
+        .as_ref()
+        .expect("this process was focused")
+        .hist
+        .clone();
+    eprintln!(
+        "busy: {rate:.0} waits/s over {} ms; next: watched {} of {} ms, {} waits, ours max {:?} ns",
+        busy.watched() / 1_000_000,
+        part.watched() / 1_000_000,
+        part.span_ns / 1_000_000,
+        part.all.count(),
+        ours.max_ns()
+    );
+    pp.done.wait();
+    for h in pp.handles {
+        h.join().unwrap();
+    }
+    assert!(!busy.sampled(), "{busy:?}");
+    if rate < 1.5 * usetop::model::runqlat::FULL_RATE {
+        eprintln!("skipped the rest: the ping-pong reached only {rate:.0} waits/s here");
+        return;
+    }
+    let share = usetop::model::runqlat::next_share(rate);
+    let want = busy.span_ns as f64 * share;
+    assert!(part.sampled(), "{part:?}");
+    let watched = part.watched() as f64;
+    assert!(
+        watched > 0.5 * want && watched < 1.5 * want + 50e6,
+        "watched {watched} ns, asked {want}"
+    );
+    // The ping-pong's threads wait microseconds; a wait timed from before the detach would
+    // be 400 ms or more.
+    assert!(ours.count() > 1_000, "{ours:?}");
+    assert!(ours.max_ns().unwrap_or(0) <= 262_144_000, "{ours:?}");
+    let part_rate = part.all.count() as f64 * 1e9 / watched;
+    assert!(
+        part_rate > 0.5 * rate && part_rate < 2.0 * rate,
+        "{part_rate:.0} waits/s watched against {rate:.0} before"
+    );
+}
+
 #[test]
 fn a_refused_program_carries_the_verifier_log() {
     if !is_root() {
@@ -190,6 +264,7 @@ fn a_sleeper_beside_a_hog_waits_in_the_focus_histogram() {
         eprintln!("skipped: loading eBPF programs needs root");
         return;
     }
+    let _one_at_a_time = serial();
     let cpu = 0usize;
     // The hog: a shell spinning; the sleeper: a shell at nice 19 waking every 2 ms. Both
     // on one CPU, so the sleeper waits for the hog at each wake-up.
@@ -339,6 +414,10 @@ fn runqlat_cost() {
     let mut per_switch_off = None;
     for round in ["off", "on", "off", "on"] {
         let enabled = round == "on";
+        c.sample(enabled, None, &cpus());
+        // One interval to settle: the first after loading is watched whole, the next ones
+        // only in part at this rate.
+        std::thread::sleep(Duration::from_secs(1));
         c.sample(enabled, None, &cpus());
         let r0 = run_ns(&pp.tids);
         let (c0, p0, s0, t0) = (ctxt(), prog_stats(), cpu_self(), Instant::now());

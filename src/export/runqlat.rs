@@ -21,6 +21,9 @@ pub struct RunqHeader {
     /// Lower ends (µs) of the `*_hist` buckets, space-separated; each bucket holds waits up
     /// to the next one's lower end, the last everything above.
     pub runq_lat_bounds_us: String,
+    /// Milliseconds of the interval the programs ran: the whole of it, or at high wait
+    /// rates only its first part (the counts are then the waits that ended in that part).
+    pub runq_lat_watched_ms: Option<f64>,
     pub runq_lat_count: Option<u64>,
     pub runq_lat_sum_ms: Option<f64>,
     pub runq_lat_p50_ms: Option<f64>,
@@ -63,6 +66,7 @@ pub fn header(s: &Snapshot) -> RunqHeader {
         Runq::Unavailable(why) => h.runqlat = format!("n/a: {}", sanitize(why)),
         Runq::On(r) => {
             h.runqlat = "on".into();
+            h.runq_lat_watched_ms = Some(ms(r.watched()));
             h.runq_lat_count = Some(r.all.count());
             h.runq_lat_sum_ms = Some(ms(r.all.sum_ns));
             h.runq_lat_p50_ms = r.all.quantile_ns(0.5).map(ms);

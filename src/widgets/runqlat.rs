@@ -67,10 +67,19 @@ pub fn wanted_height(s: &Snapshot) -> u16 {
 }
 
 fn head(r: &RunqLat) -> String {
+    let span = if r.sampled() {
+        // At high rates the programs watch only part of the interval (their cost).
+        format!(
+            "{:.2} s of {:.1} s",
+            r.watched() as f64 / 1e9,
+            r.span_ns as f64 / 1e9
+        )
+    } else {
+        format!("{:.1} s", r.span_ns as f64 / 1e9)
+    };
     let mut s = format!(
-        "run-queue latency (runqlat {:.1} s): all {}",
-        r.span_ns as f64 / 1e9,
-        summary(&r.all, r.span_ns)
+        "run-queue latency (runqlat {span}): all {}",
+        summary(&r.all, r.watched())
     );
     if r.lost > 0 {
         s.push_str(&format!("; {} wake-ups LOST (table full)", r.lost));
@@ -109,7 +118,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, t: &Theme) {
                 "pid {} ({} threads): {}",
                 fh.pid,
                 fh.threads,
-                summary(&fh.hist, r.span_ns)
+                summary(&fh.hist, r.watched())
             ),
             t.base,
         ));

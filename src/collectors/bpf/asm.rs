@@ -269,6 +269,12 @@ impl Asm {
         self.jump(JMP_JGT, dst, imm, to)
     }
 
+    /// Jump if dst > src, unsigned.
+    pub fn jgt(&mut self, dst: Reg, src: Reg, to: Label) -> &mut Asm {
+        self.fixups.push((self.insns.len(), to));
+        self.push(BPF_JMP | JMP_JGT | BPF_X, dst, src, 0, 0)
+    }
+
     /// Jump if dst >= imm, unsigned.
     pub fn jge_imm(&mut self, dst: Reg, imm: i32, to: Label) -> &mut Asm {
         self.jump(JMP_JGE, dst, imm, to)

@@ -10,6 +10,9 @@ pub mod sys;
 use std::collections::HashSet;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use perf_event::events::Tracepoint;
 use perf_event::{Builder, Counter};
@@ -17,13 +20,15 @@ use perf_event::{Builder, Counter};
 use super::procroot::{ProcRoot, ReadError};
 use super::trace::format::{Format, parse_format};
 use super::trace::{TRACEFS, mount_tracefs};
-use crate::model::runqlat::{BUCKETS, FocusHist, RunqHist, RunqLat, RunqState};
+use crate::model::runqlat::{BUCKETS, FocusHist, RunqHist, RunqLat, RunqState, next_share};
 use progs::{FOCUS_BASE, LOST, Layout, Maps, SLOTS, SUM_ALL, SUM_FOCUS};
 use sys::{MAP_ARRAY, MAP_HASH, MAP_PERCPU_ARRAY, Map};
 
 /// The most tids the start table covers (32 MiB of kernel memory at 8 bytes each); a
 /// kernel.pid_max above it leaves higher tids' waits untimed (counted as lost).
 const MAX_PIDS: u32 = 4 << 20;
+/// The shortest interval whose rate decides how much of the next to watch.
+const MIN_DUTY_SPAN_NS: u64 = 100_000_000;
 /// Threads of the focused process watched (the rest are left out).
 const FOCUS_ENTRIES: u32 = 8_192;
 
@@ -159,14 +164,63 @@ fn formats(root: &ProcRoot) -> Result<(Format, Option<Format>, Format), String> 
     ))
 }
 
+/// The perf events the programs are attached through, shared with the thread that detaches
+/// them part way through an interval (`Duty`). Disabling such an event would not stop its
+/// programs (they belong to the tracepoint while any event holds them): closing it does.
+struct Events {
+    counters: Vec<Counter>,
+    /// When they were last detached (monotonic ns); `None` while attached.
+    off_at: Option<u64>,
+}
+
+/// Runs the programs for only the first part of an interval: asked how long to let them
+/// run, a thread of its own sleeps that long, then detaches them. It ends when the `Live`
+/// that owns it is dropped.
+struct Duty {
+    tx: Sender<Duration>,
+}
+
+impl Duty {
+    fn start(events: Arc<Mutex<Events>>) -> Option<Duty> {
+        let (tx, rx) = channel::<Duration>();
+        std::thread::Builder::new()
+            .name("usetop-runqlat".into())
+            .spawn(move || {
+                while let Ok(d) = rx.recv() {
+                    std::thread::sleep(d);
+                    let mut ev = events.lock().unwrap_or_else(PoisonError::into_inner);
+                    if !ev.counters.is_empty() {
+                        // A close takes its program off the tracepoint at once, then waits
+                        // for the readers to leave: the switch program (the last, the one
+                        // that counts) goes first, so nothing is counted past `off_at`.
+                        ev.off_at = Some(mono_ns());
+                        while ev.counters.pop().is_some() {}
+                    }
+                }
+            })
+            .ok()?;
+        Some(Duty { tx })
+    }
+}
+
 struct Live {
     hist: Map,
     ctl: Map,
     focus_map: Map,
-    /// Kept open: dropping them detaches the programs and frees the maps.
+    /// Kept open: dropping them frees the maps.
     _start: Map,
-    _progs: Vec<OwnedFd>,
-    _events: Vec<Counter>,
+    /// Each program with the tracepoint it is attached to, for attaching it again.
+    hooks: Vec<(u64, OwnedFd)>,
+    /// The CPU whose perf events carry the programs (they run on every CPU).
+    cpu: u32,
+    /// When the programs were last attached again (`CTL_ATTACHED`), and whether a process
+    /// is focused (`CTL_FOCUS`), as the control element holds them.
+    attached_at: u64,
+    focus_on: bool,
+    events: Arc<Mutex<Events>>,
+    /// Stops the events part way through an interval at high wait rates (`None` if its
+    /// thread could not start: the programs then run every interval whole).
+    duty: Option<Duty>,
     ncpus: usize,
     /// The kernel's totals at the previous read, and when.
     prev: Vec<u64>,
@@ -195,6 +249,17 @@ fn attach(id: u64, cpu: u32, prog: &OwnedFd) -> io::Result<Counter> {
     Ok(c)
 }
 
+impl Drop for Live {
+    fn drop(&mut self) {
+        // The duty thread may still hold the events for a moment: detach them now.
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .counters
+            .clear();
+    }
+}
+
 impl Live {
     fn open(root: &ProcRoot, cpus: &[u32]) -> Result<Live, String> {
         let ncpus = possible_cpus(root)?;
@@ -210,7 +275,7 @@ impl Live {
             .clamp(1 << 15, MAX_PIDS);
         let start = map(MAP_ARRAY, "usetop_rq_start", 4, 8, pids)?;
         let hist = map(MAP_PERCPU_ARRAY, "usetop_rq_hist", 4, SLOTS * 8, 1)?;
-        let ctl = map(MAP_ARRAY, "usetop_rq_ctl", 4, 8, 1)?;
+        let ctl = map(MAP_ARRAY, "usetop_rq_ctl", 4, progs::CTL_LEN, 1)?;
         let focus_map = map(MAP_HASH, "usetop_rq_focus", 4, 1, FOCUS_ENTRIES)?;
         let (wakeup, wakeup_new, switch) = formats(root)?;
         let layout = Layout::from_formats(&wakeup, wakeup_new.as_ref(), &switch)?;
@@ -228,14 +293,14 @@ impl Live {
             })
         };
         let mut events = Vec::new();
-        let mut progs = Vec::new();
+        let mut hooks = Vec::new();
         // A tracepoint's programs belong to the tracepoint, not to the perf event they
         // were attached through: one event (on any CPU) runs them on every CPU, and a
         // second attach of the same program is refused (EEXIST).
         let cpu = cpus.first().copied().unwrap_or(0);
         let mut hook = |id: u64, prog: OwnedFd| -> Result<(), String> {
             events.push(attach(id, cpu, &prog).map_err(|e| denied(root, "sched", &e))?);
-            progs.push(prog);
+            hooks.push((id, prog));
             Ok(())
         };
         let w = progs::wakeup(layout.wakeup_pid, &maps).map_err(asm)?;
@@ -246,13 +311,21 @@ impl Live {
         }
         let s = progs::switch(&layout, &maps).map_err(asm)?;
         hook(layout.switch_id, load("rq_switch", &s)?)?;
+        let events = Arc::new(Mutex::new(Events {
+            counters: events,
+            off_at: None,
+        }));
         Ok(Live {
             hist,
             ctl,
             focus_map,
             _start: start,
-            _progs: progs,
-            _events: events,
+            hooks,
+            cpu,
+            attached_at: 0,
+            focus_on: false,
+            duty: Duty::start(Arc::clone(&events)),
+            events,
             ncpus,
             prev: vec![0; SLOTS as usize],
             prev_ns: mono_ns(),
@@ -298,18 +371,53 @@ impl Live {
             let _ = self.focus_map.update(&new.to_ne_bytes(), &[1]);
         }
         if changed || want.is_empty() != self.tids.is_empty() {
-            let on = u64::from(!want.is_empty());
-            let _ = self.ctl.update(&0u32.to_ne_bytes(), &on.to_ne_bytes());
+            self.focus_on = !want.is_empty();
+            self.write_ctl();
         }
         self.tids = want;
         self.focus = focus;
         changed
     }
 
+    /// The control element: the focus flag and when the programs were last attached.
+    fn write_ctl(&self) {
+        let mut v = [0u8; progs::CTL_LEN as usize];
+        let at = |off: usize| off..off + 8;
+        v[at(progs::CTL_FOCUS)].copy_from_slice(&u64::from(self.focus_on).to_ne_bytes());
+        v[at(progs::CTL_ATTACHED)].copy_from_slice(&self.attached_at.to_ne_bytes());
+        let _ = self.ctl.update(&0u32.to_ne_bytes(), &v);
+    }
+
+    /// Attaches the programs again after `Duty` detached them. Times kept before now are
+    /// stale from here on (`CTL_ATTACHED`), since tasks ran unwatched meanwhile.
+    fn reattach(&mut self, ev: &mut Events) {
+        self.attached_at = mono_ns();
+        self.write_ctl();
+        for (id, prog) in &self.hooks {
+            // One that fails is tried again after the next detach; its figures are missed.
+            if let Ok(c) = attach(*id, self.cpu, prog) {
+                ev.counters.push(c);
+            }
+        }
+    }
+
     fn take(&mut self, root: &ProcRoot, focus: Option<u32>) -> RunqLat {
         let changed = self.sync_focus(root, focus);
         let now = mono_ns();
         let cur = self.read();
+        // If the programs were stopped part way, they watched until then; they run again
+        // from now.
+        let off_at = {
+            let events = Arc::clone(&self.events);
+            let mut ev = events.lock().unwrap_or_else(PoisonError::into_inner);
+            let off = ev.off_at.take();
+            if off.is_some() {
+                self.reattach(&mut ev);
+            }
+            off
+        };
+        let span = now.saturating_sub(self.prev_ns);
+        let watched = off_at.map_or(span, |t| t.saturating_sub(self.prev_ns).min(span));
         let b = BUCKETS;
         let s = SUM_ALL as usize;
         let all = RunqHist::since(&cur[..b], cur[s], &self.prev[..b], self.prev[s]);
@@ -329,12 +437,25 @@ impl Live {
             _ => None,
         };
         let l = LOST as usize;
+        // At high rates the next interval is watched only in part (`next_share`), sized on
+        // this one: the baseline read just after loading spans microseconds and decides
+        // nothing.
+        let rate = all.count() as f64 * 1e9 / watched.max(1) as f64;
+        let share = next_share(rate);
+        if share < 1.0
+            && span >= MIN_DUTY_SPAN_NS
+            && let Some(d) = &self.duty
+        {
+            let _ =
+                d.tx.send(Duration::from_nanos((span as f64 * share) as u64));
+        }
         let out = RunqLat {
             state: RunqState::On,
-            span_ns: now.saturating_sub(self.prev_ns),
+            span_ns: span,
             all,
             focus: focus_hist,
             lost: cur[l].saturating_sub(self.prev[l]),
+            watched_ns: watched,
         };
         self.prev = cur;
         self.prev_ns = now;

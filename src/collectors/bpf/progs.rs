@@ -19,6 +19,13 @@ pub const SUM_FOCUS: u32 = SUM_ALL + 1;
 pub const LOST: u32 = SUM_ALL + 2;
 pub const SLOTS: u32 = SUM_ALL + 3;
 
+/// The control element (`ctl`, one array element of `CTL_LEN` bytes): a process is focused
+/// (non-zero), and the monotonic time the programs were last attached (a kept time before
+/// it is not a wait's start).
+pub const CTL_FOCUS: usize = 0;
+pub const CTL_ATTACHED: usize = 8;
+pub const CTL_LEN: u32 = 16;
+
 /// `prev_state` bits that mean the task went to sleep (S, D, T, t, X, Z, P, I: the
 /// kernel's TASK_REPORT states). A task switched out with none of them set is still
 /// runnable (preempted, `R` or `R+`) and waits on the run queue from that moment.
@@ -187,7 +194,13 @@ pub fn switch(l: &Layout, m: &Maps) -> Result<Vec<Insn>, AsmError> {
         .load(R7, R0, 0, 8)
         .jeq_imm(R7, 0, out)
         // Taken: the next wake-up starts afresh.
-        .store_imm(R0, 0, 0, 8)
+        .store_imm(R0, 0, 0, 8);
+    // A time kept before the programs were last attached (`CTL_ATTACHED`) is stale: the
+    // task may have run and been woken again while they were off.
+    first_elem(&mut a, m.ctl)
+        .jeq_imm(R0, 0, out)
+        .load(R1, R0, CTL_ATTACHED, 8)
+        .jgt(R1, R7, out)
         .call(KTIME_GET_NS)
         .mov(R9, R0)
         .sub(R9, R7)
@@ -211,7 +224,7 @@ pub fn switch(l: &Layout, m: &Maps) -> Result<Vec<Insn>, AsmError> {
     // The focused process's threads, while there is one.
     first_elem(&mut a, m.ctl)
         .jeq_imm(R0, 0, out)
-        .load(R1, R0, 0, 8)
+        .load(R1, R0, CTL_FOCUS, 8)
         .jeq_imm(R1, 0, out)
         .load_map(R1, m.focus)
         .mov(R2, R10)
