@@ -140,7 +140,7 @@ fn capture_fixtures() {
     }
     let layouts = load_layouts(&ProcRoot::default(), true).unwrap();
     let cpus: Vec<u32> = (0..std::thread::available_parallelism().unwrap().get() as u32).collect();
-    let mut t = live::Tracer::open(layouts.clone(), &cpus, false).unwrap();
+    let mut t = live::Tracer::open(live::BlockSink::new(layouts.clone()), &cpus, false).unwrap();
     let file = scratch();
     let _rm = Remove(file.clone());
     dd(&file, 4);

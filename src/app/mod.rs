@@ -232,6 +232,7 @@ impl App {
             },
             task_cgroups: needs.task_cgroups,
             block_trace: needs.block_trace,
+            tcp_trace: needs.tcp_trace,
         }
     }
 

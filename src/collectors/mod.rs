@@ -121,6 +121,9 @@ pub struct Request {
     /// Block I/O latency from the block tracepoints (the disk pane, a recording, serve):
     /// the tracepoints are open only while this is set.
     pub block_trace: bool,
+    /// TCP retransmits and resets from the TCP tracepoints (the sock and net panes, a
+    /// recording, serve): the tracepoints are open only while this is set.
+    pub tcp_trace: bool,
 }
 
 pub struct Collectors {
@@ -134,6 +137,7 @@ pub struct Collectors {
     checklist: checklist::ChecklistCollector,
     cgroups: cgroup::CgroupCollector,
     block_trace: trace::BlockCollector,
+    tcp_trace: trace::TcpCollector,
     fs: FsProbe,
     host: Option<Arc<HostInfo>>,
     hz: u64,
@@ -152,6 +156,7 @@ impl Collectors {
             checklist: checklist::ChecklistCollector::new(&root),
             cgroups: cgroup::CgroupCollector::new(&root),
             block_trace: trace::BlockCollector::new(&root),
+            tcp_trace: trace::TcpCollector::new(&root),
             fs: FsProbe::new(&root),
             host: None,
             hz: sysconf(libc::_SC_CLK_TCK, 100),
@@ -205,6 +210,10 @@ impl Collectors {
         let checklist = self.checklist.sample(clock, &cpu_ids, &net);
         let cgroups = self.cgroups.sample(req.cgroups);
         let block_trace = self.block_trace.sample(req.block_trace, &cpu_ids);
+        let mut tcp_trace = self.tcp_trace.sample(req.tcp_trace, &cpu_ids);
+        if let Some(t) = &mut tcp_trace {
+            t.attach_owners(&sockets.tcp);
+        }
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         let after = |t: u64| t.saturating_sub(mono_ns);
@@ -242,6 +251,7 @@ impl Collectors {
             gap_before: false,
             task_cgroups,
             block_trace,
+            tcp_trace,
         }
     }
 }

@@ -593,6 +593,8 @@ pub fn request(view: View) -> Request {
         slab_caches: view == View::Slab,
         // The disk view's latency histograms.
         block_trace: view == View::Disk,
+        // The sock and net views' traced retransmits and resets.
+        tcp_trace: matches!(view, View::Sock | View::Net),
         // A dump of the cgroups has every figure.
         cgroups: crate::collectors::CgroupRequest {
             detail: view == View::Cgroup,

@@ -144,6 +144,8 @@ pub fn run(
             cgroups: crate::collectors::CgroupRequest { detail: true },
             // usetop_disk_io_latency_seconds.
             block_trace: true,
+            // usetop_tcp_retransmit_events_total, usetop_tcp_resets_total.
+            tcp_trace: true,
             ..SampleRequest::default()
         },
         ctl_rx,

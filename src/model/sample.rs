@@ -76,6 +76,11 @@ pub struct Sample {
     /// the checklist's (format 4 on; older files read `None`).
     #[serde(skip)]
     pub block_trace: Option<super::blktrace::BlockTrace>,
+    /// TCP retransmits and resets from the TCP tracepoints, while the sock or net pane or a
+    /// recording asks for them (`None` otherwise). A section of its own in a recording,
+    /// after the block trace's (format 5 on; older files read `None`).
+    #[serde(skip)]
+    pub tcp_trace: Option<super::tcptrace::TcpTrace>,
 }
 
 /// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,

@@ -164,6 +164,8 @@ pub struct Needs {
     pub task_cgroups: crate::model::cgroup::TaskCgroups,
     /// Block I/O latency from the block tracepoints.
     pub block_trace: bool,
+    /// TCP retransmits and resets from the TCP tracepoints.
+    pub tcp_trace: bool,
 }
 
 /// Options that come from the command line and config for the panes.

@@ -73,6 +73,14 @@ impl Pane for NetState {
         KEYS
     }
 
+    fn needs(&self) -> super::Needs {
+        // The traced retransmits and resets line below the stack counters.
+        super::Needs {
+            tcp_trace: true,
+            ..super::Needs::default()
+        }
+    }
+
     fn prepare(&mut self, ctx: &ViewCtx) {
         let filter = format!("{}{:?}", self.hide_lo, self.focus);
         let items = visible(ctx.snap, self);

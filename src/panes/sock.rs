@@ -215,6 +215,14 @@ impl Pane for SockState {
         KEYS
     }
 
+    fn needs(&self) -> super::Needs {
+        // The events area: retransmits and resets from the TCP tracepoints.
+        super::Needs {
+            tcp_trace: true,
+            ..super::Needs::default()
+        }
+    }
+
     /// While a filter is typed every key is text, Space and Home included.
     fn capturing_text(&self) -> bool {
         self.editing

@@ -633,7 +633,13 @@ fn decode_sample_at(raw: &[u8], version: u32, budget: &Budget) -> Result<Sample,
         return budget::from_bytes::<Sample>(&upgraded, budget);
     }
     let (mut sample, rest) = budget::take_from_bytes::<Sample>(raw, budget)?;
-    if version >= format::BLOCK_TRACE_SINCE {
+    if version >= format::TCP_TRACE_SINCE {
+        let (checklist, rest) = budget::take_from_bytes(rest, budget)?;
+        sample.checklist = checklist;
+        let (block_trace, rest) = budget::take_from_bytes(rest, budget)?;
+        sample.block_trace = block_trace;
+        sample.tcp_trace = budget::from_bytes(rest, budget)?;
+    } else if version >= format::BLOCK_TRACE_SINCE {
         let (checklist, rest) = budget::take_from_bytes(rest, budget)?;
         sample.checklist = checklist;
         sample.block_trace = budget::from_bytes(rest, budget)?;

@@ -90,6 +90,7 @@ pub fn run(
         // And every cgroup file: replay may open the cgroup pane.
         cgroups: CgroupRequest { detail: true },
         block_trace: true,
+        tcp_trace: true,
         ..Request::default()
     };
     let started = Instant::now();
