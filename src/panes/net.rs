@@ -107,7 +107,8 @@ impl Pane for NetState {
 
     fn click(&mut self, area: Rect, x: u16, y: u16, ctx: &ViewCtx) -> Reply {
         let ck_h = checklist_lines(ctx.snap, ctx, area.width).len() as u16;
-        let table = areas(area, self.ifaces.len(), ck_h)[1];
+        let stack_h = stack_lines(ctx.snap, ctx, area.width).len() as u16;
+        let table = areas(area, self.ifaces.len(), ck_h, stack_h)[1];
         self.ifaces.click(table, x, y, &mut self.focus)
     }
 
@@ -161,16 +162,16 @@ fn nic_cell(name: &str) -> Option<CellFn<NicFigures>> {
 }
 
 /// The info line, the interface table (`rows` rows), the selected interface's history and
-/// the stack below.
-fn areas(area: Rect, rows: usize, ck_h: u16) -> [Rect; 5] {
-    let avail = area.height.saturating_sub(1 + ck_h + 6);
+/// the stack below (`stack_h` lines).
+fn areas(area: Rect, rows: usize, ck_h: u16, stack_h: u16) -> [Rect; 5] {
+    let avail = area.height.saturating_sub(1 + ck_h + stack_h);
     let (table_h, graph_h) = graph::split(area.height, avail, rows);
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(table_h),
         Constraint::Length(graph_h),
         Constraint::Length(ck_h),
-        Constraint::Length(6),
+        Constraint::Length(stack_h),
     ])
     .areas(area)
 }
@@ -179,8 +180,13 @@ fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
     let ck_lines = checklist_lines(s, ctx, area.width);
-    let [top, table_area, graph_area, ck_area, stack] =
-        areas(area, st.ifaces.len(), ck_lines.len() as u16);
+    let stack_lines = stack_lines(s, ctx, area.width);
+    let [top, table_area, graph_area, ck_area, stack] = areas(
+        area,
+        st.ifaces.len(),
+        ck_lines.len() as u16,
+        stack_lines.len() as u16,
+    );
 
     let shown = visible(s, st);
     let mut info = if s.cur.net.ifaces.is_empty() {
@@ -231,7 +237,7 @@ fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
     }
     f.render_widget(Paragraph::new(ck_lines), ck_area);
 
-    f.render_widget(Paragraph::new(stack_lines(s, ctx)), stack);
+    f.render_widget(Paragraph::new(stack_lines), stack);
 }
 
 /// The checklist's network figures: the softnet backlog (total, then per CPU as far as the
@@ -332,7 +338,8 @@ fn short(x: f64) -> String {
     }
 }
 
-fn stack_lines<'a>(s: &Snapshot, ctx: &ViewCtx) -> Vec<Line<'a>> {
+/// The stack's counters, then the traced TCP retransmits and resets where traced.
+fn stack_lines<'a>(s: &Snapshot, ctx: &ViewCtx, width: u16) -> Vec<Line<'a>> {
     let t = ctx.theme;
     let th = ctx.thresholds;
     let n = short;
@@ -456,6 +463,18 @@ fn stack_lines<'a>(s: &Snapshot, ctx: &ViewCtx) -> Vec<Line<'a>> {
             lines.push(Line::styled("UDP: rates from the next sample", t.dim))
         }
         None => lines.push(Line::styled("UDP: n/a", t.unknown)),
+    }
+    let w = usize::from(width);
+    if let Some(tr) = s.tcp_traced() {
+        let style = if tr.retransmits + tr.lost > 0 {
+            t.warn
+        } else {
+            t.base
+        };
+        let text = format!("TCP traced: {}", crate::widgets::tcpev::summary(tr));
+        lines.push(Line::styled(fit(&text, w), style));
+    } else if let Some(text) = crate::widgets::tcpev::state_line(s) {
+        lines.push(Line::styled(fit(&text, w), t.dim));
     }
     lines
 }

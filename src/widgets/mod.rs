@@ -7,6 +7,7 @@ pub mod graph;
 pub mod iolat;
 pub mod meter;
 pub mod table;
+pub mod tcpev;
 pub mod text;
 pub mod verdict;
 
