@@ -8,3 +8,4 @@ pub mod dump;
 pub mod openmetrics;
 pub mod records;
 pub mod serve;
+pub mod tcptrace;

@@ -64,6 +64,7 @@ pub struct Exporter {
     checklist: super::checklist::ChecklistMetrics,
     cgroups: super::cgroup::CgroupMetrics,
     block: super::blktrace::BlockMetrics,
+    tcp_trace: super::tcptrace::TcpTraceMetrics,
 }
 
 /// Per-device counters from /proc/diskstats (whole devices only, as the disk pane shows).
@@ -430,8 +431,10 @@ impl Exporter {
         let checklist = super::checklist::ChecklistMetrics::register(&mut r);
         let cgroups = super::cgroup::CgroupMetrics::register(&mut r);
         let block = super::blktrace::BlockMetrics::register(&mut r);
+        let tcp_trace = super::tcptrace::TcpTraceMetrics::register(&mut r);
         Exporter {
             block,
+            tcp_trace,
             checklist,
             cgroups,
             registry: r,
@@ -597,6 +600,7 @@ impl Exporter {
         }
         self.update_disks(snap);
         self.block.update(snap);
+        self.tcp_trace.update(snap);
         self.update_net(snap);
         self.update_slab(snap);
         self.checklist.update(snap);
