@@ -471,7 +471,10 @@ fn stack_lines<'a>(s: &Snapshot, ctx: &ViewCtx, width: u16) -> Vec<Line<'a>> {
         } else {
             t.base
         };
-        let text = format!("TCP traced: {}", crate::widgets::tcpev::summary(tr));
+        let text = format!(
+            "TCP traced: {}",
+            crate::widgets::tcpev::summary(tr, width, 12)
+        );
         lines.push(Line::styled(fit(&text, w), style));
     } else if let Some(text) = crate::widgets::tcpev::state_line(s) {
         lines.push(Line::styled(fit(&text, w), t.dim));

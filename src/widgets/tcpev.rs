@@ -39,8 +39,32 @@ fn count_rate(n: u64, per_s: f64) -> String {
     format!("{n} ({}/s)", fmt::count(per_s))
 }
 
-/// The interval's totals: retransmits with the worst peer, resets each way, losses.
-pub fn summary(t: &TcpTrace) -> String {
+/// The interval's totals: retransmits with the worst peer, resets each way, losses; in
+/// fewer words where the long form would not fit `width` after a `prefix` of `used` cells.
+pub fn summary(t: &TcpTrace, width: u16, used: usize) -> String {
+    let long = long_summary(t);
+    if long.chars().count() + used <= usize::from(width) {
+        return long;
+    }
+    let mut out = format!(
+        "retrans {} ({}/s)",
+        t.retransmits,
+        fmt::count(t.retransmits_s())
+    );
+    if let Some(w) = t.worst_retrans() {
+        out.push_str(&format!(" worst {} ({})", w.remote, w.count));
+    }
+    out.push_str(&format!(
+        " · RST out {} in {}",
+        t.resets_sent, t.resets_received
+    ));
+    if t.lost > 0 {
+        out.push_str(&format!(" · LOST {}", t.lost));
+    }
+    out
+}
+
+fn long_summary(t: &TcpTrace) -> String {
     let mut out = format!(
         "retransmits {}",
         count_rate(t.retransmits, t.retransmits_s())
@@ -96,7 +120,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, t: &Theme) {
     } else {
         t.base
     };
-    lines.push(line(format!("TCP events: {}", summary(trace)), w, level));
+    lines.push(line(
+        format!("TCP events: {}", summary(trace, w, 12)),
+        w,
+        level,
+    ));
     if !trace.reset_peers.is_empty() {
         let peers: Vec<String> = trace
             .reset_peers
@@ -111,8 +139,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &Snapshot, t: &Theme) {
     }
     let rows = usize::from(area.height).saturating_sub(lines.len() + 1);
     if !trace.events.is_empty() && rows > 0 {
-        // Addresses share what the fixed columns leave, an IPv4 address:port at least.
-        let addr_w = (usize::from(w).saturating_sub(12 + 12 + 16 + 4) / 2).clamp(21, 47);
+        // As wide as the longest address shown (an IPv4 address:port at least), within
+        // what the fixed columns leave.
+        let longest = trace
+            .events
+            .iter()
+            .flat_map(|e| [e.local, e.remote])
+            .map(|a| a.to_string().len())
+            .max()
+            .unwrap_or(0);
+        let room = usize::from(w).saturating_sub(12 + 12 + 16 + 4) / 2;
+        let addr_w = longest.min(room).clamp(21, 47);
         lines.push(line(
             format!(
                 "{:<12} {:<addr_w$} {:<addr_w$} {:<12} PID/COMM",
