@@ -190,7 +190,7 @@ fn recordings_carry_the_trace_and_format_3_reads_without() {
         format_version: FORMAT_VERSION,
         ..Header::default()
     };
-    assert!(FORMAT_VERSION >= 4);
+    const { assert!(FORMAT_VERSION >= 4) };
     let mut w = FrameWriter::new(Vec::new(), &header).unwrap();
     w.key_interval = 2;
     for s in &samples {

@@ -366,16 +366,20 @@ fn capture_fixtures() {
     eprintln!("{} records: {kinds:?}", kept.len());
 }
 
-/// The sampler's CPU with TCP tracing off and on while `TRACE_COST_CONNS` (32) transfers
+/// The sampler's CPU with TCP tracing off and on while `TRACE_COST_CONNS` (8) transfers
 /// over the lossy path retransmit: prints both as % of one CPU and the retransmits traced. A measurement, not
 /// a check: run by hand (`--release` for figures worth quoting).
 #[test]
 #[ignore = "a measurement; run by hand as root"]
 fn tracing_cost() {
     use usetop::collectors::{Collectors, Request, SystemClock};
-    // Light loss keeps the transfers fast, so they retransmit more often than under
-    // heavy loss (which mostly waits for timeouts).
-    let ns = Netns::lossy("cost", 300).expect("root, ip and nft");
+    // Light loss (one in `TRACE_COST_LOSS`, 100) keeps the transfers fast, so they
+    // retransmit more often than under heavy loss (which mostly waits for timeouts).
+    let one_in = std::env::var("TRACE_COST_LOSS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let ns = Netns::lossy("cost", one_in).expect("root, ip and nft");
     let secs: u64 = std::env::var("TRACE_COST_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -383,7 +387,7 @@ fn tracing_cost() {
     let conns: usize = std::env::var("TRACE_COST_CONNS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(32);
+        .unwrap_or(8);
     // The transfers run in threads of this process: the sampler's CPU is its own thread's
     // time and the drain thread's, not the process's.
     let stop = Arc::new(AtomicBool::new(false));
@@ -424,11 +428,13 @@ fn tracing_cost() {
             }
         }
         let wall = t0.elapsed().as_secs_f64();
-        let cpu = (thread_ns() - cpu0 + drain_thread_ns() - drain0) as f64 / 1e9;
+        let drain = drain_thread_ns().saturating_sub(drain0);
+        let cpu = (thread_ns() - cpu0 + drain) as f64 / 1e9;
         eprintln!(
-            "TCP tracing {}: sampler {:.2}% of one CPU over {wall:.1} s; {:.0} retransmits/s traced, lost {lost}",
+            "TCP tracing {}: sampler {:.2}% of one CPU over {wall:.1} s (drain thread {:.2}%); {:.0} retransmits/s traced, lost {lost}",
             if on { "on " } else { "off" },
             cpu / wall * 100.0,
+            drain as f64 / 1e9 / wall * 100.0,
             retrans as f64 / wall
         );
     }
@@ -438,7 +444,8 @@ fn tracing_cost() {
     }
 }
 
-/// CPU time of this process's `usetop-tcptrace` drain thread (0 when none runs).
+/// CPU time of this process's `usetop-tcptrace` drain thread (0 when none runs), from its
+/// schedstat (nanoseconds, where stat has only clock ticks).
 fn drain_thread_ns() -> u64 {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return 0;
@@ -450,13 +457,12 @@ fn drain_thread_ns() -> u64 {
         if comm.trim() != "usetop-tcptrace" {
             continue;
         }
-        let stat = std::fs::read_to_string(p.join("stat")).unwrap_or_default();
-        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<&str> = after.split_whitespace().collect();
-        // utime and stime are fields 14 and 15, the 12th and 13th after the comm.
-        let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
-            + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-        ns += ticks * 10_000_000;
+        let st = std::fs::read_to_string(p.join("schedstat")).unwrap_or_default();
+        ns += st
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
     }
     ns
 }
