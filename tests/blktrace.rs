@@ -305,15 +305,7 @@ fn openmetrics_has_the_latency_histograms() {
         text.contains("# TYPE usetop_disk_io_latency_seconds histogram"),
         "{text}"
     );
-    let line = |s: &str| {
-        text.lines()
-            .find(|l| l.starts_with(s))
-            .unwrap_or_else(|| panic!("no {s} in\n{text}"))
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let line = |s: &str| common::metric_value(&text, s);
     assert_eq!(
         line("usetop_disk_io_latency_seconds_count{device=\"vda\",op=\"read\"}"),
         "924"

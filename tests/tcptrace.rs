@@ -27,14 +27,7 @@ use usetop::store::format::Header;
 use usetop::store::reader::Reader;
 use usetop::store::writer::FrameWriter;
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/trace")
-            .join(name),
-    )
-    .unwrap()
-}
+use common::trace_fixture as fixture;
 
 fn layout(ev: &str) -> TcpLayout {
     TcpLayout::from_format(&parse_format(&fixture(&format!("{ev}.format"))).unwrap()).unwrap()
@@ -50,20 +43,13 @@ fn layouts() -> TcpLayouts {
 
 /// The captured records' raw tracepoint payloads, in capture order.
 fn raws() -> Vec<Vec<u8>> {
-    let b = fixture("tcp_records.bin");
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 8 <= b.len() {
-        let ty = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
-        let len = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
-        let body = &b[at + 8..at + 8 + len];
-        match parse_perf_record(ty, body).unwrap() {
-            PerfRecord::Sample { raw, .. } => out.push(raw.to_vec()),
+    common::trace_records("tcp_records.bin")
+        .iter()
+        .map(|(ty, body)| match parse_perf_record(*ty, body).unwrap() {
+            PerfRecord::Sample { raw, .. } => raw.to_vec(),
             other => panic!("{other:?}"),
-        }
-        at += 8 + len;
-    }
-    out
+        })
+        .collect()
 }
 
 fn addr(s: &str) -> SocketAddr {
@@ -551,15 +537,7 @@ fn openmetrics_counts_the_events() {
     ex.update(app.snapshot().unwrap());
     ex.update(app.snapshot().unwrap());
     let text = ex.encode();
-    let value = |s: &str| {
-        text.lines()
-            .find(|l| l.starts_with(s))
-            .unwrap_or_else(|| panic!("no {s} in\n{text}"))
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let value = |s: &str| common::metric_value(&text, s);
     assert!(text.contains("# TYPE usetop_tcp_retransmit_events counter"));
     assert_eq!(value("usetop_tcp_retransmit_events_total "), "24");
     assert_eq!(value("usetop_tcp_resets_total{direction=\"sent\"}"), "10");

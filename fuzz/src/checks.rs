@@ -1025,7 +1025,7 @@ pub fn parse_trace_format(data: &[u8]) {
 pub fn parse_tcp_record(data: &[u8]) {
     use std::sync::OnceLock;
     use usetop::collectors::trace::format::{
-        PerfRecord, TcpLayout, parse_format, parse_perf_record, parse_tcp_record,
+        PerfRecord, TcpLayout, parse_perf_record, parse_tcp_record,
     };
     use usetop::collectors::trace::tcp::{TcpAgg, TcpEvent, TcpKind};
     use usetop::model::tcptrace::{EVENTS, PEERS};
@@ -1033,14 +1033,7 @@ pub fn parse_tcp_record(data: &[u8]) {
     let layouts = LAYOUTS.get_or_init(|| {
         ["tcp_retransmit_skb", "tcp_send_reset", "tcp_receive_reset"]
             .iter()
-            .map(|ev| {
-                let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-                let rel = format!("tests/fixtures/trace/{ev}.format");
-                let b = std::fs::read(dir.join(&rel))
-                    .or_else(|_| std::fs::read(dir.join("..").join(&rel)))
-                    .expect("fixture");
-                TcpLayout::from_format(&parse_format(&b).expect("format")).expect("layout")
-            })
+            .map(|ev| TcpLayout::from_format(&trace_format(ev)).expect("layout"))
             .collect()
     });
     let Some((&t, body)) = data.split_first() else {
@@ -1085,6 +1078,17 @@ pub fn parse_tcp_record(data: &[u8]) {
     );
 }
 
+/// This kernel's format file of tracepoint `ev` (tests/fixtures/trace/), from the fuzz
+/// crate (fuzz/) or the main one (tests replaying seeds).
+fn trace_format(ev: &str) -> usetop::collectors::trace::format::Format {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = format!("tests/fixtures/trace/{ev}.format");
+    let b = std::fs::read(dir.join(&rel))
+        .or_else(|_| std::fs::read(dir.join("..").join(&rel)))
+        .expect("fixture");
+    usetop::collectors::trace::format::parse_format(&b).expect("format")
+}
+
 /// Perf ring records and the raw block records inside them, read with this kernel's
 /// layouts (tests/fixtures/trace/), then fed to the aggregator: the first byte picks the
 /// record type (sample, lost, other), the rest is the body.
@@ -1092,22 +1096,13 @@ pub fn parse_trace_record(data: &[u8]) {
     use std::sync::OnceLock;
     use usetop::collectors::trace::agg::{Aggregator, Event, Kind};
     use usetop::collectors::trace::format::{
-        BlockLayout, PerfRecord, parse_block_record, parse_format, parse_perf_record,
+        BlockLayout, PerfRecord, parse_block_record, parse_perf_record,
     };
     static LAYOUTS: OnceLock<Vec<BlockLayout>> = OnceLock::new();
     let layouts = LAYOUTS.get_or_init(|| {
         ["block_rq_issue", "block_rq_complete", "block_rq_error"]
             .iter()
-            .map(|ev| {
-                // From the fuzz crate (fuzz/) or the main one (tests replaying seeds).
-                let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-                let rel = format!("tests/fixtures/trace/{ev}.format");
-                let b = std::fs::read(dir.join(&rel))
-                    .or_else(|_| std::fs::read(dir.join("..").join(&rel)))
-                    .expect("fixture");
-                let f = parse_format(&b).expect("format");
-                BlockLayout::from_format(&f).expect("layout")
-            })
+            .map(|ev| BlockLayout::from_format(&trace_format(ev)).expect("layout"))
             .collect()
     });
     let Some((&t, body)) = data.split_first() else {

@@ -175,7 +175,8 @@ pub struct BlockLayout {
     pub error: Option<Slot>,
 }
 
-fn int_slot(f: &Format, name: &str, sizes: &[usize]) -> Result<Slot, FormatError> {
+/// A field of one of the given sizes: an integer, or an array of `__u8` (addresses).
+fn sized_slot(f: &Format, name: &str, sizes: &[usize]) -> Result<Slot, FormatError> {
     let d = f
         .field(name)
         .ok_or_else(|| bad(format!("{}: no field {name}", f.name)))?;
@@ -213,14 +214,14 @@ impl BlockLayout {
         };
         Ok(BlockLayout {
             id: f.id,
-            common_type: int_slot(f, "common_type", &[2])?,
-            dev: int_slot(f, "dev", &[4, 8])?,
-            sector: int_slot(f, "sector", &[8])?,
-            nr_sector: int_slot(f, "nr_sector", &[4])?,
+            common_type: sized_slot(f, "common_type", &[2])?,
+            dev: sized_slot(f, "dev", &[4, 8])?,
+            sector: sized_slot(f, "sector", &[8])?,
+            nr_sector: sized_slot(f, "nr_sector", &[4])?,
             rwbs: char_slot(f, "rwbs")?,
-            bytes: opt("bytes", |f, n| int_slot(f, n, &[4, 8]))?,
+            bytes: opt("bytes", |f, n| sized_slot(f, n, &[4, 8]))?,
             comm: opt("comm", char_slot)?,
-            error: opt("error", |f, n| int_slot(f, n, &[4, 8]))?,
+            error: opt("error", |f, n| sized_slot(f, n, &[4, 8]))?,
         })
     }
 }
@@ -378,23 +379,6 @@ pub fn parse_perf_record(ty: u32, body: &[u8]) -> Result<PerfRecord<'_>, FormatE
     }
 }
 
-/// An array of `__u8` of one of the given sizes (addresses).
-fn bytes_slot(f: &Format, name: &str, sizes: &[usize]) -> Result<Slot, FormatError> {
-    let d = f
-        .field(name)
-        .ok_or_else(|| bad(format!("{}: no field {name}", f.name)))?;
-    if !sizes.contains(&d.size) {
-        return Err(bad(format!(
-            "{}: field {name} is {} bytes, expected {sizes:?}",
-            f.name, d.size
-        )));
-    }
-    Ok(Slot {
-        offset: d.offset,
-        size: d.size,
-    })
-}
-
 /// How a TCP tracepoint stores its 4-tuple.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TcpAddrs {
@@ -438,31 +422,31 @@ impl TcpLayout {
             .ok_or_else(|| bad(format!("{}: no field saddr", f.name)))?;
         let addrs = if SOCKADDR_SIZES.contains(&saddr.size) {
             TcpAddrs::Sockaddr {
-                saddr: bytes_slot(f, "saddr", &SOCKADDR_SIZES)?,
-                daddr: bytes_slot(f, "daddr", &SOCKADDR_SIZES)?,
+                saddr: sized_slot(f, "saddr", &SOCKADDR_SIZES)?,
+                daddr: sized_slot(f, "daddr", &SOCKADDR_SIZES)?,
             }
         } else {
             let opt = |name: &str, sizes: &[usize]| {
                 f.field(name)
-                    .map(|_| bytes_slot(f, name, sizes))
+                    .map(|_| sized_slot(f, name, sizes))
                     .transpose()
             };
             TcpAddrs::Split {
-                sport: int_slot(f, "sport", &[2])?,
-                dport: int_slot(f, "dport", &[2])?,
+                sport: sized_slot(f, "sport", &[2])?,
+                dport: sized_slot(f, "dport", &[2])?,
                 family: opt("family", &[2])?,
-                saddr: bytes_slot(f, "saddr", &[4])?,
-                daddr: bytes_slot(f, "daddr", &[4])?,
+                saddr: sized_slot(f, "saddr", &[4])?,
+                daddr: sized_slot(f, "daddr", &[4])?,
                 saddr_v6: opt("saddr_v6", &[16])?,
                 daddr_v6: opt("daddr_v6", &[16])?,
             }
         };
         Ok(TcpLayout {
             id: f.id,
-            common_type: int_slot(f, "common_type", &[2])?,
+            common_type: sized_slot(f, "common_type", &[2])?,
             state: f
                 .field("state")
-                .map(|_| int_slot(f, "state", &[1, 4]))
+                .map(|_| sized_slot(f, "state", &[1, 4]))
                 .transpose()?,
             addrs,
         })
