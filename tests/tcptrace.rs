@@ -7,7 +7,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use usetop::app::App;
@@ -23,9 +22,6 @@ use usetop::model::blktrace::TraceState;
 use usetop::model::tcptrace::{PeerCount, PeerResets, Retransmit, TcpTrace};
 use usetop::panes::PaneId;
 use usetop::store::FORMAT_VERSION;
-use usetop::store::format::Header;
-use usetop::store::reader::Reader;
-use usetop::store::writer::FrameWriter;
 
 use common::trace_fixture as fixture;
 
@@ -557,37 +553,24 @@ fn recordings_carry_the_trace_and_formats_3_and_4_read_without() {
     };
     let samples: Vec<Sample> = (0..3).map(|i| src.next_sample(i, req).unwrap()).collect();
     assert_eq!(FORMAT_VERSION, 5);
-    let header = Header {
-        format_version: FORMAT_VERSION,
-        ..Header::default()
-    };
-    let mut w = FrameWriter::new(Vec::new(), &header).unwrap();
-    w.key_interval = 2;
-    for s in &samples {
-        w.append(s).unwrap();
+    let back = common::round_trip(&samples);
+    assert_eq!(back.len(), 3);
+    for (b, s) in back.iter().zip(&samples) {
+        assert!(b.tcp_trace.is_some());
+        assert_eq!(b.tcp_trace, s.tcp_trace);
+        assert_eq!(b.block_trace, s.block_trace);
+        assert_eq!(b.checklist, s.checklist);
     }
-    let mut r = Reader::new(w.sink, Path::new("mem")).unwrap();
-    let mut n = 0;
-    while let Some(f) = r.next_frame() {
-        assert!(f.sample.tcp_trace.is_some());
-        assert_eq!(f.sample.tcp_trace, samples[n].tcp_trace);
-        assert_eq!(f.sample.block_trace, samples[n].block_trace);
-        assert_eq!(f.sample.checklist, samples[n].checklist);
-        n += 1;
-    }
-    assert_eq!(n, 3);
     // Recordings usetop wrote at formats 3 and 4 (the seed corpora before each change).
     for old in [
         "format3-key-then-deltas.usetop",
         "format4-key-then-deltas.usetop",
     ] {
-        let mut r = Reader::new(fixture(old), Path::new(old)).unwrap();
-        let mut n = 0;
-        while let Some(f) = r.next_frame() {
-            assert!(f.sample.tcp_trace.is_none());
-            assert!(!f.sample.cpu.cpus.is_empty());
-            n += 1;
+        let back = common::read_recording(fixture(old), old);
+        assert_eq!(back.len(), 3, "{old}");
+        for s in back {
+            assert!(s.tcp_trace.is_none());
+            assert!(!s.cpu.cpus.is_empty());
         }
-        assert_eq!(n, 3, "{old}");
     }
 }

@@ -102,3 +102,23 @@ pub fn metric_value(text: &str, prefix: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The samples of a recording, as a reader gives them back.
+pub fn read_recording(bytes: Vec<u8>, name: &str) -> Vec<usetop::model::Sample> {
+    let mut r = usetop::store::reader::Reader::new(bytes, std::path::Path::new(name)).unwrap();
+    std::iter::from_fn(|| r.next_frame().map(|f| f.sample)).collect()
+}
+
+/// `samples` written as a recording of this version (a key frame every two) and read back.
+pub fn round_trip(samples: &[usetop::model::Sample]) -> Vec<usetop::model::Sample> {
+    let header = usetop::store::format::Header {
+        format_version: usetop::store::FORMAT_VERSION,
+        ..Default::default()
+    };
+    let mut w = usetop::store::writer::FrameWriter::new(Vec::new(), &header).unwrap();
+    w.key_interval = 2;
+    for s in samples {
+        w.append(s).unwrap();
+    }
+    read_recording(w.sink, "mem")
+}
