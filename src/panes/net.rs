@@ -107,7 +107,7 @@ impl Pane for NetState {
 
     fn click(&mut self, area: Rect, x: u16, y: u16, ctx: &ViewCtx) -> Reply {
         let ck_h = checklist_lines(ctx.snap, ctx, area.width).len() as u16;
-        let stack_h = stack_lines(ctx.snap, ctx, area.width).len() as u16;
+        let stack_h = stack_height(&stack_lines(ctx.snap, ctx, area.width));
         let table = areas(area, self.ifaces.len(), ck_h, stack_h)[1];
         self.ifaces.click(table, x, y, &mut self.focus)
     }
@@ -185,7 +185,7 @@ fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
         area,
         st.ifaces.len(),
         ck_lines.len() as u16,
-        stack_lines.len() as u16,
+        stack_height(&stack_lines),
     );
 
     let shown = visible(s, st);
@@ -317,6 +317,14 @@ fn checklist_lines<'a>(s: &Snapshot, ctx: &ViewCtx, width: u16) -> Vec<Line<'a>>
     }
     lines
 }
+
+/// The stack's rows: at least `STACK_MIN`, so the graph above keeps its size whichever
+/// counters are missing; the traced TCP line takes the last of them.
+fn stack_height(lines: &[Line]) -> u16 {
+    (lines.len() as u16).max(STACK_MIN)
+}
+
+const STACK_MIN: u16 = 6;
 
 /// Retransmitted segments as a percent of segments sent (0 when none were sent).
 fn retrans_pct(tc: &crate::model::net::TcpFigures) -> f64 {
