@@ -3,6 +3,7 @@
 //! aggregated them, the owners of the retransmitting sockets, and what the sock and net
 //! panes, the overview, dump and OpenMetrics draw from it.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Snapshot;
 use super::blktrace::TraceState;
-use super::sockets::TcpSock;
+use super::sockets::{Owner, TcpSock};
 
 /// How many retransmits an interval keeps as events (the last ones).
 pub const EVENTS: usize = 64;
@@ -80,12 +81,20 @@ impl TcpTrace {
     /// Names each retransmit's owner from the sockets with its 4-tuple (the sockets
     /// collector carries owners where its owner scan ran).
     pub fn attach_owners(&mut self, socks: &[Arc<TcpSock>]) {
+        if self.events.is_empty() {
+            return;
+        }
+        // One pass over the sockets (there may be tens of thousands), not one per event.
+        let owners: HashMap<(SocketAddr, SocketAddr), &Owner> = socks
+            .iter()
+            .filter_map(|s| {
+                let o = s.owner.as_ref()?;
+                Some(((canonical(s.local), canonical(s.peer)), o))
+            })
+            .collect();
         for ev in &mut self.events {
-            let (l, r) = (canonical(ev.local), canonical(ev.remote));
-            ev.owner = socks
-                .iter()
-                .find(|s| canonical(s.local) == l && canonical(s.peer) == r)
-                .and_then(|s| s.owner.as_ref())
+            ev.owner = owners
+                .get(&(canonical(ev.local), canonical(ev.remote)))
                 .map(|o| (o.pid, o.comm.to_string()));
         }
     }
@@ -155,7 +164,6 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::sockets::Owner;
 
     #[test]
     fn owners_by_four_tuple_dual_stack_included() {
