@@ -284,3 +284,19 @@ while at + 8 <= len(recs) and i < 4:
     at, i = at + 8 + ln, i + 1
 w("parse_trace_record", "lost", b"\x01" + struct.pack("<QQ", 1, 5))
 w("parse_trace_record", "short-sample", b"\x00" + b"\x01" * 19)
+for ev in ["tcp_retransmit_skb", "tcp_send_reset", "tcp_receive_reset"]:
+    with open(os.path.join(TRACE, ev + ".format"), "rb") as f:
+        w("parse_trace_format", "real-" + ev, f.read())
+# parse_tcp_record: a byte (even: a perf sample body follows; odd: a raw record), then the
+# captured records of tests/fixtures/trace/tcp_records.bin both ways.
+with open(os.path.join(TRACE, "tcp_records.bin"), "rb") as f:
+    recs = f.read()
+at, i = 0, 0
+while at + 8 <= len(recs):
+    ty, ln = struct.unpack_from("<II", recs, at)
+    body = recs[at + 8 : at + 8 + ln]
+    w("parse_tcp_record", "real-sample-%d" % i, b"\x00" + body)
+    size = struct.unpack_from("<I", body, 16)[0]
+    w("parse_tcp_record", "real-raw-%d" % i, b"\x01" + body[20 : 20 + size])
+    at, i = at + 8 + ln, i + 1
+w("parse_tcp_record", "short-raw", b"\x01" + b"\xe9\x08" + b"\x00" * 30)

@@ -9,6 +9,10 @@ command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v pidstat >/dev/null 2>&1 || need_apt+=(sysstat)  # disknet_live, sysstat_live: iostat, pidstat, mpstat
 # tests/prometheus.rs: promtool and a real Prometheus server scraping `usetop serve`.
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+# tests/tcptrace_live.rs: nftables drops segments in a network namespace (no sch_netem here).
+command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)  # tcptrace_live: ip netns
+command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)  # the unprivileged live tests
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         export DEBIAN_FRONTEND=noninteractive

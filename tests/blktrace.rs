@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use usetop::app::App;
@@ -15,9 +14,6 @@ use usetop::model::Sample;
 use usetop::model::blktrace::{BUCKETS, BlockTrace, DevLatency, OpLatency, SlowIo, TraceState};
 use usetop::panes::PaneId;
 use usetop::store::FORMAT_VERSION;
-use usetop::store::format::Header;
-use usetop::store::reader::Reader;
-use usetop::store::writer::FrameWriter;
 
 fn op(counts: &[(usize, u64)], p50: u64, p99: u64, max: u64) -> OpLatency {
     let mut hist = vec![0; BUCKETS];
@@ -186,38 +182,21 @@ fn recordings_carry_the_trace_and_format_3_reads_without() {
         ..Request::default()
     };
     let samples: Vec<Sample> = (0..3).map(|i| src.next_sample(i, req).unwrap()).collect();
-    let header = Header {
-        format_version: FORMAT_VERSION,
-        ..Header::default()
-    };
     const { assert!(FORMAT_VERSION >= 4) };
-    let mut w = FrameWriter::new(Vec::new(), &header).unwrap();
-    w.key_interval = 2;
-    for s in &samples {
-        w.append(s).unwrap();
+    let back = common::round_trip(&samples);
+    assert_eq!(back.len(), 3);
+    for (b, s) in back.iter().zip(&samples) {
+        assert_eq!(b.block_trace, s.block_trace);
+        assert_eq!(b.checklist, s.checklist);
     }
-    let mut r = Reader::new(w.sink, Path::new("mem")).unwrap();
-    let mut n = 0;
-    while let Some(f) = r.next_frame() {
-        assert_eq!(f.sample.block_trace, samples[n].block_trace);
-        assert_eq!(f.sample.checklist, samples[n].checklist);
-        n += 1;
-    }
-    assert_eq!(n, 3);
     // A recording usetop wrote at format 3 (the seed corpus before this change).
-    let old = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/trace/format3-key-then-deltas.usetop"),
-    )
-    .unwrap();
-    let mut r = Reader::new(old, Path::new("format3")).unwrap();
-    let mut n = 0;
-    while let Some(f) = r.next_frame() {
-        assert!(f.sample.block_trace.is_none());
-        assert!(!f.sample.cpu.cpus.is_empty());
-        n += 1;
+    let old = common::trace_fixture("format3-key-then-deltas.usetop");
+    let back = common::read_recording(old, "format3");
+    assert_eq!(back.len(), 3);
+    for s in back {
+        assert!(s.block_trace.is_none());
+        assert!(!s.cpu.cpus.is_empty());
     }
-    assert_eq!(n, 3);
 }
 
 /// Two snapshots of the basic fixture with the synthetic trace (the second carries it).
@@ -305,15 +284,7 @@ fn openmetrics_has_the_latency_histograms() {
         text.contains("# TYPE usetop_disk_io_latency_seconds histogram"),
         "{text}"
     );
-    let line = |s: &str| {
-        text.lines()
-            .find(|l| l.starts_with(s))
-            .unwrap_or_else(|| panic!("no {s} in\n{text}"))
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let line = |s: &str| common::metric_value(&text, s);
     assert_eq!(
         line("usetop_disk_io_latency_seconds_count{device=\"vda\",op=\"read\"}"),
         "924"

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use usetop::app::App;
@@ -15,9 +14,6 @@ use usetop::model::Sample;
 use usetop::model::runqlat::{BUCKETS, FocusHist, RunqHist, RunqLat, RunqState};
 use usetop::panes::PaneId;
 use usetop::store::FORMAT_VERSION;
-use usetop::store::format::Header;
-use usetop::store::reader::Reader;
-use usetop::store::writer::FrameWriter;
 
 fn hist(counts: &[(usize, u64)], sum_ns: u64) -> RunqHist {
     let mut b = [0u64; BUCKETS];
@@ -284,38 +280,25 @@ fn recordings_carry_runqlat_and_format_4_reads_without() {
         runqlat: true,
         ..Request::default()
     };
-    let samples: Vec<Sample> = (0..3).map(|i| src.next_sample(i, req).unwrap()).collect();
-    let header = Header {
-        format_version: FORMAT_VERSION,
-        ..Header::default()
-    };
+    let mut samples: Vec<Sample> = (0..3).map(|i| src.next_sample(i, req).unwrap()).collect();
+    // Format 5 has two sections after the block trace's, run-queue latency then TCP: both
+    // come back, each in its place.
+    samples[1].tcp_trace = Some(usetop::model::tcptrace::TcpTrace::default());
     assert_eq!(FORMAT_VERSION, 5);
-    let mut w = FrameWriter::new(Vec::new(), &header).unwrap();
-    w.key_interval = 2;
-    for s in &samples {
-        w.append(s).unwrap();
+    let back = common::round_trip(&samples);
+    assert_eq!(back.len(), 3);
+    for (b, s) in back.iter().zip(&samples) {
+        assert!(b.runqlat.is_some());
+        assert_eq!(b.runqlat, s.runqlat);
+        assert_eq!(b.tcp_trace, s.tcp_trace);
+        assert_eq!(b.checklist, s.checklist);
     }
-    let mut r = Reader::new(w.sink, Path::new("mem")).unwrap();
-    let mut n = 0;
-    while let Some(f) = r.next_frame() {
-        assert_eq!(f.sample.runqlat, samples[n].runqlat);
-        assert!(f.sample.runqlat.is_some());
-        assert_eq!(f.sample.checklist, samples[n].checklist);
-        n += 1;
-    }
-    assert_eq!(n, 3);
     // A recording usetop wrote at format 4 (the seed corpus before this change).
-    let old = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/runqlat/format4-key-then-deltas.usetop"),
-    )
-    .unwrap();
-    let mut r = Reader::new(old, Path::new("format4")).unwrap();
-    let mut n = 0;
-    while let Some(f) = r.next_frame() {
-        assert!(f.sample.runqlat.is_none());
-        assert!(!f.sample.cpu.cpus.is_empty());
-        n += 1;
+    let old = common::trace_fixture("format4-key-then-deltas.usetop");
+    let back = common::read_recording(old, "format4");
+    assert_eq!(back.len(), 3);
+    for s in back {
+        assert!(s.runqlat.is_none());
+        assert!(!s.cpu.cpus.is_empty());
     }
-    assert_eq!(n, 3);
 }

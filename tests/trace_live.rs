@@ -140,7 +140,7 @@ fn capture_fixtures() {
     }
     let layouts = load_layouts(&ProcRoot::default(), true).unwrap();
     let cpus: Vec<u32> = (0..std::thread::available_parallelism().unwrap().get() as u32).collect();
-    let mut t = live::Tracer::open(layouts.clone(), &cpus, false).unwrap();
+    let mut t = live::Tracer::open(live::BlockSink::new(layouts.clone()), &cpus, false).unwrap();
     let file = scratch();
     let _rm = Remove(file.clone());
     dd(&file, 4);
@@ -274,8 +274,8 @@ fn tracing_cost() {
     }
 }
 
-/// As an unprivileged user (setpriv to nobody), every pane still draws and the disk pane
-/// says why it cannot trace.
+/// As an unprivileged user (setpriv to nobody), every pane still draws, the disk pane says
+/// why it cannot trace block I/O and the sock and net panes why they cannot trace TCP.
 #[test]
 fn unprivileged_panes_draw_and_disk_says_why() {
     if !is_root() || Command::new("setpriv").arg("--help").output().is_err() {
@@ -313,6 +313,16 @@ fn unprivileged_panes_draw_and_disk_says_why() {
                 .find(|l| l.starts_with("I/O latency: n/a ("))
                 .unwrap_or_else(|| panic!("no reason in\n{text}"));
             assert!(why.contains("root") || why.contains("CAP_PERFMON"), "{why}");
+        }
+        if pane == "sock" || pane == "net" {
+            let why = text
+                .lines()
+                .find_map(|l| l.split_once("TCP events: n/a (").map(|(_, w)| w))
+                .unwrap_or_else(|| panic!("{pane}: no reason in\n{text}"));
+            assert!(
+                why.contains("root") || why.contains("CAP_PERFMON"),
+                "{pane}: {why}"
+            );
         }
     }
 }

@@ -1,8 +1,6 @@
 //! The tracepoint parsers on captured fixtures (tests/fixtures/trace/: this kernel's format
 //! files and raw perf records of a few real requests), and on altered layouts and bad input.
 
-use std::path::Path;
-
 use usetop::collectors::ProcRoot;
 use usetop::collectors::trace::agg::{Aggregator, Event, Kind};
 use usetop::collectors::trace::format::{
@@ -10,14 +8,9 @@ use usetop::collectors::trace::format::{
 };
 use usetop::collectors::trace::load_layouts;
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/trace")
-            .join(name),
-    )
-    .unwrap()
-}
+mod common;
+
+use common::trace_fixture as fixture;
 
 fn layout(ev: &str) -> BlockLayout {
     BlockLayout::from_format(&parse_format(&fixture(&format!("{ev}.format"))).unwrap()).unwrap()
@@ -25,16 +18,7 @@ fn layout(ev: &str) -> BlockLayout {
 
 /// The captured records: (type, body) as the ring held them.
 fn records() -> Vec<(u32, Vec<u8>)> {
-    let b = fixture("records.bin");
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 8 <= b.len() {
-        let ty = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
-        let len = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
-        out.push((ty, b[at + 8..at + 8 + len].to_vec()));
-        at += 8 + len;
-    }
-    out
+    common::trace_records("records.bin")
 }
 
 #[test]

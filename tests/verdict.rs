@@ -155,7 +155,8 @@ fn basic_fixture_levels_and_reasons() {
         tcp.s.reason,
         Some(Reason::TcpRetrans {
             segs_s: 100.0,
-            pct: 5.0
+            pct: 5.0,
+            worst: None,
         })
     );
 

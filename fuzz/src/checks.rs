@@ -77,6 +77,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("cgroup_name", cgroup_name),
     ("parse_trace_format", parse_trace_format),
     ("parse_trace_record", parse_trace_record),
+    ("parse_tcp_record", parse_tcp_record),
 ];
 
 pub fn by_name(name: &str) -> Option<Check> {
@@ -1012,7 +1013,80 @@ pub fn parse_trace_format(data: &[u8]) {
             assert_eq!(l.id, f.id);
             assert!(l.rwbs.size > 0);
         }
+        if let Ok(l) = usetop::collectors::trace::format::TcpLayout::from_format(&f) {
+            assert_eq!(l.id, f.id);
+        }
     }
+}
+
+/// Raw TCP tracepoint records read with this kernel's layouts (tests/fixtures/trace/),
+/// then fed to the aggregator: the first byte's low bit says whether the rest is a perf
+/// sample (the raw record inside it is read) or a raw record itself.
+pub fn parse_tcp_record(data: &[u8]) {
+    use std::sync::OnceLock;
+    use usetop::collectors::trace::format::{
+        PerfRecord, TcpLayout, parse_perf_record, parse_tcp_record,
+    };
+    use usetop::collectors::trace::tcp::{TcpAgg, TcpEvent, TcpKind};
+    use usetop::model::tcptrace::{EVENTS, PEERS};
+    static LAYOUTS: OnceLock<Vec<TcpLayout>> = OnceLock::new();
+    let layouts = LAYOUTS.get_or_init(|| {
+        ["tcp_retransmit_skb", "tcp_send_reset", "tcp_receive_reset"]
+            .iter()
+            .map(|ev| TcpLayout::from_format(&trace_format(ev)).expect("layout"))
+            .collect()
+    });
+    let Some((&t, body)) = data.split_first() else {
+        return;
+    };
+    let raw = if t & 1 == 0 {
+        match parse_perf_record(9, body) {
+            Ok(PerfRecord::Sample { raw, .. }) => raw,
+            _ => return,
+        }
+    } else {
+        body
+    };
+    let mut agg = TcpAgg::default();
+    let kinds = [
+        TcpKind::Retransmit,
+        TcpKind::ResetSent,
+        TcpKind::ResetReceived,
+    ];
+    let mut n = 0u64;
+    for l in layouts {
+        if let Ok(rec) = parse_tcp_record(l, raw) {
+            for k in kinds {
+                agg.push(&TcpEvent {
+                    kind: k,
+                    time_ns: u64::from(t),
+                    rec,
+                });
+            }
+            n += 1;
+        }
+    }
+    let out = agg.take(1);
+    assert_eq!(out.retransmits, n);
+    assert_eq!((out.resets_sent, out.resets_received), (n, n));
+    assert!(out.events.len() <= EVENTS && out.events.len() as u64 == n.min(EVENTS as u64));
+    assert!(out.retrans_peers.len() <= PEERS && out.reset_peers.len() <= PEERS);
+    assert_eq!(out.retrans_peers.iter().map(|p| p.count).sum::<u64>(), n);
+    assert_eq!(
+        out.reset_peers.iter().map(|p| p.total()).sum::<u64>(),
+        2 * n
+    );
+}
+
+/// This kernel's format file of tracepoint `ev` (tests/fixtures/trace/), from the fuzz
+/// crate (fuzz/) or the main one (tests replaying seeds).
+fn trace_format(ev: &str) -> usetop::collectors::trace::format::Format {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = format!("tests/fixtures/trace/{ev}.format");
+    let b = std::fs::read(dir.join(&rel))
+        .or_else(|_| std::fs::read(dir.join("..").join(&rel)))
+        .expect("fixture");
+    usetop::collectors::trace::format::parse_format(&b).expect("format")
 }
 
 /// Perf ring records and the raw block records inside them, read with this kernel's
@@ -1022,22 +1096,13 @@ pub fn parse_trace_record(data: &[u8]) {
     use std::sync::OnceLock;
     use usetop::collectors::trace::agg::{Aggregator, Event, Kind};
     use usetop::collectors::trace::format::{
-        BlockLayout, PerfRecord, parse_block_record, parse_format, parse_perf_record,
+        BlockLayout, PerfRecord, parse_block_record, parse_perf_record,
     };
     static LAYOUTS: OnceLock<Vec<BlockLayout>> = OnceLock::new();
     let layouts = LAYOUTS.get_or_init(|| {
         ["block_rq_issue", "block_rq_complete", "block_rq_error"]
             .iter()
-            .map(|ev| {
-                // From the fuzz crate (fuzz/) or the main one (tests replaying seeds).
-                let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-                let rel = format!("tests/fixtures/trace/{ev}.format");
-                let b = std::fs::read(dir.join(&rel))
-                    .or_else(|_| std::fs::read(dir.join("..").join(&rel)))
-                    .expect("fixture");
-                let f = parse_format(&b).expect("format");
-                BlockLayout::from_format(&f).expect("layout")
-            })
+            .map(|ev| BlockLayout::from_format(&trace_format(ev)).expect("layout"))
             .collect()
     });
     let Some((&t, body)) = data.split_first() else {

@@ -234,6 +234,7 @@ impl App {
             block_trace: needs.block_trace,
             // The cpu pane's histograms, and the process view's process apart.
             runqlat: needs.runqlat || drill,
+            tcp_trace: needs.tcp_trace,
         }
     }
 

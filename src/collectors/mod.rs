@@ -125,6 +125,9 @@ pub struct Request {
     /// Run-queue latency histograms (the cpu pane, the process view, a recording, serve):
     /// the eBPF programs are attached only while this is set.
     pub runqlat: bool,
+    /// TCP retransmits and resets from the TCP tracepoints (the sock and net panes, a
+    /// recording, serve): the tracepoints are open only while this is set.
+    pub tcp_trace: bool,
 }
 
 pub struct Collectors {
@@ -139,6 +142,7 @@ pub struct Collectors {
     cgroups: cgroup::CgroupCollector,
     block_trace: trace::BlockCollector,
     runqlat: bpf::RunqCollector,
+    tcp_trace: trace::TcpCollector,
     fs: FsProbe,
     host: Option<Arc<HostInfo>>,
     hz: u64,
@@ -158,6 +162,7 @@ impl Collectors {
             cgroups: cgroup::CgroupCollector::new(&root),
             block_trace: trace::BlockCollector::new(&root),
             runqlat: bpf::RunqCollector::new(&root),
+            tcp_trace: trace::TcpCollector::new(&root),
             fs: FsProbe::new(&root),
             host: None,
             hz: sysconf(libc::_SC_CLK_TCK, 100),
@@ -223,6 +228,10 @@ impl Collectors {
         // The focused process's waits apart: the drill-down's process.
         let runq_focus = req.focus.map(|f| f.pid);
         let runqlat = self.runqlat.sample(req.runqlat, runq_focus, &cpu_ids);
+        let mut tcp_trace = self.tcp_trace.sample(req.tcp_trace, &cpu_ids);
+        if let Some(t) = &mut tcp_trace {
+            t.attach_owners(&sockets.tcp);
+        }
         let host = system::sample_host(&self.root, self.host.as_ref());
         self.host = Some(Arc::clone(&host));
         let after = |t: u64| t.saturating_sub(mono_ns);
@@ -261,6 +270,7 @@ impl Collectors {
             task_cgroups,
             block_trace,
             runqlat,
+            tcp_trace,
         }
     }
 }

@@ -378,11 +378,15 @@ fn parts(view: View, s: &Snapshot) -> Parts {
                 )));
                 m
             });
-            (to_map(h), "interfaces", Box::new(rows) as Rows)
+            let mut h = to_map(h);
+            h.extend(to_map(super::tcptrace::header(s)));
+            (h, "interfaces", Box::new(rows) as Rows)
         }
         View::Sock => {
             let (h, r) = records::sock(s);
-            (to_map(h), "sockets", field_rows(SOCK_FIELDS, r))
+            let mut h = to_map(h);
+            h.extend(to_map(super::tcptrace::header(s)));
+            (h, "sockets", field_rows(SOCK_FIELDS, r))
         }
         View::Slab => {
             let (h, r) = records::slab(s);
@@ -528,13 +532,24 @@ pub fn csv_header(view: View) -> Vec<String> {
                 m
             },
         ),
-        View::Net => (to_map(records::net_header_template()), {
-            let mut m = field_names(NIC_FIELDS);
-            m.extend(to_map(super::checklist::NicChecklist::default()));
-            m
-        }),
+        View::Net => (
+            {
+                let mut h = to_map(records::net_header_template());
+                h.extend(to_map(super::tcptrace::TcpTraceHeader::default()));
+                h
+            },
+            {
+                let mut m = field_names(NIC_FIELDS);
+                m.extend(to_map(super::checklist::NicChecklist::default()));
+                m
+            },
+        ),
         View::Sock => (
-            to_map(records::SockHeader::default()),
+            {
+                let mut h = to_map(records::SockHeader::default());
+                h.extend(to_map(super::tcptrace::TcpTraceHeader::default()));
+                h
+            },
             field_names(SOCK_FIELDS),
         ),
         View::Slab => (
@@ -603,6 +618,8 @@ pub fn request(view: View) -> Request {
         block_trace: view == View::Disk,
         // The cpu view's run-queue latency histogram.
         runqlat: view == View::Cpu,
+        // The sock and net views' traced retransmits and resets.
+        tcp_trace: matches!(view, View::Sock | View::Net),
         // A dump of the cgroups has every figure.
         cgroups: crate::collectors::CgroupRequest {
             detail: view == View::Cgroup,

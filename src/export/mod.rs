@@ -9,3 +9,4 @@ pub mod openmetrics;
 pub mod records;
 pub mod runqlat;
 pub mod serve;
+pub mod tcptrace;

@@ -65,6 +65,7 @@ pub struct Exporter {
     cgroups: super::cgroup::CgroupMetrics,
     block: super::blktrace::BlockMetrics,
     runq: super::runqlat::RunqMetrics,
+    tcp_trace: super::tcptrace::TcpTraceMetrics,
 }
 
 /// Per-device counters from /proc/diskstats (whole devices only, as the disk pane shows).
@@ -432,9 +433,11 @@ impl Exporter {
         let cgroups = super::cgroup::CgroupMetrics::register(&mut r);
         let block = super::blktrace::BlockMetrics::register(&mut r);
         let runq = super::runqlat::RunqMetrics::register(&mut r);
+        let tcp_trace = super::tcptrace::TcpTraceMetrics::register(&mut r);
         Exporter {
             block,
             runq,
+            tcp_trace,
             checklist,
             cgroups,
             registry: r,
@@ -601,6 +604,7 @@ impl Exporter {
         self.update_disks(snap);
         self.block.update(snap);
         self.runq.update(snap);
+        self.tcp_trace.update(snap);
         self.update_net(snap);
         self.update_slab(snap);
         self.checklist.update(snap);

@@ -146,6 +146,8 @@ pub fn run(
             block_trace: true,
             // usetop_runq_latency_seconds.
             runqlat: true,
+            // usetop_tcp_retransmit_events_total, usetop_tcp_resets_total.
+            tcp_trace: true,
             ..SampleRequest::default()
         },
         ctl_rx,

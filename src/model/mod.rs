@@ -21,6 +21,7 @@ pub mod snapshot;
 pub mod sockets;
 pub mod tasklist;
 pub mod tasks;
+pub mod tcptrace;
 pub mod thresholds;
 pub mod time;
 pub mod use_history;

@@ -81,6 +81,11 @@ pub struct Sample {
     /// after the block trace's (format 5 on; older files read `None`).
     #[serde(skip)]
     pub runqlat: Option<super::runqlat::RunqLat>,
+    /// TCP retransmits and resets from the TCP tracepoints, while the sock or net pane or a
+    /// recording asks for them (`None` otherwise). A section of its own in a recording,
+    /// after the block trace's (format 5 on; older files read `None`).
+    #[serde(skip)]
+    pub tcp_trace: Option<super::tcptrace::TcpTrace>,
 }
 
 /// What is read only for the processes on screen: `/proc/PID/statm`'s shared pages,

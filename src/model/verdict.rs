@@ -4,7 +4,7 @@
 //! figures' and reasons' `Display` lives in `widgets::verdict`, beside the number formats).
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::Snapshot;
 use super::checklist::{Avail, Na, NicErrorRates, fs_error_count};
@@ -551,11 +551,16 @@ pub enum Reason {
     TcpRetrans {
         segs_s: f64,
         pct: f64,
+        /// The peer with the most traced retransmits of the interval, and their count
+        /// (`None` when the TCP tracepoints were not traced).
+        worst: Option<(SocketAddr, u64)>,
     },
     TcpListen(Option<f64>),
     TcpErrors {
         resets_s: f64,
         inerr_s: f64,
+        /// The remote address with the most traced resets (sent and received).
+        worst: Option<(IpAddr, u64)>,
     },
     ListenQueue {
         local: SocketAddr,
@@ -1507,6 +1512,13 @@ fn tcp(s: &Snapshot, th: &Thresholds) -> Verdict {
     );
     let l_level = Level::of(listen, th.tcp_listen_s.warn, th.tcp_listen_s.crit);
     let errs = tc.estres_s + tc.isegerr_s;
+    let traced = s.tcp_traced();
+    let worst_retrans = traced
+        .and_then(|t| t.worst_retrans())
+        .map(|p| (p.remote, p.count));
+    let worst_resets = traced
+        .and_then(|t| t.worst_resets())
+        .map(|p| (p.addr, p.total()));
     Verdict::new(
         res,
         Cell::new(
@@ -1528,6 +1540,7 @@ fn tcp(s: &Snapshot, th: &Thresholds) -> Verdict {
                 Reason::TcpRetrans {
                     segs_s: tc.retrans_s,
                     pct: retrans_pct,
+                    worst: worst_retrans,
                 }
             } else {
                 Reason::TcpListen(listen)
@@ -1542,6 +1555,7 @@ fn tcp(s: &Snapshot, th: &Thresholds) -> Verdict {
             Some(Reason::TcpErrors {
                 resets_s: tc.estres_s,
                 inerr_s: tc.isegerr_s,
+                worst: worst_resets,
             }),
         ),
     )

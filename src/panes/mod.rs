@@ -166,6 +166,8 @@ pub struct Needs {
     pub block_trace: bool,
     /// Run-queue latency histograms (eBPF).
     pub runqlat: bool,
+    /// TCP retransmits and resets from the TCP tracepoints.
+    pub tcp_trace: bool,
 }
 
 /// Options that come from the command line and config for the panes.

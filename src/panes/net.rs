@@ -73,6 +73,14 @@ impl Pane for NetState {
         KEYS
     }
 
+    fn needs(&self) -> super::Needs {
+        // The traced retransmits and resets line below the stack counters.
+        super::Needs {
+            tcp_trace: true,
+            ..super::Needs::default()
+        }
+    }
+
     fn prepare(&mut self, ctx: &ViewCtx) {
         let filter = format!("{}{:?}", self.hide_lo, self.focus);
         let items = visible(ctx.snap, self);
@@ -99,7 +107,8 @@ impl Pane for NetState {
 
     fn click(&mut self, area: Rect, x: u16, y: u16, ctx: &ViewCtx) -> Reply {
         let ck_h = checklist_lines(ctx.snap, ctx, area.width).len() as u16;
-        let table = areas(area, self.ifaces.len(), ck_h)[1];
+        let stack_h = stack_height(&stack_lines(ctx.snap, ctx, area.width));
+        let table = areas(area, self.ifaces.len(), ck_h, stack_h)[1];
         self.ifaces.click(table, x, y, &mut self.focus)
     }
 
@@ -153,16 +162,16 @@ fn nic_cell(name: &str) -> Option<CellFn<NicFigures>> {
 }
 
 /// The info line, the interface table (`rows` rows), the selected interface's history and
-/// the stack below.
-fn areas(area: Rect, rows: usize, ck_h: u16) -> [Rect; 5] {
-    let avail = area.height.saturating_sub(1 + ck_h + 6);
+/// the stack below (`stack_h` lines).
+fn areas(area: Rect, rows: usize, ck_h: u16, stack_h: u16) -> [Rect; 5] {
+    let avail = area.height.saturating_sub(1 + ck_h + stack_h);
     let (table_h, graph_h) = graph::split(area.height, avail, rows);
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(table_h),
         Constraint::Length(graph_h),
         Constraint::Length(ck_h),
-        Constraint::Length(6),
+        Constraint::Length(stack_h),
     ])
     .areas(area)
 }
@@ -171,8 +180,13 @@ fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
     let s = ctx.snap;
     let t = ctx.theme;
     let ck_lines = checklist_lines(s, ctx, area.width);
-    let [top, table_area, graph_area, ck_area, stack] =
-        areas(area, st.ifaces.len(), ck_lines.len() as u16);
+    let stack_lines = stack_lines(s, ctx, area.width);
+    let [top, table_area, graph_area, ck_area, stack] = areas(
+        area,
+        st.ifaces.len(),
+        ck_lines.len() as u16,
+        stack_height(&stack_lines),
+    );
 
     let shown = visible(s, st);
     let mut info = if s.cur.net.ifaces.is_empty() {
@@ -223,7 +237,7 @@ fn draw(f: &mut Frame, area: Rect, st: &NetState, ctx: &ViewCtx) {
     }
     f.render_widget(Paragraph::new(ck_lines), ck_area);
 
-    f.render_widget(Paragraph::new(stack_lines(s, ctx)), stack);
+    f.render_widget(Paragraph::new(stack_lines), stack);
 }
 
 /// The checklist's network figures: the softnet backlog (total, then per CPU as far as the
@@ -304,6 +318,14 @@ fn checklist_lines<'a>(s: &Snapshot, ctx: &ViewCtx, width: u16) -> Vec<Line<'a>>
     lines
 }
 
+/// The stack's rows: at least `STACK_MIN`, so the graph above keeps its size whichever
+/// counters are missing; the traced TCP line takes the last of them.
+fn stack_height(lines: &[Line]) -> u16 {
+    (lines.len() as u16).max(STACK_MIN)
+}
+
+const STACK_MIN: u16 = 6;
+
 /// Retransmitted segments as a percent of segments sent (0 when none were sent).
 fn retrans_pct(tc: &crate::model::net::TcpFigures) -> f64 {
     if tc.oseg_s > 0.0 {
@@ -324,7 +346,8 @@ fn short(x: f64) -> String {
     }
 }
 
-fn stack_lines<'a>(s: &Snapshot, ctx: &ViewCtx) -> Vec<Line<'a>> {
+/// The stack's counters, then the traced TCP retransmits and resets where traced.
+fn stack_lines<'a>(s: &Snapshot, ctx: &ViewCtx, width: u16) -> Vec<Line<'a>> {
     let t = ctx.theme;
     let th = ctx.thresholds;
     let n = short;
@@ -448,6 +471,21 @@ fn stack_lines<'a>(s: &Snapshot, ctx: &ViewCtx) -> Vec<Line<'a>> {
             lines.push(Line::styled("UDP: rates from the next sample", t.dim))
         }
         None => lines.push(Line::styled("UDP: n/a", t.unknown)),
+    }
+    let w = usize::from(width);
+    if let Some(tr) = s.tcp_traced() {
+        let style = if tr.retransmits + tr.lost > 0 {
+            t.warn
+        } else {
+            t.base
+        };
+        let text = format!(
+            "TCP traced: {}",
+            crate::widgets::tcpev::summary(tr, width, 12)
+        );
+        lines.push(Line::styled(fit(&text, w), style));
+    } else if let Some(text) = crate::widgets::tcpev::state_line(s) {
+        lines.push(Line::styled(fit(&text, w), t.dim));
     }
     lines
 }

@@ -215,6 +215,14 @@ impl Pane for SockState {
         KEYS
     }
 
+    fn needs(&self) -> super::Needs {
+        // The events area: retransmits and resets from the TCP tracepoints.
+        super::Needs {
+            tcp_trace: true,
+            ..super::Needs::default()
+        }
+    }
+
     /// While a filter is typed every key is text, Space and Home included.
     fn capturing_text(&self) -> bool {
         self.editing
@@ -254,8 +262,8 @@ impl Pane for SockState {
         }
     }
 
-    fn click(&mut self, area: Rect, x: u16, y: u16, _ctx: &ViewCtx) -> Reply {
-        let table = table_area(area);
+    fn click(&mut self, area: Rect, x: u16, y: u16, ctx: &ViewCtx) -> Reply {
+        let table = areas(area, ctx.snap)[2];
         let cols: Vec<&Column<SockRow>> = self.cols.iter().collect();
         match table::hit(&self.table, table, &cols, self.rows.len(), FLEX, x, y) {
             Hit::Header(name) => self.set_sort(name),
@@ -423,7 +431,7 @@ fn draw(f: &mut Frame, area: Rect, st: &SockState, ctx: &ViewCtx) {
         f.render_widget(Paragraph::new(lines), area);
         return;
     }
-    let [sum_area, info_area, table_area] = areas(area);
+    let [sum_area, info_area, table_area, events_area] = areas(area, snap);
     f.render_widget(
         Paragraph::new(fit(&summary(snap, area.width), area.width as usize)),
         sum_area,
@@ -468,19 +476,19 @@ fn draw(f: &mut Frame, area: Rect, st: &SockState, ctx: &ViewCtx) {
         select: true,
     };
     table::draw(f, table_area, &st.table, &cols, rows, &look);
+    crate::widgets::tcpev::draw(f, events_area, snap, t);
 }
 
-fn areas(area: Rect) -> [Rect; 3] {
+/// The summary, the info line, the socket table and the traced TCP events below it.
+fn areas(area: Rect, snap: &Snapshot) -> [Rect; 4] {
+    let events = crate::widgets::tcpev::wanted_height(snap, area.height);
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(2),
+        Constraint::Length(events),
     ])
     .areas(area)
-}
-
-fn table_area(area: Rect) -> Rect {
-    areas(area)[2]
 }
 
 /// One process's TCP sockets, for the process detail view.

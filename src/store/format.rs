@@ -9,7 +9,7 @@
 //!          key frame (kind 0):   payload = zstd(sample)
 //!          sample = postcard(Sample) | postcard(ChecklistSample)  (the latter from version 3)
 //!                   | postcard(Option<BlockTrace>)  (from version 4)
-//!                   | postcard(Option<RunqLat>)  (from version 5)
+//!                   | postcard(Option<RunqLat>) | postcard(Option<TcpTrace>)  (from version 5)
 //!          delta frame (kind 1): the same, compressed with the previous frame's postcard
 //!                                bytes as zstd's reference prefix
 //!          crc = crc32(kind | len | wall_ms | payload)
@@ -36,7 +36,8 @@ pub const SYNC: &[u8; 4] = b"UFRM";
 /// added `TaskRecord::runq_ns` (RUNQ) after each task record's ident (older task records
 /// are decoded without it, `model::tasks::with_records_before_runq`, reading as n/a) and
 /// follows the checklist with the block trace section (`Sample::block_trace`). Version 5
-/// follows that with the run-queue latency section (`Sample::runqlat`).
+/// follows that with the run-queue latency section (`Sample::runqlat`) and then the TCP
+/// trace section (`Sample::tcp_trace`).
 pub const FORMAT_VERSION: u32 = 5;
 /// The first version whose task records carry `runq_ns`.
 pub const RUNQ_SINCE: u32 = 4;
@@ -46,9 +47,10 @@ pub const CHECKLIST_SINCE: u32 = 3;
 /// The first version whose checklist section is followed by `Sample::block_trace`; older
 /// samples read it as `None` (no tracing recorded).
 pub const BLOCK_TRACE_SINCE: u32 = 4;
-/// The first version whose block trace section is followed by `Sample::runqlat`; older
-/// samples read it as `None`.
+/// The first version whose block trace section is followed by `Sample::runqlat` and then
+/// `Sample::tcp_trace`; older samples read both as `None`.
 pub const RUNQLAT_SINCE: u32 = 5;
+pub const TCP_TRACE_SINCE: u32 = RUNQLAT_SINCE;
 pub const PRELUDE_LEN: usize = 8 + 4 + 4 + 4;
 pub const FRAME_HEAD_LEN: usize = 4 + 4 + 8 + 8 + 4;
 pub const KIND_KEY: u32 = 0;
@@ -125,6 +127,7 @@ pub fn encode_sample(s: &Sample) -> Result<Vec<u8>, postcard::Error> {
     raw.extend_from_slice(&postcard::to_stdvec(&s.checklist)?);
     raw.extend_from_slice(&postcard::to_stdvec(&s.block_trace)?);
     raw.extend_from_slice(&postcard::to_stdvec(&s.runqlat)?);
+    raw.extend_from_slice(&postcard::to_stdvec(&s.tcp_trace)?);
     Ok(raw)
 }
 

@@ -638,7 +638,9 @@ fn decode_sample_at(raw: &[u8], version: u32, budget: &Budget) -> Result<Sample,
         sample.checklist = checklist;
         let (block_trace, rest) = budget::take_from_bytes(rest, budget)?;
         sample.block_trace = block_trace;
-        sample.runqlat = budget::from_bytes(rest, budget)?;
+        let (runqlat, rest) = budget::take_from_bytes(rest, budget)?;
+        sample.runqlat = runqlat;
+        sample.tcp_trace = budget::from_bytes(rest, budget)?;
     } else if version >= format::BLOCK_TRACE_SINCE {
         let (checklist, rest) = budget::take_from_bytes(rest, budget)?;
         sample.checklist = checklist;

@@ -91,6 +91,7 @@ pub fn run(
         cgroups: CgroupRequest { detail: true },
         block_trace: true,
         runqlat: true,
+        tcp_trace: true,
         ..Request::default()
     };
     let started = Instant::now();

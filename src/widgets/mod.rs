@@ -8,6 +8,7 @@ pub mod iolat;
 pub mod meter;
 pub mod runqlat;
 pub mod table;
+pub mod tcpev;
 pub mod text;
 pub mod verdict;
 

@@ -452,22 +452,38 @@ impl Display for Reason {
                 write!(f, "{} errors/s on {more} more interfaces", count(*errors_s))
             }
             Reason::TcpEstab(n) => write!(f, "{n} established connections"),
-            Reason::TcpRetrans { segs_s, pct } => write!(
-                f,
-                "{}/s segments retransmitted, {pct:.1}% of sent",
-                count(*segs_s)
-            ),
+            Reason::TcpRetrans { segs_s, pct, worst } => {
+                write!(
+                    f,
+                    "{}/s segments retransmitted, {pct:.1}% of sent",
+                    count(*segs_s)
+                )?;
+                match worst {
+                    Some((peer, n)) => write!(f, "; worst {peer} ({n})"),
+                    None => Ok(()),
+                }
+            }
             Reason::TcpListen(l) => write!(
                 f,
                 "listen queue overflows+drops {}/s",
                 l.map(count).unwrap_or_default()
             ),
-            Reason::TcpErrors { resets_s, inerr_s } => write!(
-                f,
-                "{}/s established resets, {}/s segments in error",
-                count(*resets_s),
-                count(*inerr_s)
-            ),
+            Reason::TcpErrors {
+                resets_s,
+                inerr_s,
+                worst,
+            } => {
+                write!(
+                    f,
+                    "{}/s established resets, {}/s segments in error",
+                    count(*resets_s),
+                    count(*inerr_s)
+                )?;
+                match worst {
+                    Some((peer, n)) => write!(f, "; worst {peer} ({n} resets)"),
+                    None => Ok(()),
+                }
+            }
             Reason::ListenQueue {
                 local,
                 queue,

@@ -70,3 +70,55 @@ pub fn headless(fixture: &str, pane: PaneId, cols: u16, rows: u16, keys: &str) -
     let all = headless_frames(fixture, pane, cols, rows, keys);
     all.rsplit("\x0c\n").next().unwrap_or_default().to_string()
 }
+
+/// A file of tests/fixtures/trace/ (tracepoint format files, captured records, old
+/// recordings).
+pub fn trace_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join("trace").join(name)).unwrap()
+}
+
+/// Captured perf ring records in a tests/fixtures/trace/ file: (type, body) as the ring
+/// held them, stored as type u32, length u32, body, repeated.
+pub fn trace_records(name: &str) -> Vec<(u32, Vec<u8>)> {
+    let b = trace_fixture(name);
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 8 <= b.len() {
+        let ty = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let len = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
+        out.push((ty, b[at + 8..at + 8 + len].to_vec()));
+        at += 8 + len;
+    }
+    out
+}
+
+/// The value of the first line of an OpenMetrics text that starts with `prefix`.
+pub fn metric_value(text: &str, prefix: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The samples of a recording, as a reader gives them back.
+pub fn read_recording(bytes: Vec<u8>, name: &str) -> Vec<usetop::model::Sample> {
+    let mut r = usetop::store::reader::Reader::new(bytes, std::path::Path::new(name)).unwrap();
+    std::iter::from_fn(|| r.next_frame().map(|f| f.sample)).collect()
+}
+
+/// `samples` written as a recording of this version (a key frame every two) and read back.
+pub fn round_trip(samples: &[usetop::model::Sample]) -> Vec<usetop::model::Sample> {
+    let header = usetop::store::format::Header {
+        format_version: usetop::store::FORMAT_VERSION,
+        ..Default::default()
+    };
+    let mut w = usetop::store::writer::FrameWriter::new(Vec::new(), &header).unwrap();
+    w.key_interval = 2;
+    for s in samples {
+        w.append(s).unwrap();
+    }
+    read_recording(w.sink, "mem")
+}

@@ -1,8 +1,9 @@
 //! Pure parsers for tracepoints: a tracefs `format` file (each field's offset and size in
-//! the raw record), the block tracepoints' layout found in it, and the raw records a perf
+//! the raw record), the block and TCP tracepoints' layouts found in it, and the raw records a perf
 //! ring buffer holds. Offsets always come from the format file, never from this code.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormatError(pub String);
@@ -174,7 +175,8 @@ pub struct BlockLayout {
     pub error: Option<Slot>,
 }
 
-fn int_slot(f: &Format, name: &str, sizes: &[usize]) -> Result<Slot, FormatError> {
+/// A field of one of the given sizes: an integer, or an array of `__u8` (addresses).
+fn sized_slot(f: &Format, name: &str, sizes: &[usize]) -> Result<Slot, FormatError> {
     let d = f
         .field(name)
         .ok_or_else(|| bad(format!("{}: no field {name}", f.name)))?;
@@ -212,14 +214,14 @@ impl BlockLayout {
         };
         Ok(BlockLayout {
             id: f.id,
-            common_type: int_slot(f, "common_type", &[2])?,
-            dev: int_slot(f, "dev", &[4, 8])?,
-            sector: int_slot(f, "sector", &[8])?,
-            nr_sector: int_slot(f, "nr_sector", &[4])?,
+            common_type: sized_slot(f, "common_type", &[2])?,
+            dev: sized_slot(f, "dev", &[4, 8])?,
+            sector: sized_slot(f, "sector", &[8])?,
+            nr_sector: sized_slot(f, "nr_sector", &[4])?,
             rwbs: char_slot(f, "rwbs")?,
-            bytes: opt("bytes", |f, n| int_slot(f, n, &[4, 8]))?,
+            bytes: opt("bytes", |f, n| sized_slot(f, n, &[4, 8]))?,
             comm: opt("comm", char_slot)?,
-            error: opt("error", |f, n| int_slot(f, n, &[4, 8]))?,
+            error: opt("error", |f, n| sized_slot(f, n, &[4, 8]))?,
         })
     }
 }
@@ -375,4 +377,196 @@ pub fn parse_perf_record(ty: u32, body: &[u8]) -> Result<PerfRecord<'_>, FormatE
         PERF_RECORD_LOST => Ok(PerfRecord::Lost(u64_at(body, 8).ok_or_else(short)?)),
         t => Ok(PerfRecord::Other(t)),
     }
+}
+
+/// How a TCP tracepoint stores its 4-tuple.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TcpAddrs {
+    /// `sport`, `dport` (host order), `saddr`/`daddr` (4 bytes) and `saddr_v6`/`daddr_v6`
+    /// (16), with `family` where the kernel has it (`tcp_retransmit_skb`,
+    /// `tcp_receive_reset`).
+    Split {
+        sport: Slot,
+        dport: Slot,
+        family: Option<Slot>,
+        saddr: Slot,
+        daddr: Slot,
+        saddr_v6: Option<Slot>,
+        daddr_v6: Option<Slot>,
+    },
+    /// `saddr`/`daddr` as whole `struct sockaddr_in6`-sized buffers holding a sockaddr_in
+    /// or sockaddr_in6 (newer kernels' `tcp_send_reset`): family first, port in network
+    /// order.
+    Sockaddr { saddr: Slot, daddr: Slot },
+}
+
+/// Where the fields the TCP collector reads lie in one TCP tracepoint's records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpLayout {
+    pub id: u64,
+    pub common_type: Slot,
+    /// The socket's state (`tcp_receive_reset` has none).
+    pub state: Option<Slot>,
+    pub addrs: TcpAddrs,
+}
+
+/// A sockaddr_in6 is 28 bytes, a sockaddr_in 16.
+const SOCKADDR_SIZES: [usize; 2] = [16, 28];
+
+impl TcpLayout {
+    /// The layout of `tcp_retransmit_skb`, `tcp_send_reset` or `tcp_receive_reset` from its
+    /// format. `saddr` of 4 bytes means the split form, of a sockaddr's size the other.
+    pub fn from_format(f: &Format) -> Result<TcpLayout, FormatError> {
+        let saddr = f
+            .field("saddr")
+            .ok_or_else(|| bad(format!("{}: no field saddr", f.name)))?;
+        let addrs = if SOCKADDR_SIZES.contains(&saddr.size) {
+            TcpAddrs::Sockaddr {
+                saddr: sized_slot(f, "saddr", &SOCKADDR_SIZES)?,
+                daddr: sized_slot(f, "daddr", &SOCKADDR_SIZES)?,
+            }
+        } else {
+            let opt = |name: &str, sizes: &[usize]| {
+                f.field(name)
+                    .map(|_| sized_slot(f, name, sizes))
+                    .transpose()
+            };
+            TcpAddrs::Split {
+                sport: sized_slot(f, "sport", &[2])?,
+                dport: sized_slot(f, "dport", &[2])?,
+                family: opt("family", &[2])?,
+                saddr: sized_slot(f, "saddr", &[4])?,
+                daddr: sized_slot(f, "daddr", &[4])?,
+                saddr_v6: opt("saddr_v6", &[16])?,
+                daddr_v6: opt("daddr_v6", &[16])?,
+            }
+        };
+        Ok(TcpLayout {
+            id: f.id,
+            common_type: sized_slot(f, "common_type", &[2])?,
+            state: f
+                .field("state")
+                .map(|_| sized_slot(f, "state", &[1, 4]))
+                .transpose()?,
+            addrs,
+        })
+    }
+
+    /// The id of the tracepoint a raw record came from (its `common_type`).
+    pub fn record_id(&self, raw: &[u8]) -> Option<u64> {
+        self.common_type.uint(raw)
+    }
+}
+
+/// The fields of one TCP tracepoint record: the connection as seen from this host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpRecord {
+    pub id: u64,
+    /// The socket's TCP state (`TCP_ESTABLISHED` = 1 …); `None` where the tracepoint has
+    /// none, 0 where it had no socket (a reset sent for a segment to a closed port).
+    pub state: Option<u8>,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+}
+
+const AF_INET: u64 = 2;
+const AF_INET6: u64 = 10;
+
+fn v4(b: &[u8]) -> Option<Ipv4Addr> {
+    Some(Ipv4Addr::from(<[u8; 4]>::try_from(b).ok()?))
+}
+
+fn v6(b: &[u8]) -> Option<Ipv6Addr> {
+    Some(Ipv6Addr::from(<[u8; 16]>::try_from(b).ok()?))
+}
+
+/// A `struct sockaddr_in` or `sockaddr_in6` as the kernel stored it; an unset one (family
+/// 0: no socket and no packet) is the unspecified address.
+fn sockaddr(b: &[u8]) -> Option<SocketAddr> {
+    let family = u16::from_ne_bytes([*b.first()?, *b.get(1)?]) as u64;
+    let port = u16::from_be_bytes([*b.get(2)?, *b.get(3)?]);
+    let ip = match family {
+        AF_INET => IpAddr::V4(v4(b.get(4..8)?)?),
+        AF_INET6 => IpAddr::V6(v6(b.get(8..24)?)?),
+        0 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// An address of the split form: by family where given; without it (older kernels), the
+/// IPv6 field unless it is empty or the IPv4-mapped copy of the IPv4 one.
+fn split_ip(family: Option<u64>, a4: &[u8], a6: Option<&[u8]>) -> Option<IpAddr> {
+    let four = v4(a4)?;
+    let six = match a6 {
+        Some(b) => Some(v6(b)?),
+        None => None,
+    };
+    Some(match (family, six) {
+        (Some(AF_INET6), Some(s)) => IpAddr::V6(s),
+        (Some(AF_INET6), None) => return None,
+        (Some(_), _) | (None, None) => IpAddr::V4(four),
+        (None, Some(s)) if s.is_unspecified() || s.to_ipv4_mapped() == Some(four) => {
+            IpAddr::V4(four)
+        }
+        (None, Some(s)) => IpAddr::V6(s),
+    })
+}
+
+/// Reads one record of a TCP tracepoint with its layout.
+pub fn parse_tcp_record(layout: &TcpLayout, raw: &[u8]) -> Result<TcpRecord, FormatError> {
+    let short = || bad(format!("record of {} bytes is too short", raw.len()));
+    let id = layout.common_type.uint(raw).ok_or_else(short)?;
+    let state = match layout.state {
+        Some(s) => Some(u8::try_from(s.uint(raw).ok_or_else(short)?).unwrap_or(u8::MAX)),
+        None => None,
+    };
+    let (local, remote) = match &layout.addrs {
+        TcpAddrs::Sockaddr { saddr, daddr } => {
+            let one = |s: &Slot| {
+                let b = s.bytes(raw).ok_or_else(short)?;
+                sockaddr(b).ok_or_else(|| bad("sockaddr of an unknown family"))
+            };
+            (one(saddr)?, one(daddr)?)
+        }
+        TcpAddrs::Split {
+            sport,
+            dport,
+            family,
+            saddr,
+            daddr,
+            saddr_v6,
+            daddr_v6,
+        } => {
+            let family = match family {
+                Some(f) => {
+                    let f = f.uint(raw).ok_or_else(short)?;
+                    if f != AF_INET && f != AF_INET6 {
+                        return Err(bad(format!("unknown address family {f}")));
+                    }
+                    Some(f)
+                }
+                None => None,
+            };
+            let ip = |a4: &Slot, a6: &Option<Slot>| {
+                let six = match a6 {
+                    Some(s) => Some(s.bytes(raw).ok_or_else(short)?),
+                    None => None,
+                };
+                split_ip(family, a4.bytes(raw).ok_or_else(short)?, six)
+                    .ok_or_else(|| bad("IPv6 record without IPv6 fields"))
+            };
+            let port = |s: &Slot| s.uint(raw).map(|p| p as u16).ok_or_else(short);
+            (
+                SocketAddr::new(ip(saddr, saddr_v6)?, port(sport)?),
+                SocketAddr::new(ip(daddr, daddr_v6)?, port(dport)?),
+            )
+        }
+    };
+    Ok(TcpRecord {
+        id,
+        state,
+        local,
+        remote,
+    })
 }

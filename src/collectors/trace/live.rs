@@ -1,7 +1,7 @@
-//! The kernel side of block tracing: `block_rq_issue`, `block_rq_complete` and (where the
-//! kernel has it) `block_rq_error` opened per CPU through perf_event_open with raw samples,
-//! the CPU's events sharing one ring buffer (PERF_EVENT_IOC_SET_OUTPUT), drained by a
-//! thread of its own every `DRAIN_EVERY` so a buffer never fills between samples.
+//! The kernel side of tracing: a `Sink`'s tracepoints (block I/O, TCP) opened per CPU
+//! through perf_event_open with raw samples, the CPU's events sharing one ring buffer
+//! (PERF_EVENT_IOC_SET_OUTPUT), drained by a thread of its own every `DRAIN_EVERY` so a
+//! buffer never fills between samples.
 
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +24,25 @@ const DRAIN_EVERY: Duration = Duration::from_millis(100);
 /// `_IO('$', 5)`: send this event's records to another event's ring buffer.
 const PERF_EVENT_IOC_SET_OUTPUT: libc::c_ulong = 0x2405;
 
+/// What a `Tracer` traces and what it makes of the records: its tracepoints, how a raw
+/// record becomes an event, and the aggregation of one interval's events.
+pub trait Sink: Send + 'static {
+    type Event: Clone + Send + 'static;
+    type Out;
+    /// The drain thread's name.
+    const THREAD: &'static str;
+    /// The tracepoints' ids; every CPU's ring belongs to the first, the others write into it.
+    fn ids(&self) -> Vec<u64>;
+    /// A raw record as an event; `None` when it does not parse.
+    fn event(&self, pid: u32, time_ns: u64, raw: &[u8]) -> Option<Self::Event>;
+    fn time_ns(ev: &Self::Event) -> u64;
+    /// Takes events in time order.
+    fn push(&mut self, ev: &Self::Event);
+    fn lost(&mut self, n: u64);
+    /// The interval so far, and a fresh start for the next one.
+    fn take(&mut self, span_ns: u64) -> Self::Out;
+}
+
 /// The layouts of the tracepoints opened, read from their format files.
 #[derive(Clone, Debug)]
 pub struct Layouts {
@@ -32,19 +51,69 @@ pub struct Layouts {
     pub error: Option<BlockLayout>,
 }
 
+/// Block I/O: issues matched to their completions (`Aggregator`).
+pub struct BlockSink {
+    layouts: Layouts,
+    agg: Aggregator,
+}
+
+impl BlockSink {
+    pub fn new(layouts: Layouts) -> BlockSink {
+        let agg = Aggregator::new(layouts.error.is_some());
+        BlockSink { layouts, agg }
+    }
+}
+
+impl Sink for BlockSink {
+    type Event = Event;
+    type Out = BlockTrace;
+    const THREAD: &'static str = "usetop-blktrace";
+
+    fn ids(&self) -> Vec<u64> {
+        let l = &self.layouts;
+        [
+            Some(l.issue.id),
+            Some(l.complete.id),
+            l.error.as_ref().map(|e| e.id),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    fn event(&self, pid: u32, time_ns: u64, raw: &[u8]) -> Option<Event> {
+        event(&self.layouts, pid, time_ns, raw)
+    }
+
+    fn time_ns(ev: &Event) -> u64 {
+        ev.time_ns
+    }
+
+    fn push(&mut self, ev: &Event) {
+        self.agg.push(ev)
+    }
+
+    fn lost(&mut self, n: u64) {
+        self.agg.lost(n)
+    }
+
+    fn take(&mut self, span_ns: u64) -> BlockTrace {
+        self.agg.take(span_ns)
+    }
+}
+
 struct CpuRing {
     ring: Sampler,
     /// The completion and error events, writing into `ring`.
     others: Vec<Counter>,
 }
 
-struct Inner {
+struct Inner<S: Sink> {
     rings: Vec<CpuRing>,
-    layouts: Layouts,
-    agg: Aggregator,
+    sink: S,
     /// Events read after the cut of a drain, for the next one (see `drain`).
-    later: Vec<Event>,
-    batch: Vec<Event>,
+    later: Vec<S::Event>,
+    batch: Vec<S::Event>,
     /// Records that did not parse (a kernel whose layout changed under us).
     bad: u64,
     /// Tracepoint hits the events counted at the previous sample (a counter counts a hit
@@ -64,7 +133,7 @@ fn mono_ns() -> u64 {
     crate::collectors::SystemClock.mono_ns()
 }
 
-impl Inner {
+impl<S: Sink> Inner<S> {
     /// Reads every ring and feeds the aggregator in time order. Only events before the cut
     /// (taken before the first ring is read) go in: an issue on a CPU read early could
     /// otherwise be missed while its completion, on a CPU read later, is not.
@@ -99,7 +168,7 @@ impl Inner {
                         pid, time_ns, raw, ..
                     }) => {
                         self.received += 1;
-                        match event(&self.layouts, pid, time_ns, raw) {
+                        match self.sink.event(pid, time_ns, raw) {
                             Some(ev) => batch.push(ev),
                             None => self.bad += 1,
                         }
@@ -118,14 +187,14 @@ impl Inner {
         }
         let total = self.lost_records.max(missing);
         if total > self.lost_reported {
-            self.agg.lost(total - self.lost_reported);
+            self.sink.lost(total - self.lost_reported);
             self.lost_reported = total;
         }
-        batch.sort_by_key(|e| e.time_ns);
-        let split = batch.partition_point(|e| e.time_ns <= cut);
+        batch.sort_by_key(S::time_ns);
+        let split = batch.partition_point(|e| S::time_ns(e) <= cut);
         self.later.extend_from_slice(&batch[split..]);
         for ev in &batch[..split] {
-            self.agg.push(ev);
+            self.sink.push(ev);
         }
         self.batch = batch;
     }
@@ -152,8 +221,8 @@ fn event(l: &Layouts, pid: u32, time_ns: u64, raw: &[u8]) -> Option<Event> {
 }
 
 /// Open tracepoints and the thread that drains them; closed when dropped.
-pub struct Tracer {
-    inner: Arc<Mutex<Inner>>,
+pub struct Tracer<S: Sink> {
+    inner: Arc<Mutex<Inner<S>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
     last_ns: u64,
@@ -189,23 +258,25 @@ fn open_one(
     }
 }
 
-impl Tracer {
-    /// Opens the tracepoints on every CPU in `cpus` and, with `drain`, starts a thread
-    /// that drains them (without it, only `take` or `raw_records` read the rings).
-    pub fn open(layouts: Layouts, cpus: &[u32], drain: bool) -> std::io::Result<Tracer> {
+impl<S: Sink> Tracer<S> {
+    /// Opens the sink's tracepoints on every CPU in `cpus` and, with `drain`, starts a
+    /// thread that drains them (without it, only `take` or `raw_records` read the rings).
+    pub fn open(sink: S, cpus: &[u32], drain: bool) -> std::io::Result<Tracer<S>> {
+        let ids = sink.ids();
+        let Some((&first, rest)) = ids.split_first() else {
+            return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+        };
         let mut rings = Vec::with_capacity(cpus.len());
         // The CPU's share rounded down to a power of two (the kernel wants one).
         let share = (RINGS_BYTES / cpus.len().max(1)).max(MIN_RING_BYTES);
         let per_cpu = 1usize << (usize::BITS - 1 - share.leading_zeros());
         for &cpu in cpus {
-            let (ring, _) = open_one(layouts.issue.id, cpu, None, per_cpu)?;
+            let (ring, _) = open_one(first, cpu, None, per_cpu)?;
             let Some(mut ring) = ring else {
                 continue;
             };
             let mut others = Vec::new();
-            for id in
-                std::iter::once(layouts.complete.id).chain(layouts.error.as_ref().map(|e| e.id))
-            {
+            for &id in rest {
                 if let (_, Some(c)) = open_one(id, cpu, Some(&ring), 0)? {
                     others.push(c);
                 }
@@ -216,11 +287,9 @@ impl Tracer {
             ring.enable()?;
             rings.push(CpuRing { ring, others });
         }
-        let agg = Aggregator::new(layouts.error.is_some());
         let inner = Arc::new(Mutex::new(Inner {
             rings,
-            layouts,
-            agg,
+            sink,
             later: Vec::new(),
             batch: Vec::new(),
             bad: 0,
@@ -236,7 +305,7 @@ impl Tracer {
             let inner = Arc::clone(&inner);
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
-                .name("usetop-blktrace".into())
+                .name(S::THREAD.into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::park_timeout(DRAIN_EVERY);
@@ -257,18 +326,18 @@ impl Tracer {
     }
 
     /// Everything since the last call (or the opening) as one interval.
-    pub fn take(&mut self) -> (BlockTrace, u64) {
+    pub fn take(&mut self) -> (S::Out, u64) {
         let now = mono_ns();
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.drain(true);
         let span = now.saturating_sub(self.last_ns);
         self.last_ns = now;
         let bad = std::mem::take(&mut inner.bad);
-        (inner.agg.take(span), bad)
+        (inner.sink.take(span), bad)
     }
 }
 
-impl Tracer {
+impl<S: Sink> Tracer<S> {
     /// The records in the rings as the kernel wrote them, (type, body after the header),
     /// unaggregated: for the fixtures of captured records and the live tests.
     pub fn raw_records(&mut self) -> Vec<(u32, Vec<u8>)> {
@@ -283,7 +352,7 @@ impl Tracer {
     }
 }
 
-impl Drop for Tracer {
+impl<S: Sink> Drop for Tracer<S> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
