@@ -326,3 +326,30 @@ fn unprivileged_panes_draw_and_disk_says_why() {
         }
     }
 }
+
+/// A CPU brought online while tracing (here: a second CPU in the list handed to the
+/// collector) gets its ring buffers from the next sample: the tracer opens again on the
+/// new set, and the interval of the old set is still reported.
+#[test]
+fn a_cpu_coming_online_is_traced_from_the_next_sample() {
+    if !is_root() {
+        eprintln!("skipped: tracing needs root");
+        return;
+    }
+    let all: Vec<u32> =
+        (0..std::thread::available_parallelism().map_or(1, |n| n.get()) as u32).collect();
+    if all.len() < 2 {
+        eprintln!("skipped: one CPU here");
+        return;
+    }
+    let mut c = BlockCollector::new(&ProcRoot::default());
+    let first = c.sample(true, &all[..1]).unwrap();
+    assert_eq!(first.state, TraceState::Starting, "{first:?}");
+    assert_eq!(c.traced_cpus(), &all[..1]);
+    let old_set = c.sample(true, &all).unwrap();
+    assert_eq!(old_set.state, TraceState::On, "{old_set:?}");
+    assert_eq!(c.traced_cpus(), &all[..]);
+    assert_eq!(c.sample(true, &all).unwrap().state, TraceState::On);
+    assert!(c.sample(false, &all).is_none());
+    assert!(c.traced_cpus().is_empty());
+}

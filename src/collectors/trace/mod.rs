@@ -58,6 +58,9 @@ pub struct TraceCollector<S: Sink> {
     /// Why tracing could not start; kept while the request stays on (a retry would only
     /// fail the same way every sample).
     failed: Option<String>,
+    /// The CPUs the tracer has ring buffers on: when the online CPUs change (one hot-added
+    /// or taken offline), the tracer is opened again on the new set.
+    cpus: Vec<u32>,
 }
 
 pub type BlockCollector = TraceCollector<BlockSink>;
@@ -72,6 +75,16 @@ where
             root: root.clone(),
             tracer: None,
             failed: None,
+            cpus: Vec::new(),
+        }
+    }
+
+    /// The CPUs traced now (empty while not tracing).
+    pub fn traced_cpus(&self) -> &[u32] {
+        if self.tracer.is_some() {
+            &self.cpus
+        } else {
+            &[]
         }
     }
 
@@ -93,6 +106,12 @@ where
         if let Some(t) = &mut self.tracer {
             let (mut trace, bad) = t.take();
             trace.add_lost(bad);
+            if self.cpus != cpus {
+                // This interval is the old set's; the next is traced on every CPU online
+                // now (a failure to reopen says why, as at the start).
+                self.tracer = None;
+                let _ = self.sample_with(on, cpus, what, sink);
+            }
             return Some(trace);
         }
         if let Some(why) = &self.failed {
@@ -103,6 +122,7 @@ where
         }) {
             Ok(t) => {
                 self.tracer = Some(t);
+                self.cpus = cpus.to_vec();
                 let mut out = S::Out::default();
                 out.set_state(TraceState::Starting);
                 Some(out)
