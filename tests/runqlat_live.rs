@@ -2,6 +2,8 @@
 //! a pipe ping-pong between two threads is counted, a sleeper beside a CPU hog waits in the
 //! focus histogram, an unprivileged usetop says why it has none, and (by hand) the cost.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::process::{Child, Command};
 use std::sync::{Arc, Barrier};
@@ -311,24 +313,10 @@ fn a_sleeper_beside_a_hog_waits_in_the_focus_histogram() {
 /// run-queue latency.
 #[test]
 fn unprivileged_cpu_pane_says_why() {
-    if !is_root() || Command::new("setpriv").arg("--help").output().is_err() {
-        eprintln!("skipped: needs root (to become nobody) and setpriv");
-        return;
-    }
     for size in ["80x24", "120x30"] {
-        let out = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_usetop"))
-            .args(["--headless", "-P", "cpu", "--size", size, "--frames", "2"])
-            .args(["-i", "0.2"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let Some(text) = common::headless_as_nobody("cpu", size) else {
+            return;
+        };
         assert!(text.contains("%usr"), "{text}");
         let why = text
             .lines()

@@ -2,6 +2,8 @@
 //! writes counted by the tracepoints agree with /proc/diskstats, and the fixture capture of
 //! real format files and raw records (`--ignored`, by hand).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -278,34 +280,12 @@ fn tracing_cost() {
 /// why it cannot trace block I/O and the sock and net panes why they cannot trace TCP.
 #[test]
 fn unprivileged_panes_draw_and_disk_says_why() {
-    if !is_root() || Command::new("setpriv").arg("--help").output().is_err() {
-        eprintln!("skipped: needs root and setpriv");
-        return;
-    }
     for pane in [
         "use", "proc", "cpu", "mem", "disk", "net", "sock", "slab", "perf",
     ] {
-        let out = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_usetop"))
-            .args([
-                "--headless",
-                "-P",
-                pane,
-                "--size",
-                "120x30",
-                "--frames",
-                "2",
-            ])
-            .args(["-i", "0.2"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{pane}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let Some(text) = common::headless_as_nobody(pane, "120x30") else {
+            return;
+        };
         assert!(text.contains("1:use"), "{pane}: {text}");
         if pane == "disk" {
             let why = text

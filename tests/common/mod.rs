@@ -122,3 +122,29 @@ pub fn round_trip(samples: &[usetop::model::Sample]) -> Vec<usetop::model::Sampl
     }
     read_recording(w.sink, "mem")
 }
+
+/// `usetop --headless -P pane --size size --frames 2 -i 0.2` run as `nobody` (setpriv), its
+/// screen text; `None`, with the reason printed, where that cannot be done here (not root,
+/// no setpriv). Fails the test if usetop does not exit 0.
+pub fn headless_as_nobody(pane: &str, size: &str) -> Option<String> {
+    use std::process::Command;
+    // SAFETY: geteuid has no memory effects.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root || Command::new("setpriv").arg("--help").output().is_err() {
+        eprintln!("skipped: needs root (to become nobody) and setpriv");
+        return None;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_usetop"))
+        .args(["--headless", "-P", pane, "--size", size, "--frames", "2"])
+        .args(["-i", "0.2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{pane}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
