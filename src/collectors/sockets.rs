@@ -38,6 +38,11 @@ const UNOWNED_MAX_DOUBLINGS: u32 = 5;
 /// runs at most once in this many samples; a host that opens connections every second would
 /// otherwise pay for one every second. Owners found by the targeted look come at once.
 const FULL_SCAN_GAP: u64 = 5;
+/// A scan skips a process whose count of open descriptors (the size the kernel gives
+/// `/proc/PID/fd`) is what it was at the last read: its table is taken as unchanged. A table
+/// whose count stayed the same while it changed (one closed, another opened) is caught by
+/// a thorough scan, which reads every table, at most this often (in samples).
+const THOROUGH_EVERY: u64 = 60;
 
 pub struct SocketCollector {
     root: ProcRoot,
@@ -275,6 +280,10 @@ struct OwnerMap {
     /// Full and targeted scans so far (for tests and the benchmark).
     scans: u64,
     targeted_scans: u64,
+    /// Processes a scan left out because their descriptor count had not changed.
+    skipped: u64,
+    /// The sample of the last thorough scan (`THOROUGH_EVERY`).
+    last_thorough: Option<u64>,
 }
 
 impl OwnerMap {
@@ -315,7 +324,11 @@ impl OwnerMap {
         }
         self.next_full = now + FULL_SCAN_GAP;
         // A retry distrusts the fd cache: an fd may have been dup2()ed over.
-        self.scan(root, &alive, retry);
+        let thorough = self.last_thorough.is_none_or(|t| now >= t + THOROUGH_EVERY);
+        if thorough {
+            self.last_thorough = Some(now);
+        }
+        self.scan(root, &alive, retry, thorough);
         for i in &alive {
             if self.map.contains_key(i) {
                 continue;
@@ -381,7 +394,9 @@ impl OwnerMap {
     /// Reads every process's fd table once, recording owners of the `alive` inodes. An fd
     /// that pointed at a still-alive socket last time is taken to point there still, so a
     /// rescan reads links only for new fds and non-socket ones (unless `full`).
-    fn scan(&mut self, root: &ProcRoot, alive: &HashSet<u32>, full: bool) {
+    /// Unless `thorough`, a process whose descriptor count is as at its last read is not
+    /// read again: its cached table stands (`THOROUGH_EVERY`).
+    fn scan(&mut self, root: &ProcRoot, alive: &HashSet<u32>, full: bool, thorough: bool) {
         self.scans += 1;
         self.denied = false;
         self.pids.clear();
@@ -391,9 +406,24 @@ impl OwnerMap {
         self.pids.sort_unstable();
         let mut link = [0u8; 64];
         let mut found: HashMap<u32, u32> = HashMap::new();
-        let old_cache = std::mem::take(&mut self.fd_cache);
+        let mut old_cache = std::mem::take(&mut self.fd_cache);
         let pids = std::mem::take(&mut self.pids);
         for &pid in &pids {
+            let unchanged = !thorough
+                && old_cache
+                    .get(&pid)
+                    .is_some_and(|c| fd_count(root, pid) == Some(c.len() as u64));
+            if let Some(cache) = unchanged.then(|| old_cache.remove(&pid)).flatten() {
+                self.skipped += 1;
+                for &(_, inode) in &cache {
+                    if inode != 0 && alive.contains(&inode) && !self.map.contains_key(&inode) {
+                        let e = found.entry(inode).or_insert(pid);
+                        *e = (*e).min(pid);
+                    }
+                }
+                self.fd_cache.insert(pid, cache);
+                continue;
+            }
             let old = old_cache.get(&pid).filter(|_| !full).map(|v| v.as_slice());
             if let Some(cache) = self.read_pid(root, pid, old, alive, &mut link, &mut found) {
                 self.fd_cache.insert(pid, cache);
@@ -430,6 +460,11 @@ impl OwnerMap {
             }
         };
         self.fds.sort_unstable();
+        if root.is_live() && pid == std::process::id() {
+            // Our own table lists the descriptor that lists it: not one of our fds after.
+            let own = d.as_raw_fd() as u32;
+            self.fds.retain(|&fd| fd != own);
+        }
         let mut cache = Vec::with_capacity(self.fds.len());
         for &fd in &self.fds {
             let cached = old
@@ -459,6 +494,19 @@ impl OwnerMap {
             self.unowned.remove(&inode);
         }
     }
+}
+
+/// How many descriptors the process has open: the size the kernel gives `/proc/PID/fd`
+/// (Linux 6.2 on). `None` where it says 0 (older kernels), and in a fixture tree, whose
+/// directories have sizes of their own.
+fn fd_count(root: &ProcRoot, pid: u32) -> Option<u64> {
+    if !root.is_live() {
+        return None;
+    }
+    let n = std::fs::metadata(root.proc.join(format!("{pid}/fd")))
+        .ok()?
+        .len();
+    (n > 0).then_some(n)
 }
 
 /// The command name: `comm`, or the name in `stat` where `comm` is missing (fixture trees).
@@ -594,6 +642,48 @@ mod tests {
             }
         }
         assert_eq!(retries, [10, 30, 70, 150, 310, 630]);
+    }
+
+    /// Live: after the first (thorough) scan, a scan for a new socket reads only the
+    /// tables whose descriptor count changed, this process's among them, and finds it.
+    #[test]
+    fn a_quick_scan_reads_only_tables_whose_count_changed() {
+        let root = ProcRoot::default();
+        if fd_count(&root, std::process::id()).is_none() {
+            eprintln!("skipped: this kernel gives /proc/PID/fd no size");
+            return;
+        }
+        let inode_of = |fd: i32| {
+            let l = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+            parse_socket_link(l.as_os_str().as_encoded_bytes()).unwrap()
+        };
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut sa = sock(inode_of(a.as_raw_fd()));
+        sa.local.set_port(1);
+        let mut m = OwnerMap::default();
+        m.resolve(&root, std::slice::from_ref(&sa));
+        let me = std::process::id();
+        assert_eq!(m.get(sa.inode).map(|o| o.pid), Some(me));
+        assert_eq!((m.scans, m.skipped, m.last_thorough), (1, 0, Some(1)));
+        // A socket no targeted look can place (another port, another peer).
+        let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut sb = sock(inode_of(b.as_raw_fd()));
+        sb.local.set_port(2);
+        sb.peer = "192.0.2.1:9".parse().unwrap();
+        let socks = [sa, sb.clone()];
+        // Found by the next full scan (sample 6), a quick one; should another test thread
+        // have closed a descriptor meanwhile, our count may read unchanged once, and a later
+        // quick scan (every FULL_SCAN_GAP samples) finds it.
+        for _ in 2..THOROUGH_EVERY {
+            m.resolve(&root, &socks);
+            if m.get(sb.inode).is_some() {
+                break;
+            }
+        }
+        assert!(m.scans >= 2);
+        assert_eq!(m.get(sb.inode).map(|o| o.pid), Some(me));
+        assert!(m.skipped > 0, "no table was skipped");
+        assert_eq!(m.last_thorough, Some(1), "found by quick scans only");
     }
 
     #[test]
