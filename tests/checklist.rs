@@ -576,19 +576,6 @@ fn unchanged_notes_and_stacks_are_shared_between_samples() {
     assert!(Arc::ptr_eq(&a.checklist.notes, &b.checklist.notes));
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// What exists is looked up again every `REDISCOVER` samples: a controller that appears is
 /// found then, and one that vanished is forgotten with its kept descriptor. (On sysfs a
 /// vanished device's descriptor reads ENODEV, which makes it go at once; a fixture's plain
@@ -598,7 +585,7 @@ fn sources_that_come_and_go_are_rediscovered() {
     use usetop::collectors::ProcRoot;
     use usetop::collectors::checklist::REDISCOVER;
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(Path::new("tests/fixtures/checklist/t0"), dir.path());
+    common::copy_tree(Path::new("tests/fixtures/checklist/t0"), dir.path());
     let root = ProcRoot::new(dir.path().join("proc"), dir.path().join("sys"));
     let mut c = Collectors::new(root);
     let clock = VirtualClock::new();
@@ -607,7 +594,7 @@ fn sources_that_come_and_go_are_rediscovered() {
     assert_eq!(names(&c.sample(&clock, Request::default())), ["mc0", "mc1"]);
     let edac = dir.path().join("sys/devices/system/edac/mc");
     std::fs::remove_dir_all(edac.join("mc1")).unwrap();
-    copy_tree(&edac.join("mc0"), &edac.join("mc2"));
+    common::copy_tree(&edac.join("mc0"), &edac.join("mc2"));
     let mut last = Vec::new();
     for _ in 0..REDISCOVER {
         last = names(&c.sample(&clock, Request::default()));

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -314,19 +313,6 @@ fn rows_fold_to_fit_and_unfold_with_room() {
     assert!(more.iter().any(|v| v.resource.to_string() == "FS +2"));
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// A stacked device's I/O errors are its members' again: a summary row counts only the
 /// bottom of each stack (sda, not the dm-0 built on its partition).
 #[test]
@@ -335,7 +321,7 @@ fn stacked_devices_are_not_counted_twice_in_a_summary() {
     let mut roots = Vec::new();
     for (t, n) in [(0, 1), (1, 4)] {
         let to = dir.path().join(format!("t{t}"));
-        copy_tree(&common::fixtures().join(format!("checklist/t{t}")), &to);
+        common::copy_tree(&common::fixtures().join(format!("checklist/t{t}")), &to);
         for dev in ["sda", "dm-0"] {
             let d = to.join(format!("sys/block/{dev}/device"));
             std::fs::create_dir_all(&d).unwrap();

@@ -5,7 +5,6 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -128,26 +127,13 @@ fn a_late_sample_skips_the_deadlines_it_missed_without_a_burst() {
     assert_eq!(intervals, vec![1.0, 3.0, 1.0, 1.0]);
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 /// `dump --pane slab` lists every cache, not only the few the overview keeps, and its
 /// `slab_cache_bytes` is the sum over all of them.
 #[test]
 fn slab_dump_lists_every_cache_of_the_fixture() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("t0");
-    copy_tree(&common::fixtures().join("basic/t0"), &root);
+    common::copy_tree(&common::fixtures().join("basic/t0"), &root);
     // The basic fixture's caches and 40 more: more than the overview's 16.
     let mut slabinfo = std::fs::read_to_string(root.join("proc/slabinfo")).unwrap();
     for i in 0..40u64 {

@@ -54,28 +54,12 @@ fn statvfs_text() -> Vec<u8> {
     s
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        let ty = e.file_type().unwrap();
-        if ty.is_dir() {
-            copy_tree(&e.path(), &target);
-        } else if ty.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(e.path()).unwrap(), &target).unwrap();
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
 /// The basic fixture (t0, t1) with hostile mounts and their capacities.
 fn hostile_tree(dir: &Path, proc_opts: &str) -> Vec<ProcRoot> {
     let mut roots = Vec::new();
     for t in ["t0", "t1"] {
         let to = dir.join(t);
-        copy_tree(&common::fixtures().join("basic").join(t), &to);
+        common::copy_tree(&common::fixtures().join("basic").join(t), &to);
         std::fs::write(to.join("proc/mounts"), mounts_text(proc_opts)).unwrap();
         std::fs::write(to.join("statvfs"), statvfs_text()).unwrap();
         roots.push(ProcRoot::new(to.join("proc"), to.join("sys")));

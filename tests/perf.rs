@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{headless, options};
 use usetop::collectors::ProcRoot;
 use usetop::headless::{HeadlessOptions, render_headless};
@@ -18,7 +16,7 @@ fn nohw(pane: PaneId, cols: u16, rows: u16, keys: &str) -> String {
     for t in ["t0", "t1"] {
         let src = common::fixtures().join("basic").join(t);
         let dst = dir.path().join(t);
-        copy_tree(&src, &dst);
+        common::copy_tree(&src, &dst);
         let counters = dst.join("perf/counters.txt");
         let text = std::fs::read_to_string(&counters).unwrap();
         let sw: String = text
@@ -40,19 +38,6 @@ fn nohw(pane: PaneId, cols: u16, rows: u16, keys: &str) -> String {
     })
     .unwrap();
     out.rsplit("\x0c\n").next().unwrap_or_default().to_string()
-}
-
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -12,19 +12,6 @@ use common::fixtures;
 use usetop::collectors::{Collectors, ProcRoot, Request, TaskRequest, VirtualClock};
 use usetop::model::{Sample, Snapshot, TaskRecord};
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).unwrap();
-        }
-    }
-}
-
 /// Rewrites every file of `from` over the same path under `to` without replacing the inode
 /// (open with truncate), the way procfs regenerates a file behind a kept descriptor.
 fn overwrite_tree(from: &Path, to: &Path) {
@@ -52,7 +39,7 @@ impl Live {
     fn new() -> Live {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("t");
-        copy_tree(&fixtures().join("basic/t0"), &base);
+        common::copy_tree(&fixtures().join("basic/t0"), &base);
         let root = ProcRoot::new(base.join("proc"), base.join("sys"));
         Live {
             _dir: dir,
@@ -70,6 +57,14 @@ impl Live {
 
     fn proc(&self) -> std::path::PathBuf {
         self.base.join("proc")
+    }
+}
+
+/// The thread view's request: every thread of every process.
+fn with_threads() -> Request {
+    Request {
+        tasks: TaskRequest { threads: true },
+        ..Request::default()
     }
 }
 
@@ -101,10 +96,7 @@ fn unchanged_tasks_share_their_records() {
 
 #[test]
 fn thread_idents_are_shared_when_unchanged() {
-    let req = Request {
-        tasks: TaskRequest { threads: true },
-        ..Request::default()
-    };
+    let req = with_threads();
     let mut l = Live::new();
     let a = l.sample(req);
     let b = l.sample(req);
@@ -199,10 +191,7 @@ fn live_proc_lists_this_process_and_its_threads() {
     let me = std::process::id();
     let spinner = std::thread::spawn(|| std::thread::sleep(Duration::from_millis(500)));
     let mut c = Collectors::new(ProcRoot::default());
-    let req = Request {
-        tasks: TaskRequest { threads: true },
-        ..Request::default()
-    };
+    let req = with_threads();
     let a = c.sample(&usetop::collectors::SystemClock, req);
     std::thread::sleep(Duration::from_millis(50));
     let b = c.sample(&usetop::collectors::SystemClock, req);
@@ -230,10 +219,7 @@ fn process_losing_its_threads_has_no_cpu_spike() {
     // java (pid 300) runs three threads, then two of them exit. The process's own stat
     // still counts the exited threads' CPU time; the main thread's does not. Comparing one
     // with the other would show the dead threads' whole lifetime as one interval's usage.
-    let req = Request {
-        tasks: TaskRequest { threads: true },
-        ..Request::default()
-    };
+    let req = with_threads();
     let mut l = Live::new();
     let a = l.sample(req);
     let stat = l.proc().join("300/stat");
@@ -442,10 +428,7 @@ fn bump_wait(path: &Path, run: u64, wait: u64) {
 fn runq_is_schedstat_wait_per_process_and_per_thread() {
     // pid 200 waited 2.5 ms on a run queue in the one (virtual) second between samples:
     // RUNQ 2.5 ms/s. GC Thread#0 (tid 301) waited 40 ms: 40 ms/s, on its own thread row.
-    let threads = Request {
-        tasks: TaskRequest { threads: true },
-        ..Request::default()
-    };
+    let threads = with_threads();
     let mut l = Live::new();
     add_schedstat(&l);
     add_thread_schedstat(&l);
@@ -504,10 +487,7 @@ fn without_schedstat_a_note_says_the_gate_is_off() {
 fn threads_that_did_not_run_are_not_re_read() {
     // Nothing moves between samples: after the first, every thread whose schedstat stayed
     // put keeps its record (only the rotating fifth is re-read), and the gate says so.
-    let threads = Request {
-        tasks: TaskRequest { threads: true },
-        ..Request::default()
-    };
+    let threads = with_threads();
     let mut l = Live::new();
     add_schedstat(&l);
     add_thread_schedstat(&l);
@@ -529,10 +509,7 @@ fn threads_that_did_not_run_are_not_re_read() {
 fn a_thread_whose_run_time_moved_is_re_read_at_once() {
     // GC Thread#0 runs (its run time moves by 30 µs, less than a tick) and its stat
     // changes: the very next sample shows it, whatever the rotation.
-    let threads = Request {
-        tasks: TaskRequest { threads: true },
-        ..Request::default()
-    };
+    let threads = with_threads();
     let mut l = Live::new();
     add_schedstat(&l);
     add_thread_schedstat(&l);
@@ -560,10 +537,7 @@ fn a_named_thread_that_ran_keeps_its_ident() {
     // GC Thread#0 (tid 301) is named unlike its process. When it runs, its record is new
     // but its name is not: the ident (with its copy of the command line) is shared, so
     // the ring does not hold a copy per refresh in which it ran.
-    let threads = Request {
-        tasks: TaskRequest { threads: true },
-        ..Request::default()
-    };
+    let threads = with_threads();
     let mut l = Live::new();
     let a = l.sample(threads);
     let stat = l.proc().join("300/task/301/stat");
@@ -584,7 +558,7 @@ fn a_named_thread_that_ran_keeps_its_ident() {
 fn add_java_thread(l: &Live, tid: u32) {
     let from = l.proc().join("300/task/302");
     let to = l.proc().join(format!("300/task/{tid}"));
-    copy_tree(&from, &to);
+    common::copy_tree(&from, &to);
     let stat = std::fs::read_to_string(to.join("stat")).unwrap();
     std::fs::write(
         to.join("stat"),
@@ -618,10 +592,7 @@ fn threads_starting_and_exiting_are_seen_without_listing_every_time() {
     // task/ is listed again only when stat's thread count changes or a known thread is
     // gone: a new thread (count 3 -> 4), then one exiting as another starts (count stays
     // 4) are both seen in the very next sample.
-    let threads = Request {
-        tasks: TaskRequest { threads: true },
-        ..Request::default()
-    };
+    let threads = with_threads();
     let mut l = Live::new();
     add_schedstat(&l);
     add_thread_schedstat(&l);
@@ -671,7 +642,7 @@ fn proc_is_listed_only_when_a_pid_was_allocated() {
     assert!(c.listed());
     // A directory appearing while the last pid stays put cannot be a new process: it is not
     // looked for (here it is a fake, to prove /proc was not listed).
-    copy_tree(&l.proc().join("600"), &l.proc().join("601"));
+    common::copy_tree(&l.proc().join("600"), &l.proc().join("601"));
     let stat = std::fs::read_to_string(l.proc().join("601/stat")).unwrap();
     let stat = stat.replacen("600 ", "601 ", 1);
     std::fs::write(l.proc().join("601/stat"), stat).unwrap();
@@ -728,7 +699,7 @@ fn a_big_first_sample_swept_in_parallel_matches_a_serial_one() {
     let mut want: Vec<u32> = [1, 2, 57, 100, 200, 300, 400, 500, 600].to_vec();
     for pid in 1000..2200u32 {
         let dst = l.proc().join(pid.to_string());
-        copy_tree(&src, &dst);
+        common::copy_tree(&src, &dst);
         std::fs::write(
             dst.join("stat"),
             stat.replacen("100 ", &format!("{pid} "), 1),

@@ -3,23 +3,8 @@
 
 mod common;
 
-use std::path::Path;
-
 use usetop::collectors::ProcRoot;
 use usetop::collectors::tasks::{TaskCollector, TaskRequest};
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).unwrap();
-        }
-    }
-}
 
 #[test]
 fn running_out_of_descriptors_falls_back_to_open_read_close() {
@@ -34,7 +19,7 @@ fn running_out_of_descriptors_falls_back_to_open_read_close() {
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("t");
-    copy_tree(&common::fixtures().join("basic/t0"), &base);
+    common::copy_tree(&common::fixtures().join("basic/t0"), &base);
     let proc = base.join("proc");
     for e in std::fs::read_dir(&proc).unwrap() {
         let e = e.unwrap();
@@ -48,7 +33,7 @@ fn running_out_of_descriptors_falls_back_to_open_read_close() {
     let first = c.sample(TaskRequest::default(), &mut notes);
     let before = first.procs.len();
     // A new process, a copy of pid 200 as pid 800.
-    copy_tree(&proc.join("200"), &proc.join("800"));
+    common::copy_tree(&proc.join("200"), &proc.join("800"));
     let stat = std::fs::read_to_string(proc.join("800/stat")).unwrap();
     std::fs::write(proc.join("800/stat"), stat.replacen("200 ", "800 ", 1)).unwrap();
     let mut hog = Vec::new();
