@@ -80,6 +80,24 @@ struct Traced {
     state: Option<TraceState>,
 }
 
+impl Traced {
+    /// The basic fixture's samples, traced as `state` says (`None`: the synthetic trace).
+    fn basic(state: Option<TraceState>) -> Traced {
+        Traced {
+            inner: RootsSource::new(common::fixture_roots("basic"), Duration::from_secs(1), true),
+            state,
+        }
+    }
+}
+
+/// What the disk pane asks for.
+fn traced() -> Request {
+    Request {
+        block_trace: true,
+        ..Request::default()
+    }
+}
+
 impl SampleSource for Traced {
     fn next_sample(&mut self, frame: usize, req: Request) -> Option<Sample> {
         let mut s = self.inner.next_sample(frame, req)?;
@@ -97,10 +115,7 @@ impl SampleSource for Traced {
 }
 
 fn render(pane: PaneId, cols: u16, rows: u16, state: Option<TraceState>) -> String {
-    let mut src = Traced {
-        inner: RootsSource::new(common::fixture_roots("basic"), Duration::from_secs(1), true),
-        state,
-    };
+    let mut src = Traced::basic(state);
     let frames = common::fixture_roots("basic").len();
     render_from(common::options(pane), (cols, rows), frames, "", &mut src).unwrap()
 }
@@ -148,14 +163,8 @@ fn refused_tracing_says_why_and_the_rest_draws() {
 fn the_overview_takes_block_errors_while_tracing() {
     // The overview does not trace; a sample that carries a trace (a recording made with
     // the disk pane) gives every disk an Errors figure.
-    let mut src = Traced {
-        inner: RootsSource::new(common::fixture_roots("basic"), Duration::from_secs(1), true),
-        state: None,
-    };
-    let req = Request {
-        block_trace: true,
-        ..Request::default()
-    };
+    let mut src = Traced::basic(None);
+    let req = traced();
     let mut app = App::new(common::options(PaneId::Use));
     for i in 0..2 {
         app.push_sample(src.next_sample(i, req).unwrap());
@@ -173,14 +182,8 @@ fn the_overview_takes_block_errors_while_tracing() {
 
 #[test]
 fn recordings_carry_the_trace_and_format_3_reads_without() {
-    let mut src = Traced {
-        inner: RootsSource::new(common::fixture_roots("basic"), Duration::from_secs(1), true),
-        state: None,
-    };
-    let req = Request {
-        block_trace: true,
-        ..Request::default()
-    };
+    let mut src = Traced::basic(None);
+    let req = traced();
     let samples: Vec<Sample> = (0..3).map(|i| src.next_sample(i, req).unwrap()).collect();
     const { assert!(FORMAT_VERSION >= 4) };
     let back = common::round_trip(&samples);
@@ -201,14 +204,8 @@ fn recordings_carry_the_trace_and_format_3_reads_without() {
 
 /// Two snapshots of the basic fixture with the synthetic trace (the second carries it).
 fn traced_app() -> App {
-    let mut src = Traced {
-        inner: RootsSource::new(common::fixture_roots("basic"), Duration::from_secs(1), true),
-        state: None,
-    };
-    let req = Request {
-        block_trace: true,
-        ..Request::default()
-    };
+    let mut src = Traced::basic(None);
+    let req = traced();
     let mut app = App::new(common::options(PaneId::Disk));
     for i in 0..2 {
         app.push_sample(src.next_sample(i, req).unwrap());
