@@ -167,19 +167,20 @@ fn tasks_in(req: Request, s: &usetop::model::Sample) -> usize {
     }
 }
 
-/// Mean CPU and wall time of `n` samples by one collector after two warm-up samples.
-fn steady(case: &'static str, req: Request, n: usize) -> Row {
-    let mut c = Collectors::new(ProcRoot::default());
-    for _ in 0..2 {
-        c.sample(&SystemClock, req);
-    }
+/// Mean CPU and wall time of `n` calls of `one`, which samples and says how many tasks it
+/// saw and how its gate went.
+fn timed(
+    case: &'static str,
+    n: usize,
+    mut one: impl FnMut() -> (usize, usetop::collectors::tasks::GateStats),
+) -> Row {
     let mut tasks = 0;
     let mut gate = GateSum::default();
     let (cpu0, t0) = (cpu_ns(), Instant::now());
     for _ in 0..n {
-        let s = c.sample(&SystemClock, req);
-        tasks += tasks_in(req, &s);
-        gate.add(c.task_gate());
+        let (t, g) = one();
+        tasks += t;
+        gate.add(g);
     }
     Row {
         case,
@@ -191,6 +192,18 @@ fn steady(case: &'static str, req: Request, n: usize) -> Row {
     }
 }
 
+/// Mean CPU and wall time of `n` samples by one collector after two warm-up samples.
+fn steady(case: &'static str, req: Request, n: usize) -> Row {
+    let mut c = Collectors::new(ProcRoot::default());
+    for _ in 0..2 {
+        c.sample(&SystemClock, req);
+    }
+    timed(case, n, || {
+        let s = c.sample(&SystemClock, req);
+        (tasks_in(req, &s), c.task_gate())
+    })
+}
+
 /// The same for the task sweep alone (no system files, sockets, slab, counters): what the
 /// process table itself costs.
 fn steady_tasks(case: &'static str, req: TaskRequest, n: usize) -> Row {
@@ -199,23 +212,11 @@ fn steady_tasks(case: &'static str, req: TaskRequest, n: usize) -> Row {
     for _ in 0..2 {
         c.sample(req, &mut notes);
     }
-    let mut tasks = 0;
-    let mut gate = GateSum::default();
-    let (cpu0, t0) = (cpu_ns(), Instant::now());
-    for _ in 0..n {
+    timed(case, n, || {
         notes.clear();
         let s = c.sample(req, &mut notes);
-        tasks += s.threads.as_ref().unwrap_or(&s.procs).len();
-        gate.add(c.gate());
-    }
-    Row {
-        case,
-        tasks: tasks / n.max(1),
-        samples: n,
-        cpu_ms: (cpu_ns() - cpu0) as f64 / 1e6 / n as f64,
-        wall_ms: t0.elapsed().as_secs_f64() * 1e3 / n as f64,
-        gate: Some(gate.rates()),
-    }
+        (s.threads.as_ref().unwrap_or(&s.procs).len(), c.gate())
+    })
 }
 
 /// Mean CPU and wall time of the first sample of `n` fresh collectors (every file opened,
