@@ -49,7 +49,7 @@ impl SlabCollector {
         }
     }
 
-    /// Like `sample`, but with `all` unset slabinfo is read only every `every` calls (the
+    /// Reads slabinfo (`read`), but with `all` unset slabinfo is read only every `every` calls (the
     /// live sampler passes `SLAB_EVERY`) and the calls between repeat the last reading.
     /// `now_ns` is the monotonic time of the call, for growth over the span between
     /// readings (`SlabSample::base`).
@@ -67,16 +67,18 @@ impl SlabCollector {
         {
             self.since += 1;
             self.consecutive = false;
-            let mut out = out.clone();
             if out.base.is_none() {
                 // The repeated reading is no news against itself: its growth is the one
-                // it had against the reading before it.
-                out.base = self.base(&out);
+                // it had against the reading before it (worked out once, kept with it).
+                let base = self.base(out);
+                if let Some(o) = &mut self.out {
+                    o.base = base;
+                }
             }
-            return out;
+            return self.out.clone().unwrap_or_default();
         }
-        self.prior = self.last.clone().zip(self.read_ns);
-        let mut out = self.sample(notes, all);
+        let (mut out, before) = self.read(notes, all);
+        self.prior = before.zip(self.read_ns);
         // Growth against the previous sample is right only when that sample read slabinfo
         // too; otherwise it is measured against the last reading, over the real span.
         self.read_ns = Some(now_ns);
@@ -111,8 +113,13 @@ impl SlabCollector {
     }
 
     /// Every cache when `all` (the slab pane is shown); otherwise the totals and the caches
-    /// the overview looks at (see `SlabSample::complete`).
-    pub fn sample(&mut self, notes: &mut Vec<Note>, all: bool) -> SlabSample {
+    /// the overview looks at (see `SlabSample::complete`). Also hands back the previous
+    /// reading's caches, which this one replaces.
+    fn read(
+        &mut self,
+        notes: &mut Vec<Note>,
+        all: bool,
+    ) -> (SlabSample, Option<Vec<Arc<SlabCache>>>) {
         let path = self.root.proc_path("slabinfo");
         let read = self.root.read_into(&path, &mut self.buf);
         let read =
@@ -125,14 +132,15 @@ impl SlabCollector {
             (Some(c), false) => Some(notable(c, self.last.as_deref(), self.page_size)),
             _ => caches.clone(),
         };
-        self.last = caches;
-        SlabSample {
+        let before = std::mem::replace(&mut self.last, caches);
+        let out = SlabSample {
             caches: shown,
             page_size: self.page_size,
             totals,
             complete: all,
             base: None,
-        }
+        };
+        (out, before)
     }
 }
 
@@ -376,7 +384,7 @@ caf\xc3\xa9\x1b[2J\xff 1 2 64 64 1 : tunables 0 0 0 : slabdata 1 1 0\n";
     fn live_slabinfo_parses_when_readable() {
         let root = ProcRoot::default();
         let mut notes = Vec::new();
-        let s = SlabCollector::new(&root).sample(&mut notes, true);
+        let s = SlabCollector::new(&root).read(&mut notes, true).0;
         match s.caches {
             Some(c) => assert!(!c.is_empty()),
             None => assert_eq!(notes.len(), 1),
