@@ -460,7 +460,7 @@ impl OwnerMap {
             }
         };
         self.fds.sort_unstable();
-        if root.is_live() && pid == std::process::id() {
+        if root.is_live() && pid == own_pid() {
             // Our own table lists the descriptor that lists it: not one of our fds after.
             let own = d.as_raw_fd() as u32;
             self.fds.retain(|&fd| fd != own);
@@ -494,6 +494,12 @@ impl OwnerMap {
             self.unowned.remove(&inode);
         }
     }
+}
+
+/// This process's pid, asked of the kernel once (a scan compares every pid with it).
+fn own_pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 /// How many descriptors the process has open: the size the kernel gives `/proc/PID/fd`
