@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::record::{STOP, header_for, install_stop_handlers};
+use super::record::{STOP, header_for, install_stop_handlers, stopped_mid_write};
 use super::writer::{io_err, refused};
 use super::{Reader, Recorder, StoreError};
 use crate::collectors::{CgroupRequest, Clock, Collectors, ProcRoot, Request, TaskRequest};
@@ -511,11 +511,7 @@ pub fn run(
         }
         match appended {
             Ok(_) => {}
-            Err(StoreError::Write { err, .. })
-                if err.kind() == std::io::ErrorKind::Interrupted && STOP.load(Ordering::SeqCst) =>
-            {
-                break;
-            }
+            Err(e) if stopped_mid_write(&e) => break,
             Err(e) => return Err(e),
         }
         if opts.count.is_some_and(|n| taken >= n) {

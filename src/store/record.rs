@@ -35,6 +35,12 @@ extern "C" fn on_signal(_sig: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
+/// A stop signal interrupted a write: the recorder stops, which is not an error.
+pub fn stopped_mid_write(e: &StoreError) -> bool {
+    matches!(e, StoreError::Write { err, .. }
+        if err.kind() == std::io::ErrorKind::Interrupted && STOP.load(Ordering::SeqCst))
+}
+
 /// Makes SIGTERM, SIGINT and SIGHUP set `STOP`. The handlers are installed without
 /// `SA_RESTART`, so a write blocked in the kernel returns EINTR and the writer, seeing
 /// `STOP`, gives up instead of blocking again.
@@ -108,13 +114,8 @@ pub fn run(
         tell(&mut rec);
         match appended {
             Ok(_) => {}
-            // A signal interrupted the write: stop; the frame was not written and is not
-            // counted.
-            Err(StoreError::Write { err, .. })
-                if err.kind() == std::io::ErrorKind::Interrupted && STOP.load(Ordering::SeqCst) =>
-            {
-                break;
-            }
+            // The frame was not written and is not counted.
+            Err(e) if stopped_mid_write(&e) => break,
             Err(e) => return Err(e),
         }
         progress(rec.frames(), rec.bytes());
