@@ -241,16 +241,21 @@ fn first(case: &'static str, req: Request, n: usize) -> Row {
     }
 }
 
-/// Mean time to prepare and draw `pane` at 200x60 over two live samples.
-fn render(pane: PaneId, frames: usize) -> Result<(f64, f64)> {
-    let mut app = App::new(Options {
+/// An app on `pane` with the defaults and a ring of 600.
+fn bench_app(pane: PaneId) -> App {
+    App::new(Options {
         interval: Duration::from_secs(1),
         history: 600,
         pane,
         theme: Theme::dark(),
         thresholds: Thresholds::default(),
         ui: Default::default(),
-    });
+    })
+}
+
+/// Mean time to prepare and draw `pane` at 200x60 over two live samples.
+fn render(pane: PaneId, frames: usize) -> Result<(f64, f64)> {
+    let mut app = bench_app(pane);
     let mut c = Collectors::new(ProcRoot::default());
     app.push_sample(c.sample(&SystemClock, app.request()));
     std::thread::sleep(Duration::from_millis(200));
@@ -273,14 +278,7 @@ fn render(pane: PaneId, frames: usize) -> Result<(f64, f64)> {
 /// Mean time to prepare and draw `pane` at 200x60 with a full ring (600 snapshots): the
 /// history graphs' cost. The ring is one live sample repeated a second apart.
 fn render_full_ring(pane: PaneId, frames: usize) -> Result<f64> {
-    let mut app = App::new(Options {
-        interval: Duration::from_secs(1),
-        history: 600,
-        pane,
-        theme: Theme::dark(),
-        thresholds: Thresholds::default(),
-        ui: Default::default(),
-    });
+    let mut app = bench_app(pane);
     let mut c = Collectors::new(ProcRoot::default());
     let base = c.sample(&SystemClock, app.request());
     for i in 0..600u64 {
